@@ -1,0 +1,93 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Adapters and wiring talk to C APIs and Dispatch; they build in the Swift 5
+// language mode. The pure core builds in Swift 6 mode.
+let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "dockward",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dockward", targets: ["dockward"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // Pure policy: models, config schema and validation, detectors, alerts.
+        // No file, socket, clock or signal I/O.
+        .target(
+            name: "DockwardCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // cgroupfs and procfs readers; every reader takes a root path.
+        .target(
+            name: "DockwardCgroup",
+            dependencies: ["DockwardCore"],
+            swiftSettings: swift5
+        ),
+        // Docker Engine API over its Unix socket, read-only.
+        .target(
+            name: "DockwardDocker",
+            dependencies: [
+                "DockwardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift5
+        ),
+        // journald sink and log handler through libsystemd.
+        .target(
+            name: "DockwardJournal",
+            dependencies: [
+                "CSystemd", "DockwardCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift5
+        ),
+        // Wiring: the poll loop, enrichment, signals, shutdown.
+        .target(
+            name: "DockwardDaemon",
+            dependencies: [
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift5
+        ),
+        .executableTarget(
+            name: "dockward",
+            dependencies: [
+                "DockwardDaemon", "DockwardCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
+        .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
+        .testTarget(
+            name: "DockwardCgroupTests",
+            dependencies: ["DockwardCgroup"],
+            exclude: ["Fixtures"],
+            swiftSettings: swift5
+        ),
+        .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
+        .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal"], swiftSettings: swift5),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [],
+            swiftSettings: swift5
+        ),
+    ]
+)

@@ -1,0 +1,147 @@
+import DockwardCore
+import Glibc
+
+public enum CgroupReadError: Error, Equatable, CustomStringConvertible {
+    /// The cgroup was removed (its container stopped): ENOENT, ENODEV or ESRCH,
+    /// or an empty read from a directory that is gone.
+    case vanished(path: String)
+    case unreadable(path: String, errno: Int32)
+    /// `content` is truncated and has control characters escaped, ready to log.
+    case malformed(path: String, content: String)
+
+    public var description: String {
+        switch self {
+        case .vanished(let path):
+            return "cgroup \(path) is gone"
+        case .unreadable(let path, let code):
+            return "cannot read \(path): \(String(cString: strerror(code))) (errno \(code))"
+        case .malformed(let path, let content):
+            return "unexpected content in \(path): \"\(content)\""
+        }
+    }
+
+    static func isVanishedErrno(_ code: Int32) -> Bool {
+        code == ENOENT || code == ENODEV || code == ESRCH
+    }
+
+    /// Truncates and escapes file content for a log line.
+    static func printable(_ bytes: UnsafeRawBufferPointer, limit: Int = 64) -> String {
+        var out = ""
+        for byte in bytes.prefix(limit) {
+            switch byte {
+            case UInt8(ascii: "\n"): out += "\\n"
+            case UInt8(ascii: "\t"): out += "\\t"
+            case UInt8(ascii: "\r"): out += "\\r"
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case UInt8(ascii: "\""): out += "\\\""
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16)
+                out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        if bytes.count > limit { out += "..." }
+        return out
+    }
+}
+
+/// A container's pids counters, kept open and re-read with pread from offset 0:
+/// cgroupfs regenerates the content on each read, and this costs a tenth of
+/// open/read/close. One owner at a time; not thread-safe.
+public final class PidsCounterFiles {
+    public let directory: String
+
+    private var currentFD: Int32
+    private var maxFD: Int32
+    private var eventsFD: Int32
+    private var peakFD: Int32  // -1 where the kernel has no pids.peak
+    private let buffer: UnsafeMutableRawBufferPointer
+
+    // Large enough for v2's multi-line pids.events; the other files are one number.
+    private static let bufferSize = 256
+
+    /// Opens `pids.current`, `pids.max`, `pids.events` and, if present, `pids.peak`.
+    /// A missing directory is `.vanished`; a directory without the pids files (say,
+    /// a v2 cgroup whose parent does not delegate pids) is `.unreadable`.
+    public init(directory: String) throws(CgroupReadError) {
+        let directory = FileSystem.normalized(directory)
+        var opened: [Int32] = []
+        func openFile(_ name: String, optional: Bool = false) throws(CgroupReadError) -> Int32 {
+            let path = FileSystem.join(directory, name)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                opened.append(fd)
+                return fd
+            }
+            let code = errno
+            if optional && code == ENOENT && FileSystem.isDirectory(directory) { return -1 }
+            for fd in opened { Glibc.close(fd) }
+            if CgroupReadError.isVanishedErrno(code) && !FileSystem.isDirectory(directory) {
+                throw .vanished(path: directory)
+            }
+            throw .unreadable(path: path, errno: code)
+        }
+        let current = try openFile("pids.current")
+        let max = try openFile("pids.max")
+        let events = try openFile("pids.events")
+        let peak = try openFile("pids.peak", optional: true)
+
+        self.directory = directory
+        self.currentFD = current
+        self.maxFD = max
+        self.eventsFD = events
+        self.peakFD = peak
+        self.buffer = .allocate(byteCount: Self.bufferSize, alignment: 8)
+    }
+
+    deinit {
+        close()
+        buffer.deallocate()
+    }
+
+    public var hasPeak: Bool { peakFD >= 0 }
+
+    public func read() throws(CgroupReadError) -> PidsSample {
+        guard currentFD >= 0 else { throw .unreadable(path: directory, errno: EBADF) }
+        let current = try readValue(currentFD, "pids.current", PidsFileParser.parseCount)
+        let limit = try readValue(maxFD, "pids.max", PidsFileParser.parseLimit)
+        let refused = try readValue(eventsFD, "pids.events", PidsFileParser.parseRefusedForks)
+        let peak = try peakFD >= 0 ? readValue(peakFD, "pids.peak", PidsFileParser.parseCount) : nil
+        return PidsSample(current: current, limit: limit, refusedForks: refused, peak: peak)
+    }
+
+    /// Idempotent.
+    public func close() {
+        for fd in [currentFD, maxFD, eventsFD, peakFD] where fd >= 0 {
+            Glibc.close(fd)
+        }
+        currentFD = -1
+        maxFD = -1
+        eventsFD = -1
+        peakFD = -1
+    }
+
+    /// `name` is only turned into a path when reporting an error.
+    @inline(__always)
+    private func readValue(
+        _ fd: Int32, _ name: StaticString, _ parse: (UnsafeRawBufferPointer) -> Int64?
+    ) throws(CgroupReadError) -> Int64 {
+        var n: Int
+        repeat {
+            n = pread(fd, buffer.baseAddress, buffer.count, 0)
+        } while n < 0 && errno == EINTR
+        if n < 0 {
+            let code = errno
+            if CgroupReadError.isVanishedErrno(code) { throw .vanished(path: directory) }
+            throw .unreadable(path: path(name), errno: code)
+        }
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+        if let value = parse(bytes) { return value }
+        if n == 0 && !FileSystem.isDirectory(directory) { throw .vanished(path: directory) }
+        throw .malformed(path: path(name), content: CgroupReadError.printable(bytes))
+    }
+
+    private func path(_ name: StaticString) -> String {
+        FileSystem.join(directory, name.description)
+    }
+}

@@ -1,0 +1,136 @@
+/// syslog priorities, as journald's `PRIORITY=` field takes them.
+public enum Priority: Int, Comparable, Sendable, CaseIterable {
+    case emerg = 0, alert, crit, err, warning, notice, info, debug
+
+    /// A lower number is more severe; `<` means "less severe" so `max` picks the worst.
+    public static func < (a: Priority, b: Priority) -> Bool { a.rawValue > b.rawValue }
+
+    public var name: String {
+        switch self {
+        case .emerg: "emerg"
+        case .alert: "alert"
+        case .crit: "crit"
+        case .err: "err"
+        case .warning: "warning"
+        case .notice: "notice"
+        case .info: "info"
+        case .debug: "debug"
+        }
+    }
+
+    public init?(name: String) {
+        guard let p = Priority.allCases.first(where: { $0.name == name }) else { return nil }
+        self = p
+    }
+}
+
+/// Every kind of journal entry dockward writes. Each has a fixed 128-bit
+/// `MESSAGE_ID` so operators can select it (`journalctl MESSAGE_ID=...`) and the
+/// catalog can explain it. Never change an id once released.
+public enum EntryKind: String, CaseIterable, Sendable {
+    case pidsUnlimited = "pids-unlimited"
+    case pidsHigh = "pids-high"
+    case pidsExhausted = "pids-exhausted"
+    case pidsForecast = "pids-forecast"
+    case pidsRecovered = "pids-recovered"
+    case hostPidsHigh = "host-pids-high"
+    case hostPidsRecovered = "host-pids-recovered"
+    case socketMount = "socket-mount"
+    case socketMountAllowed = "socket-mount-allowed"
+    case daemonStarted = "daemon-started"
+    case daemonStopped = "daemon-stopped"
+    case configReloaded = "config-reloaded"
+    case configRejected = "config-rejected"
+
+    public var messageID: String {
+        switch self {
+        case .pidsUnlimited: "239549ddbcd24315a1b43ff729527960"
+        case .pidsHigh: "b9c69784d9334b3ea052903c4f496935"
+        case .pidsExhausted: "9cbeffacd069472fb0b95e62b1ba4743"
+        case .pidsForecast: "8938f87338d84e60a3454e0c6958a1ec"
+        case .pidsRecovered: "c077d0b0306748c987b88698fd61b0f2"
+        case .hostPidsHigh: "9e981232178a4c1fbc708da1dcb9585a"
+        case .hostPidsRecovered: "3e2efc794a524648bac7e75f1f2965f1"
+        case .socketMount: "c27bd08d95eb4ef99d7b04c64bb68468"
+        case .socketMountAllowed: "2d8eaa6872db43f28eebfa4141f06fab"
+        case .daemonStarted: "2a072edc0a2448d9bcd6de7eb9134a4b"
+        case .daemonStopped: "c6b8a0edd9d24cfd924894ae8362eab3"
+        case .configReloaded: "68645a8bd89a4542bdc03af8728f3109"
+        case .configRejected: "aa5cd40f5b2d4ebbb45b9954491947c2"
+        }
+    }
+
+    /// Alerts carry `DOCKWARD_ALERT=<kind>`; the daemon's own lifecycle entries
+    /// carry `DOCKWARD_EVENT=<kind>` so alert queries never match them.
+    public var isAlert: Bool {
+        switch self {
+        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected: false
+        default: true
+        }
+    }
+}
+
+/// The container an entry is about, with the journal fields Docker's own
+/// journald log driver uses, so `journalctl CONTAINER_NAME=web` shows a
+/// container's logs and its alerts together.
+public struct ContainerRef: Equatable, Sendable {
+    public var id: ContainerID
+    public var metadata: ContainerMetadata?
+    public var cgroupPath: String?
+
+    public init(id: ContainerID, metadata: ContainerMetadata? = nil, cgroupPath: String? = nil) {
+        self.id = id
+        self.metadata = metadata
+        self.cgroupPath = cgroupPath
+    }
+
+    /// The name if the engine told it, else the short id.
+    public var displayName: String { metadata?.name ?? id.short }
+}
+
+/// One journal entry to write: an alert or a lifecycle event.
+public struct JournalEntry: Equatable, Sendable {
+    public var kind: EntryKind
+    public var priority: Priority
+    /// One readable sentence with the numbers.
+    public var message: String
+    public var container: ContainerRef?
+    /// Extra `NAME=value` fields (upper-case names), in order.
+    public var fields: [(name: String, value: String)]
+
+    public init(kind: EntryKind, priority: Priority, message: String, container: ContainerRef? = nil,
+                fields: [(name: String, value: String)] = []) {
+        self.kind = kind
+        self.priority = priority
+        self.message = message
+        self.container = container
+        self.fields = fields
+    }
+
+    public static func == (a: JournalEntry, b: JournalEntry) -> Bool {
+        a.kind == b.kind && a.priority == b.priority && a.message == b.message && a.container == b.container
+            && a.fields.map(\.name) == b.fields.map(\.name) && a.fields.map(\.value) == b.fields.map(\.value)
+    }
+
+    /// Every field of the entry, in the order it is written, except the
+    /// transport's own (`SYSLOG_IDENTIFIER`). Values are raw; the sink escapes.
+    public var allFields: [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = [
+            ("MESSAGE", message),
+            ("PRIORITY", String(priority.rawValue)),
+            ("MESSAGE_ID", kind.messageID),
+            (kind.isAlert ? "DOCKWARD_ALERT" : "DOCKWARD_EVENT", kind.rawValue),
+        ]
+        if let c = container {
+            out.append(("CONTAINER_ID", c.id.short))
+            out.append(("CONTAINER_ID_FULL", c.id.full))
+            if let m = c.metadata {
+                out.append(("CONTAINER_NAME", m.name))
+                out.append(("IMAGE_NAME", m.image))
+            }
+            if let p = c.cgroupPath { out.append(("CGROUP_PATH", p)) }
+        }
+        out.append(contentsOf: fields)
+        return out
+    }
+}

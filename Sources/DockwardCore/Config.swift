@@ -1,0 +1,114 @@
+/// Thresholds for one container (the global ones, or after overrides).
+public struct PidsPolicy: Equatable, Sendable {
+    public enum UnlimitedAction: String, Equatable, Sendable { case warn, ignore }
+
+    public var warnRatio = 0.80
+    public var criticalRatio = 0.95
+    /// How long a ratio must hold before `pids-high` fires, so a momentary spike
+    /// (a `make -j` fan-out) is not an alert.
+    public var highFor = Interval.seconds(3)
+    public var unlimited = UnlimitedAction.warn
+    public var forecastHorizon = Interval.seconds(60)
+    /// How much history the trend looks at. Long enough that a burst which
+    /// drains within seconds is a minority of the window.
+    public var forecastWindow = Interval.seconds(30)
+    /// `ignore: true` in an override: no pids alerts at all for the container.
+    public var ignore = false
+
+    public init() {}
+}
+
+/// The daemon's whole configuration. Defaults here are the documented ones
+/// (`config/dockward.yml` shows each).
+public struct DockwardConfig: Equatable, Sendable {
+    public struct Override: Equatable, Sendable {
+        public var match: ContainerMatcher
+        public var warnRatio: Double?
+        public var criticalRatio: Double?
+        public var highFor: Interval?
+        public var unlimited: PidsPolicy.UnlimitedAction?
+        public var forecastHorizon: Interval?
+        public var ignore: Bool?
+        /// Line of the rule in its file, for log lines.
+        public var line: Int
+
+        public init(match: ContainerMatcher, line: Int = 0) {
+            self.match = match
+            self.line = line
+        }
+    }
+
+    public struct SocketWatch: Equatable, Sendable {
+        /// Sockets that grant control of the host besides the engine's own
+        /// (which is always protected, wherever it is).
+        public var protect: [String] = [
+            "/run/containerd/containerd.sock",
+            "/var/run/containerd/containerd.sock",
+            "/run/crio/crio.sock",
+            "/var/run/crio/crio.sock",
+            "/run/podman/podman.sock",
+            "/var/run/podman/podman.sock",
+        ]
+        public var allow: [ContainerMatcher] = []
+        public var resyncInterval = Interval.minutes(5)
+        public init() {}
+    }
+
+    public var cgroupRoot = "/sys/fs/cgroup"
+    public var dockerSocket = "/var/run/docker.sock"
+    public var pollInterval = Interval.seconds(1)
+    public var pids = PidsPolicy()
+    public var repeatInterval = Interval.minutes(10)
+    /// How long every condition must stay clear before `pids-recovered`.
+    public var recoverAfter = Interval.seconds(30)
+    public var overrides: [Override] = []
+    public var socketWatch = SocketWatch()
+
+    public init() {}
+
+    /// The policy for one container: the global one with every matching
+    /// override applied in file order (later rules win).
+    public func policy(for metadata: ContainerMetadata?) -> PidsPolicy {
+        var p = pids
+        for rule in overrides where rule.match.matches(metadata) {
+            if let v = rule.warnRatio { p.warnRatio = v }
+            if let v = rule.criticalRatio { p.criticalRatio = v }
+            if let v = rule.highFor { p.highFor = v }
+            if let v = rule.unlimited { p.unlimited = v }
+            if let v = rule.forecastHorizon { p.forecastHorizon = v }
+            if let v = rule.ignore { p.ignore = v }
+        }
+        return p
+    }
+
+    /// One line for the start-up entry.
+    public var summary: String {
+        "poll every \(pollInterval), warn at \(pids.warnRatio), critical at \(pids.criticalRatio), "
+            + "forecast \(pids.forecastHorizon) ahead, unlimited=\(pids.unlimited.rawValue), "
+            + "repeat every \(repeatInterval), \(overrides.count) override(s), cgroup root \(cgroupRoot)"
+    }
+
+    /// Human lines naming what differs, for the reload entry.
+    public func changes(from old: DockwardConfig) -> [String] {
+        var out: [String] = []
+        func note<T: Equatable>(_ key: String, _ a: T, _ b: T) { if a != b { out.append("\(key): \(a) -> \(b)") } }
+        note("cgroup.root", old.cgroupRoot, cgroupRoot)
+        note("docker.socket", old.dockerSocket, dockerSocket)
+        note("pids.poll_interval", old.pollInterval, pollInterval)
+        note("pids.warn_ratio", old.pids.warnRatio, pids.warnRatio)
+        note("pids.critical_ratio", old.pids.criticalRatio, pids.criticalRatio)
+        note("pids.high_for", old.pids.highFor, pids.highFor)
+        note("pids.unlimited", old.pids.unlimited.rawValue, pids.unlimited.rawValue)
+        note("pids.forecast_horizon", old.pids.forecastHorizon, pids.forecastHorizon)
+        note("pids.forecast_window", old.pids.forecastWindow, pids.forecastWindow)
+        note("alerts.repeat_interval", old.repeatInterval, repeatInterval)
+        note("alerts.recover_after", old.recoverAfter, recoverAfter)
+        if old.overrides != overrides { out.append("overrides: \(old.overrides.count) rule(s) -> \(overrides.count)") }
+        note("socket_watch.protect", old.socketWatch.protect, socketWatch.protect)
+        if old.socketWatch.allow != socketWatch.allow {
+            out.append("socket_watch.allow: \(old.socketWatch.allow.count) rule(s) -> \(socketWatch.allow.count)")
+        }
+        note("socket_watch.resync_interval", old.socketWatch.resyncInterval, socketWatch.resyncInterval)
+        return out
+    }
+}

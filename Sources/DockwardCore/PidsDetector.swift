@@ -1,0 +1,260 @@
+/// What the detector concluded from one sample. The daemon turns findings
+/// into journal entries (it knows the container's name and cgroup path).
+public struct PidsFinding: Equatable, Sendable {
+    public var kind: EntryKind
+    public var priority: Priority
+    /// True when this repeats an open episode (`alerts.repeat_interval`).
+    public var isReminder: Bool
+    public var current: Int64
+    /// The limit the finding is measured against: `pids.max`, or for a
+    /// container without one, the host's remaining room added to its count.
+    public var limit: Int64?
+    public var limitIsHost: Bool
+    public var refusedForks: Int64?
+    /// Forks refused since the previous finding of this kind.
+    public var newlyRefused: Int64?
+    public var rate: Double?
+    public var secondsToLimit: Double?
+    public var ratio: Double?
+
+    public init(kind: EntryKind, priority: Priority, isReminder: Bool = false, current: Int64, limit: Int64? = nil,
+                limitIsHost: Bool = false, refusedForks: Int64? = nil, newlyRefused: Int64? = nil,
+                rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil) {
+        self.kind = kind
+        self.priority = priority
+        self.isReminder = isReminder
+        self.current = current
+        self.limit = limit
+        self.limitIsHost = limitIsHost
+        self.refusedForks = refusedForks
+        self.newlyRefused = newlyRefused
+        self.rate = rate
+        self.secondsToLimit = secondsToLimit
+        self.ratio = ratio
+    }
+}
+
+/// Timing knobs shared by every container, from the config.
+public struct AlertTiming: Equatable, Sendable {
+    public var repeatInterval: Interval
+    public var recoverAfter: Interval
+    public init(repeatInterval: Interval, recoverAfter: Interval) {
+        self.repeatInterval = repeatInterval
+        self.recoverAfter = recoverAfter
+    }
+    public init(_ config: DockwardConfig) {
+        self.init(repeatInterval: config.repeatInterval, recoverAfter: config.recoverAfter)
+    }
+}
+
+/// An open alert: one per kind while its condition lasts.
+struct Episode: Equatable, Sendable {
+    var priority: Priority
+    var lastEmitted: Int64
+    /// `pids.events` max count when the episode last spoke, to report how many
+    /// forks were refused in between.
+    var refusedAtLastEmit: Int64 = 0
+
+    func reminderDue(at now: Int64, _ timing: AlertTiming) -> Bool {
+        now - lastEmitted >= timing.repeatInterval.nanoseconds
+    }
+}
+
+/// Per-container state carried from one poll to the next (the oomd way:
+/// last counters, "above since", open episodes), and the pure function that
+/// turns the next sample into findings.
+public struct ContainerPidsDetector: Sendable {
+    public private(set) var trend: PidsTrend
+    var lastRefused: Int64?
+    var lastRefusalAt: Int64?
+    var unlimitedReported = false
+    var warnSince: Int64?
+    var criticalSince: Int64?
+    var lastTroubleAt: Int64 = 0
+    var high: Episode?
+    var exhausted: Episode?
+    var forecast: Episode?
+
+    public init(pollInterval: Interval, policy: PidsPolicy) {
+        trend = PidsTrend(window: policy.forecastWindow, pollInterval: pollInterval)
+    }
+
+    /// True while any pids episode of this container is open.
+    public var isAlerting: Bool { high != nil || exhausted != nil || forecast != nil }
+
+    /// Keeps the history when only thresholds change; a new window or poll
+    /// interval needs a ring of another size.
+    public mutating func adopt(pollInterval: Interval, policy: PidsPolicy) {
+        let wanted = PidsTrend(window: policy.forecastWindow, pollInterval: pollInterval)
+        guard wanted.window != trend.window || wanted.capacity != trend.capacity else { return }
+        var fresh = wanted
+        for i in 0..<trend.count { fresh.append(time: trend[i].time, value: trend[i].value) }
+        trend = fresh
+    }
+
+    /// Feeds one sample taken at monotonic time `now` (nanoseconds).
+    public mutating func observe(_ sample: PidsSample, at now: Int64, policy: PidsPolicy,
+                                 timing: AlertTiming, host: HostPidsSample?) -> [PidsFinding] {
+        trend.append(time: now, value: sample.current)
+        let previousRefused = lastRefused
+        lastRefused = sample.refusedForks
+        if let previous = previousRefused, sample.refusedForks > previous { lastRefusalAt = now }
+
+        if policy.ignore {
+            high = nil; exhausted = nil; forecast = nil
+            warnSince = nil; criticalSince = nil
+            return []
+        }
+        var out: [PidsFinding] = []
+
+        // A container without a limit: told once, again only if a limit is
+        // set and later removed.
+        if sample.isUnlimited {
+            if policy.unlimited == .warn && !unlimitedReported {
+                unlimitedReported = true
+                out.append(PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
+                                       limit: host.map { $0.ceiling }, limitIsHost: true))
+            }
+        } else {
+            unlimitedReported = false
+        }
+
+        // Forks refused: the bomb already hit the wall.
+        let refusing = lastRefusalAt.map { now - $0 < timing.recoverAfter.nanoseconds } ?? false
+        if lastRefusalAt == now {
+            if var episode = exhausted {
+                if episode.reminderDue(at: now, timing) {
+                    out.append(refusedFinding(sample, reminder: true, since: episode.refusedAtLastEmit))
+                    episode.lastEmitted = now
+                    episode.refusedAtLastEmit = sample.refusedForks
+                    exhausted = episode
+                }
+            } else {
+                out.append(refusedFinding(sample, reminder: false, since: previousRefused ?? 0))
+                exhausted = Episode(priority: .crit, lastEmitted: now, refusedAtLastEmit: sample.refusedForks)
+            }
+        }
+
+        // Sustained high ratio; escalation from warning to critical is a new alert.
+        var ratio: Double?
+        var rawLevel: Priority?
+        if !sample.isUnlimited && sample.limit > 0 {
+            let r = Double(sample.current) / Double(sample.limit)
+            ratio = r
+            if r >= policy.criticalRatio { rawLevel = .err } else if r >= policy.warnRatio { rawLevel = .warning }
+        }
+        if rawLevel != nil { warnSince = warnSince ?? now } else { warnSince = nil }
+        if rawLevel == .err { criticalSince = criticalSince ?? now } else { criticalSince = nil }
+        var sustained: Priority?
+        if let since = criticalSince, now - since >= policy.highFor.nanoseconds {
+            sustained = .err
+        } else if let since = warnSince, now - since >= policy.highFor.nanoseconds {
+            sustained = .warning
+        }
+        if let level = sustained {
+            let averageRate = trend.averageRate
+            let finding = { (reminder: Bool, p: Priority) in
+                PidsFinding(kind: .pidsHigh, priority: p, isReminder: reminder, current: sample.current,
+                            limit: sample.limit, refusedForks: sample.refusedForks, rate: averageRate,
+                            ratio: ratio)
+            }
+            if var episode = high {
+                if level > episode.priority {
+                    out.append(finding(false, level))
+                    episode.priority = level
+                    episode.lastEmitted = now
+                } else if episode.reminderDue(at: now, timing) {
+                    out.append(finding(true, episode.priority))
+                    episode.lastEmitted = now
+                }
+                high = episode
+            } else {
+                out.append(finding(false, level))
+                high = Episode(priority: level, lastEmitted: now)
+            }
+        }
+
+        // Trend: will the count meet its ceiling within the horizon?
+        var forecasting = false
+        let ceiling: Int64? = sample.isUnlimited
+            ? host.map { sample.current + max(0, $0.ceiling - $0.tasks) }
+            : sample.limit
+        if let ceiling, let f = trend.forecast(limit: ceiling),
+           f.secondsToLimit <= policy.forecastHorizon.seconds {
+            forecasting = true
+            let finding = { (reminder: Bool) in
+                PidsFinding(kind: .pidsForecast, priority: .err, isReminder: reminder, current: sample.current,
+                            limit: ceiling, limitIsHost: sample.isUnlimited, refusedForks: sample.refusedForks,
+                            rate: f.rate, secondsToLimit: f.secondsToLimit, ratio: ratio)
+            }
+            if var episode = forecast {
+                if episode.reminderDue(at: now, timing) {
+                    out.append(finding(true))
+                    episode.lastEmitted = now
+                    forecast = episode
+                }
+            } else {
+                out.append(finding(false))
+                forecast = Episode(priority: .err, lastEmitted: now)
+            }
+        }
+
+        // Recovery: every condition clear for `recover_after` closes every episode.
+        if refusing || rawLevel != nil || forecasting {
+            lastTroubleAt = now
+        } else if isAlerting && now - lastTroubleAt >= timing.recoverAfter.nanoseconds {
+            out.append(PidsFinding(kind: .pidsRecovered, priority: .notice, current: sample.current,
+                                   limit: sample.isUnlimited ? nil : sample.limit, refusedForks: sample.refusedForks,
+                                   rate: trend.averageRate, ratio: ratio))
+            high = nil; exhausted = nil; forecast = nil
+        }
+        return out
+    }
+
+    private func refusedFinding(_ sample: PidsSample, reminder: Bool, since: Int64) -> PidsFinding {
+        PidsFinding(kind: .pidsExhausted, priority: .crit, isReminder: reminder, current: sample.current,
+                    limit: sample.isUnlimited ? nil : sample.limit, refusedForks: sample.refusedForks,
+                    newlyRefused: sample.refusedForks - since, rate: trend.averageRate)
+    }
+}
+
+/// The whole host's process table, for containers that have no limit of
+/// their own.
+public struct HostPidsDetector: Sendable {
+    var episode: Episode?
+    var lastTroubleAt: Int64 = 0
+
+    public init() {}
+
+    public mutating func observe(_ host: HostPidsSample, at now: Int64, policy: PidsPolicy,
+                                 timing: AlertTiming) -> [PidsFinding] {
+        guard host.ceiling > 0 else { return [] }
+        let ratio = Double(host.tasks) / Double(host.ceiling)
+        let level: Priority? = ratio >= policy.criticalRatio ? .err : ratio >= policy.warnRatio ? .warning : nil
+        func finding(_ p: Priority, _ reminder: Bool) -> PidsFinding {
+            PidsFinding(kind: .hostPidsHigh, priority: p, isReminder: reminder, current: host.tasks,
+                        limit: host.ceiling, limitIsHost: true, ratio: ratio)
+        }
+        if let level {
+            lastTroubleAt = now
+            if var e = episode {
+                var out: [PidsFinding] = []
+                if level > e.priority {
+                    out.append(finding(level, false)); e.priority = level; e.lastEmitted = now
+                } else if e.reminderDue(at: now, timing) {
+                    out.append(finding(e.priority, true)); e.lastEmitted = now
+                }
+                episode = e
+                return out
+            }
+            episode = Episode(priority: level, lastEmitted: now)
+            return [finding(level, false)]
+        }
+        if episode != nil && now - lastTroubleAt >= timing.recoverAfter.nanoseconds {
+            episode = nil
+            return [PidsFinding(kind: .hostPidsRecovered, priority: .notice, current: host.tasks,
+                                limit: host.ceiling, limitIsHost: true, ratio: ratio)]
+        }
+        return []
+    }
+}

@@ -1,0 +1,49 @@
+/// One reading of a pids cgroup. Plain integers so the hot path never
+/// allocates.
+public struct PidsSample: Equatable, Sendable {
+    /// Sentinel for `pids.max` = "max" (no limit).
+    public static let unlimited: Int64 = -1
+
+    /// `pids.current`: tasks in the cgroup now.
+    public var current: Int64
+    /// `pids.max`, or `PidsSample.unlimited`.
+    public var limit: Int64
+    /// The `max` counter of `pids.events`: forks refused since the cgroup was made.
+    public var refusedForks: Int64
+    /// `pids.peak` where the kernel has it (6.1+ on v2, recent on v1), else nil.
+    public var peak: Int64?
+
+    public init(current: Int64, limit: Int64, refusedForks: Int64, peak: Int64? = nil) {
+        self.current = current
+        self.limit = limit
+        self.refusedForks = refusedForks
+        self.peak = peak
+    }
+
+    public var isUnlimited: Bool { limit < 0 }
+}
+
+/// The host's own process-table ceiling, for containers that have no limit.
+public struct HostPidsSample: Equatable, Sendable {
+    /// Tasks (threads) on the host now.
+    public var tasks: Int64
+    /// min(kernel.pid_max, kernel.threads-max).
+    public var ceiling: Int64
+
+    public init(tasks: Int64, ceiling: Int64) {
+        self.tasks = tasks
+        self.ceiling = ceiling
+    }
+}
+
+/// Where a container's cgroup was found, as discovery reports it.
+public enum CgroupVersion: String, Sendable { case v1, v2 }
+
+public enum CgroupDriver: String, Sendable {
+    /// `docker/<id>` (Docker's cgroupfs driver).
+    case cgroupfs
+    /// `system.slice/docker-<id>.scope`.
+    case systemd
+    /// `user.slice/.../docker-<id>.scope` (rootless Docker).
+    case rootless
+}

@@ -1,0 +1,181 @@
+import DockwardCgroup
+import DockwardCore
+import Logging
+
+/// The pids watch: every poll it reads each container's counters (source),
+/// feeds them to that container's detector (policy) and hands the findings to
+/// the sink. Runs on the daemon's one queue; no locks.
+final class PidsWatch {
+    /// How long a new container's findings wait for its name from the engine,
+    /// so the first alert already says `CONTAINER_NAME=web`. An inspect takes
+    /// milliseconds; past this the alert goes out with the id alone.
+    static let metadataGrace = Interval.seconds(2)
+
+    final class Watched {
+        let cgroup: DiscoveredCgroup
+        let files: PidsCounterFiles
+        var detector: ContainerPidsDetector
+        var policy: PidsPolicy
+        var metadata: ContainerMetadata?
+        var lookupDone = false
+        let discoveredAt: Int64
+        var held: [PidsFinding] = []
+        var lastSample: PidsSample?
+        /// The last unexpected read problem, logged once until it changes.
+        var lastProblem: String?
+
+        init(cgroup: DiscoveredCgroup, files: PidsCounterFiles, detector: ContainerPidsDetector,
+             policy: PidsPolicy, discoveredAt: Int64) {
+            self.cgroup = cgroup
+            self.files = files
+            self.detector = detector
+            self.policy = policy
+            self.discoveredAt = discoveredAt
+        }
+
+        var ref: ContainerRef { ContainerRef(id: cgroup.id, metadata: metadata, cgroupPath: cgroup.path) }
+    }
+
+    private(set) var config: DockwardConfig
+    private let discovery: CgroupDiscovery
+    private let hostReader: HostPidsReader
+    private let directory: ContainerDirectory
+    private let emit: (JournalEntry) -> Void
+    private let logger: Logger
+    private(set) var containers: [ContainerID: Watched] = [:]
+    private var host = HostPidsDetector()
+    private var hostProblemLogged = false
+
+    init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader,
+         directory: ContainerDirectory, logger: Logger, emit: @escaping (JournalEntry) -> Void) {
+        self.config = config
+        self.discovery = discovery
+        self.hostReader = hostReader
+        self.directory = directory
+        self.logger = logger
+        self.emit = emit
+        directory.onResolved = { [weak self] id, metadata in self?.resolved(id, metadata) }
+    }
+
+    var alertingCount: Int { containers.values.reduce(0) { $0 + ($1.detector.isAlerting ? 1 : 0) } }
+
+    /// One poll: discover, read, evaluate, emit.
+    func poll(now: Int64) {
+        discover(now: now)
+        directory.tick(now: now)
+        let timing = AlertTiming(config)
+        var hostSample: HostPidsSample?
+        do {
+            hostSample = try hostReader.read()
+            hostProblemLogged = false
+        } catch {
+            if !hostProblemLogged {
+                logger.warning("cannot read the host's task count: \(error); host ceiling unknown")
+                hostProblemLogged = true
+            }
+        }
+        var gone: [ContainerID] = []
+        for (id, watched) in containers {
+            let sample: PidsSample
+            do {
+                sample = try watched.files.read()
+            } catch .vanished {
+                gone.append(id)
+                continue
+            } catch {
+                let text = "\(error)"
+                if watched.lastProblem != text {
+                    logger.warning("skipping container \(id.short) this poll: \(text)")
+                    watched.lastProblem = text
+                }
+                continue
+            }
+            watched.lastProblem = nil
+            watched.lastSample = sample
+            let findings = watched.detector.observe(sample, at: now, policy: watched.policy, timing: timing, host: hostSample)
+            if !watched.lookupDone && now - watched.discoveredAt < Self.metadataGrace.nanoseconds {
+                watched.held.append(contentsOf: findings)
+            } else {
+                flushHeld(watched)
+                for f in findings { emit(AlertText.entry(for: f, container: watched.ref)) }
+            }
+        }
+        for id in gone { drop(id, reason: "its cgroup is gone") }
+        if let hostSample {
+            for f in host.observe(hostSample, at: now, policy: config.pids, timing: timing) {
+                emit(AlertText.entry(for: f, container: nil))
+            }
+        }
+    }
+
+    /// Applies a reloaded config; per-container trends and open episodes stay.
+    func apply(_ newConfig: DockwardConfig) {
+        config = newConfig
+        for watched in containers.values {
+            watched.policy = newConfig.policy(for: watched.metadata)
+            watched.detector.adopt(pollInterval: newConfig.pollInterval, policy: watched.policy)
+        }
+    }
+
+    func shutdown() {
+        for id in Array(containers.keys) { drop(id, reason: nil) }
+    }
+
+    private func discover(now: Int64) {
+        let found = discovery.scan()
+        var present = Set<ContainerID>()
+        present.reserveCapacity(found.count)
+        for cgroup in found {
+            present.insert(cgroup.id)
+            guard containers[cgroup.id] == nil else { continue }
+            do {
+                let files = try PidsCounterFiles(directory: cgroup.path)
+                let policy = config.policy(for: directory.metadata(for: cgroup.id))
+                containers[cgroup.id] = Watched(
+                    cgroup: cgroup, files: files,
+                    detector: ContainerPidsDetector(pollInterval: config.pollInterval, policy: policy),
+                    policy: policy, discoveredAt: now)
+                logger.debug("watching container \(cgroup.id.short) at \(cgroup.path)")
+                directory.lookUp(cgroup.id)
+            } catch .vanished {
+                continue  // created and removed between scan and open
+            } catch {
+                logger.warning("cannot watch container \(cgroup.id.short) at \(cgroup.path): \(error)")
+            }
+        }
+        if present.count != containers.count {
+            for id in containers.keys where !present.contains(id) { drop(id, reason: "removed") }
+        }
+    }
+
+    private func drop(_ id: ContainerID, reason: String?) {
+        guard let watched = containers.removeValue(forKey: id) else { return }
+        watched.files.close()
+        directory.forget(id)
+        if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }
+    }
+
+    private func resolved(_ id: ContainerID, _ metadata: ContainerMetadata?) {
+        guard let watched = containers[id] else { return }
+        watched.lookupDone = true
+        if let metadata {
+            watched.metadata = metadata
+            watched.policy = config.policy(for: metadata)
+            watched.detector.adopt(pollInterval: config.pollInterval, policy: watched.policy)
+        }
+        flushHeld(watched)
+    }
+
+    /// Emits findings held while the name was being fetched, minus those an
+    /// override now silences.
+    private func flushHeld(_ watched: Watched) {
+        guard !watched.held.isEmpty else { return }
+        let held = watched.held
+        watched.held.removeAll()
+        for f in held {
+            if watched.policy.ignore { continue }
+            if f.kind == .pidsUnlimited && watched.policy.unlimited == .ignore { continue }
+            emit(AlertText.entry(for: f, container: watched.ref))
+        }
+    }
+}

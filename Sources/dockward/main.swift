@@ -1,0 +1,70 @@
+import ArgumentParser
+import DockwardCore
+import DockwardDaemon
+import Foundation
+import Logging
+
+struct Dockward: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dockward",
+        abstract: "Guards a Docker host against PID exhaustion and Docker socket exposure.",
+        version: DockwardVersion.current,
+        subcommands: [Run.self, CheckConfig.self, Version.self]
+    )
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon in the foreground.")
+
+    @Option(name: .long, help: "Config file (default \(ConfigFile.defaultPath); built-in defaults when that file is absent).")
+    var config: String?
+
+    @Flag(name: .long, help: "Also print every journal entry to stderr.")
+    var logStderr = false
+
+    @Option(name: .long, help: "Lowest level of the daemon's own log lines: debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of debug, info, notice, warning, error")
+        }
+    }
+
+    func run() throws {
+        let options = Daemon.Options(
+            configPath: config ?? ConfigFile.defaultPath, configIsExplicit: config != nil,
+            mirrorToStderr: logStderr, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+        do {
+            try Daemon(options: options).run()
+        } catch let error as DaemonStartError {
+            FileHandle.standardError.write(Data("dockward: \(error.message)\n".utf8))
+            throw ExitCode(error.code.rawValue)
+        }
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate a config file; exit 0 when valid.")
+
+    @Argument(help: "The config file to check.")
+    var path: String
+
+    func run() throws {
+        do {
+            let config = try ConfigFile.load(path: path, isExplicit: true)
+            print("\(path): valid (\(config.summary))")
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(Daemon.ExitCode.config.rawValue)
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    func run() { print("dockward \(DockwardVersion.current)") }
+}
+
+Dockward.main()

@@ -1,0 +1,50 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// The checked-in fixture trees. Found from the source path, not Bundle.module:
+/// Package.swift excludes them from the target so they are not resources.
+enum Fixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").path
+
+    static func path(_ name: String) -> String { root + "/" + name }
+}
+
+/// Runs a byte parser on the bytes of `text` exactly as given.
+func parse<T>(_ text: String, _ parser: (UnsafeRawBufferPointer) -> T) -> T {
+    Array(text.utf8).withUnsafeBytes { parser($0) }
+}
+
+func parse<T>(bytes: [UInt8], _ parser: (UnsafeRawBufferPointer) -> T) -> T {
+    bytes.withUnsafeBytes { parser($0) }
+}
+
+/// A fresh temporary directory, removed at the end of the test.
+func makeTempDir(_ test: XCTestCase) throws -> String {
+    let dir = FileManager.default.temporaryDirectory
+        .appendingPathComponent("dockward-cgroup-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+func write(_ content: String, to path: String) throws {
+    try FileManager.default.createDirectory(
+        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try content.write(toFile: path, atomically: false, encoding: .utf8)
+}
+
+/// Writes the three mandatory pids files (and pids.peak when given) into `dir`.
+func writePidsFiles(_ dir: String, current: String = "1\n", max: String = "max\n",
+                    events: String = "max 0\n", peak: String? = nil) throws {
+    try write(current, to: dir + "/pids.current")
+    try write(max, to: dir + "/pids.max")
+    try write(events, to: dir + "/pids.events")
+    if let peak { try write(peak, to: dir + "/pids.peak") }
+}
+
+/// Open descriptors of this process right now.
+func openDescriptorCount() throws -> Int {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+}

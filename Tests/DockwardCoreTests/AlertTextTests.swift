@@ -1,0 +1,50 @@
+import DockwardCore
+import XCTest
+
+final class AlertTextTests: XCTestCase {
+    let id = ContainerID(String(repeating: "ab", count: 32))!
+
+    func testExhaustedEntryCarriesDockerLogDriverFields() {
+        let ref = ContainerRef(id: id, metadata: ContainerMetadata(name: "/web", image: "nginx:1"), cgroupPath: "/sys/fs/cgroup/pids/docker/x")
+        let f = PidsFinding(kind: .pidsExhausted, priority: .crit, current: 50, limit: 50, refusedForks: 1234,
+                            newlyRefused: 1234, rate: 0)
+        let entry = AlertText.entry(for: f, container: ref)
+        let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(fields["PRIORITY"], "2")
+        XCTAssertEqual(fields["MESSAGE_ID"], EntryKind.pidsExhausted.messageID)
+        XCTAssertEqual(fields["DOCKWARD_ALERT"], "pids-exhausted")
+        XCTAssertEqual(fields["CONTAINER_ID"], "abababababab")
+        XCTAssertEqual(fields["CONTAINER_ID_FULL"], id.full)
+        XCTAssertEqual(fields["CONTAINER_NAME"], "web")
+        XCTAssertEqual(fields["IMAGE_NAME"], "nginx:1")
+        XCTAssertEqual(fields["PIDS_CURRENT"], "50")
+        XCTAssertEqual(fields["PIDS_MAX"], "50")
+        XCTAssertEqual(fields["PIDS_REJECTED"], "1234")
+        XCTAssertEqual(fields["CGROUP_PATH"], "/sys/fs/cgroup/pids/docker/x")
+        XCTAssertEqual(entry.message, "Container web (abababababab) hit its pids limit: 50 of 50 tasks, the kernel refused 1234 forks (1234 since the last report).")
+    }
+
+    func testHostileNameCannotBreakTheMessageLine() {
+        let ref = ContainerRef(id: id, metadata: ContainerMetadata(name: "evil\nPRIORITY=0\u{1b}[2J", image: "x"))
+        let entry = AlertText.entry(for: PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 1), container: ref)
+        XCTAssertFalse(entry.message.contains("\n"))
+        XCTAssertFalse(entry.message.contains("\u{1b}"))
+    }
+
+    func testMessageIDsAreUniqueAnd128Bit() {
+        let ids = EntryKind.allCases.map(\.messageID)
+        XCTAssertEqual(Set(ids).count, ids.count)
+        for id in ids {
+            XCTAssertEqual(id.count, 32)
+            XCTAssertTrue(id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        }
+    }
+
+    func testRateFormatting() {
+        XCTAssertEqual(AlertText.formatRate(2), "2")
+        XCTAssertEqual(AlertText.formatRate(1.5), "1.5")
+        XCTAssertEqual(AlertText.formatRate(0.034), "0.03")
+        XCTAssertEqual(AlertText.formatRate(-0.5), "-0.5")
+        XCTAssertEqual(AlertText.formatRate(.nan), "0")
+    }
+}

@@ -1,0 +1,237 @@
+import DockwardCore
+import XCTest
+
+final class ConfigLoaderTests: XCTestCase {
+    func parse(_ yaml: String) throws -> DockwardConfig {
+        try ConfigLoader.parse(yaml, file: "test.yml")
+    }
+
+    func issues(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> [ConfigIssue] {
+        do {
+            _ = try ConfigLoader.parse(yaml, file: "test.yml")
+            XCTFail("expected the config to be refused", file: file, line: line)
+            return []
+        } catch {
+            return error.issues
+        }
+    }
+
+    func testEmptyFileGivesDefaults() throws {
+        XCTAssertEqual(try parse(""), DockwardConfig())
+        XCTAssertEqual(try parse("# only a comment\n"), DockwardConfig())
+    }
+
+    func testShippedConfigIsValidAndEqualsDefaults() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../config/dockward.yml").standardized
+        let bytes = [UInt8](try Data(contentsOf: url))
+        let config = try ConfigLoader.parse(bytes: bytes, file: url.path)
+        XCTAssertEqual(config, DockwardConfig(), "config/dockward.yml must show the built-in defaults")
+    }
+
+    func testEveryKeyIsRead() throws {
+        let config = try parse("""
+        cgroup:
+          root: /host/sys/fs/cgroup
+        docker:
+          socket: /run/docker.sock
+        pids:
+          poll_interval: 500ms
+          warn_ratio: 0.7
+          critical_ratio: 0.9
+          high_for: 10s
+          unlimited: ignore
+          forecast_horizon: 2m
+          forecast_window: 1m
+        alerts:
+          repeat_interval: 1h
+          recover_after: 1m30s
+        overrides:
+          - match: { name: "ci-*", image: "builder/*", label: "tier=batch" }
+            warn_ratio: 0.9
+            critical_ratio: 0.99
+            ignore: true
+        socket_watch:
+          protect: [/run/x.sock]
+          allow:
+            - { name: portainer }
+          resync_interval: 1m
+        """)
+        XCTAssertEqual(config.cgroupRoot, "/host/sys/fs/cgroup")
+        XCTAssertEqual(config.dockerSocket, "/run/docker.sock")
+        XCTAssertEqual(config.pollInterval, .milliseconds(500))
+        XCTAssertEqual(config.pids.warnRatio, 0.7)
+        XCTAssertEqual(config.pids.criticalRatio, 0.9)
+        XCTAssertEqual(config.pids.highFor, .seconds(10))
+        XCTAssertEqual(config.pids.unlimited, .ignore)
+        XCTAssertEqual(config.pids.forecastHorizon, .minutes(2))
+        XCTAssertEqual(config.pids.forecastWindow, .minutes(1))
+        XCTAssertEqual(config.repeatInterval, .minutes(60))
+        XCTAssertEqual(config.recoverAfter, .seconds(90))
+        XCTAssertEqual(config.overrides.count, 1)
+        XCTAssertEqual(config.overrides[0].match,
+                       ContainerMatcher(name: "ci-*", image: "builder/*", labels: [.init(key: "tier", value: "batch")]))
+        XCTAssertEqual(config.overrides[0].ignore, true)
+        XCTAssertEqual(config.socketWatch.protect, ["/run/x.sock"])
+        XCTAssertEqual(config.socketWatch.allow, [ContainerMatcher(name: "portainer")])
+        XCTAssertEqual(config.socketWatch.resyncInterval, .minutes(1))
+    }
+
+    func testUnknownKeyNamesLineAndKey() {
+        let found = issues("""
+        pids:
+          warn_ratio: 0.8
+          warn_ration: 0.9
+        """)
+        XCTAssertEqual(found.count, 1)
+        XCTAssertEqual(found[0].line, 3)
+        XCTAssertEqual(found[0].key, "pids.warn_ration")
+        XCTAssertTrue(found[0].description.hasPrefix("test.yml:3: pids.warn_ration: unknown key"), found[0].description)
+    }
+
+    func testOutOfRangeAndWrongTypes() {
+        let found = issues("""
+        pids:
+          warn_ratio: 1.5
+          critical_ratio: zero
+          poll_interval: 0s
+          forecast_horizon: 10
+          unlimited: maybe
+        alerts:
+          repeat_interval: -5m
+        """)
+        let byKey = Dictionary(found.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(byKey["pids.warn_ratio"]?.line, 2)
+        XCTAssertEqual(byKey["pids.critical_ratio"]?.line, 3)
+        XCTAssertEqual(byKey["pids.poll_interval"]?.line, 4)
+        XCTAssertEqual(byKey["pids.forecast_horizon"]?.line, 5)
+        XCTAssertEqual(byKey["pids.unlimited"]?.line, 6)
+        XCTAssertEqual(byKey["alerts.repeat_interval"]?.line, 8)
+    }
+
+    func testWarnAboveCriticalIsRefused() {
+        let found = issues("""
+        pids:
+          warn_ratio: 0.9
+          critical_ratio: 0.8
+        """)
+        XCTAssertEqual(found.map(\.key), ["pids.warn_ratio"])
+        XCTAssertEqual(found.first?.line, 2)
+    }
+
+    func testOverrideWarnAboveCriticalIsRefused() {
+        let found = issues("""
+        overrides:
+          - match: { name: web }
+            warn_ratio: 0.99
+        """)
+        XCTAssertEqual(found.map(\.key), ["overrides[0].warn_ratio"])
+    }
+
+    func testOverrideWithoutMatchOrEmptyMatch() {
+        let found = issues("""
+        overrides:
+          - warn_ratio: 0.5
+          - match: {}
+            ignore: true
+          - match: { name: web, colour: red }
+        """)
+        XCTAssertEqual(Set(found.map(\.key)), ["overrides[0].match", "overrides[1].match", "overrides[2].match.colour"])
+        XCTAssertEqual(found.first(where: { $0.key == "overrides[2].match.colour" })?.line, 5)
+    }
+
+    func testDuplicateKey() {
+        let found = issues("pids:\n  warn_ratio: 0.5\n  warn_ratio: 0.6\n")
+        XCTAssertEqual(found.map(\.key), ["warn_ratio"])
+        XCTAssertEqual(found.first?.line, 2, "the parser points at the first of the two")
+        XCTAssertEqual(found.first?.message, "given twice in one mapping")
+    }
+
+    func testBrokenYamlNamesLine() {
+        let found = issues("pids:\n  warn_ratio: [0.5\n  critical_ratio: 0.9\n")
+        XCTAssertEqual(found.count, 1)
+        XCTAssertTrue(found[0].message.hasPrefix("not valid YAML"), found[0].message)
+        XCTAssertGreaterThanOrEqual(found[0].line, 2)
+    }
+
+    func testTopLevelMustBeMapping() {
+        XCTAssertEqual(issues("- a\n- b\n").count, 1)
+    }
+
+    func testRelativePathsRefused() {
+        XCTAssertEqual(issues("cgroup:\n  root: sys/fs/cgroup\n").map(\.key), ["cgroup.root"])
+    }
+
+    func testNonUTF8NamesLine() {
+        var bytes = Array("pids:\n  warn_ratio: 0.5\n".utf8)
+        bytes += [0x23, 0xff, 0xfe, 0x0a]
+        XCTAssertThrowsError(try ConfigLoader.parse(bytes: bytes, file: "bin.yml")) { error in
+            let e = error as! ConfigError
+            XCTAssertEqual(e.issues.first?.line, 3)
+            XCTAssertTrue(e.description.contains("UTF-8"))
+        }
+    }
+
+    func testHugeFileRefusedBeforeParsing() {
+        let bytes = [UInt8](repeating: UInt8(ascii: "#"), count: ConfigLoader.maxBytes + 1)
+        XCTAssertThrowsError(try ConfigLoader.parse(bytes: bytes, file: "big.yml"))
+    }
+
+    func testPolicyAppliesOverridesInOrder() throws {
+        let config = try parse("""
+        overrides:
+          - match: { name: "web-*" }
+            warn_ratio: 0.5
+          - match: { label: "team" }
+            warn_ratio: 0.6
+            unlimited: ignore
+          - match: { image: "batch/*" }
+            ignore: true
+        """)
+        let web = ContainerMetadata(name: "/web-1", image: "nginx", labels: ["team": "a"])
+        XCTAssertEqual(config.policy(for: web).warnRatio, 0.6)
+        XCTAssertEqual(config.policy(for: web).unlimited, .ignore)
+        XCTAssertFalse(config.policy(for: web).ignore)
+        XCTAssertTrue(config.policy(for: ContainerMetadata(name: "x", image: "batch/job:1")).ignore)
+        XCTAssertEqual(config.policy(for: nil), config.pids, "unknown containers get the global policy")
+    }
+
+    func testChangesListsWhatDiffers() throws {
+        let old = DockwardConfig()
+        let new = try parse("pids:\n  warn_ratio: 0.7\nalerts:\n  repeat_interval: 1m\n")
+        XCTAssertEqual(new.changes(from: old), ["pids.warn_ratio: 0.8 -> 0.7", "alerts.repeat_interval: 10m -> 1m"])
+    }
+}
+
+final class IntervalTests: XCTestCase {
+    func testParse() {
+        XCTAssertEqual(Interval(text: "500ms"), .milliseconds(500))
+        XCTAssertEqual(Interval(text: "1s"), .seconds(1))
+        XCTAssertEqual(Interval(text: "5m"), .minutes(5))
+        XCTAssertEqual(Interval(text: "2h"), .minutes(120))
+        XCTAssertEqual(Interval(text: "1m30s"), .seconds(90))
+        for bad in ["", "1", "s", "1x", "-1s", "1.5s", "99999999999999h", " 1 s"] {
+            XCTAssertNil(Interval(text: bad), bad)
+        }
+    }
+
+    func testDescriptionRoundTrips() {
+        for text in ["500ms", "1s", "10m", "1h", "1500ms"] {
+            XCTAssertEqual(Interval(text: text)?.description, text)
+        }
+    }
+}
+
+final class ContainerMatcherTests: XCTestCase {
+    func testGlobsAndLabels() {
+        let m = ContainerMetadata(name: "web-1", image: "registry.example/team/web:2", labels: ["tier": "front", "x": ""])
+        XCTAssertTrue(ContainerMatcher(name: "web-*").matches(m))
+        XCTAssertFalse(ContainerMatcher(name: "web").matches(m))
+        XCTAssertTrue(ContainerMatcher(image: "registry.example/*").matches(m))
+        XCTAssertTrue(ContainerMatcher(labels: [.init(key: "x", value: nil)]).matches(m))
+        XCTAssertTrue(ContainerMatcher(labels: [.init(key: "tier", value: "fr*")]).matches(m))
+        XCTAssertFalse(ContainerMatcher(labels: [.init(key: "tier", value: "back")]).matches(m))
+        XCTAssertFalse(ContainerMatcher(name: "web-*", image: "nginx").matches(m), "every criterion must match")
+        XCTAssertFalse(ContainerMatcher(name: "*").matches(nil), "unknown metadata matches no rule")
+    }
+}

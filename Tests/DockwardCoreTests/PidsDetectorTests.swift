@@ -1,0 +1,214 @@
+@testable import DockwardCore
+import XCTest
+
+/// Drives a detector with a series sampled once per second (as the daemon
+/// does by default) and collects what it said, with the second it said it.
+struct SeriesRun {
+    var detector: ContainerPidsDetector
+    var policy: PidsPolicy
+    var timing = AlertTiming(repeatInterval: .minutes(10), recoverAfter: .seconds(30))
+    var host: HostPidsSample? = HostPidsSample(tasks: 500, ceiling: 4_194_304)
+    var second = 0
+    var said: [(second: Int, finding: PidsFinding)] = []
+
+    init(policy: PidsPolicy = PidsPolicy()) {
+        self.policy = policy
+        detector = ContainerPidsDetector(pollInterval: .seconds(1), policy: policy)
+    }
+
+    mutating func feed(current: Int64, limit: Int64, refused: Int64 = 0) {
+        let sample = PidsSample(current: current, limit: limit, refusedForks: refused)
+        for f in detector.observe(sample, at: Int64(second) * 1_000_000_000, policy: policy, timing: timing, host: host) {
+            said.append((second, f))
+        }
+        second += 1
+    }
+
+    func kinds() -> [EntryKind] { said.map(\.finding.kind) }
+    func first(_ kind: EntryKind) -> (second: Int, finding: PidsFinding)? { said.first { $0.finding.kind == kind } }
+}
+
+final class PidsDetectorTests: XCTestCase {
+    // A steady leak: a worker forks and never reaps, ~2 tasks a second with
+    // jitter, towards a limit of 200. The forecast must come before the first
+    // refused fork, and early enough to act (the horizon is 60 s).
+    func testSteadyLeakForecastsBeforeAnyForkIsRefused() {
+        var run = SeriesRun()
+        var current: Int64 = 5
+        var refused: Int64 = 0
+        let jitter: [Int64] = [2, 1, 3, 2, 2, 1, 2, 3, 2, 2]
+        var refusedAt: Int?
+        for i in 0..<150 {
+            current += jitter[i % jitter.count]
+            if current > 200 { refused += current - 200; current = 200; refusedAt = refusedAt ?? run.second }
+            run.feed(current: current, limit: 200, refused: refused)
+        }
+        guard let forecast = run.first(.pidsForecast) else { return XCTFail("no forecast: \(run.kinds())") }
+        XCTAssertLessThan(forecast.second, refusedAt ?? .max, "forecast must precede the first refused fork")
+        XCTAssertEqual(forecast.finding.priority, .err)
+        XCTAssertEqual(forecast.finding.limit, 200)
+        XCTAssertEqual(forecast.finding.rate ?? 0, 2, accuracy: 0.5)
+        XCTAssertLessThanOrEqual(forecast.finding.secondsToLimit ?? 999, 60)
+        XCTAssertGreaterThan(forecast.finding.secondsToLimit ?? 0, 30, "a leak this steady should be seen with time to act")
+        XCTAssertEqual(run.said.filter { $0.finding.kind == .pidsForecast }.count, 1, "one forecast per episode")
+        XCTAssertNotNil(run.first(.pidsExhausted), "and the wall itself is reported")
+    }
+
+    // A build fanning out: from 3 tasks to 180 in two seconds, a few seconds
+    // of work, then back down; again every 20 s. Not a leak.
+    func testBuildBurstsStaySilent() {
+        var run = SeriesRun()
+        let burst: [Int64] = [90, 180, 178, 181, 175, 120, 40, 3]
+        for _ in 0..<10 {
+            for v in burst { run.feed(current: v, limit: 500) }
+            for _ in 0..<12 { run.feed(current: 3, limit: 500) }
+        }
+        XCTAssertEqual(run.kinds(), [], "a draining burst is not a trend")
+    }
+
+    // The same burst shape against a tight limit: the ratio alerts are for
+    // that; the forecast still stays quiet.
+    func testBurstRampingOverSecondsIsNotAForecast() {
+        var run = SeriesRun()
+        for _ in 0..<25 { run.feed(current: 4, limit: 1000) }
+        for v: Int64 in [100, 200, 300, 300, 290, 150, 20, 4] { run.feed(current: v, limit: 1000) }
+        for _ in 0..<30 { run.feed(current: 4, limit: 1000) }
+        XCTAssertFalse(run.kinds().contains(.pidsForecast), "\(run.kinds())")
+    }
+
+    // A fork bomb at its limit for an hour: a handful of entries, not thousands.
+    func testForkBombForAnHourIsAHandfulOfEntries() {
+        var run = SeriesRun()
+        run.feed(current: 1, limit: 50)
+        var refused: Int64 = 0
+        for _ in 0..<3600 {
+            refused += 5000
+            run.feed(current: 50, limit: 50, refused: refused)
+        }
+        let exhausted = run.said.filter { $0.finding.kind == .pidsExhausted }
+        XCTAssertEqual(exhausted.first?.second, 1, "reported on the first poll that sees refused forks")
+        XCTAssertEqual(exhausted.first?.finding.priority, .crit)
+        XCTAssertEqual(exhausted.first?.finding.limit, 50)
+        XCTAssertEqual(exhausted.first?.finding.isReminder, false)
+        XCTAssertEqual(exhausted.count, 6, "first + one reminder every 10 minutes")
+        XCTAssertTrue(exhausted.dropFirst().allSatisfy(\.finding.isReminder))
+        XCTAssertEqual(exhausted[1].finding.newlyRefused, 600 * 5000)
+        XCTAssertLessThanOrEqual(run.said.count, 16, "\(run.kinds())")
+        XCTAssertEqual(run.said.filter { $0.finding.kind == .pidsHigh && !$0.finding.isReminder }.map(\.finding.priority), [.err])
+    }
+
+    func testHighNeedsToBeSustainedAndEscalates() {
+        var run = SeriesRun()
+        run.feed(current: 10, limit: 100)
+        run.feed(current: 90, limit: 100)  // a spike
+        run.feed(current: 10, limit: 100)
+        XCTAssertEqual(run.kinds(), [])
+        for _ in 0..<4 { run.feed(current: 85, limit: 100) }
+        XCTAssertEqual(run.said.map(\.finding.priority), [.warning])
+        XCTAssertEqual(run.said.first?.second, 6, "after high_for (3 s) of 85%")
+        for _ in 0..<4 { run.feed(current: 97, limit: 100) }
+        XCTAssertEqual(run.said.map(\.finding.priority), [.warning, .err], "escalation is a new alert")
+        XCTAssertFalse(run.said[1].finding.isReminder)
+        for _ in 0..<60 { run.feed(current: 97, limit: 100) }
+        XCTAssertEqual(run.said.count, 2, "no repeats within repeat_interval")
+    }
+
+    func testRecoveryAfterQuietPeriod() {
+        var run = SeriesRun()
+        for _ in 0..<5 { run.feed(current: 90, limit: 100) }
+        XCTAssertEqual(run.kinds(), [.pidsHigh])
+        for _ in 0..<29 { run.feed(current: 10, limit: 100) }
+        XCTAssertEqual(run.kinds(), [.pidsHigh], "not yet: recover_after is 30 s")
+        run.feed(current: 10, limit: 100)
+        run.feed(current: 10, limit: 100)
+        XCTAssertEqual(run.kinds(), [.pidsHigh, .pidsRecovered])
+        XCTAssertEqual(run.said.last?.finding.priority, .notice)
+        for _ in 0..<5 { run.feed(current: 90, limit: 100) }
+        XCTAssertEqual(run.kinds(), [.pidsHigh, .pidsRecovered, .pidsHigh], "a new episode after recovery")
+    }
+
+    func testUnlimitedOnceAndIgnorable() {
+        var run = SeriesRun()
+        for _ in 0..<100 { run.feed(current: 3, limit: PidsSample.unlimited) }
+        XCTAssertEqual(run.kinds(), [.pidsUnlimited])
+        XCTAssertEqual(run.said.first?.finding.limit, 4_194_304, "the host's ceiling is the one that applies")
+
+        var quiet = SeriesRun(policy: { var p = PidsPolicy(); p.unlimited = .ignore; return p }())
+        for _ in 0..<10 { quiet.feed(current: 3, limit: PidsSample.unlimited) }
+        XCTAssertEqual(quiet.kinds(), [])
+    }
+
+    // Without a limit, the ceiling is the host's free process table.
+    func testUnlimitedLeakForecastsAgainstHost() {
+        var run = SeriesRun()
+        run.host = HostPidsSample(tasks: 31_000, ceiling: 32_768)
+        var current: Int64 = 10
+        for _ in 0..<40 {
+            current += 40
+            run.host?.tasks += 40
+            run.feed(current: current, limit: PidsSample.unlimited)
+        }
+        guard let f = run.first(.pidsForecast)?.finding else { return XCTFail("\(run.kinds())") }
+        XCTAssertTrue(f.limitIsHost)
+        XCTAssertLessThanOrEqual(f.secondsToLimit ?? 999, 60)
+    }
+
+    func testIgnorePolicySilencesEverything() {
+        var p = PidsPolicy()
+        p.ignore = true
+        var run = SeriesRun(policy: p)
+        run.feed(current: 1, limit: 50)
+        for i in 0..<100 { run.feed(current: 50, limit: 50, refused: Int64(i) * 10) }
+        XCTAssertEqual(run.kinds(), [])
+    }
+
+    func testRefusalsAlreadyCountedAtFirstSightAreBaseline() {
+        var run = SeriesRun()
+        run.feed(current: 5, limit: 50, refused: 1234)
+        run.feed(current: 5, limit: 50, refused: 1234)
+        XCTAssertEqual(run.kinds(), [], "an old count is history, not a fresh refusal")
+        run.feed(current: 50, limit: 50, refused: 1300)
+        XCTAssertEqual(run.kinds(), [.pidsExhausted])
+        XCTAssertEqual(run.said.first?.finding.newlyRefused, 66)
+    }
+
+    func testHostDetector() {
+        var host = HostPidsDetector()
+        let timing = AlertTiming(repeatInterval: .minutes(10), recoverAfter: .seconds(30))
+        var said: [PidsFinding] = []
+        func feed(_ tasks: Int64, _ second: Int) {
+            said += host.observe(HostPidsSample(tasks: tasks, ceiling: 1000), at: Int64(second) * 1_000_000_000,
+                                 policy: PidsPolicy(), timing: timing)
+        }
+        feed(100, 0)
+        feed(850, 1)
+        feed(960, 2)
+        feed(960, 3)
+        for s in 4..<40 { feed(100, s) }
+        XCTAssertEqual(said.map(\.kind), [.hostPidsHigh, .hostPidsHigh, .hostPidsRecovered])
+        XCTAssertEqual(said.map(\.priority), [.warning, .err, .notice])
+    }
+}
+
+final class PidsTrendTests: XCTestCase {
+    func testRingKeepsOnlyTheWindow() {
+        var t = PidsTrend(window: .seconds(10), pollInterval: .seconds(1))
+        for s in 0..<100 { t.append(time: Int64(s) * 1_000_000_000, value: Int64(s)) }
+        XCTAssertLessThanOrEqual(t.span, 10_000_000_000)
+        XCTAssertEqual(t.last?.value, 99)
+        XCTAssertEqual(t.averageRate, 1, accuracy: 0.001)
+    }
+
+    func testTheilSenIgnoresAnOutlier() {
+        var t = PidsTrend(window: .seconds(30), pollInterval: .seconds(1))
+        for s in 0..<31 { t.append(time: Int64(s) * 1_000_000_000, value: s == 15 ? 5000 : Int64(100 + s)) }
+        XCTAssertEqual(t.theilSenSlope(), 1, accuracy: 0.01)
+        XCTAssertNil(t.forecast(limit: 10_000), "a one-sample jump is not a climb")
+    }
+
+    func testNoForecastOnTooShortHistory() {
+        var t = PidsTrend(window: .seconds(30), pollInterval: .seconds(1))
+        for s in 0..<10 { t.append(time: Int64(s) * 1_000_000_000, value: Int64(s * 10)) }
+        XCTAssertNil(t.forecast(limit: 200), "10 s of history is less than half the window")
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+
+/// The pids watch against real containers, real cgroups and the real journal.
+final class PidsWatchEndToEndTests: XCTestCase {
+    static var daemon: DaemonProcess?
+
+    // Short intervals so each case takes seconds; the logic is the same as
+    // with the defaults, which the unit tests cover.
+    static let config = """
+    pids:
+      poll_interval: 250ms
+      high_for: 1s
+      forecast_horizon: 60s
+      forecast_window: 10s
+    alerts:
+      recover_after: 10s
+    """
+
+    override func setUpWithError() throws {
+        try E2E.requireServices()
+        if Self.daemon == nil {
+            Self.daemon = try DaemonProcess(config: Self.config)
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        XCTAssertTrue(Self.daemon?.process.isRunning ?? false, "daemon died: \(Self.daemon?.stderrText ?? "")")
+    }
+
+    override class func tearDown() {
+        daemon?.stop()
+        daemon = nil
+        super.tearDown()
+    }
+
+    func testForkBombGivesExhaustedEntryWithLimitAndName() throws {
+        let name = E2E.uniqueName("bomb")
+        defer { E2E.removeContainer(name) }
+        let since = E2E.nowMicros()
+        try E2E.runContainer(name: name, options: ["--pids-limit", "50"],
+                             command: ["sh", "-c", "b() { b | b & }; b; sleep 3600"])
+        let started = E2E.nowMicros()
+        let found = try E2E.waitForEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"],
+                                           sinceMicros: since, timeout: 20)
+        guard let entry = found.first else {
+            return XCTFail("no pids-exhausted entry for \(name); daemon said:\n\(Self.daemon?.stderrText.suffix(3000) ?? "")")
+        }
+        XCTAssertEqual(entry["PIDS_MAX"], "50")
+        XCTAssertEqual(entry["PRIORITY"], "2")
+        XCTAssertEqual(entry["MESSAGE_ID"], "9cbeffacd069472fb0b95e62b1ba4743")
+        XCTAssertEqual(entry["CONTAINER_ID"]?.count, 12)
+        XCTAssertEqual(entry["CONTAINER_ID_FULL"]?.count, 64)
+        XCTAssertEqual(entry["IMAGE_NAME"], E2E.image)
+        XCTAssertGreaterThan(Int(entry["PIDS_REJECTED"] ?? "0") ?? 0, 0)
+        XCTAssertTrue(entry["MESSAGE"]?.contains(name) ?? false, entry["MESSAGE"] ?? "")
+        let latency = Double((UInt64(entry["__REALTIME_TIMESTAMP"] ?? "0") ?? 0) &- started) / 1e6
+        print("e2e: fork bomb started -> pids-exhausted entry in \(String(format: "%.3f", latency)) s")
+
+        // Sitting at the wall does not repeat the alert.
+        Thread.sleep(forTimeInterval: 3)
+        let again = try E2E.journalEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
+        XCTAssertEqual(again.count, 1, "one entry per episode")
+    }
+
+    func testContainerWithoutLimitGivesUnlimitedOnce() throws {
+        let name = E2E.uniqueName("unlimited")
+        defer { E2E.removeContainer(name) }
+        let since = E2E.nowMicros()
+        try E2E.runContainer(name: name, command: ["sleep", "3600"])
+        let found = try E2E.waitForEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
+                                           sinceMicros: since, timeout: 15)
+        XCTAssertEqual(found.count, 1, "daemon said:\n\(Self.daemon?.stderrText.suffix(2000) ?? "")")
+        XCTAssertEqual(found.first?["PRIORITY"], "4")
+        XCTAssertEqual(found.first?["PIDS_MAX_SOURCE"], "host")
+        Thread.sleep(forTimeInterval: 1.5)
+        XCTAssertEqual(try E2E.journalEntries(["CONTAINER_NAME": name], sinceMicros: since).count, 1, "once per container")
+    }
+
+    func testSteadyLeakGivesForecastBeforeAnyForkIsRefused() throws {
+        let name = E2E.uniqueName("leak")
+        defer { E2E.removeContainer(name) }
+        let since = E2E.nowMicros()
+        // ~5 tasks a second that never exit, against a limit of 300: the wall
+        // is about a minute away, so the forecast (60 s horizon) must speak
+        // long before the kernel refuses anything.
+        try E2E.runContainer(name: name, options: ["--pids-limit", "300"],
+                             command: ["sh", "-c", "while true; do sleep 3600 & sleep 0.2; done"])
+        let found = try E2E.waitForEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-forecast"],
+                                           sinceMicros: since, timeout: 40)
+        guard let entry = found.first else {
+            return XCTFail("no pids-forecast for \(name); daemon said:\n\(Self.daemon?.stderrText.suffix(3000) ?? "")")
+        }
+        XCTAssertEqual(entry["PIDS_REJECTED"], "0", "the forecast must come before the first refused fork")
+        XCTAssertEqual(entry["PIDS_MAX"], "300")
+        XCTAssertEqual(entry["PRIORITY"], "3")
+        XCTAssertNotNil(entry["PIDS_FORECAST_SECONDS"])
+        XCTAssertGreaterThan(Double(entry["PIDS_RATE"] ?? "0") ?? 0, 1)
+        let exhausted = try E2E.journalEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
+        XCTAssertTrue(exhausted.isEmpty)
+        print("e2e: leak forecast: \(entry["MESSAGE"] ?? "")")
+    }
+
+    func testShortBurstGivesNothing() throws {
+        let name = E2E.uniqueName("burst")
+        defer { E2E.removeContainer(name) }
+        let since = E2E.nowMicros()
+        // A build-like fan-out: 120 tasks at once for 3 s, then drained.
+        try E2E.runContainer(name: name, options: ["--pids-limit", "500"],
+                             command: ["sh", "-c", "sleep 2; for i in $(seq 1 120); do sleep 3 & done; wait; sleep 3600"])
+        Thread.sleep(forTimeInterval: 14)
+        let entries = try E2E.journalEntries(["CONTAINER_NAME": name], sinceMicros: since)
+        XCTAssertEqual(entries.map { $0["DOCKWARD_ALERT"] ?? "?" }, [], "a draining burst is not an alert")
+    }
+}

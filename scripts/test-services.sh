@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs and starts what dockward's tests need on a fresh Debian machine:
+# a private Docker engine (never the host's /var/run/docker.sock), journald,
+# and a tiny local image built from busybox (nothing can be pulled here).
+#
+#   scripts/test-services.sh start   # idempotent
+#   scripts/test-services.sh stop
+#   scripts/test-services.sh env     # prints the variables tests read
+set -euo pipefail
+
+STATE_DIR=${DOCKWARD_TEST_STATE:-/run/dockward-test}
+SOCK="$STATE_DIR/docker.sock"
+IMAGE=local/busybox:test
+
+log() { printf 'test-services: %s\n' "$*" >&2; }
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        log "must run as root (it starts dockerd and journald)"; exit 1
+    fi
+}
+
+install_packages() {
+    local missing=()
+    command -v dockerd >/dev/null || missing+=(docker.io)
+    [ -x /bin/busybox ] || missing+=(busybox-static)
+    [ -x /lib/systemd/systemd-journald ] || missing+=(systemd)
+    command -v journalctl >/dev/null || missing+=(systemd)
+    pkg-config --exists libsystemd 2>/dev/null || missing+=(libsystemd-dev pkg-config)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+start_journald() {
+    if pgrep -x systemd-journal >/dev/null || pgrep -f /lib/systemd/systemd-journald >/dev/null; then
+        return
+    fi
+    log "starting systemd-journald"
+    mkdir -p /run/systemd/journal /var/log/journal
+    setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
+    for _ in $(seq 1 50); do
+        [ -S /run/systemd/journal/socket ] && return
+        sleep 0.1
+    done
+    log "journald did not come up"; exit 1
+}
+
+engine_up() { [ -S "$SOCK" ] && DOCKER_HOST="unix://$SOCK" docker version >/dev/null 2>&1; }
+
+start_dockerd() {
+    if engine_up; then return; fi
+    log "starting a private dockerd on $SOCK"
+    mkdir -p "$STATE_DIR/data" "$STATE_DIR/exec"
+    setsid dockerd --host "unix://$SOCK" --data-root "$STATE_DIR/data" --exec-root "$STATE_DIR/exec" \
+        --pidfile "$STATE_DIR/docker.pid" --bridge=none --iptables=false --ip-masq=false \
+        </dev/null >"$STATE_DIR/dockerd.log" 2>&1 &
+    for _ in $(seq 1 150); do
+        engine_up && return
+        sleep 0.2
+    done
+    log "dockerd did not come up; see $STATE_DIR/dockerd.log"; tail -20 "$STATE_DIR/dockerd.log" >&2; exit 1
+}
+
+build_image() {
+    if DOCKER_HOST="unix://$SOCK" docker image inspect "$IMAGE" >/dev/null 2>&1; then return; fi
+    log "building $IMAGE from busybox"
+    local rootfs
+    rootfs=$(mktemp -d)
+    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/etc"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for tool in sh sleep cat echo ls ps true false kill seq wc; do ln -s busybox "$rootfs/bin/$tool"; done
+    tar -C "$rootfs" -c . | DOCKER_HOST="unix://$SOCK" docker import - "$IMAGE" >/dev/null
+    rm -rf "$rootfs"
+}
+
+stop_all() {
+    if [ -f "$STATE_DIR/docker.pid" ]; then
+        kill "$(cat "$STATE_DIR/docker.pid")" 2>/dev/null || true
+        for _ in $(seq 1 50); do [ -S "$SOCK" ] || break; sleep 0.2; done
+    fi
+}
+
+case "${1:-start}" in
+    start) need_root; install_packages; start_journald; start_dockerd; build_image
+           log "ready: DOCKWARD_TEST_DOCKER_SOCKET=$SOCK image $IMAGE" ;;
+    stop) stop_all ;;
+    env) echo "DOCKWARD_TEST_DOCKER_SOCKET=$SOCK"; echo "DOCKWARD_TEST_IMAGE=$IMAGE" ;;
+    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac
