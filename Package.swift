@@ -85,6 +85,11 @@ let package = Package(
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal"], swiftSettings: swift5),
         .testTarget(
+            name: "PackagingTests",
+            dependencies: ["DockwardCore", "DockwardJournal"],
+            swiftSettings: swift5
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [],
             swiftSettings: swift5

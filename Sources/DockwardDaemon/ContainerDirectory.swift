@@ -43,8 +43,10 @@ final class ContainerDirectory {
 
     /// Learns metadata from elsewhere (an engine event), saving a request.
     func record(_ id: ContainerID, _ metadata: ContainerMetadata) {
+        let isNew = known[id] != metadata
         known[id] = metadata
         waitingForEngine.remove(id)
+        if isNew { onResolved(id, metadata) }
     }
 
     func forget(_ id: ContainerID) {

@@ -35,6 +35,8 @@ public final class Daemon {
     private var config: DockwardConfig
     private let client: DockerEngineClient
     private let watch: PidsWatch
+    private let socketWatch: SocketWatch
+    private var socketTasks: [Task<Void, Never>] = []
     private var timer: DispatchSourceTimer?
     private var signalSources: [DispatchSourceSignal] = []
     private var stopping = false
@@ -75,6 +77,11 @@ public final class Daemon {
         watch = PidsWatch(config: config, discovery: CgroupDiscovery(layout: layout),
                           hostReader: HostPidsReader(), directory: directory, logger: logger,
                           emit: { entry in sink.write(entry) })
+        let queue = self.queue
+        socketWatch = SocketWatch(client: client, engineSocket: endpoint.socketPath, config: config, sink: sink,
+                                  logger: logger, onMetadata: { id, metadata in
+                                      queue.async { directory.record(id, metadata) }
+                                  })
         logger.info("\(layout.summary); engine socket \(endpoint.socketPath)")
         sink.write(JournalEntry(
             kind: .daemonStarted, priority: .notice,
@@ -85,6 +92,11 @@ public final class Daemon {
     /// Starts the poll timer and signal handling, then hands the thread to Dispatch.
     public func run() -> Never {
         queue.async { self.startTimer() }
+        let socketWatch = self.socketWatch
+        socketTasks = [
+            Task { await socketWatch.run() },
+            Task { await socketWatch.resyncForever() },
+        ]
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)  // Dispatch delivers it instead of the default action.
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
@@ -130,6 +142,8 @@ public final class Daemon {
         let intervalChanged = newConfig.pollInterval != config.pollInterval
         config = newConfig
         watch.apply(newConfig)
+        let socketWatch = self.socketWatch
+        Task { await socketWatch.apply(newConfig) }
         if intervalChanged { startTimer() }
         sink.write(JournalEntry(
             kind: .configReloaded, priority: .notice,

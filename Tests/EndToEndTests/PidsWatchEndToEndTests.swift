@@ -3,6 +3,9 @@ import XCTest
 
 /// The pids watch against real containers, real cgroups and the real journal.
 final class PidsWatchEndToEndTests: XCTestCase {
+    /// Entries of this test's daemon only: other daemons may run beside it.
+    let pidKey = "_PID"
+
     static var daemon: DaemonProcess?
 
     // Short intervals so each case takes seconds; the logic is the same as
@@ -39,7 +42,7 @@ final class PidsWatchEndToEndTests: XCTestCase {
         try E2E.runContainer(name: name, options: ["--pids-limit", "50"],
                              command: ["sh", "-c", "b() { b | b & }; b; sleep 3600"])
         let started = E2E.nowMicros()
-        let found = try E2E.waitForEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"],
+        let found = try E2E.waitForEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"],
                                            sinceMicros: since, timeout: 20)
         guard let entry = found.first else {
             return XCTFail("no pids-exhausted entry for \(name); daemon said:\n\(Self.daemon?.stderrText.suffix(3000) ?? "")")
@@ -57,7 +60,7 @@ final class PidsWatchEndToEndTests: XCTestCase {
 
         // Sitting at the wall does not repeat the alert.
         Thread.sleep(forTimeInterval: 3)
-        let again = try E2E.journalEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
+        let again = try E2E.journalEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
         XCTAssertEqual(again.count, 1, "one entry per episode")
     }
 
@@ -66,13 +69,13 @@ final class PidsWatchEndToEndTests: XCTestCase {
         defer { E2E.removeContainer(name) }
         let since = E2E.nowMicros()
         try E2E.runContainer(name: name, command: ["sleep", "3600"])
-        let found = try E2E.waitForEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
+        let found = try E2E.waitForEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
                                            sinceMicros: since, timeout: 15)
         XCTAssertEqual(found.count, 1, "daemon said:\n\(Self.daemon?.stderrText.suffix(2000) ?? "")")
         XCTAssertEqual(found.first?["PRIORITY"], "4")
         XCTAssertEqual(found.first?["PIDS_MAX_SOURCE"], "host")
         Thread.sleep(forTimeInterval: 1.5)
-        XCTAssertEqual(try E2E.journalEntries(["CONTAINER_NAME": name], sinceMicros: since).count, 1, "once per container")
+        XCTAssertEqual(try E2E.journalEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name], sinceMicros: since).count, 1, "once per container")
     }
 
     func testSteadyLeakGivesForecastBeforeAnyForkIsRefused() throws {
@@ -84,7 +87,7 @@ final class PidsWatchEndToEndTests: XCTestCase {
         // long before the kernel refuses anything.
         try E2E.runContainer(name: name, options: ["--pids-limit", "300"],
                              command: ["sh", "-c", "while true; do sleep 3600 & sleep 0.2; done"])
-        let found = try E2E.waitForEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-forecast"],
+        let found = try E2E.waitForEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-forecast"],
                                            sinceMicros: since, timeout: 40)
         guard let entry = found.first else {
             return XCTFail("no pids-forecast for \(name); daemon said:\n\(Self.daemon?.stderrText.suffix(3000) ?? "")")
@@ -94,7 +97,7 @@ final class PidsWatchEndToEndTests: XCTestCase {
         XCTAssertEqual(entry["PRIORITY"], "3")
         XCTAssertNotNil(entry["PIDS_FORECAST_SECONDS"])
         XCTAssertGreaterThan(Double(entry["PIDS_RATE"] ?? "0") ?? 0, 1)
-        let exhausted = try E2E.journalEntries(["CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
+        let exhausted = try E2E.journalEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
         XCTAssertTrue(exhausted.isEmpty)
         print("e2e: leak forecast: \(entry["MESSAGE"] ?? "")")
     }
@@ -107,7 +110,7 @@ final class PidsWatchEndToEndTests: XCTestCase {
         try E2E.runContainer(name: name, options: ["--pids-limit", "500"],
                              command: ["sh", "-c", "sleep 2; for i in $(seq 1 120); do sleep 3 & done; wait; sleep 3600"])
         Thread.sleep(forTimeInterval: 14)
-        let entries = try E2E.journalEntries(["CONTAINER_NAME": name], sinceMicros: since)
+        let entries = try E2E.journalEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name], sinceMicros: since)
         XCTAssertEqual(entries.map { $0["DOCKWARD_ALERT"] ?? "?" }, [], "a draining burst is not an alert")
     }
 }

@@ -1,0 +1,161 @@
+/// A file's identity on the host: device and inode. Two paths with the same
+/// identity are the same file, whatever their names.
+public struct FileIdentity: Hashable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+}
+
+/// What the analysis may ask of the host's filesystem. The daemon passes the
+/// real one (realpath, stat); tests pass a table. Keeping it a parameter keeps
+/// the analysis itself pure.
+public protocol HostPathInspector {
+    /// The canonical path (symlinks resolved), or nil when it does not exist.
+    func resolve(_ path: String) -> String?
+    /// Device and inode of the file at `path` (following symlinks), or nil.
+    func identity(_ path: String) -> FileIdentity?
+}
+
+/// A socket that gives control of the host, resolved once per check so a
+/// socket recreated by an engine restart is compared by its new inode.
+public struct ProtectedSocket: Equatable, Sendable {
+    /// As configured (or as the engine endpoint names it).
+    public var path: String
+    /// Canonical path; the lexical form when the socket does not exist.
+    public var resolved: String
+    public var identity: FileIdentity?
+
+    public init(path: String, resolved: String, identity: FileIdentity?) {
+        self.path = path
+        self.resolved = resolved
+        self.identity = identity
+    }
+
+    public static func resolve(_ paths: [String], on host: HostPathInspector) -> [ProtectedSocket] {
+        var seen = Set<String>()
+        var out: [ProtectedSocket] = []
+        for path in paths {
+            let lexical = SocketExposureAnalysis.normalize(path)
+            let resolved = host.resolve(lexical) ?? lexical
+            guard seen.insert(resolved).inserted else { continue }
+            out.append(ProtectedSocket(path: lexical, resolved: resolved, identity: host.identity(resolved)))
+        }
+        return out
+    }
+}
+
+/// How a container reaches a protected socket.
+public enum ExposureKind: String, Sendable {
+    /// The socket itself is mounted (whatever the destination).
+    case direct
+    /// A directory above the socket is mounted (`/var/run`, `/run`, `/`).
+    case parentDir = "parent-dir"
+    /// Another path to the same file: a symlink, a hard link, or a directory
+    /// that is a second view of the socket's own.
+    case alias
+}
+
+public struct SocketExposure: Equatable, Sendable {
+    public var socket: String
+    public var mountSource: String
+    public var mountDestination: String
+    /// `ro` does not stop `connect()` on a socket; reported, never a reason to pass.
+    public var readWrite: Bool
+    public var kind: ExposureKind
+
+    public init(socket: String, mountSource: String, mountDestination: String, readWrite: Bool, kind: ExposureKind) {
+        self.socket = socket
+        self.mountSource = mountSource
+        self.mountDestination = mountDestination
+        self.readWrite = readWrite
+        self.kind = kind
+    }
+}
+
+/// Decides from a container's mounts whether it can reach a protected socket.
+/// Compares resolved paths and device/inode identity, never mere strings, so
+/// `/var/run` (a symlink to `/run`), `/` and a second bind of the socket's
+/// folder are all caught, and `docker.sock.bak` or `docker.sock.d/` are not.
+public enum SocketExposureAnalysis {
+    public static func exposures(mounts: [MountPoint], binds: [String], sockets: [ProtectedSocket],
+                                 host: HostPathInspector) -> [SocketExposure] {
+        var out: [SocketExposure] = []
+        var seen = Set<String>()
+        for mount in mounts + binds.compactMap(parseBind) {
+            guard mount.kind != .tmpfs, mount.kind != .npipe else { continue }
+            // Relative or empty sources are not host paths (named volumes in
+            // Binds, odd engine output): nothing to compare.
+            guard mount.source.hasPrefix("/"), !mount.source.contains("\0") else { continue }
+            let key = "\(mount.source)\u{0}\(mount.destination)"
+            guard seen.insert(key).inserted else { continue }
+            for socket in sockets {
+                if let kind = reach(source: mount.source, socket: socket, host: host) {
+                    out.append(SocketExposure(socket: socket.path, mountSource: mount.source,
+                                              mountDestination: mount.destination, readWrite: mount.readWrite, kind: kind))
+                }
+            }
+        }
+        return out
+    }
+
+    /// How (if at all) a mount of `source` reaches `socket`.
+    static func reach(source: String, socket: ProtectedSocket, host: HostPathInspector) -> ExposureKind? {
+        let lexical = normalize(source)
+        let resolved = host.resolve(lexical) ?? lexical
+        if lexical == socket.path || lexical == socket.resolved {
+            return .direct
+        }
+        if resolved == socket.resolved {
+            return .alias
+        }
+        // Only the resolved path counts: Docker resolves a bind source's
+        // symlinks when it mounts, but a symlink *inside* a mounted folder
+        // (`/var` holding `run -> /run`) resolves in the container's own root.
+        if isAncestor(resolved, of: socket.resolved) {
+            return .parentDir
+        }
+        guard let target = socket.identity else { return nil }
+        if host.identity(resolved) == target {
+            return .alias
+        }
+        // A directory that is another view of one of the socket's ancestors
+        // (a bind of /run at /mnt/run, a volume whose data is /var/run): look
+        // for the socket under it by each tail of the socket's path.
+        let components = socket.resolved.split(separator: "/")
+        for start in stride(from: components.count - 1, through: 0, by: -1) {
+            let tail = components[start...].joined(separator: "/")
+            let candidate = resolved == "/" ? "/" + tail : resolved + "/" + tail
+            if host.identity(candidate) == target { return .alias }
+        }
+        return nil
+    }
+
+    static func isAncestor(_ dir: String, of path: String) -> Bool {
+        if dir == "/" { return path.hasPrefix("/") && path != "/" }
+        return path.hasPrefix(dir + "/")
+    }
+
+    /// Collapses `//`, `.` and `..` and drops a trailing slash, without
+    /// touching the filesystem.
+    public static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// `HostConfig.Binds` entry `src:dst[:opts]`; only host paths count
+    /// (a named volume's name is not a path).
+    static func parseBind(_ bind: String) -> MountPoint? {
+        let parts = bind.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, parts[0].hasPrefix("/") else { return nil }
+        let options = parts.count >= 3 ? parts[2].split(separator: ",").map(String.init) : []
+        return MountPoint(kind: .bind, source: parts[0], destination: parts[1], readWrite: !options.contains("ro"))
+    }
+}

@@ -1,0 +1,134 @@
+@testable import DockwardCore
+import XCTest
+
+/// A hand-built host filesystem: files with identities, directory symlinks,
+/// and bind mounts (a second path showing the same tree).
+struct TableHost: HostPathInspector {
+    var files: [String: FileIdentity]
+    var symlinks: [String: String] = [:]
+    /// Mount point -> the tree it shows (`mount --bind /run /mnt/run`).
+    var binds: [String: String] = [:]
+
+    func resolve(_ path: String) -> String? {
+        var current = SocketExposureAnalysis.normalize(path)
+        for _ in 0..<40 {
+            var changed = false
+            let parts = current.split(separator: "/")
+            for i in stride(from: parts.count, through: 1, by: -1) {
+                let prefix = "/" + parts[..<i].joined(separator: "/")
+                if let target = symlinks[prefix] {
+                    current = SocketExposureAnalysis.normalize(target + "/" + parts[i...].joined(separator: "/"))
+                    changed = true
+                    break
+                }
+            }
+            if !changed { break }
+        }
+        return exists(current) ? current : nil
+    }
+
+    func exists(_ path: String) -> Bool {
+        path == "/" || files[path] != nil || files.keys.contains { $0.hasPrefix(path + "/") } || binds[path] != nil
+            || binds.keys.contains { path.hasPrefix($0 + "/") }
+    }
+
+    func identity(_ path: String) -> FileIdentity? {
+        guard let p = resolve(path) else { return nil }
+        if let id = files[p] { return id }
+        for (mountPoint, tree) in binds where p.hasPrefix(mountPoint + "/") {
+            return files[tree + p.dropFirst(mountPoint.count)]
+        }
+        return nil
+    }
+}
+
+final class SocketExposureTests: XCTestCase {
+    let sockID = FileIdentity(device: 25, inode: 1001)
+    lazy var host = TableHost(
+        files: [
+            "/run/docker.sock": sockID,
+            "/run/docker.sock.bak": FileIdentity(device: 25, inode: 1002),
+            "/run/docker.sock.d/conf": FileIdentity(device: 25, inode: 1003),
+            "/srv/data/file": FileIdentity(device: 8, inode: 5),
+            "/var/lib/docker/volumes/v/_data/x": FileIdentity(device: 8, inode: 6),
+            "/opt/hardlink.sock": sockID,
+        ],
+        symlinks: ["/var/run": "/run", "/home/u/link.sock": "/run/docker.sock"],
+        binds: ["/mnt/hostrun": "/run"])
+
+    var sockets: [ProtectedSocket] { ProtectedSocket.resolve(["/var/run/docker.sock"], on: host) }
+
+    func check(_ mounts: [MountPoint], binds: [String] = []) -> [SocketExposure] {
+        SocketExposureAnalysis.exposures(mounts: mounts, binds: binds, sockets: sockets, host: host)
+    }
+
+    func bind(_ src: String, _ dst: String = "/x", rw: Bool = true) -> MountPoint {
+        MountPoint(kind: .bind, source: src, destination: dst, readWrite: rw)
+    }
+
+    func testProtectedSocketResolvesThroughSymlinkedFolder() {
+        XCTAssertEqual(sockets, [ProtectedSocket(path: "/var/run/docker.sock", resolved: "/run/docker.sock", identity: sockID)])
+    }
+
+    func testTable() {
+        let cases: [(String, [MountPoint], ExposureKind?)] = [
+            ("socket at the usual place", [bind("/var/run/docker.sock", "/var/run/docker.sock")], .direct),
+            ("socket under its resolved path, elsewhere", [bind("/run/docker.sock", "/elsewhere")], .direct),
+            ("trailing slash and dots", [bind("/var/run/./docker.sock/", "/s")], .direct),
+            ("read-only still counts", [bind("/var/run/docker.sock", "/s", rw: false)], .direct),
+            ("parent folder /var/run", [bind("/var/run", "/host-run")], .parentDir),
+            ("parent folder /run", [bind("/run", "/r")], .parentDir),
+            ("root", [bind("/", "/host")], .parentDir),
+            // /var/run is a symlink: inside the container it points at the
+            // container's own /run, not the host's.
+            ("/var (above the symlink)", [bind("/var", "/v")], nil),
+            ("symlink to the socket", [bind("/home/u/link.sock", "/s")], .alias),
+            ("hard link to the socket", [bind("/opt/hardlink.sock", "/s")], .alias),
+            ("second view of the socket's folder", [bind("/mnt/hostrun", "/r")], .alias),
+            ("lookalike file", [bind("/run/docker.sock.bak", "/s")], nil),
+            ("lookalike folder", [bind("/run/docker.sock.d", "/d")], nil),
+            ("unrelated bind", [bind("/srv/data", "/data")], nil),
+            ("named volume", [MountPoint(kind: .volume, source: "/var/lib/docker/volumes/v/_data", destination: "/v", readWrite: true)], nil),
+            ("tmpfs at the socket's path", [MountPoint(kind: .tmpfs, source: "", destination: "/var/run", readWrite: true)], nil),
+            ("relative source", [bind("run/docker.sock", "/s")], nil),
+            ("empty source", [bind("", "/s")], nil),
+            ("source with newline", [bind("/run\n/docker.sock", "/s")], nil),
+            ("dot-dot escaping to the socket", [bind("/srv/../run/docker.sock", "/s")], .direct),
+        ]
+        for (name, mounts, expected) in cases {
+            let found = check(mounts)
+            XCTAssertEqual(found.first?.kind, expected, name)
+            XCTAssertLessThanOrEqual(found.count, 1, name)
+            if let f = found.first {
+                XCTAssertEqual(f.socket, "/var/run/docker.sock", name)
+                XCTAssertEqual(f.readWrite, mounts[0].readWrite, name)
+                XCTAssertEqual(f.mountDestination, mounts[0].destination, name)
+            }
+        }
+    }
+
+    func testBindsFromHostConfigCountWhenMountsAreEmpty() {
+        let found = check([], binds: ["/var/run:/host/run:ro", "named-volume:/data", "/srv/data:/d"])
+        XCTAssertEqual(found.map(\.kind), [.parentDir])
+        XCTAssertEqual(found.first?.readWrite, false)
+    }
+
+    func testSameMountInMountsAndBindsIsOneExposure() {
+        let found = check([bind("/var/run/docker.sock", "/var/run/docker.sock")],
+                          binds: ["/var/run/docker.sock:/var/run/docker.sock"])
+        XCTAssertEqual(found.count, 1)
+    }
+
+    func testMissingSocketStillMatchesByPath() {
+        let absent = ProtectedSocket.resolve(["/run/containerd/containerd.sock"], on: host)
+        XCTAssertNil(absent.first?.identity)
+        let found = SocketExposureAnalysis.exposures(mounts: [bind("/run/containerd", "/c")], binds: [],
+                                                     sockets: absent, host: host)
+        XCTAssertEqual(found.map(\.kind), [.parentDir])
+    }
+
+    func testNormalize() {
+        XCTAssertEqual(SocketExposureAnalysis.normalize("//var//run/../run/./docker.sock/"), "/var/run/docker.sock")
+        XCTAssertEqual(SocketExposureAnalysis.normalize("/../.."), "/")
+    }
+}
