@@ -40,6 +40,12 @@ public final class Daemon {
     private var timer: DispatchSourceTimer?
     private var signalSources: [DispatchSourceSignal] = []
     private var stopping = false
+    private let notifier = SystemdNotifier()
+    private var announcedReady = false
+    private var lastStatus = ""
+    private var lastWatchdogPing: Int64 = 0
+    /// Set by the socket watch as the engine comes and goes; read for STATUS.
+    private let engineConnection = ConnectionFlag()
 
     /// Builds everything or throws a message fit for stderr.
     public init(options: Options) throws {
@@ -79,9 +85,8 @@ public final class Daemon {
                           emit: { entry in sink.write(entry) })
         let queue = self.queue
         socketWatch = SocketWatch(client: client, engineSocket: endpoint.socketPath, config: config, sink: sink,
-                                  logger: logger, onMetadata: { id, metadata in
-                                      queue.async { directory.record(id, metadata) }
-                                  })
+                                  logger: logger, connection: engineConnection,
+                                  onMetadata: { id, metadata in queue.async { directory.record(id, metadata) } })
         logger.info("\(layout.summary); engine socket \(endpoint.socketPath)")
         sink.write(JournalEntry(
             kind: .daemonStarted, priority: .notice,
@@ -115,13 +120,38 @@ public final class Daemon {
         let interval = config.pollInterval.nanoseconds
         // 5% leeway lets the kernel coalesce wake-ups without blurring the rate.
         t.schedule(deadline: .now(), repeating: .nanoseconds(Int(interval)), leeway: .nanoseconds(Int(interval / 20)))
-        t.setEventHandler { [unowned self] in self.watch.poll(now: MonotonicClock.now()) }
+        t.setEventHandler { [unowned self] in self.pollOnce() }
         t.resume()
         timer = t
     }
 
+    /// One poll, then the service-manager chores that ride on it: READY
+    /// after the first, STATUS when it changes, and the watchdog ping, sent
+    /// from here on purpose so a stuck poll loop stops the pings and systemd
+    /// restarts the daemon.
+    private func pollOnce() {
+        let now = MonotonicClock.now()
+        watch.poll(now: now)
+        let status = "watching \(watch.containers.count) containers, \(watch.alertingCount) alerting, engine "
+            + (engineConnection.isUp ? "connected" : "not connected")
+        if !announcedReady {
+            announcedReady = true
+            notifier.ready(status: status)
+            lastStatus = status
+        } else if status != lastStatus {
+            notifier.status(status)
+            lastStatus = status
+        }
+        if let interval = notifier.watchdogPingInterval, now - lastWatchdogPing >= interval {
+            notifier.watchdog()
+            lastWatchdogPing = now
+        }
+    }
+
     /// SIGHUP: a bad file is refused and the running config stays.
     private func reload() {
+        notifier.reloading()
+        defer { notifier.ready(status: lastStatus) }
         let newConfig: DockwardConfig
         do {
             newConfig = try ConfigFile.load(path: options.configPath, isExplicit: options.configIsExplicit)
@@ -155,6 +185,7 @@ public final class Daemon {
     private func stop() {
         guard !stopping else { return }
         stopping = true
+        notifier.stopping()
         timer?.cancel()
         let count = watch.containers.count
         watch.shutdown()

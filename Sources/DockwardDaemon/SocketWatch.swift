@@ -1,7 +1,19 @@
 import DockwardCore
+import Foundation
 import DockwardDocker
 import DockwardJournal
 import Logging
+
+/// Whether the engine's event stream is up; written by the socket watch,
+/// read by the poll loop for the service STATUS line.
+final class ConnectionFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isUp: Bool {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
+}
 
 /// The socket-exposure watch: follows the engine's container events, checks
 /// each new container's mounts, and re-lists everything at start, after every
@@ -22,15 +34,18 @@ actor SocketWatch {
     private let logger: Logger
     private let host: HostPathInspector
     private let onMetadata: @Sendable (ContainerID, ContainerMetadata) -> Void
+    private let connection: ConnectionFlag
     private var config: DockwardConfig
     private var sockets: [ProtectedSocket] = []
     private var verdicts: [ContainerID: Verdict] = [:]
     private var judging: Set<ContainerID> = []
     private var lastEventNano: Int64?
-    private(set) var connected = false
+    private(set) var connected = false {
+        didSet { connection.isUp = connected }
+    }
 
     init(client: DockerEngineClient, engineSocket: String, config: DockwardConfig, sink: JournalSink,
-         logger: Logger, host: HostPathInspector = HostPaths(),
+         logger: Logger, host: HostPathInspector = HostPaths(), connection: ConnectionFlag = ConnectionFlag(),
          onMetadata: @escaping @Sendable (ContainerID, ContainerMetadata) -> Void) {
         self.client = client
         self.engineSocket = engineSocket
@@ -39,6 +54,7 @@ actor SocketWatch {
         self.logger = logger
         self.host = host
         self.onMetadata = onMetadata
+        self.connection = connection
     }
 
     func apply(_ newConfig: DockwardConfig) { config = newConfig }

@@ -128,7 +128,7 @@ final class DaemonProcess {
     let configURL: URL
     let stderrURL: URL
 
-    init(config: String) throws {
+    init(config: String, environment extra: [String: String] = [:]) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         configURL = dir.appendingPathComponent("dockward.yml")
@@ -139,6 +139,7 @@ final class DaemonProcess {
         process.arguments = ["run", "--config", configURL.path, "--log-stderr", "--log-level", "debug"]
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_HOST"] = "unix://\(E2E.socket)"
+        env.merge(extra) { $1 }
         process.environment = env
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         process.standardOutput = FileHandle.nullDevice
@@ -146,6 +147,9 @@ final class DaemonProcess {
     }
 
     var pid: String { String(process.processIdentifier) }
+
+    func writeConfig(_ text: String) throws { try text.write(to: configURL, atomically: true, encoding: .utf8) }
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
     var stderrText: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 

@@ -1,0 +1,133 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// The daemon as systemd runs it: the notify protocol on a real datagram
+/// socket, reload on SIGHUP, and a clean stop.
+final class LifecycleEndToEndTests: XCTestCase {
+    static let config = """
+    pids:
+      poll_interval: 250ms
+    """
+
+    override func setUpWithError() throws { try E2E.requireServices() }
+
+    /// A datagram socket standing in for systemd's notify socket.
+    final class NotifyListener {
+        let path: String
+        let fd: Int32
+
+        init() throws {
+            path = "/tmp/dockward-notify-\(UUID().uuidString.prefix(8)).sock"
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                for (i, b) in path.utf8.enumerated() { raw[i] = b }
+            }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard rc == 0 else { throw NSError(domain: "notify", code: Int(errno)) }
+            var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(fd); unlink(path) }
+
+        /// Messages received until `until` says stop or `timeout` passes.
+        func collect(timeout: TimeInterval, until: ([String]) -> Bool) -> [String] {
+            var got: [String] = []
+            let deadline = Date().addingTimeInterval(timeout)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline && !until(got) {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n > 0 { got.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+            }
+            return got
+        }
+    }
+
+    func testNotifyProtocolInOrder() throws {
+        let listener = try NotifyListener()
+        // WATCHDOG_USEC=1s: systemd would expect a ping at least every second;
+        // dockward pings at half of it.
+        let daemon = try DaemonProcess(config: Self.config,
+                                       environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
+        defer { daemon.stop() }
+
+        let startup = listener.collect(timeout: 10) { msgs in msgs.filter { $0 == "WATCHDOG=1" }.count >= 3 }
+        guard let readyIndex = startup.firstIndex(where: { $0.hasPrefix("READY=1") }) else {
+            return XCTFail("no READY=1 in \(startup); daemon said:\n\(daemon.stderrText.suffix(2000))")
+        }
+        XCTAssertTrue(startup[readyIndex].contains("STATUS=watching "), startup[readyIndex])
+        XCTAssertTrue(startup[readyIndex].contains("containers"), startup[readyIndex])
+        XCTAssertGreaterThanOrEqual(startup.filter { $0 == "WATCHDOG=1" }.count, 3, "\(startup)")
+
+        daemon.signal(SIGHUP)
+        let reload = listener.collect(timeout: 5) { msgs in msgs.contains { $0.hasPrefix("READY=1") } }
+        let reloadingAt = reload.firstIndex { $0.hasPrefix("RELOADING=1") }
+        let readyAt = reload.firstIndex { $0.hasPrefix("READY=1") }
+        XCTAssertNotNil(reloadingAt, "\(reload)")
+        XCTAssertNotNil(readyAt, "\(reload)")
+        if let a = reloadingAt, let b = readyAt { XCTAssertLessThan(a, b, "RELOADING=1 comes before READY=1") }
+        XCTAssertTrue(reload.first { $0.hasPrefix("RELOADING=1") }?.contains("MONOTONIC_USEC=") ?? false)
+
+        let stopAsked = Date()
+        daemon.signal(SIGTERM)
+        let stop = listener.collect(timeout: 5) { msgs in msgs.contains("STOPPING=1") }
+        XCTAssertTrue(stop.contains("STOPPING=1"), "\(stop)")
+        daemon.process.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(stopAsked), 1.0, "SIGTERM stops within a second")
+        XCTAssertEqual(daemon.process.terminationStatus, 0)
+        XCTAssertEqual(daemon.process.terminationReason, .exit)
+    }
+
+    func testReloadRefusesBadConfigAndKeepsState() throws {
+        let daemon = try DaemonProcess(config: Self.config)
+        defer { daemon.stop() }
+        let name = E2E.uniqueName("reload")
+        defer { E2E.removeContainer(name) }
+        let since = E2E.nowMicros()
+        try E2E.runContainer(name: name, command: ["sleep", "3600"])
+        let unlimited = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
+                                               sinceMicros: since, timeout: 15)
+        XCTAssertEqual(unlimited.count, 1, daemon.stderrText.suffix(2000).description)
+
+        // A bad file: refused with file, line and key; the daemon keeps going.
+        try daemon.writeConfig("pids:\n  poll_interval: 250ms\n  warn_ratio: 1.7\n")
+        daemon.signal(SIGHUP)
+        let rejected = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "config-rejected"],
+                                              sinceMicros: since, timeout: 10)
+        XCTAssertEqual(rejected.first?["PRIORITY"], "3")
+        XCTAssertEqual(rejected.first?["CONFIG_FILE"], daemon.configURL.path)
+        XCTAssertEqual(rejected.first?["CONFIG_LINE"], "3")
+        XCTAssertEqual(rejected.first?["CONFIG_KEY"], "pids.warn_ratio")
+        XCTAssertTrue(daemon.process.isRunning)
+
+        // A good one: applied, with what changed.
+        try daemon.writeConfig("pids:\n  poll_interval: 250ms\n  warn_ratio: 0.7\n")
+        daemon.signal(SIGHUP)
+        let reloaded = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "config-reloaded"],
+                                              sinceMicros: since, timeout: 10)
+        XCTAssertEqual(reloaded.first?["PRIORITY"], "5")
+        XCTAssertTrue(reloaded.first?["MESSAGE"]?.contains("pids.warn_ratio: 0.8 -> 0.7") ?? false,
+                      reloaded.first?["MESSAGE"] ?? "none")
+
+        // State survived both reloads: the container is not reported again.
+        Thread.sleep(forTimeInterval: 1.5)
+        let after = try E2E.journalEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
+                                           sinceMicros: since)
+        XCTAssertEqual(after.count, 1, "per-container state survives a reload")
+        XCTAssertTrue(daemon.process.isRunning)
+    }
+
+    func testStartRefusesBadConfigWithFileLineKey() throws {
+        let daemon = try DaemonProcess(config: "pids:\n  critical_ratio: 0.5\n  warn_ratio: 0.9\n  bogus: 1\n")
+        daemon.process.waitUntilExit()
+        XCTAssertEqual(daemon.process.terminationStatus, 78, "EX_CONFIG")
+        let text = daemon.stderrText
+        XCTAssertTrue(text.contains("\(daemon.configURL.path):4: pids.bogus: unknown key"), text)
+        XCTAssertTrue(text.contains("pids.warn_ratio"), text)
+    }
+}
