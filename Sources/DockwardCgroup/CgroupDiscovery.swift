@@ -23,6 +23,10 @@ public final class CgroupDiscovery {
     /// this leaves room for one more nesting level without walking the whole session tree.
     static let maxUserSliceDepth = 5
 
+    /// The directories the last scan listed, plus the hierarchy root: where
+    /// a new container's cgroup would appear. `CgroupChangeWatcher` watches them.
+    public private(set) var listedParents: [String] = []
+
     public init(layout: CgroupLayout) {
         self.layout = layout
     }
@@ -32,6 +36,8 @@ public final class CgroupDiscovery {
     public func scan() -> [DiscoveredCgroup] {
         let root = layout.hierarchyRoot
         var found: [DiscoveredCgroup] = []
+        listedParents = [root, FileSystem.join(root, "docker"), FileSystem.join(root, "system.slice"),
+                         FileSystem.join(root, "user.slice")]
 
         let dockerParent = FileSystem.join(root, "docker")
         for name in FileSystem.subdirectories(of: dockerParent) {
@@ -61,6 +67,7 @@ public final class CgroupDiscovery {
             if let id = Self.scopeID(name) {
                 found.append(DiscoveredCgroup(id: id, path: path, driver: .rootless))
             } else if name.hasSuffix(".slice") || (name.hasPrefix("user@") && name.hasSuffix(".service")) {
+                listedParents.append(path)
                 walkUserSlice(path, depth: depth + 1, into: &found)
             }
         }

@@ -44,6 +44,11 @@ final class PidsWatch {
     private let logger: Logger
     private(set) var containers: [ContainerID: Watched] = [:]
     private var host = HostPidsDetector()
+    /// Re-list the cgroup parents at least this often even when inotify is
+    /// quiet: the safety net for a lost event.
+    static let fullRescanInterval = Interval.seconds(30)
+    private let changes = CgroupChangeWatcher()
+    private var nextFullRescan: Int64 = .min
     private var hostProblemLogged = false
 
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader,
@@ -122,7 +127,11 @@ final class PidsWatch {
     }
 
     private func discover(now: Int64) {
+        let changed = changes?.drainChanges() ?? true
+        guard changed || now >= nextFullRescan else { return }
+        nextFullRescan = now + Self.fullRescanInterval.nanoseconds
         let found = discovery.scan()
+        changes?.watch(discovery.listedParents)
         var present = Set<ContainerID>()
         present.reserveCapacity(found.count)
         for cgroup in found {
