@@ -9,7 +9,7 @@ struct Dockward: ParsableCommand {
         commandName: "dockward",
         abstract: "Guards a Docker host against PID exhaustion and Docker socket exposure.",
         version: DockwardVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Version.self]
+        subcommands: [Run.self, CheckConfig.self, Version.self, Alerts.self]
     )
 }
 

@@ -1,0 +1,215 @@
+import ArgumentParser
+import DockwardCore
+import DockwardJournal
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `dockward alerts`: dockward's own alerts, read back from the journal
+/// through libsystemd (never journalctl).
+struct Alerts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Review dockward's alerts in the journal.",
+        discussion: """
+            Reads the entries dockward wrote (SYSLOG_IDENTIFIER=dockward) that carry DOCKWARD_ALERT; \
+            with --all, also the daemon's lifecycle entries (DOCKWARD_EVENT). Filters are matched by \
+            libsystemd against the journal's indexes.
+
+            Examples:
+              dockward alerts --since 1h
+              dockward alerts --container web --priority err
+              dockward alerts --kind pids-exhausted --json
+              dockward alerts --summary --since yesterday
+              dockward alerts --follow
+            """)
+
+    @Option(name: [.customShort("S"), .long], help: ArgumentHelp(
+        "Only entries since then: 1h, 30m, 2d, today, yesterday, '2026-11-29 10:00[:ss]' (local time) or ISO 8601.",
+        valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Only this container (name, short id or full id).", valueName: "name"))
+    var container: String?
+
+    @Option(help: ArgumentHelp(
+        "Only this kind: \(EntryKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind"))
+    var kind: String?
+
+    @Option(name: [.customShort("p"), .long], help: ArgumentHelp(
+        "This priority and more severe ones: emerg, alert, crit, err, warning, notice, info, debug, or 0-7.",
+        valueName: "level"))
+    var priority: String?
+
+    @Flag(name: [.customShort("f"), .long], help: "Keep running and print new entries as they are written (Ctrl-C stops).")
+    var follow = false
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    @Flag(help: "Counts per container and kind, worst priority first.")
+    var summary = false
+
+    @Flag(help: "Also show the daemon's lifecycle entries (start, stop, config reloads).")
+    var all = false
+
+    @Option(name: [.customShort("D"), .long], help: ArgumentHelp("Read the journal files in this directory (like journalctl -D).", valueName: "path"))
+    var directory: String?
+
+    func validate() throws {
+        if let s = since {
+            do { _ = try SinceParser.parse(s) } catch { throw ValidationError("\(error)") }
+        }
+        if let k = kind, EntryKind(rawValue: k) == nil {
+            throw ValidationError("unknown --kind '\(k)'; valid kinds: "
+                + EntryKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let p = priority, AlertFilter.parsePriority(p) == nil {
+            throw ValidationError("unknown --priority '\(p)'; use emerg, alert, crit, err, warning, notice, info, debug, or 0-7")
+        }
+        if summary && follow {
+            throw ValidationError("--summary and --follow cannot be combined")
+        }
+        if let c = container, c.isEmpty {
+            throw ValidationError("--container needs a name or id")
+        }
+    }
+
+    func run() throws {
+        let filter = AlertFilter(
+            since: try since.map { try SinceParser.parse($0) },
+            container: container, kind: kind,
+            priority: priority.flatMap(AlertFilter.parsePriority),
+            includeEvents: all)
+        let out = StdoutWriter()
+        do {
+            let reader = try JournalReader(directory: directory)
+            if follow {
+                try runFollow(reader, filter, out)
+            } else if summary {
+                try runSummary(reader, filter, out)
+            } else {
+                try runList(reader, filter, out)
+            }
+        } catch let error as JournalReaderError {
+            out.flush()
+            StdoutWriter.stderr("dockward: \(error)\n")
+            throw ExitCode.failure
+        }
+        out.flush()
+    }
+
+    private func runList(_ reader: JournalReader, _ filter: AlertFilter, _ out: StdoutWriter) throws {
+        let width = AlertOutput.messageWidth(terminalColumns: StdoutWriter.terminalColumns())
+        var count = 0
+        try reader.forEach(filter: filter) { record in
+            if json {
+                out.write(AlertOutput.json(record) + "\n")
+            } else {
+                if count == 0 { out.write(AlertOutput.tableHeader() + "\n") }
+                out.write(AlertOutput.tableRow(record, messageWidth: width) + "\n")
+            }
+            count += 1
+        }
+        if count == 0 { reportEmpty(filter, out) }
+    }
+
+    private func runSummary(_ reader: JournalReader, _ filter: AlertFilter, _ out: StdoutWriter) throws {
+        var summary = AlertSummary()
+        try reader.forEach(filter: filter) { summary.add($0) }
+        guard summary.total > 0 else { return reportEmpty(filter, out) }
+        if json {
+            for row in summary.rows { out.write(AlertOutput.summaryJSON(row) + "\n") }
+        } else {
+            out.write(AlertOutput.summaryHeader() + "\n")
+            for row in summary.rows { out.write(AlertOutput.summaryRow(row) + "\n") }
+            let rows = summary.rows.count
+            out.write("\(summary.total) \(all ? "entries" : (summary.total == 1 ? "alert" : "alerts")) "
+                + "in \(rows) group\(rows == 1 ? "" : "s")\n")
+        }
+    }
+
+    private func runFollow(_ reader: JournalReader, _ filter: AlertFilter, _ out: StdoutWriter) throws {
+        AlertsStopSignal.install()
+        let width = AlertOutput.messageWidth(terminalColumns: StdoutWriter.terminalColumns())
+        if !json {
+            out.write(AlertOutput.tableHeader() + "\n")
+            out.flush()
+        }
+        try reader.follow(filter: filter, until: { AlertsStopSignal.requested || out.broken }) { record in
+            out.write((json ? AlertOutput.json(record) : AlertOutput.tableRow(record, messageWidth: width)) + "\n")
+            out.flush()
+        }
+    }
+
+    /// Table and summary say so on stdout; JSON keeps stdout pure and says it on stderr.
+    private func reportEmpty(_ filter: AlertFilter, _ out: StdoutWriter) {
+        var criteria: [String] = []
+        if let c = filter.container { criteria.append("container \(AlertOutput.cell(c))") }
+        if let k = filter.kind { criteria.append("kind \(k)") }
+        if let p = filter.priority { criteria.append("priority \(p.name) or more severe") }
+        if let s = filter.since { criteria.append("since \(AlertOutput.localTime(s))") }
+        let what = all ? "No alerts or events" : "No alerts"
+        let text = criteria.isEmpty ? "\(what) in the journal.\n" : "\(what) match (\(criteria.joined(separator: ", "))).\n"
+        if json { StdoutWriter.stderr(text) } else { out.write(text) }
+    }
+}
+
+/// SIGINT and SIGTERM set a flag (no SA_RESTART, so `sd_journal_wait`
+/// returns EINTR at once) and `follow` returns cleanly.
+enum AlertsStopSignal {
+    static var requested: Bool { alertsStopFlag != 0 }
+
+    static func install() {
+        var sa = sigaction()
+        sa.__sigaction_handler.sa_handler = { _ in alertsStopFlag = 1 }
+        sigemptyset(&sa.sa_mask)
+        sa.sa_flags = 0
+        sigaction(SIGINT, &sa, nil)
+        sigaction(SIGTERM, &sa, nil)
+    }
+}
+
+private var alertsStopFlag: sig_atomic_t = 0
+
+/// Buffered writes to fd 1 that survive EINTR and stop quietly on EPIPE.
+final class StdoutWriter {
+    private var buffer: [UInt8] = []
+    private(set) var broken = false
+
+    func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 64 * 1024 { flush() }
+    }
+
+    func flush() {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        guard !broken else { return }
+        if !StdoutWriter.writeAll(1, buffer) { broken = true }
+    }
+
+    static func stderr(_ s: String) { _ = writeAll(2, Array(s.utf8)) }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    /// The terminal's width when stdout is one; nil otherwise.
+    static func terminalColumns() -> Int? {
+        guard isatty(1) == 1 else { return nil }
+        var ws = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
+        if let c = getenv("COLUMNS").flatMap({ Int(String(cString: $0)) }), c > 0 { return c }
+        return 80
+    }
+}

@@ -1,0 +1,182 @@
+import DockwardCore
+@testable import DockwardJournal
+import Foundation
+import Glibc
+import XCTest
+
+/// Helpers for tests that write real entries to the running journald and
+/// read them back. Each test uses its own container name and id, so entries
+/// of other runs (and of other tests running at the same time) never count.
+enum JT {
+    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let sink = JournalSink()
+
+    /// Fails in CI, skips elsewhere, when journald is not running.
+    static func requireJournald() throws {
+        guard !FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") else { return }
+        let text = "journald is not running (no /run/systemd/journal/socket); run scripts/test-services.sh start"
+        if inCI {
+            XCTFail(text)
+            throw XCTSkip("failed above: \(text)")
+        }
+        throw XCTSkip(text)
+    }
+
+    static func uniqueName(_ tag: String = "") -> String {
+        "dockward-test-\(tag.isEmpty ? "" : tag + "-")\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+    }
+
+    static func randomID() -> ContainerID {
+        let hex = Array("0123456789abcdef")
+        return ContainerID(String((0..<64).map { _ in hex[Int.random(in: 0..<16)] }))!
+    }
+
+    /// A container with a unique name and id.
+    static func container(_ tag: String = "", name: String? = nil) -> ContainerRef {
+        ContainerRef(id: randomID(), metadata: ContainerMetadata(name: name ?? uniqueName(tag), image: "local/busybox:test"),
+                     cgroupPath: "/sys/fs/cgroup/docker/test")
+    }
+
+    static func write(_ kind: EntryKind, _ priority: Priority, _ c: ContainerRef?, message: String? = nil,
+                      fields: [(name: String, value: String)] = [], file: StaticString = #filePath, line: UInt = #line) {
+        let text = message ?? "\(c?.displayName ?? "host"): \(kind.rawValue) at \(priority.name)"
+        let ok = sink.write(JournalEntry(kind: kind, priority: priority, message: text, container: c, fields: fields))
+        XCTAssertTrue(ok, "journald refused the entry", file: file, line: line)
+    }
+
+    /// Polls (fresh reader each time) until `count` records match, up to `timeout`.
+    @discardableResult
+    static func waitFor(_ filter: AlertFilter, count: Int, directory: String? = nil, timeout: TimeInterval = 5,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> [AlertRecord] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var found: [AlertRecord] = []
+        while true {
+            found = try JournalReader(directory: directory).read(filter: filter)
+            if found.count >= count || Date() > deadline { break }
+            usleep(50_000)
+        }
+        XCTAssertEqual(found.count, count, "records matching \(filter)", file: file, line: line)
+        return found
+    }
+
+    // MARK: - The dockward binary
+
+    /// The dockward binary next to this test bundle (`swift build` puts both in one folder).
+    /// On Linux the test bundle is an executable whose Bundle URL is its
+    /// folder; elsewhere it is a directory inside that folder.
+    static var binary: URL {
+        let bundle = Bundle(for: JournalReaderTests.self).bundleURL
+        let candidates = [
+            bundle.deletingLastPathComponent().appendingPathComponent("dockward"),
+            bundle.appendingPathComponent("dockward"),
+            Bundle.main.bundleURL.appendingPathComponent("dockward"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    static func requireBinary() throws {
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            let text = "dockward binary missing at \(binary.path) (swift build --build-tests builds it)"
+            if inCI { XCTFail(text) }
+            throw XCTSkip(text)
+        }
+    }
+
+    struct Child {
+        let pid: pid_t
+        let outPath: String
+        let errPath: String
+        var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+        var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+        /// Exit code, or 128+signal; nil when it did not exit within `timeout` (then it is killed).
+        func wait(timeout: TimeInterval) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            var status: Int32 = 0
+            while true {
+                let r = waitpid(pid, &status, WNOHANG)
+                if r == pid { return JT.exitCode(status) }
+                if r < 0 && errno != EINTR { return nil }
+                if Date() > deadline {
+                    kill(pid, SIGKILL)
+                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                    return nil
+                }
+                usleep(20_000)
+            }
+        }
+
+        func cleanup() { unlink(outPath); unlink(errPath) }
+    }
+
+    /// Starts the binary with stdout and stderr in temp files. posix_spawn
+    /// and waitpid rather than Foundation's Process, whose waitUntilExit was
+    /// seen to hang here (see EndToEndTests/Harness.swift).
+    static func spawn(_ args: [String]) throws -> Child {
+        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-alerts-\(UUID().uuidString)").path
+        let errPath = outPath + ".err"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let path = binary.path
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard rc == 0 else {
+            throw NSError(domain: "JT", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot spawn \(path)"])
+        }
+        return Child(pid: pid, outPath: outPath, errPath: errPath)
+    }
+
+    /// Runs the binary to completion: (exit code, stdout, stderr).
+    static func run(_ args: [String], timeout: TimeInterval = 20) throws -> (code: Int32?, out: String, err: String) {
+        let child = try spawn(args)
+        defer { child.cleanup() }
+        let code = child.wait(timeout: timeout)
+        return (code, child.stdout, child.stderr)
+    }
+
+    static func exitCode(_ status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// Waits until `condition` holds, up to `timeout`.
+    static func eventually(timeout: TimeInterval = 5, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(50_000)
+        }
+        return true
+    }
+
+    static func jsonLines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// The directory journald writes to now (persistent or volatile): the
+    /// root holding the most recently modified journal file.
+    static func journaldDirectory() -> String? {
+        var best: (root: String, mtime: Date)?
+        for root in ["/var/log/journal", "/run/log/journal"] {
+            guard let subs = try? FileManager.default.contentsOfDirectory(atPath: root) else { continue }
+            for sub in subs {
+                let dir = "\(root)/\(sub)"
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where file.hasSuffix(".journal") {
+                    let attrs = try? FileManager.default.attributesOfItem(atPath: "\(dir)/\(file)")
+                    if let m = attrs?[.modificationDate] as? Date, m > (best?.mtime ?? .distantPast) {
+                        best = (root, m)
+                    }
+                }
+            }
+        }
+        return best?.root
+    }
+}
