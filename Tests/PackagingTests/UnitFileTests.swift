@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+/// packaging/dockward.service against systemd's own checkers, which work
+/// without systemd running as PID 1.
+final class UnitFileTests: XCTestCase {
+    /// The exposure `systemd-analyze security --offline=true` gave the unit
+    /// (systemd 252): it may only go down. 0.0 is the safest, 10.0 the least.
+    static let exposureCeiling = 0.3
+
+    /// A copy of the unit, named dockward.service, whose ExecStart runs the
+    /// dockward binary built next to this test bundle: `verify` checks that
+    /// the command exists, and /usr/bin/dockward is there only once the
+    /// package is installed.
+    func unitCopy() throws -> URL {
+        let dir = try Packaging.makeTempDir("unit")
+        let text = try String(contentsOf: Packaging.unitFile, encoding: .utf8)
+        XCTAssertTrue(text.contains("\nExecStart=/usr/bin/dockward run "), "ExecStart runs the packaged binary")
+        let copy = text.replacingOccurrences(of: "\nExecStart=/usr/bin/dockward ",
+                                             with: "\nExecStart=\(Packaging.binary.path) ")
+        let url = dir.appendingPathComponent("dockward.service")
+        try copy.write(to: url, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return url
+    }
+
+    func testUnitFilePassesSystemdAnalyzeVerify() throws {
+        try Packaging.requireTools("systemd-analyze")
+        try Packaging.requireBinary()
+        let unit = try unitCopy()
+        let result = try Packaging.run("systemd-analyze", ["verify", unit.path])
+        XCTAssertEqual(result.status, 0, result.output)
+        // verify prints warnings (unknown keys, bad values) and still exits 0.
+        XCTAssertEqual(result.output.trimmingCharacters(in: .whitespacesAndNewlines), "", result.output)
+    }
+
+    func testUnitFileSecurityExposureDoesNotRegress() throws {
+        try Packaging.requireTools("systemd-analyze")
+        let result = try Packaging.run("systemd-analyze", ["security", "--offline=true", "--no-pager", Packaging.unitFile.path])
+        // It exits non-zero only above --threshold; the score is on the last line:
+        // "→ Overall exposure level for dockward.service: 0.3 SAFE 😀"
+        guard let range = result.stdout.range(of: #"Overall exposure level for dockward\.service: ([0-9]+\.[0-9]+)"#,
+                                              options: .regularExpression) else {
+            return XCTFail("no exposure level in:\n\(result.output)")
+        }
+        let score = Double(result.stdout[range].split(separator: " ").last!)!
+        XCTAssertLessThanOrEqual(score, Self.exposureCeiling,
+                                 "exposure rose to \(score):\n\(result.stdout.split(separator: "\n").filter { $0.hasPrefix("✗") }.joined(separator: "\n"))")
+    }
+
+    /// Settings the daemon's job depends on; a "tidy up" must not drop them.
+    func testUnitFileKeepsTheDaemonsContract() throws {
+        let text = try String(contentsOf: Packaging.unitFile, encoding: .utf8)
+        let lines = Set(text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        for expected in [
+            "Type=notify", "NotifyAccess=main", "WatchdogSec=30s", "Restart=on-failure",
+            "ExecStart=/usr/bin/dockward run --config /etc/dockward/dockward.yml",
+            "ExecReload=/bin/kill -HUP $MAINPID", "SupplementaryGroups=docker", "RestartPreventExitStatus=78",
+        ] {
+            XCTAssertTrue(lines.contains(expected), "the unit lacks \(expected)")
+        }
+        // /proc/loadavg and /proc/sys/kernel/* are what the host pids watch reads.
+        XCTAssertFalse(lines.contains { $0.hasPrefix("ProcSubset=pid") }, "ProcSubset=pid hides /proc/loadavg and /proc/sys")
+    }
+}
