@@ -1,0 +1,233 @@
+import DockwardCore
+import Foundation
+import Prometheus
+
+/// dockward's Prometheus metrics, over a swift-prometheus
+/// `PrometheusCollectorRegistry`. Thread-safe: the poll loop, the socket
+/// watch and the HTTP server call it from their own threads.
+///
+/// Daemon-wide figures are pushed as they happen (an alert, one poll's
+/// duration, the engine's state). Per-container figures are never pushed:
+/// ``render(containers:)`` takes them at scrape time from the snapshot the
+/// daemon hands over, so the poll loop does no metrics work per container.
+///
+/// Series (labels `container` = name or short id, `id` = 12-hex short id,
+/// `image` = image reference or empty while unknown):
+///
+/// | metric | type | notes |
+/// |---|---|---|
+/// | `dockward_container_pids_current` | gauge | `pids.current` |
+/// | `dockward_container_pids_max` | gauge | `pids.max`; **absent** for a container without a limit |
+/// | `dockward_container_pids_rate` | gauge | tasks/s across the trend window |
+/// | `dockward_container_pids_forecast_seconds` | gauge | only while the trend makes a forecast |
+/// | `dockward_container_pids_refused_forks_total` | counter | `max` of `pids.events` |
+/// | `dockward_containers_watched` | gauge | |
+/// | `dockward_alerts_total{kind}` | counter | every alert entry written, reminders included |
+/// | `dockward_poll_duration_seconds` | histogram | one poll of every container |
+/// | `dockward_engine_connected` | gauge | 1 while the events stream is up |
+/// | `dockward_event_stream_lag_seconds` | gauge | arrival time minus the last event's `timeNano`; absent before the first event |
+/// | `dockward_build_info{version}` | gauge | always 1 |
+///
+/// An unlimited container has no `pids_max` series (rather than `+Inf`), so
+/// `current / max` ratios simply skip it; select unlimited containers with
+/// `dockward_container_pids_current unless on(id) dockward_container_pids_max`.
+///
+/// Cardinality is bounded by the watched containers: when a container is
+/// gone from the snapshot (or its labels change, e.g. its name arrives),
+/// every series of its old label set is unregistered.
+public final class MetricsRegistry: @unchecked Sendable {
+    /// Poll durations: 10 µs (a handful of containers) to 1 s (a stuck disk).
+    public static let pollDurationBuckets: [Double] = [
+        0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+    ]
+
+    /// The underlying registry, for callers that want to add their own collectors.
+    public let prometheus: PrometheusCollectorRegistry
+
+    private let lock = NSLock()
+    private var series: [ContainerID: ContainerSeries] = [:]
+    private let alerts: [EntryKind: Counter]
+    private let pollDuration: ValueHistogram
+    private let engineConnected: Gauge
+    /// Registered at the first event, so there is no misleading 0 before one.
+    private var eventLag: Gauge?
+    private let watched: Gauge
+
+    public init(version: String = DockwardVersion.current) {
+        let registry = PrometheusCollectorRegistry()
+        prometheus = registry
+        // Every alert kind starts at 0 so `increase()` sees the first one.
+        var alerts: [EntryKind: Counter] = [:]
+        for kind in EntryKind.allCases where kind.isAlert {
+            alerts[kind] = registry.makeCounter(descriptor: Names.alerts, labels: [("kind", kind.rawValue)])
+        }
+        self.alerts = alerts
+        pollDuration = registry.makeValueHistogram(descriptor: Names.pollDuration, buckets: Self.pollDurationBuckets)
+        engineConnected = registry.makeGauge(descriptor: Names.engineConnected)
+        watched = registry.makeGauge(descriptor: Names.watched)
+        registry.makeGauge(descriptor: Names.buildInfo, labels: [("version", version)]).set(1.0)
+    }
+
+    // MARK: Pushed as they happen
+
+    /// Counts one alert entry. Lifecycle entries (`daemon-started`, ...) are not alerts and are ignored.
+    public func recordAlert(kind: EntryKind) {
+        alerts[kind]?.increment()
+    }
+
+    /// One poll's wall time (discovery, reads and detectors for every container).
+    public func observePollDuration(seconds: Double) {
+        guard seconds.isFinite, seconds >= 0 else { return }
+        pollDuration.record(seconds)
+    }
+
+    public func setEngineConnected(_ connected: Bool) {
+        engineConnected.set(connected ? 1.0 : 0.0)
+    }
+
+    /// How late the last engine event arrived: the time it was read minus its `timeNano`.
+    public func setEventStreamLag(seconds: Double) {
+        guard seconds.isFinite else { return }
+        lock.lock()
+        if eventLag == nil { eventLag = prometheus.makeGauge(descriptor: Names.eventLag) }
+        let gauge = eventLag!
+        lock.unlock()
+        gauge.set(max(0, seconds))
+    }
+
+    /// ``setEventStreamLag(seconds:)`` from an event's `timeNano` (ns since the epoch), measured now.
+    public func observeEvent(timeNano: Int64, now: Date = Date()) {
+        guard timeNano > 0 else { return }
+        setEventStreamLag(seconds: now.timeIntervalSince1970 - Double(timeNano) / 1e9)
+    }
+
+    // MARK: Scrape
+
+    /// Brings the per-container series in line with `containers` (creating,
+    /// updating, and unregistering the series of containers no longer
+    /// there), then renders the whole registry in the text exposition format
+    /// 0.0.4. Scrapes are serialized.
+    public func render(containers: [ContainerMetrics]) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        update(containers)
+        return prometheus.emitToString()
+    }
+
+    /// The same as ``render(containers:)`` as UTF-8 bytes, for the HTTP server.
+    public func renderBytes(containers: [ContainerMetrics]) -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        update(containers)
+        return prometheus.emitToBuffer()
+    }
+
+    /// How many containers have series right now (for tests and debugging).
+    public var containerSeriesCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return series.count
+    }
+
+    private func update(_ containers: [ContainerMetrics]) {
+        var seen = Set<ContainerID>()
+        seen.reserveCapacity(containers.count)
+        for c in containers {
+            guard seen.insert(c.id).inserted else { continue }  // first one wins
+            let labels = [("container", c.displayName), ("id", c.id.short), ("image", c.image ?? "")]
+            let s: ContainerSeries
+            if let existing = series[c.id], existing.labels.elementsEqual(labels, by: { $0 == $1 }) {
+                s = existing
+            } else {
+                series[c.id]?.unregister(from: prometheus)
+                s = ContainerSeries(labels: labels, registry: prometheus)
+                series[c.id] = s
+            }
+            s.update(c, registry: prometheus)
+        }
+        if series.count != seen.count {
+            for (id, s) in series where !seen.contains(id) {
+                s.unregister(from: prometheus)
+                series.removeValue(forKey: id)
+            }
+        }
+        watched.set(Int64(seen.count))
+    }
+}
+
+/// Metric names and help texts. A name must always be registered with the
+/// same help text (swift-prometheus traps otherwise), so they live here once.
+enum Names {
+    private static func d(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    static let alerts = d("dockward_alerts_total", "Alert entries dockward wrote, by kind (reminders included).")
+    static let pollDuration = d("dockward_poll_duration_seconds", "Time one poll of every watched container took.")
+    static let engineConnected = d("dockward_engine_connected", "1 while the Docker engine's events stream is connected, else 0.")
+    static let eventLag = d("dockward_event_stream_lag_seconds", "Arrival time minus timeNano of the last engine event read.")
+    static let watched = d("dockward_containers_watched", "Containers whose pids cgroup dockward watches.")
+    static let buildInfo = d("dockward_build_info", "dockward's version; always 1.")
+    static let current = d("dockward_container_pids_current", "Tasks in the container's pids cgroup (pids.current).")
+    static let max = d("dockward_container_pids_max", "The container's pids limit (pids.max); absent when it has none.")
+    static let rate = d("dockward_container_pids_rate", "Growth of the container's task count across the trend window, tasks per second.")
+    static let forecast = d("dockward_container_pids_forecast_seconds", "Seconds until the task count meets its ceiling at the current trend; present only while there is a forecast.")
+    static let refused = d("dockward_container_pids_refused_forks_total", "Forks the kernel refused at the container's pids limit (max count of pids.events).")
+}
+
+/// The series of one container under one label set.
+final class ContainerSeries {
+    let labels: [(String, String)]
+    let current: Gauge
+    let rate: Gauge
+    let refused: Counter
+    var max: Gauge?
+    var forecast: Gauge?
+    private var refusedSoFar: Int64 = 0
+
+    init(labels: [(String, String)], registry: PrometheusCollectorRegistry) {
+        self.labels = labels
+        current = registry.makeGauge(descriptor: Names.current, labels: labels)
+        rate = registry.makeGauge(descriptor: Names.rate, labels: labels)
+        refused = registry.makeCounter(descriptor: Names.refused, labels: labels)
+        refused.reset()  // a registry may hand back a counter left by an earlier series
+    }
+
+    func update(_ c: ContainerMetrics, registry: PrometheusCollectorRegistry) {
+        current.set(c.current)
+        rate.set(c.rate.isFinite ? c.rate : 0)
+        if c.limit >= 0 {
+            if max == nil { max = registry.makeGauge(descriptor: Names.max, labels: labels) }
+            max?.set(c.limit)
+        } else if let g = max {
+            registry.unregisterGauge(g)
+            max = nil
+        }
+        if let f = c.forecastSeconds, f.isFinite {
+            if forecast == nil { forecast = registry.makeGauge(descriptor: Names.forecast, labels: labels) }
+            forecast?.set(Swift.max(0, f))
+        } else if let g = forecast {
+            registry.unregisterGauge(g)
+            forecast = nil
+        }
+        // The kernel's count only grows; a smaller one is a new cgroup under
+        // the same id, which Prometheus reads as a counter reset.
+        if c.refusedForks < refusedSoFar {
+            refused.reset()
+            refusedSoFar = 0
+        }
+        if c.refusedForks > refusedSoFar {
+            refused.increment(by: c.refusedForks - refusedSoFar)
+            refusedSoFar = c.refusedForks
+        }
+    }
+
+    func unregister(from registry: PrometheusCollectorRegistry) {
+        registry.unregisterGauge(current)
+        registry.unregisterGauge(rate)
+        registry.unregisterCounter(refused)
+        if let max { registry.unregisterGauge(max) }
+        if let forecast { registry.unregisterGauge(forecast) }
+    }
+}

@@ -1,0 +1,263 @@
+import Dispatch
+import DockwardCore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A `host:port` to listen on: `127.0.0.1:9327`, `[::1]:9327`, `localhost:9327`.
+public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` or `[v6]:port`; the port may be 0 (any free port).
+    public init?(_ text: String) {
+        let hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portPart = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            if hostPart.contains(":") { return nil }  // bare IPv6 needs brackets
+        }
+        guard !hostPart.isEmpty, !portPart.isEmpty, portPart.allSatisfy({ $0 >= "0" && $0 <= "9" }),
+              let port = Int(portPart), (0...65535).contains(port) else { return nil }
+        self.host = String(hostPart)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public enum MetricsServerError: Error, CustomStringConvertible {
+    case badAddress(String)
+    case cannotListen(address: String, reason: String)
+    case alreadyStarted
+
+    public var description: String {
+        switch self {
+        case .badAddress(let a):
+            "metrics.listen: expected host:port (e.g. 127.0.0.1:9327 or [::1]:9327), got \"\(a)\""
+        case .cannotListen(let a, let reason):
+            "cannot listen for metrics on \(a): \(reason)"
+        case .alreadyStarted:
+            "the metrics server is already running"
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 server for Prometheus: `GET /metrics` answers with
+/// the registry rendered against a fresh snapshot of the containers; any
+/// other path is 404, any other method 405. It binds exactly the address
+/// it is given (keeping it on loopback is the config's job), on one event
+/// loop thread of its own. The snapshot is taken on a separate serial
+/// queue so a slow daemon queue never blocks the event loop.
+public final class MetricsServer: @unchecked Sendable {
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    private let listenText: String
+    private let registry: MetricsRegistry
+    private let snapshot: @Sendable () -> [ContainerMetrics]
+    private let logger: Logger
+    private let renderQueue = DispatchQueue(label: "dockward.metrics.render")
+    private let gate = LoopGate()
+    private var group: MultiThreadedEventLoopGroup?
+    private var channel: Channel?
+
+    public init(listen: String, registry: MetricsRegistry,
+                snapshot: @escaping @Sendable () -> [ContainerMetrics], logger: Logger) {
+        self.listenText = listen
+        self.registry = registry
+        self.snapshot = snapshot
+        self.logger = logger
+    }
+
+    /// The address actually bound (with the real port when 0 was asked), once started.
+    public private(set) var boundAddress: ListenAddress?
+
+    /// Binds and starts serving; throws ``MetricsServerError`` naming the address.
+    public func start() throws {
+        guard channel == nil else { throw MetricsServerError.alreadyStarted }
+        guard let address = ListenAddress(listenText) else { throw MetricsServerError.badAddress(listenText) }
+        gate.reopen()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let registry = self.registry
+        let snapshot = self.snapshot
+        let renderQueue = self.renderQueue
+        let gate = self.gate
+        let logger = self.logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 64)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(MetricsHTTPHandler(
+                        registry: registry, snapshot: snapshot, renderQueue: renderQueue, gate: gate, logger: logger))
+                }
+            }
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
+        do {
+            let channel = try bootstrap.bind(host: address.host, port: address.port).wait()
+            self.channel = channel
+            self.group = group
+            let port = channel.localAddress?.port ?? address.port
+            boundAddress = ListenAddress(host: address.host, port: port)
+            logger.info("serving Prometheus metrics on http://\(boundAddress!)/metrics")
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw MetricsServerError.cannotListen(address: address.description, reason: "\(error)")
+        }
+    }
+
+    /// Closes the listener and open connections and stops the event loop.
+    /// Idempotent. Does not wait for a snapshot in progress (it may be
+    /// waiting for the caller's own queue); its answer is dropped.
+    public func stop() {
+        guard let group else { return }
+        gate.close()
+        try? channel?.close().wait()
+        channel = nil
+        try? group.syncShutdownGracefully()
+        self.group = nil
+    }
+
+    deinit { stop() }
+}
+
+final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let registry: MetricsRegistry
+    private let snapshot: @Sendable () -> [ContainerMetrics]
+    private let renderQueue: DispatchQueue
+    private let gate: LoopGate
+    private let logger: Logger
+    private var head: HTTPRequestHead?
+
+    init(registry: MetricsRegistry, snapshot: @escaping @Sendable () -> [ContainerMetrics],
+         renderQueue: DispatchQueue, gate: LoopGate, logger: Logger) {
+        self.registry = registry
+        self.snapshot = snapshot
+        self.renderQueue = renderQueue
+        self.gate = gate
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("metrics connection closed: \(error)")
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+        case .body:
+            break  // no request here has a body worth reading
+        case .end:
+            guard let h = head else { return }
+            head = nil
+            respond(to: h, context: context)
+        }
+    }
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard path == "/metrics" else {
+            send(status: .notFound, body: Array("not found; metrics are at /metrics\n".utf8),
+                 keepAlive: head.isKeepAlive, version: head.version, method: head.method, context: context)
+            return
+        }
+        guard head.method == .GET else {
+            send(status: .methodNotAllowed, body: Array("only GET\n".utf8), keepAlive: head.isKeepAlive,
+                 version: head.version, method: head.method, context: context, extra: [("Allow", "GET")])
+            return
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let registry = self.registry
+        let snapshot = self.snapshot
+        let keepAlive = head.isKeepAlive
+        let version = head.version
+        let gate = self.gate
+        renderQueue.async {
+            guard gate.isOpen else { return }
+            let body = registry.renderBytes(containers: snapshot())
+            gate.ifOpen {
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.send(status: .ok, body: body, keepAlive: keepAlive, version: version, context: context,
+                                 contentType: MetricsServer.contentType)
+                }
+            }
+        }
+    }
+
+    private func send(status: HTTPResponseStatus, body: [UInt8], keepAlive: Bool, version: HTTPVersion,
+                      method: HTTPMethod = .GET, context: ChannelHandlerContext, contentType: String = "text/plain; charset=utf-8",
+                      extra: [(String, String)] = []) {
+        guard context.channel.isActive else { return }
+        let body = method == .HEAD ? [] : body  // HEAD: the headers only
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.count))
+        for (k, v) in extra { headers.add(name: k, value: v) }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        var buffer = context.channel.allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))),
+                      promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+/// Closed once the server stops, so a snapshot that finishes late does not
+/// schedule work on an event loop that has shut down.
+final class LoopGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var open = true
+
+    var isOpen: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return open
+    }
+
+    func close() {
+        lock.lock()
+        open = false
+        lock.unlock()
+    }
+
+    func reopen() {
+        lock.lock()
+        open = true
+        lock.unlock()
+    }
+
+    /// Runs `body` only while open, holding the gate so `close()` waits for it.
+    func ifOpen(_ body: () -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        if open { body() }
+    }
+}
