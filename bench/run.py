@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""make bench: dockward's poll path against the syscall floor, on real cgroups.
+
+1. Creates N kernel cgroups under the v1 pids hierarchy in a parent of its own
+   (/sys/fs/cgroup/pids/dockward-bench-PID/docker/<id>), removed afterwards.
+2. For each N, in one run and interleaved: the C baseline (pread on kept-open
+   descriptors, bench/baseline.c) and dockward's own poll path
+   (dockward-bench: discovery, counter reads, detectors), best median of rounds.
+3. The real daemon for 60 s at N=1000 (CPU share, RSS, RSS growth) and 20 s
+   at N=10000 (RSS).
+4. With the tests' private engine: create-event -> journal latency for 50
+   socket-mounting containers, and fork-bomb start -> pids-exhausted.
+"""
+import json, os, secrets, shutil, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PIDS = "/sys/fs/cgroup/pids"
+SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000,10000").split(",")]
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+DAEMON_SECONDS = int(os.environ.get("BENCH_DAEMON_SECONDS", "60"))
+SOCK = os.environ.get("DOCKWARD_TEST_DOCKER_SOCKET", "/run/dockward-test/docker.sock")
+IMAGE = "local/busybox:test"
+HZ = os.sysconf("SC_CLK_TCK")
+BIN = os.path.join(ROOT, ".build", "release")
+BUILD = os.path.join(ROOT, ".build-bench")
+
+
+def kv(line):
+    return {k: int(v) for k, v in (p.split("=") for p in line.split())}
+
+
+def make_cgroups(parent, n, have):
+    docker = os.path.join(parent, "docker")
+    for _ in range(n - len(have)):
+        path = os.path.join(docker, secrets.token_hex(32))
+        os.mkdir(path)
+        with open(os.path.join(path, "pids.max"), "w") as f:
+            f.write("1000")  # a limit, so no pids-unlimited alert per cgroup
+        have.append(path)
+
+
+def remove_cgroups(parent):
+    docker = os.path.join(parent, "docker")
+    if os.path.isdir(docker):
+        for name in os.listdir(docker):
+            p = os.path.join(docker, name)
+            if os.path.isdir(p):
+                os.rmdir(p)
+        os.rmdir(docker)
+    if os.path.isdir(parent):
+        os.rmdir(parent)
+
+
+def proc_cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def proc_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def proc_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def start_daemon(config_text, env_extra=None):
+    d = tempfile.mkdtemp(prefix="dockward-bench-")
+    cfg = os.path.join(d, "dockward.yml")
+    with open(cfg, "w") as f:
+        f.write(config_text)
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    err = open(os.path.join(d, "stderr"), "w")
+    p = subprocess.Popen([os.path.join(BIN, "dockward"), "run", "--config", cfg, "--log-level", "warning"],
+                         stdout=subprocess.DEVNULL, stderr=err, env=env)
+    return p, d
+
+
+def daemon_run(root_dir, seconds, label):
+    p, d = start_daemon(f"cgroup:\n  root: {root_dir}\ndocker:\n  socket: /nonexistent/dockward-bench.sock\n")
+    try:
+        time.sleep(5)  # first discovery and opens happen here; measure the steady state
+        t0, c0, rss0 = time.monotonic(), proc_cpu_ticks(p.pid), proc_rss_kib(p.pid)
+        time.sleep(seconds)
+        t1, c1, rss1 = time.monotonic(), proc_cpu_ticks(p.pid), proc_rss_kib(p.pid)
+        cpu = (c1 - c0) / HZ / (t1 - t0) * 100
+        print(f"daemon   {label}: {cpu:.3f}% of one core over {t1 - t0:.0f} s, RSS {rss0 / 1024:.1f} MiB -> "
+              f"{rss1 / 1024:.1f} MiB, {proc_fds(p.pid)} descriptors")
+    finally:
+        p.terminate()
+        p.wait(5)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def docker(*args):
+    env = dict(os.environ, DOCKER_HOST=f"unix://{SOCK}")
+    return subprocess.run(["docker", *args], env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def journal(pid, **fields):
+    args = ["journalctl", "-o", "json", "--no-pager", f"_PID={pid}"] + [f"{k}={v}" for k, v in fields.items()]
+    out = subprocess.run(args, capture_output=True, text=True).stdout
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+def latency():
+    if not os.path.exists(SOCK):
+        print(f"latency: skipped, no engine at {SOCK} (make test-services)")
+        return
+    p, d = start_daemon("pids:\n  unlimited: ignore\n", {"DOCKER_HOST": f"unix://{SOCK}"})
+    names = []
+    try:
+        time.sleep(2)
+        for i in range(50):
+            name = f"dockward-bench-sock-{os.getpid()}-{i}"
+            names.append(name)
+            docker("create", "--network", "none", "--name", name, "-v", f"{SOCK}:/var/run/docker.sock", IMAGE, "true")
+        deadline = time.time() + 30
+        entries = []
+        while time.time() < deadline:
+            entries = [e for e in journal(p.pid, DOCKWARD_ALERT="socket-mount") if e.get("CONTAINER_NAME") in names]
+            if len(entries) >= 50:
+                break
+            time.sleep(0.5)
+        lat = [int(e["__REALTIME_TIMESTAMP"]) * 1000 - int(e["ENGINE_EVENT_NANO"]) for e in entries if "ENGINE_EVENT_NANO" in e]
+        if lat:
+            print(f"latency  socket-mount, create event -> journal entry: {len(entries)}/50 reported, "
+                  f"median {statistics.median(lat) / 1e6:.1f} ms, max {max(lat) / 1e6:.1f} ms")
+        bomb = f"dockward-bench-bomb-{os.getpid()}"
+        names.append(bomb)
+        docker("run", "-d", "--network", "none", "--pids-limit", "50", "--name", bomb, IMAGE, "sh", "-c",
+               "b() { b | b & }; b; sleep 3600")
+        started = docker("inspect", "-f", "{{.State.StartedAt}}", bomb)
+        # RFC 3339 with nanoseconds; Python's fromisoformat takes microseconds.
+        date, frac = started.rstrip("Z").split(".")
+        start_us = int(time.mktime(time.strptime(date, "%Y-%m-%dT%H:%M:%S")) - time.timezone) * 1_000_000 + int(frac[:6].ljust(6, "0"))
+        deadline = time.time() + 20
+        found = []
+        while time.time() < deadline and not found:
+            found = journal(p.pid, DOCKWARD_ALERT="pids-exhausted", CONTAINER_NAME=bomb)
+            time.sleep(0.2)
+        if found:
+            print(f"latency  fork bomb start -> pids-exhausted entry: {(int(found[0]['__REALTIME_TIMESTAMP']) - start_us) / 1e3:.0f} ms "
+                  f"(poll interval 1 s)")
+        else:
+            print("latency  fork bomb: no pids-exhausted entry within 20 s")
+    finally:
+        for n in names:
+            subprocess.run(["docker", "rm", "-f", n], env=dict(os.environ, DOCKER_HOST=f"unix://{SOCK}"),
+                           capture_output=True)
+        p.terminate()
+        p.wait(5)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    if os.geteuid() != 0 or not os.path.isdir(PIDS):
+        sys.exit(f"bench: needs root and the v1 pids hierarchy at {PIDS}")
+    os.makedirs(BUILD, exist_ok=True)
+    baseline = os.path.join(BUILD, "baseline")
+    subprocess.run(["cc", "-O2", "-o", baseline, os.path.join(ROOT, "bench", "baseline.c")], check=True)
+    parent = os.path.join(PIDS, f"dockward-bench-{os.getpid()}")
+    os.mkdir(parent)
+    os.mkdir(os.path.join(parent, "docker"))
+    root_dir = tempfile.mkdtemp(prefix="dockward-bench-root-")
+    os.symlink(parent, os.path.join(root_dir, "pids"))
+    have = []
+    print(f"dockward bench, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, kernel {os.uname().release}, "
+          f"cgroup v1 pids, {ROUNDS} interleaved rounds, best median")
+    try:
+        for n in SIZES:
+            make_cgroups(parent, n, have)
+            ticks = max(20, 200_000 // n)
+            c_runs, s_runs = [], []
+            for _ in range(ROUNDS):
+                c_runs.append(kv(subprocess.run([baseline, os.path.join(parent, "docker"), str(ticks)],
+                                                check=True, capture_output=True, text=True).stdout))
+                s_runs.append(kv(subprocess.run([os.path.join(BIN, "dockward-bench"), parent, str(ticks)],
+                                                check=True, capture_output=True, text=True).stdout))
+            c = min(r["median_ns"] for r in c_runs)
+            s = min(r["median_ns"] for r in s_runs)
+            rss = max(r["rss_kib"] for r in s_runs)
+            kept = min(r.get("kept_open", n) for r in c_runs)
+            note = "" if kept == n else f" [open-file limit: {kept} kept open, {n - kept} reopened each tick, both sides]"
+            print(f"poll     N={n:>5}: C baseline {c / 1e3:9.1f} us/tick ({c / n / 1e3:.2f} us/container) | "
+                  f"dockward {s / 1e3:9.1f} us/tick ({s / n / 1e3:.2f} us/container) | ratio {s / c:.2f}x | "
+                  f"RSS {rss / 1024:.1f} MiB{note}")
+        if 1000 in SIZES:
+            for path in have[1000:]:
+                os.rmdir(path)
+            have = have[:1000]
+            daemon_run(root_dir, DAEMON_SECONDS, "N= 1000, 1 s polls")
+        if 10000 in SIZES:
+            make_cgroups(parent, 10000, have)
+            daemon_run(root_dir, 20, "N=10000, 1 s polls")
+        latency()
+    finally:
+        os.unlink(os.path.join(root_dir, "pids"))
+        os.rmdir(root_dir)
+        remove_cgroups(parent)
+
+
+if __name__ == "__main__":
+    main()
