@@ -27,10 +27,23 @@ install_packages() {
     [ -x /lib/systemd/systemd-journald ] || missing+=(systemd)
     command -v journalctl >/dev/null || missing+=(systemd)
     pkg-config --exists libsystemd 2>/dev/null || missing+=(libsystemd-dev pkg-config)
+    # promtool checks the metrics exposition and the alerting rules;
+    # systemd-journal-remote/-upload test journal forwarding.
+    command -v promtool >/dev/null || missing+=(prometheus)
+    [ -x /lib/systemd/systemd-journal-remote ] || missing+=(systemd-journal-remote)
+    command -v dpkg-deb >/dev/null || missing+=(dpkg)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         apt-get update -qq
+        # policy-rc.d keeps package scripts from starting services (the
+        # prometheus package would start a server) on machines without systemd.
+        local own_policy=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
     fi
 }
 
@@ -52,6 +65,10 @@ engine_up() { [ -S "$SOCK" ] && DOCKER_HOST="unix://$SOCK" docker version >/dev/
 
 start_dockerd() {
     if engine_up; then return; fi
+    # A pid file left by a dockerd that died would stop the new one.
+    if [ -f "$STATE_DIR/docker.pid" ] && ! kill -0 "$(cat "$STATE_DIR/docker.pid")" 2>/dev/null; then
+        rm -f "$STATE_DIR/docker.pid"
+    fi
     log "starting a private dockerd on $SOCK"
     mkdir -p "$STATE_DIR/data" "$STATE_DIR/exec"
     setsid dockerd --host "unix://$SOCK" --data-root "$STATE_DIR/data" --exec-root "$STATE_DIR/exec" \
@@ -77,10 +94,18 @@ build_image() {
 }
 
 stop_all() {
-    if [ -f "$STATE_DIR/docker.pid" ]; then
-        kill "$(cat "$STATE_DIR/docker.pid")" 2>/dev/null || true
-        for _ in $(seq 1 50); do [ -S "$SOCK" ] || break; sleep 0.2; done
+    local pid
+    pid=$(cat "$STATE_DIR/docker.pid" 2>/dev/null || true)
+    [ -n "$pid" ] || return 0
+    kill "$pid" 2>/dev/null || true
+    # dockerd gives running containers 10 s to stop before it exits.
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "dockerd $pid did not stop in 30 s; killing it"
+        kill -9 "$pid" 2>/dev/null || true
+        sleep 0.5
     fi
+    rm -f "$STATE_DIR/docker.pid"
 }
 
 case "${1:-start}" in

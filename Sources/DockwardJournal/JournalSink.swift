@@ -5,21 +5,42 @@ import Glibc
 #endif
 
 /// Writes entries to journald through `sd_journal_sendv`, one structured entry
-/// each. When journald cannot be reached the entry goes to stderr instead, so
-/// nothing is silently lost and the daemon keeps running.
+/// each. When journald cannot be reached the entry goes to stderr at once and
+/// into a bounded queue; when journald is back the queue is written in order,
+/// each entry with its original time in `DOCKWARD_ORIGINAL_TIME_USEC`, and a
+/// notice says how many were kept and how many had to be dropped. The daemon
+/// keeps running either way.
 public final class JournalSink: @unchecked Sendable {
     public static let identifier = "dockward"
+    /// An outage of minutes at a few entries a second fits; a flood is cut
+    /// from the oldest end, and counted.
+    public static let defaultQueueLimit = 4096
+
+    private struct Queued {
+        var fields: [(name: String, value: String)]
+        var realtimeUsec: UInt64
+    }
 
     /// Also print every entry to stderr (for `make run` in a terminal).
     public let mirrorToStderr: Bool
+    public let queueLimit: Int
     private let lock = NSLockLike()
     private var journalDown = false
+    private var downSinceUsec: UInt64 = 0
+    private var queue: [Queued] = []
+    private var queueStart = 0
+    private var dropped = 0
+    private var replayed = 0
 
-    public init(mirrorToStderr: Bool = false) {
+    public init(mirrorToStderr: Bool = false, queueLimit: Int = JournalSink.defaultQueueLimit) {
         self.mirrorToStderr = mirrorToStderr
+        self.queueLimit = max(1, queueLimit)
     }
 
-    /// Returns true when journald took the entry.
+    /// Entries waiting for journald.
+    public var queuedCount: Int { lock.locked { queue.count - queueStart } }
+
+    /// Returns true when journald took the entry now.
     @discardableResult
     public func write(_ entry: JournalEntry) -> Bool {
         write(fields: entry.allFields, priority: entry.priority, kind: entry.kind.rawValue)
@@ -29,23 +50,75 @@ public final class JournalSink: @unchecked Sendable {
     public func write(fields: [(name: String, value: String)], priority: Priority, kind: String?) -> Bool {
         var all = fields
         all.append(("SYSLOG_IDENTIFIER", JournalSink.identifier))
-        let rc = JournalSink.send(all)
-        let ok = rc >= 0
-        lock.locked {
-            if ok == journalDown {
-                journalDown = !ok
-                if !ok {
-                    StderrWriter.write("dockward: journald unreachable (\(String(cString: strerror(-rc)))); "
-                        + "writing entries to stderr\n")
-                } else {
-                    StderrWriter.write("dockward: journald reachable again\n")
-                }
+        let ok: Bool = lock.locked {
+            // Queued entries go first so the journal keeps their order.
+            if journalDown { flushLocked() }
+            if !journalDown {
+                let rc = JournalSink.send(all)
+                if rc >= 0 { return true }
+                journalDown = true
+                downSinceUsec = JournalSink.realtimeUsec()
+                StderrWriter.write("dockward: journald unreachable (\(String(cString: strerror(-rc)))); "
+                    + "writing entries to stderr and keeping up to \(queueLimit) for the journal\n")
             }
+            enqueueLocked(all)
+            return false
         }
         if !ok || mirrorToStderr {
             StderrWriter.write(StderrWriter.line(fields: fields, priority: priority, kind: kind))
         }
         return ok
+    }
+
+    /// Tries the queue again; the poll loop calls it every tick, so entries
+    /// reach the journal soon after journald returns even if no new one is written.
+    public func retryQueued() {
+        lock.locked { if journalDown { flushLocked() } }
+    }
+
+    private func enqueueLocked(_ fields: [(name: String, value: String)]) {
+        if queue.count - queueStart >= queueLimit {
+            queueStart += 1
+            dropped += 1
+        }
+        queue.append(Queued(fields: fields, realtimeUsec: JournalSink.realtimeUsec()))
+        if queueStart > 1024 && queueStart * 2 > queue.count {
+            queue.removeFirst(queueStart)
+            queueStart = 0
+        }
+    }
+
+    private func flushLocked() {
+        while queueStart < queue.count {
+            let item = queue[queueStart]
+            var fields = item.fields
+            fields.append(("DOCKWARD_ORIGINAL_TIME_USEC", String(item.realtimeUsec)))
+            guard JournalSink.send(fields) >= 0 else { return }
+            queueStart += 1
+            replayed += 1
+        }
+        // Everything queued is in; only now is journald really back.
+        guard JournalSink.send([
+            ("MESSAGE", "journald was unreachable for \((JournalSink.realtimeUsec() - downSinceUsec) / 1_000_000) s; "
+                + "\(replayed) entries kept meanwhile are written above with DOCKWARD_ORIGINAL_TIME_USEC"
+                + (dropped > 0 ? ", \(dropped) older ones were dropped (queue limit \(queueLimit))" : "")),
+            ("PRIORITY", String(dropped > 0 ? Priority.warning.rawValue : Priority.notice.rawValue)),
+            ("DOCKWARD_QUEUE_WRITTEN", String(replayed)),
+            ("DOCKWARD_QUEUE_DROPPED", String(dropped)),
+            ("SYSLOG_IDENTIFIER", JournalSink.identifier),
+        ]) >= 0 else { return }
+        queue.removeAll(keepingCapacity: false)
+        queueStart = 0
+        StderrWriter.write("dockward: journald reachable again; \(replayed) queued entries written, \(dropped) dropped\n")
+        dropped = 0
+        replayed = 0
+        journalDown = false
+    }
+
+    static func realtimeUsec() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
     }
 
     /// One `FIELD=value` iovec per field. The strings' bytes are copied into

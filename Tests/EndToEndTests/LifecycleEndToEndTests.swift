@@ -122,6 +122,56 @@ final class LifecycleEndToEndTests: XCTestCase {
         XCTAssertTrue(daemon.process.isRunning)
     }
 
+    func testEngineSocketThatIsNotASocketOrIsWorldWritableIsReported() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-notsock-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let notSocket = try DaemonProcess(config: Self.config, environment: ["DOCKER_HOST": "unix://\(dir.path)"])
+        defer { notSocket.stop() }
+
+        // A real socket anyone may write to.
+        let listener = try NotifyListener()
+        chmod(listener.path, 0o666)
+        let open = try DaemonProcess(config: Self.config, environment: ["DOCKER_HOST": "unix://\(listener.path)"])
+        defer { open.stop() }
+
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && !(notSocket.stderrText.contains("not a socket") && open.stderrText.contains("writable by everyone")) {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertTrue(notSocket.stderrText.contains("\(dir.path) is a directory, not a socket"), notSocket.stderrText.suffix(1500).description)
+        XCTAssertTrue(open.stderrText.contains("writable by everyone (mode 666)"), open.stderrText.suffix(1500).description)
+        XCTAssertTrue(notSocket.process.isRunning, "the pids watch goes on without the engine")
+        XCTAssertTrue(open.process.isRunning)
+    }
+
+    /// SIGHUP storms while the file is rewritten, half of the time with a
+    /// broken (half-written) config: the daemon never dies and ends on the
+    /// last good file.
+    func testSighupStormWithConfigReplacedMidWrite() throws {
+        let daemon = try DaemonProcess(config: Self.config)
+        defer { daemon.stop() }
+        _ = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "daemon-started"], sinceMicros: 0, timeout: 10)
+        let good = "pids:\n  poll_interval: 250ms\n  warn_ratio: 0.75\n"
+        for i in 0..<60 {
+            // Written in place, not renamed: a reader may see half a file.
+            let text = i % 2 == 0 ? good : String(good.prefix(i % good.count))
+            let fd = Glibc.open(daemon.configURL.path, O_WRONLY | O_TRUNC)
+            _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+            close(fd)
+            daemon.signal(SIGHUP)
+        }
+        try daemon.writeConfig(good)
+        daemon.signal(SIGHUP)
+        Thread.sleep(forTimeInterval: 2)
+        XCTAssertTrue(daemon.process.isRunning, daemon.stderrText.suffix(2000).description)
+        let reloads = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "config-reloaded"], sinceMicros: 0)
+        XCTAssertFalse(reloads.isEmpty)
+        let last = try E2E.journalEntries(["_PID": daemon.pid], sinceMicros: 0)
+            .filter { $0["DOCKWARD_EVENT"] == "config-reloaded" || $0["DOCKWARD_EVENT"] == "config-rejected" }.last
+        XCTAssertEqual(last?["DOCKWARD_EVENT"], "config-reloaded", "the last reload read the whole good file")
+    }
+
     func testStartRefusesBadConfigWithFileLineKey() throws {
         let daemon = try DaemonProcess(config: "pids:\n  critical_ratio: 0.5\n  warn_ratio: 0.9\n  bogus: 1\n")
         daemon.process.waitUntilExit()

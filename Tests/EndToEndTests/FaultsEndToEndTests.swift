@@ -1,0 +1,92 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// Faults the daemon must ride out without losing an alert: the engine
+/// absent at start, journald going away and coming back.
+final class FaultsEndToEndTests: XCTestCase {
+    static let services = E2E.repoRoot.appendingPathComponent("scripts/test-services.sh").path
+
+    override func setUpWithError() throws { try E2E.requireServices() }
+
+    func count(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+    /// A container cgroup made by hand: the pids watch must see it with no
+    /// engine at all (it finds containers in the cgroup tree).
+    func makeFakeContainerCgroup() throws -> (id: String, path: String) {
+        let id = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+        let path = "/sys/fs/cgroup/pids/docker/\(id)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return (id, path)
+    }
+
+    func testEngineAbsentAtStartThenAppears() throws {
+        try E2E.run("/bin/bash", [Self.services, "stop"])
+        var engineUp = false
+        defer { if !engineUp { _ = try? E2E.run("/bin/bash", [Self.services, "start"]) } }
+        let fake = try makeFakeContainerCgroup()
+        defer { rmdir(fake.path) }
+        let since = E2E.nowMicros()
+        let daemon = try DaemonProcess(config: "pids:\n  poll_interval: 250ms\n")
+        defer { daemon.stop() }
+
+        // The pids watch works without the engine: the hand-made cgroup has
+        // no limit, so it is reported by id alone.
+        let unlimited = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_ID_FULL": fake.id,
+                                                "DOCKWARD_ALERT": "pids-unlimited"], sinceMicros: since, timeout: 15)
+        XCTAssertEqual(unlimited.count, 1, daemon.stderrText.suffix(2000).description)
+        XCTAssertNil(unlimited.first?["CONTAINER_NAME"], "no engine, no name")
+
+        // Several retries happen in these seconds; each outage is logged once.
+        Thread.sleep(forTimeInterval: 4)
+        XCTAssertTrue(daemon.process.isRunning)
+        XCTAssertEqual(count("lost the Docker engine", in: daemon.stderrText), 1, daemon.stderrText.suffix(3000).description)
+        XCTAssertLessThanOrEqual(count("Docker engine unreachable", in: daemon.stderrText), 1)
+
+        // The engine appears: an exposure created now is reported.
+        try E2E.run("/bin/bash", [Self.services, "start"])
+        engineUp = true
+        let name = E2E.uniqueName("late-engine")
+        defer { E2E.removeContainer(name) }
+        try E2E.run("docker", ["create", "--network", "none", "--name", name, "-v", "\(E2E.socket):/var/run/docker.sock",
+                               E2E.image, "sleep", "1"])
+        let found = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "socket-mount"],
+                                           sinceMicros: since, timeout: 45)
+        XCTAssertEqual(found.count, 1, daemon.stderrText.suffix(3000).description)
+    }
+
+    func testJournaldOutageKeepsAlertsAndReplaysThem() throws {
+        let daemon = try DaemonProcess(config: "pids:\n  poll_interval: 250ms\n")
+        defer { daemon.stop() }
+        _ = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "daemon-started"], sinceMicros: 0, timeout: 10)
+
+        try E2E.run("pkill", ["-x", "systemd-journal"], allowFailure: true)
+        var journalUp = false
+        defer { if !journalUp { _ = try? E2E.run("/bin/bash", [Self.services, "start"]) } }
+        for _ in 0..<50 where (try? E2E.run("pgrep", ["-x", "systemd-journal"])) != nil { Thread.sleep(forTimeInterval: 0.1) }
+
+        let name = E2E.uniqueName("no-journal")
+        defer { E2E.removeContainer(name) }
+        let createdAt = E2E.nowMicros()
+        try E2E.runContainer(name: name, command: ["sleep", "3600"])
+        // Meanwhile the alert is on stderr, and the daemon runs on.
+        let deadline = Date().addingTimeInterval(15)
+        while !daemon.stderrText.contains("pids-unlimited]: Container \(name)") && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertTrue(daemon.stderrText.contains("journald unreachable"), daemon.stderrText.suffix(2000).description)
+        XCTAssertTrue(daemon.stderrText.contains("pids-unlimited]: Container \(name)"), daemon.stderrText.suffix(2000).description)
+        XCTAssertTrue(daemon.process.isRunning)
+
+        try E2E.run("/bin/bash", [Self.services, "start"])
+        journalUp = true
+        let replayed = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
+                                              sinceMicros: 0, timeout: 15)
+        XCTAssertEqual(replayed.count, 1, daemon.stderrText.suffix(2000).description)
+        let original = replayed.first?["DOCKWARD_ORIGINAL_TIME_USEC"].flatMap(UInt64.init) ?? 0
+        XCTAssertGreaterThanOrEqual(original, createdAt, "the entry carries the time it happened")
+        let notice = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_QUEUE_DROPPED": "0"], sinceMicros: 0, timeout: 5)
+        XCTAssertEqual(notice.count, 1)
+        XCTAssertGreaterThanOrEqual(Int(notice.first?["DOCKWARD_QUEUE_WRITTEN"] ?? "0") ?? 0, 1)
+    }
+}
