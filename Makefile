@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services deps clean
+.PHONY: all build release run test test-services deps clean bench soak deb fuzz
 
 all: build
 
@@ -36,6 +36,34 @@ test-services:
 test: deps test-services
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; exit $${PIPESTATUS[0]}
+
+# Minutes of container churn (socket mounts, fork bombs) against the real
+# engine: every alert reported once, descriptors and memory back to baseline.
+SOAK_CONTAINERS ?= 300
+soak: deps test-services
+	$(SWIFT) build --build-tests
+	DOCKWARD_SOAK_CONTAINERS=$(SOAK_CONTAINERS) $(SWIFT) test --skip-build --filter ChurnEndToEndTests
+
+# Poll cost against a C pread baseline on real cgroups, the daemon's CPU and
+# memory, and alert latency with the private engine. Needs root.
+bench: deps test-services
+	$(SWIFT) build -c release --product dockward
+	$(SWIFT) build -c release --product dockward-bench
+	python3 bench/run.py
+
+# dockward_<version>_<arch>.deb in $(DEB_DIR): the release binary with the
+# Swift runtime linked in (so the package needs no toolchain), the systemd
+# unit, the default config as a conffile and the journal catalog.
+DEB_DIR ?= .build/deb
+deb: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product dockward
+	scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(DEB_DIR)
+
+# libFuzzer runs of the event-stream, config and cgroup parsers (fuzz/README.md),
+# FUZZ_SECONDS per target, one after the other. Fails on any crash, timeout or OOM.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build

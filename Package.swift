@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -58,11 +59,24 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
+        // Optional Prometheus endpoint (`metrics.listen`), off by default.
+        .target(
+            name: "DockwardMetrics",
+            dependencies: [
+                "DockwardCore",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift5
+        ),
         // Wiring: the poll loop, enrichment, signals, shutdown.
         .target(
             name: "DockwardDaemon",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal", "DockwardMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5
@@ -70,9 +84,15 @@ let package = Package(
         .executableTarget(
             name: "dockward",
             dependencies: [
-                "DockwardDaemon", "DockwardCore",
+                "DockwardDaemon", "DockwardCore", "DockwardJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swift5
+        ),
+        // `make bench`: the daemon's poll path on real cgroups, no engine.
+        .executableTarget(
+            name: "dockward-bench",
+            dependencies: ["DockwardDaemon"],
             swiftSettings: swift5
         ),
         .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
@@ -83,7 +103,8 @@ let package = Package(
             swiftSettings: swift5
         ),
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
-        .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal"], swiftSettings: swift5),
+        .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore"], swiftSettings: swift5),
+        .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics"], swiftSettings: swift5),
         .testTarget(
             name: "PackagingTests",
             dependencies: ["DockwardCore", "DockwardJournal"],

@@ -63,6 +63,8 @@ public struct DockwardConfig: Equatable, Sendable {
     public var recoverAfter = Interval.seconds(30)
     public var overrides: [Override] = []
     public var socketWatch = SocketWatch()
+    /// `host:port` of the Prometheus endpoint; nil (the default) means off.
+    public var metricsListen: String?
 
     public init() {}
 
@@ -109,6 +111,7 @@ public struct DockwardConfig: Equatable, Sendable {
             out.append("socket_watch.allow: \(old.socketWatch.allow.count) rule(s) -> \(socketWatch.allow.count)")
         }
         note("socket_watch.resync_interval", old.socketWatch.resyncInterval, socketWatch.resyncInterval)
+        note("metrics.listen", old.metricsListen ?? "off", metricsListen ?? "off")
         return out
     }
 }

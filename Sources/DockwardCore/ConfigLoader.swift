@@ -135,7 +135,7 @@ private struct Reader {
 
     mutating func readRoot(_ root: Node, into config: inout DockwardConfig) {
         if case .scalar(let s) = root, s.string.isEmpty || s.tag.rawValue.hasSuffix("null") { return }
-        entries(root, "", known: ["cgroup", "docker", "pids", "alerts", "overrides", "socket_watch"]) { r, key, value, path in
+        entries(root, "", known: ["cgroup", "docker", "pids", "alerts", "overrides", "socket_watch", "metrics"]) { r, key, value, path in
             switch key {
             case "cgroup":
                 r.entries(value, path, known: ["root"]) { r, _, v, p in
@@ -153,6 +153,17 @@ private struct Reader {
                 }
             case "overrides": r.readOverrides(value, path, into: &config)
             case "socket_watch": r.readSocketWatch(value, path, into: &config)
+            case "metrics":
+                r.entries(value, path, known: ["listen"]) { r, _, v, p in
+                    if r.isNull(v) { config.metricsListen = nil; return }
+                    guard let s = r.scalar(v, p, expected: "host:port, e.g. 127.0.0.1:9327") else { return }
+                    if s.isEmpty || s == "off" { config.metricsListen = nil; return }
+                    guard Reader.isHostPort(s) else {
+                        r.issue(v, p, "expected host:port (e.g. 127.0.0.1:9327 or [::1]:9327), got \"\(s)\"")
+                        return
+                    }
+                    config.metricsListen = s
+                }
             default: break
             }
         }
@@ -277,6 +288,15 @@ private struct Reader {
             ok = false
         }
         return ok && node.mapping != nil ? m : nil
+    }
+
+    /// `host:port` with a port in 1...65535; IPv6 hosts in brackets.
+    static func isHostPort(_ s: String) -> Bool {
+        guard let colon = s.lastIndex(of: ":") else { return false }
+        let host = s[..<colon]
+        guard let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port), !host.isEmpty else { return false }
+        if host.contains(":") { return host.hasPrefix("[") && host.hasSuffix("]") }
+        return !host.contains(where: { $0 == " " || $0 == "/" })
     }
 
     static func labelCriterion(_ s: String) -> ContainerMatcher.LabelCriterion {

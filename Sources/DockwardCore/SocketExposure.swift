@@ -123,12 +123,16 @@ public enum SocketExposureAnalysis {
         }
         // A directory that is another view of one of the socket's ancestors
         // (a bind of /run at /mnt/run, a volume whose data is /var/run): look
-        // for the socket under it by each tail of the socket's path.
+        // for the socket under it by each tail of the socket's path. A path
+        // that only gets there through a symlink leaving the mounted tree
+        // does not count: inside the container that symlink resolves against
+        // the container's own root.
         let components = socket.resolved.split(separator: "/")
         for start in stride(from: components.count - 1, through: 0, by: -1) {
             let tail = components[start...].joined(separator: "/")
             let candidate = resolved == "/" ? "/" + tail : resolved + "/" + tail
-            if host.identity(candidate) == target { return .alias }
+            guard let real = host.resolve(candidate), isAncestor(resolved, of: real) else { continue }
+            if host.identity(real) == target { return .alias }
         }
         return nil
     }

@@ -3,6 +3,7 @@ import DockwardCgroup
 import DockwardCore
 import DockwardDocker
 import DockwardJournal
+import DockwardMetrics
 import Foundation
 import Logging
 
@@ -44,8 +45,12 @@ public final class Daemon {
     private var announcedReady = false
     private var lastStatus = ""
     private var lastWatchdogPing: Int64 = 0
+    private var nextPollAt: Int64 = 0
     /// Set by the socket watch as the engine comes and goes; read for STATUS.
     private let engineConnection = ConnectionFlag()
+    /// Always there (cheap); served only while `metrics.listen` is set.
+    private let metrics = MetricsRegistry()
+    private var metricsServer: MetricsServer?
 
     /// Builds everything or throws a message fit for stderr.
     public init(options: Options) throws {
@@ -79,16 +84,26 @@ public final class Daemon {
         } catch {
             throw DaemonStartError(code: .config, message: "\(error)")
         }
+        Daemon.checkEngineSocket(endpoint.socketPath, logger: logger)
         client = DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine"))
         let directory = ContainerDirectory(client: client, queue: queue, logger: logger)
         watch = PidsWatch(config: config, discovery: CgroupDiscovery(layout: layout),
                           hostReader: HostPidsReader(), directory: directory, logger: logger,
-                          emit: { entry in sink.write(entry) })
+                          emit: { [metrics] entry in
+                              sink.write(entry)
+                              metrics.recordAlert(kind: entry.kind)
+                          })
         let queue = self.queue
         socketWatch = SocketWatch(client: client, engineSocket: endpoint.socketPath, config: config, sink: sink,
-                                  logger: logger, connection: engineConnection,
+                                  logger: logger, connection: engineConnection, metrics: metrics,
                                   onMetadata: { id, metadata in queue.async { directory.record(id, metadata) } })
         logger.info("\(layout.summary); engine socket \(endpoint.socketPath)")
+        // A metrics port that cannot be bound must not leave the host
+        // unguarded: say so (an err entry) and watch on; Prometheus sees
+        // the target down (DockwardDown).
+        if let listen = config.metricsListen {
+            do { try startMetrics(listen: listen) } catch { logger.error("\(error); metrics stay off") }
+        }
         sink.write(JournalEntry(
             kind: .daemonStarted, priority: .notice,
             message: "dockward \(DockwardVersion.current) started: \(config.summary), engine \(endpoint.socketPath)",
@@ -97,18 +112,47 @@ public final class Daemon {
 
     /// Each watched container keeps three or four cgroup files open (a tenth
     /// of the cost of reopening them every poll), so thousands of containers
-    /// need more than the usual soft limit of 1024 descriptors. The hard
-    /// limit is ours to take.
-    static func raiseDescriptorLimit(logger: Logger) {
+    /// need far more than the usual 1024 descriptors. Ask for 2^20 (the
+    /// kernel's usual `fs.nr_open`); without the privilege to raise the hard
+    /// limit (under systemd: set `LimitNOFILE=`), take the hard limit.
+    public static func raiseDescriptorLimit(logger: Logger) {
         var limit = rlimit()
         let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        guard getrlimit(resource, &limit) == 0 else { return }
         let before = limit.rlim_cur
+        let wanted = rlim_t(1 << 20)
+        if limit.rlim_max < wanted {
+            var raised = rlimit(rlim_cur: wanted, rlim_max: wanted)
+            if setrlimit(resource, &raised) == 0 {
+                logger.debug("raised the open-file limit from \(before) to \(wanted)")
+                return
+            }
+        }
+        guard limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
         if setrlimit(resource, &limit) == 0 {
             logger.debug("raised the open-file limit from \(before) to \(limit.rlim_max)")
         } else {
             logger.warning("cannot raise the open-file limit above \(before): about \(before / 4) containers can be watched")
+        }
+    }
+
+    /// Says clearly at start when the engine's socket is not a socket, or
+    /// when anyone may write to it (then every local user controls the host).
+    static func checkEngineSocket(_ path: String, logger: Logger) {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            logger.notice("engine socket \(path) is not there (yet); the socket watch will retry")
+            return
+        }
+        let type = st.st_mode & S_IFMT
+        if type != S_IFSOCK {
+            let what = type == S_IFDIR ? "a directory" : type == S_IFREG ? "a regular file" : "not a socket"
+            logger.error("docker.socket \(path) is \(what), not a socket: the engine cannot be reached there; check docker.socket or DOCKER_HOST")
+            return
+        }
+        if st.st_mode & S_IWOTH != 0 {
+            logger.warning("engine socket \(path) is writable by everyone (mode \(String(st.st_mode & 0o7777, radix: 8))): every local user controls the host; make it 0660 root:docker")
         }
     }
 
@@ -132,33 +176,43 @@ public final class Daemon {
         dispatchMain()
     }
 
+    /// The timer ticks at the poll interval, or at the watchdog's ping
+    /// interval when that is shorter (a long `poll_interval` must not let
+    /// systemd's watchdog fire); a tick that is not due for a poll only pings.
     private func startTimer() {
         timer?.cancel()
         let t = DispatchSource.makeTimerSource(flags: [], queue: queue)
-        let interval = config.pollInterval.nanoseconds
+        let interval = min(config.pollInterval.nanoseconds, notifier.watchdogPingInterval ?? .max)
         // 5% leeway lets the kernel coalesce wake-ups without blurring the rate.
         t.schedule(deadline: .now(), repeating: .nanoseconds(Int(interval)), leeway: .nanoseconds(Int(interval / 20)))
-        t.setEventHandler { [unowned self] in self.pollOnce() }
+        t.setEventHandler { [unowned self] in self.onTimer(tick: interval) }
         t.resume()
         timer = t
+        nextPollAt = 0
     }
 
-    /// One poll, then the service-manager chores that ride on it: READY
-    /// after the first, STATUS when it changes, and the watchdog ping, sent
-    /// from here on purpose so a stuck poll loop stops the pings and systemd
-    /// restarts the daemon.
-    private func pollOnce() {
+    /// A poll when one is due, then the service-manager chores that ride on
+    /// it: READY after the first, STATUS when it changes, and the watchdog
+    /// ping, sent from this loop on purpose so a stuck loop stops the pings
+    /// and systemd restarts the daemon.
+    private func onTimer(tick: Int64) {
         let now = MonotonicClock.now()
-        watch.poll(now: now)
-        let status = "watching \(watch.containers.count) containers, \(watch.alertingCount) alerting, engine "
-            + (engineConnection.isUp ? "connected" : "not connected")
-        if !announcedReady {
-            announcedReady = true
-            notifier.ready(status: status)
-            lastStatus = status
-        } else if status != lastStatus {
-            notifier.status(status)
-            lastStatus = status
+        // Half a tick of slack: a timer that fires a little early still polls.
+        if now >= nextPollAt - tick / 2 {
+            nextPollAt = now + config.pollInterval.nanoseconds
+            sink.retryQueued()
+            watch.poll(now: now)
+            metrics.observePollDuration(seconds: Double(MonotonicClock.now() - now) / 1e9)
+            let status = "watching \(watch.containers.count) containers, \(watch.alertingCount) alerting, engine "
+                + (engineConnection.isUp ? "connected" : "not connected")
+            if !announcedReady {
+                announcedReady = true
+                notifier.ready(status: status)
+                lastStatus = status
+            } else if status != lastStatus {
+                notifier.status(status)
+                lastStatus = status
+            }
         }
         if let interval = notifier.watchdogPingInterval, now - lastWatchdogPing >= interval {
             notifier.watchdog()
@@ -188,6 +242,13 @@ public final class Daemon {
             changes.append("(cgroup.root and docker.socket take effect at the next restart)")
         }
         let intervalChanged = newConfig.pollInterval != config.pollInterval
+        if newConfig.metricsListen != config.metricsListen {
+            metricsServer?.stop()
+            metricsServer = nil
+            if let listen = newConfig.metricsListen {
+                do { try startMetrics(listen: listen) } catch { logger.error("\(error); metrics stay off") }
+            }
+        }
         config = newConfig
         watch.apply(newConfig)
         let socketWatch = self.socketWatch
@@ -200,11 +261,24 @@ public final class Daemon {
             fields: [("CONFIG_FILE", options.configPath)]))
     }
 
+    /// The scrape-time snapshot hops to the daemon's queue; the server calls
+    /// it from its own render queue, never from this one.
+    private func startMetrics(listen: String) throws {
+        let queue = self.queue
+        let watch = self.watch
+        let server = MetricsServer(listen: listen, registry: metrics,
+                                   snapshot: { queue.sync { watch.metricsSnapshot() } },
+                                   logger: Logger(label: "dockward.metrics"))
+        try server.start()
+        metricsServer = server
+    }
+
     private func stop() {
         guard !stopping else { return }
         stopping = true
         notifier.stopping()
         timer?.cancel()
+        metricsServer?.stop()
         let count = watch.containers.count
         watch.shutdown()
         sink.write(JournalEntry(kind: .daemonStopped, priority: .notice,

@@ -1,5 +1,7 @@
 import DockwardCgroup
 import DockwardCore
+import DockwardMetrics
+import Glibc
 import Logging
 
 /// The pids watch: every poll it reads each container's counters (source),
@@ -23,6 +25,8 @@ final class PidsWatch {
         var lastSample: PidsSample?
         /// The last unexpected read problem, logged once until it changes.
         var lastProblem: String?
+        /// Index in `pollOrder`.
+        var slot = 0
 
         init(cgroup: DiscoveredCgroup, files: PidsCounterFiles, detector: ContainerPidsDetector,
              policy: PidsPolicy, discoveredAt: Int64) {
@@ -43,13 +47,27 @@ final class PidsWatch {
     private let emit: (JournalEntry) -> Void
     private let logger: Logger
     private(set) var containers: [ContainerID: Watched] = [:]
+    /// The same containers in a stable order: the poll walks this array, in
+    /// the order the descriptors were opened, rather than hash order, which
+    /// keeps the kernel's file structures and ours warm in cache.
+    private var pollOrder: [Watched] = []
     private var host = HostPidsDetector()
     /// Re-list the cgroup parents at least this often even when inotify is
     /// quiet: the safety net for a lost event.
     static let fullRescanInterval = Interval.seconds(30)
     private let changes = CgroupChangeWatcher()
     private var nextFullRescan: Int64 = .min
+    /// How many containers may keep their four files open; past it (a host
+    /// whose open-file limit cannot be raised far enough) containers are
+    /// read with open/read/close each poll: slower, never blind.
+    private let keepOpenBudget: Int
+    private var keptOpen = 0
+    private var budgetWarned = false
+    /// Descriptors left for the engine connections, the journal and inotify.
+    static let reservedDescriptors = 256
     private var hostProblemLogged = false
+    /// The last host reading, for the forecast of unlimited containers at scrape time.
+    private var lastHostSample: HostPidsSample?
 
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader,
          directory: ContainerDirectory, logger: Logger, emit: @escaping (JournalEntry) -> Void) {
@@ -59,10 +77,14 @@ final class PidsWatch {
         self.directory = directory
         self.logger = logger
         self.emit = emit
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        keepOpenBudget = max(0, (Int(clamping: limit.rlim_cur) - Self.reservedDescriptors) / 4)
         directory.onResolved = { [weak self] id, metadata in self?.resolved(id, metadata) }
     }
 
-    var alertingCount: Int { containers.values.reduce(0) { $0 + ($1.detector.isAlerting ? 1 : 0) } }
+    /// Containers with an open pids episode, as of the last poll.
+    private(set) var alertingCount = 0
 
     /// One poll: discover, read, evaluate, emit.
     func poll(now: Int64) {
@@ -79,11 +101,16 @@ final class PidsWatch {
                 hostProblemLogged = true
             }
         }
+        lastHostSample = hostSample
         var gone: [ContainerID] = []
-        for (id, watched) in containers {
+        var alerting = 0
+        defer { alertingCount = alerting }
+        for watched in pollOrder {
+            let id = watched.cgroup.id
+            if watched.detector.isAlerting { alerting += 1 }
             let sample: PidsSample
             do {
-                sample = try watched.files.read()
+                sample = try watched.files.read(includePeak: false)
             } catch .vanished {
                 gone.append(id)
                 continue
@@ -102,7 +129,7 @@ final class PidsWatch {
                 watched.held.append(contentsOf: findings)
             } else {
                 flushHeld(watched)
-                for f in findings { emit(AlertText.entry(for: f, container: watched.ref)) }
+                for f in findings { emit(entry(for: f, watched)) }
             }
         }
         for id in gone { drop(id, reason: "its cgroup is gone") }
@@ -122,6 +149,15 @@ final class PidsWatch {
         }
     }
 
+    /// Per-container figures for a scrape. Call on the daemon's queue.
+    func metricsSnapshot() -> [ContainerMetrics] {
+        containers.values.compactMap { w in
+            guard let sample = w.lastSample else { return nil }  // not read yet
+            return ContainerMetrics(id: w.cgroup.id, metadata: w.metadata, sample: sample,
+                                    trend: w.detector.trend, host: lastHostSample)
+        }
+    }
+
     func shutdown() {
         for id in Array(containers.keys) { drop(id, reason: nil) }
     }
@@ -138,12 +174,21 @@ final class PidsWatch {
             present.insert(cgroup.id)
             guard containers[cgroup.id] == nil else { continue }
             do {
-                let files = try PidsCounterFiles(directory: cgroup.path)
+                let keepOpen = keptOpen < keepOpenBudget
+                if !keepOpen && !budgetWarned {
+                    budgetWarned = true
+                    logger.warning("open-file limit reached after \(keptOpen) containers; further containers are read with open/read/close each poll (raise LimitNOFILE)")
+                }
+                let files = try PidsCounterFiles(directory: cgroup.path, keepOpen: keepOpen)
+                if keepOpen { keptOpen += 1 }
                 let policy = config.policy(for: directory.metadata(for: cgroup.id))
-                containers[cgroup.id] = Watched(
+                let watched = Watched(
                     cgroup: cgroup, files: files,
                     detector: ContainerPidsDetector(pollInterval: config.pollInterval, policy: policy),
                     policy: policy, discoveredAt: now)
+                watched.slot = pollOrder.count
+                pollOrder.append(watched)
+                containers[cgroup.id] = watched
                 logger.debug("watching container \(cgroup.id.short) at \(cgroup.path)")
                 directory.lookUp(cgroup.id)
             } catch .vanished {
@@ -159,6 +204,13 @@ final class PidsWatch {
 
     private func drop(_ id: ContainerID, reason: String?) {
         guard let watched = containers.removeValue(forKey: id) else { return }
+        // Swap-remove keeps removal O(1); the order only needs to be stable.
+        let last = pollOrder.removeLast()
+        if last !== watched {
+            pollOrder[watched.slot] = last
+            last.slot = watched.slot
+        }
+        if watched.files.keepOpen { keptOpen -= 1 }
         watched.files.close()
         directory.forget(id)
         if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }
@@ -184,7 +236,13 @@ final class PidsWatch {
         for f in held {
             if watched.policy.ignore { continue }
             if f.kind == .pidsUnlimited && watched.policy.unlimited == .ignore { continue }
-            emit(AlertText.entry(for: f, container: watched.ref))
+            emit(entry(for: f, watched))
         }
+    }
+
+    private func entry(for finding: PidsFinding, _ watched: Watched) -> JournalEntry {
+        var entry = AlertText.entry(for: finding, container: watched.ref)
+        if let peak = watched.files.readPeak() { entry.fields.append(("PIDS_PEAK", String(peak))) }
+        return entry
     }
 }

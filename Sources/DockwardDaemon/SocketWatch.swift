@@ -2,6 +2,7 @@ import DockwardCore
 import Foundation
 import DockwardDocker
 import DockwardJournal
+import DockwardMetrics
 import Logging
 
 /// Whether the engine's event stream is up; written by the socket watch,
@@ -31,6 +32,7 @@ actor SocketWatch {
     private let client: DockerEngineClient
     private let engineSocket: String
     private let sink: JournalSink
+    private let metrics: MetricsRegistry?
     private let logger: Logger
     private let host: HostPathInspector
     private let onMetadata: @Sendable (ContainerID, ContainerMetadata) -> Void
@@ -41,12 +43,14 @@ actor SocketWatch {
     private var judging: Set<ContainerID> = []
     private var lastEventNano: Int64?
     private(set) var connected = false {
-        didSet { connection.isUp = connected }
+        didSet { connection.isUp = connected; metrics?.setEngineConnected(connected) }
     }
 
     init(client: DockerEngineClient, engineSocket: String, config: DockwardConfig, sink: JournalSink,
          logger: Logger, host: HostPathInspector = HostPaths(), connection: ConnectionFlag = ConnectionFlag(),
+         metrics: MetricsRegistry? = nil,
          onMetadata: @escaping @Sendable (ContainerID, ContainerMetadata) -> Void) {
+        self.metrics = metrics
         self.client = client
         self.engineSocket = engineSocket
         self.config = config
@@ -133,6 +137,7 @@ actor SocketWatch {
     }
 
     private func handle(_ event: EngineEvent) async {
+        metrics?.observeEvent(timeNano: event.timeNano)
         if event.timeNano > (lastEventNano ?? 0) { lastEventNano = event.timeNano }
         guard event.type == "container", let id = ContainerID(event.actorID) else { return }
         switch event.action {
@@ -179,8 +184,10 @@ actor SocketWatch {
         }
         let allowed = config.socketWatch.allow.first { $0.matches(details.metadata) }
         verdicts[id] = allowed == nil ? .exposed : .allowed
-        sink.write(Self.entry(details: details, exposures: found, first: first, allowedBy: allowed,
-                              eventTimeNano: eventTimeNano))
+        let entry = Self.entry(details: details, exposures: found, first: first, allowedBy: allowed,
+                               eventTimeNano: eventTimeNano)
+        sink.write(entry)
+        metrics?.recordAlert(kind: entry.kind)
     }
 
     static func entry(details: ContainerDetails, exposures: [SocketExposure], first: SocketExposure,

@@ -11,6 +11,8 @@ final class SocketWatchEndToEndTests: XCTestCase {
       unlimited: ignore
     socket_watch:
       resync_interval: 1m
+      allow:
+        - { name: "dockward-e2e-allowed-*" }
     """
 
     var daemon: DaemonProcess { Self.daemon! }
@@ -113,6 +115,20 @@ final class SocketWatchEndToEndTests: XCTestCase {
         for name in names {
             XCTAssertEqual(try socketEntries(name, since: since).count, 0, name)
         }
+    }
+
+    func testAllowedContainerIsNoticedNotAlerted() throws {
+        let name = E2E.uniqueName("allowed")
+        defer { E2E.removeContainer(name) }
+        let since = E2E.nowMicros()
+        try E2E.runContainer(name: name, options: ["-v", "\(E2E.socket):/var/run/docker.sock"], command: ["sleep", "3600"])
+        let allowed = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "socket-mount-allowed"],
+                                             sinceMicros: since, timeout: 15)
+        XCTAssertEqual(allowed.count, 1)
+        XCTAssertEqual(allowed.first?["PRIORITY"], "5")
+        XCTAssertTrue(allowed.first?["MESSAGE"]?.contains("name=dockward-e2e-allowed-*") ?? false)
+        Thread.sleep(forTimeInterval: 1)
+        XCTAssertEqual(try socketEntries(name, since: since).count, 1, "one entry, and no socket-mount alert")
     }
 
     func testContainerStartedBeforeDockward() throws {
