@@ -47,13 +47,27 @@ public enum ConfigLoader {
         return try parse(text, file: file)
     }
 
+    /// At most this many problems are listed; a file with more is mostly
+    /// noise, and the list goes into one journal entry on reload.
+    public static let maxIssues = 50
+
     public static func parse(_ text: String, file: String) throws(ConfigError) -> DockwardConfig {
+        // Anchors and aliases are refused before the parser sees them: a
+        // config has no use for them, and "billion laughs" expands a few
+        // hundred bytes into billions of nodes (for hashing, for walking).
+        if let line = firstAnchorOrAliasLine(text) {
+            throw ConfigError([ConfigIssue(file: file, line: line, key: "",
+                                           message: "YAML anchors and aliases (&name, *name) are not supported here")])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
-            throw ConfigError([ConfigIssue(file: file, line: context.mark.line, key: duplicates.joined(separator: ", "),
-                                           message: "given twice in one mapping")])
+            let names = duplicates.sorted()
+            // Yams' own choice of line is not stable between runs; find one.
+            _ = context
+            throw ConfigError([ConfigIssue(file: file, line: firstKeyLine(names, in: text) ?? firstComplexKeyLine(text) ?? 1,
+                                           key: names.joined(separator: ", "), message: "given twice in one mapping")])
         } catch let error as YamlError {
             throw ConfigError([ConfigIssue(file: file, line: yamlErrorLine(error), key: "",
                                            message: "not valid YAML: \(yamlErrorProblem(error))")])
@@ -63,8 +77,72 @@ public enum ConfigLoader {
         var reader = Reader(file: file)
         var config = DockwardConfig()
         if let root { reader.readRoot(root, into: &config) }
-        if !reader.issues.isEmpty { throw ConfigError(reader.issues) }
+        if !reader.issues.isEmpty {
+            var issues = Array(reader.issues.prefix(maxIssues))
+            if reader.issues.count > maxIssues, let last = issues.last {
+                issues.append(ConfigIssue(file: file, line: last.line, key: "",
+                                          message: "and \(reader.issues.count - maxIssues) more problems"))
+            }
+            throw ConfigError(issues)
+        }
         return config
+    }
+
+    /// The line of the first `&anchor` or `*alias` outside quotes and
+    /// comments, where YAML would read one: at the start of a node (after
+    /// whitespace, `[`, `{` or `,`) and followed by a name.
+    static func firstAnchorOrAliasLine(_ text: String) -> Int? {
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var quote: Character?
+            var previous: Character = " "
+            var index = line.startIndex
+            while index < line.endIndex {
+                let c = line[index]
+                let next = line.index(after: index)
+                if let q = quote {
+                    if c == q { quote = nil }
+                } else if c == "\"" || c == "'" {
+                    if " \t[{,:".contains(previous) { quote = c }
+                } else if c == "#" && (previous == " " || previous == "\t" || index == line.startIndex) {
+                    break
+                } else if (c == "&" || c == "*") && " \t[{,".contains(previous), next < line.endIndex,
+                          !" \t,]}".contains(line[next]) {
+                    return lineNumber
+                }
+                previous = c
+                index = next
+            }
+        }
+        return nil
+    }
+
+    /// The first `? key` (a complex mapping key) line, for duplicates that
+    /// are not plain words.
+    static func firstComplexKeyLine(_ text: String) -> Int? {
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("?") { return lineNumber }
+        }
+        return nil
+    }
+
+    /// The first line where one of `keys` stands as a plain mapping key, so
+    /// a duplicate is reported at the same line every run (the parser's own
+    /// choice between the duplicates is not stable).
+    static func firstKeyLine(_ keys: [String], in text: String) -> Int? {
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" || $0 == "-" })
+            for key in keys where trimmed.hasPrefix(key) {
+                let rest = trimmed.dropFirst(key.count).drop(while: { $0 == " " })
+                if rest.hasPrefix(":") { return lineNumber }
+            }
+        }
+        return nil
     }
 
     static func firstInvalidUTF8Line(_ bytes: [UInt8]) -> Int {

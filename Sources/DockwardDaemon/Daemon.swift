@@ -231,7 +231,8 @@ public final class Daemon {
             let first = error.issues.first
             sink.write(JournalEntry(
                 kind: .configRejected, priority: .err,
-                message: "Reload refused, keeping the running configuration: \(error.issues.map(\.description).joined(separator: "; "))",
+                message: "Reload refused, keeping the running configuration: \(error.issues.prefix(10).map(\.description).joined(separator: "; "))"
+                    + (error.issues.count > 10 ? "; and \(error.issues.count - 10) more (dockward check-config \(options.configPath))" : ""),
                 fields: [("CONFIG_FILE", first?.file ?? options.configPath),
                          ("CONFIG_LINE", String(first?.line ?? 0)),
                          ("CONFIG_KEY", first?.key ?? "")]))

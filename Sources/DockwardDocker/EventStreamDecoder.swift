@@ -75,7 +75,12 @@ public struct EventStreamDecoder {
         do {
             wire = try JSONDecoder().decode(WireEvent.self, from: Data(bytes))
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            // Name the field up to the object that holds it, not the member:
+            // JSONDecoder visits an object's members in hash order, so with
+            // two bad members the one named would change from run to run.
+            var path = context.codingPath.map(\.stringValue)
+            if path.count >= 2 && path[path.count - 2] == "Attributes" { path.removeLast() }
+            let field = path.joined(separator: ".")
             return .failure(.malformedJSON("wrong type for \(field.isEmpty ? "event" : field)"))
         } catch {
             return .failure(.malformedJSON("not JSON"))

@@ -235,3 +235,54 @@ final class ContainerMatcherTests: XCTestCase {
         XCTAssertFalse(ContainerMatcher(name: "*").matches(nil), "unknown metadata matches no rule")
     }
 }
+
+/// Inputs the fuzzer found (fuzz/regressions/config); each must be refused
+/// quickly, with the same answer every time.
+final class ConfigLoaderRegressionTests: XCTestCase {
+    static let regressions = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../fuzz/regressions/config").standardized
+
+    func load(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: Self.regressions.appendingPathComponent(name)))
+    }
+
+    func refusal(_ bytes: [UInt8]) -> ConfigError? {
+        do { _ = try ConfigLoader.parse(bytes: bytes, file: "fuzz.yml"); return nil } catch { return error }
+    }
+
+    func testAliasBombsAreRefusedBeforeParsing() throws {
+        for name in ["alias-bomb-in-mapping-key.yml", "alias-fanout-issues.yml", "alias-fanout-override-labels.yml"] {
+            let start = Date()
+            let error = refusal(try load(name))
+            XCTAssertEqual(error?.issues.count, 1, name)
+            XCTAssertTrue(error?.description.contains("anchors and aliases") ?? false, "\(name): \(error?.description ?? "accepted")")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5, "\(name) must not expand")  // generous: it takes milliseconds
+        }
+    }
+
+    func testDuplicateKeysAreReportedTheSameWayEveryTime() throws {
+        for name in ["duplicate-keys-nondeterministic-line.yml", "duplicate-keys-same-text-other-tag.yml"] {
+            let bytes = try load(name)
+            let first = refusal(bytes)
+            XCTAssertNotNil(first, name)
+            for _ in 0..<20 { XCTAssertEqual(refusal(bytes), first, name) }
+        }
+    }
+
+    func testGlobsAndQuotedStarsAreNotAliases() throws {
+        let config = try ConfigLoader.parse("""
+        overrides:
+          - match: { name: web-*, image: "*/batch:*", label: 'a=*' }   # *not* an alias
+            ignore: true
+        """, file: "t.yml")
+        XCTAssertEqual(config.overrides.first?.match.name, "web-*")
+        XCTAssertEqual(config.overrides.first?.match.image, "*/batch:*")
+    }
+
+    func testManyProblemsAreCappedInOneError() {
+        let text = "pids:\n" + (0..<500).map { "  k\($0): 1" }.joined(separator: "\n")
+        let error = refusal(Array(text.utf8))
+        XCTAssertEqual(error?.issues.count, ConfigLoader.maxIssues + 1)
+        XCTAssertTrue(error?.issues.last?.message.contains("450 more") ?? false)
+    }
+}

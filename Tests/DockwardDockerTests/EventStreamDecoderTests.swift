@@ -46,7 +46,7 @@ final class EventStreamDecoderTests: XCTestCase {
         line(#"{"Type":"container","Action":"start","Actor":{"ID":"x"},"timeNano":"soon"}"#,
              .error(.malformedJSON("wrong type for timeNano")))
         line(#"{"Type":"container","Action":"start","Actor":{"ID":"x","Attributes":{"n":1}},"timeNano":1}"#,
-             .error(.malformedJSON("wrong type for Actor.Attributes.n")))
+             .error(.malformedJSON("wrong type for Actor.Attributes")))
         line(#"["an","array"]"#, .error(.malformedJSON("wrong type for event")))
         line(#"{"Type":"container","Action":"start","timeNano":1}"#, .error(.missingField("Actor.ID")))
         let padding = String(repeating: "A", count: maxLineBytes + 10)
@@ -147,5 +147,20 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// Found by the fuzzer (fuzz/regressions/events): with two attributes of
+    /// the wrong type, the error named a different one from run to run.
+    func testWrongTypedAttributesGiveTheSameErrorEveryTime() {
+        let id = String(repeating: "ab", count: 32)
+        let line = #"{"Type":"container","Action":"create","Actor":{"ID":"\#(id)","Attributes":{"a":1,"b":true,"c":[2]}},"timeNano":1}"# + "\n"
+        var first: [Result<EngineEvent, EventDecodeError>]?
+        for _ in 0..<20 {
+            var decoder = EventStreamDecoder()
+            let results = decoder.feed(Array(line.utf8))
+            XCTAssertEqual(results.count, 1)
+            if let first { XCTAssertEqual(results, first) } else { first = results }
+        }
+        XCTAssertEqual(first, [.failure(.malformedJSON("wrong type for Actor.Attributes"))])
     }
 }
