@@ -75,8 +75,16 @@ public struct ContainerPidsDetector: Sendable {
     var exhausted: Episode?
     var forecast: Episode?
 
-    public init(pollInterval: Interval, policy: PidsPolicy) {
+    /// Whether forks refused before the first sample count as news. True for
+    /// a container that appeared while dockward runs: a fast fork bomb hits
+    /// its limit within milliseconds, before the first poll sees it. False
+    /// for containers already there at start, whose old count is history
+    /// (unless they are at their limit right now).
+    let countsEarlierRefusals: Bool
+
+    public init(pollInterval: Interval, policy: PidsPolicy, countsEarlierRefusals: Bool = false) {
         trend = PidsTrend(window: policy.forecastWindow, pollInterval: pollInterval)
+        self.countsEarlierRefusals = countsEarlierRefusals
     }
 
     /// True while any pids episode of this container is open.
@@ -96,9 +104,10 @@ public struct ContainerPidsDetector: Sendable {
     public mutating func observe(_ sample: PidsSample, at now: Int64, policy: PidsPolicy,
                                  timing: AlertTiming, host: HostPidsSample?) -> [PidsFinding] {
         trend.append(time: now, value: sample.current)
-        let previousRefused = lastRefused
+        let atLimit = !sample.isUnlimited && sample.current >= sample.limit
+        let previousRefused = lastRefused ?? (countsEarlierRefusals || atLimit ? 0 : sample.refusedForks)
         lastRefused = sample.refusedForks
-        if let previous = previousRefused, sample.refusedForks > previous { lastRefusalAt = now }
+        if sample.refusedForks > previousRefused { lastRefusalAt = now }
 
         if policy.ignore {
             high = nil; exhausted = nil; forecast = nil
@@ -130,7 +139,7 @@ public struct ContainerPidsDetector: Sendable {
                     exhausted = episode
                 }
             } else {
-                out.append(refusedFinding(sample, reminder: false, since: previousRefused ?? 0))
+                out.append(refusedFinding(sample, reminder: false, since: previousRefused))
                 exhausted = Episode(priority: .crit, lastEmitted: now, refusedAtLastEmit: sample.refusedForks)
             }
         }

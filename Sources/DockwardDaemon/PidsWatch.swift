@@ -63,6 +63,9 @@ final class PidsWatch {
     private let keepOpenBudget: Int
     private var keptOpen = 0
     private var budgetWarned = false
+    /// Containers found by the first scan were there before dockward; later
+    /// ones are new, and forks refused before their first poll count.
+    private var initialScanDone = false
     /// Descriptors left for the engine connections, the journal and inotify.
     static let reservedDescriptors = 256
     private var hostProblemLogged = false
@@ -184,7 +187,8 @@ final class PidsWatch {
                 let policy = config.policy(for: directory.metadata(for: cgroup.id))
                 let watched = Watched(
                     cgroup: cgroup, files: files,
-                    detector: ContainerPidsDetector(pollInterval: config.pollInterval, policy: policy),
+                    detector: ContainerPidsDetector(pollInterval: config.pollInterval, policy: policy,
+                                                    countsEarlierRefusals: initialScanDone),
                     policy: policy, discoveredAt: now)
                 watched.slot = pollOrder.count
                 pollOrder.append(watched)
@@ -197,6 +201,7 @@ final class PidsWatch {
                 logger.warning("cannot watch container \(cgroup.id.short) at \(cgroup.path): \(error)")
             }
         }
+        initialScanDone = true
         if present.count != containers.count {
             for id in containers.keys where !present.contains(id) { drop(id, reason: "removed") }
         }

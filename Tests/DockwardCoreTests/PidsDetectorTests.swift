@@ -172,6 +172,25 @@ final class PidsDetectorTests: XCTestCase {
         XCTAssertEqual(run.said.first?.finding.newlyRefused, 66)
     }
 
+    // A fork bomb in a new container hits its limit before the first poll.
+    func testNewContainerWithRefusalsAtFirstSightIsReported() {
+        var run = SeriesRun()
+        run.detector = ContainerPidsDetector(pollInterval: .seconds(1), policy: run.policy, countsEarlierRefusals: true)
+        run.feed(current: 50, limit: 50, refused: 5000)
+        XCTAssertEqual(run.kinds(), [.pidsExhausted])
+        XCTAssertEqual(run.said.first?.finding.newlyRefused, 5000)
+        for _ in 0..<5 { run.feed(current: 50, limit: 50, refused: 5000) }
+        XCTAssertEqual(run.said.filter { $0.finding.kind == .pidsExhausted }.count, 1)
+    }
+
+    // Present at start and still at the wall: reported, even though the
+    // count did not move.
+    func testOldContainerAtItsLimitIsReported() {
+        var run = SeriesRun()
+        run.feed(current: 50, limit: 50, refused: 77)
+        XCTAssertEqual(run.kinds(), [.pidsExhausted])
+    }
+
     func testHostDetector() {
         var host = HostPidsDetector()
         let timing = AlertTiming(repeatInterval: .minutes(10), recoverAfter: .seconds(30))
