@@ -10,7 +10,7 @@ public enum AlertText {
         switch f.kind {
         case .pidsUnlimited:
             let host = f.limit.map { ", so only the host's ceiling of \($0) tasks stops a fork bomb" } ?? ""
-            message = "\(who) runs with no pids limit\(host); \(f.current) tasks now. "
+            message = "\(who) runs with no pids limit\(host); \(tasks(f.current)) now. "
                 + "Set one with docker update --pids-limit N."
         case .pidsHigh:
             let level = f.priority == .err ? "critical" : "warning"
@@ -22,7 +22,7 @@ public enum AlertText {
         case .pidsForecast:
             let whose = f.limitIsHost ? "the host's free process table" : "its pids limit of \(limitText)"
             message = "\(again)\(who) will exhaust \(whose) in about \(Int((f.secondsToLimit ?? 0).rounded())) s: "
-                + "\(f.current) tasks now, growing \(formatRate(f.rate ?? 0))/s."
+                + "\(tasks(f.current)) now, growing \(formatRate(f.rate ?? 0))/s."
         case .pidsRecovered:
             let of = f.limit.map { " of \($0)" } ?? ""
             message = "\(who) is back under its pids thresholds: \(f.current)\(of) tasks."
@@ -43,6 +43,9 @@ public enum AlertText {
         if f.isReminder { fields.append(("DOCKWARD_REMINDER", "1")) }
         return JournalEntry(kind: f.kind, priority: f.priority, message: message, container: container, fields: fields)
     }
+
+    /// "1 task", "2 tasks".
+    static func tasks(_ n: Int64) -> String { n == 1 ? "1 task" : "\(n) tasks" }
 
     /// Two decimals at most, no exponent: `1.5`, `0.03`, `12`.
     public static func formatRate(_ r: Double) -> String {
