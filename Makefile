@@ -35,7 +35,12 @@ test-services:
 
 test: deps test-services
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; exit $${PIPESTATUS[0]}
+	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; rc=$${PIPESTATUS[0]}; \
+	summary=$$(grep -a -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' .build/test-output.txt | tail -1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
+	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
+	[ -n "$$summary" ] && echo "XCTest: $$((total - failed)) passed, $$failed failed"; \
+	exit $$rc
 
 # Minutes of container churn (socket mounts, fork bombs) against the real
 # engine: every alert reported once, descriptors and memory back to baseline.

@@ -68,6 +68,10 @@ public struct ContainerPidsDetector: Sendable {
     var lastRefused: Int64?
     var lastRefusalAt: Int64?
     var unlimitedReported = false
+    var unlimitedSince: Int64?
+    /// Longer than a runtime takes between creating a cgroup and writing
+    /// its `pids.max`, short enough that the warning is still prompt.
+    static let unlimitedSettleTime = Interval.seconds(1)
     var warnSince: Int64?
     var criticalSince: Int64?
     var lastTroubleAt: Int64 = 0
@@ -117,15 +121,20 @@ public struct ContainerPidsDetector: Sendable {
         var out: [PidsFinding] = []
 
         // A container without a limit: told once, again only if a limit is
-        // set and later removed.
+        // set and later removed. The runtime creates the cgroup and writes
+        // its limit a moment later; inotify shows the cgroup in between, so
+        // "no limit" counts only once it has lasted `unlimitedSettleTime`.
         if sample.isUnlimited {
-            if policy.unlimited == .warn && !unlimitedReported {
+            unlimitedSince = unlimitedSince ?? now
+            if policy.unlimited == .warn && !unlimitedReported,
+               let since = unlimitedSince, now - since >= Self.unlimitedSettleTime.nanoseconds {
                 unlimitedReported = true
                 out.append(PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
                                        limit: host.map { $0.ceiling }, limitIsHost: true))
             }
         } else {
             unlimitedReported = false
+            unlimitedSince = nil
         }
 
         // Forks refused: the bomb already hit the wall.

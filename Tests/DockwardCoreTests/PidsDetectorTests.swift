@@ -131,7 +131,14 @@ final class PidsDetectorTests: XCTestCase {
         var run = SeriesRun()
         for _ in 0..<100 { run.feed(current: 3, limit: PidsSample.unlimited) }
         XCTAssertEqual(run.kinds(), [.pidsUnlimited])
+        XCTAssertEqual(run.said.first?.second, 1, "after the runtime had time to write a limit")
         XCTAssertEqual(run.said.first?.finding.limit, 4_194_304, "the host's ceiling is the one that applies")
+
+        // The runtime's window: the cgroup shows "max" for an instant, then its limit.
+        var racing = SeriesRun()
+        racing.feed(current: 1, limit: PidsSample.unlimited)
+        for _ in 0..<10 { racing.feed(current: 1, limit: 500) }
+        XCTAssertEqual(racing.kinds(), [], "a limit written right after creation is not 'no limit'")
 
         var quiet = SeriesRun(policy: { var p = PidsPolicy(); p.unlimited = .ignore; return p }())
         for _ in 0..<10 { quiet.feed(current: 3, limit: PidsSample.unlimited) }
