@@ -95,6 +95,8 @@ let package = Package(
             dependencies: ["DockwardDaemon"],
             swiftSettings: swift5
         ),
+        // Shared by the test targets: running tools without Foundation's Process.
+        .target(name: "DockwardTestSupport", path: "Tests/DockwardTestSupport", swiftSettings: swift5),
         .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
         .testTarget(
             name: "DockwardCgroupTests",
@@ -103,16 +105,16 @@ let package = Package(
             swiftSettings: swift5
         ),
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
-        .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore"], swiftSettings: swift5),
-        .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics"], swiftSettings: swift5),
+        .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "PackagingTests",
-            dependencies: ["DockwardCore", "DockwardJournal"],
+            dependencies: ["DockwardCore", "DockwardJournal", "DockwardTestSupport"],
             swiftSettings: swift5
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: [],
+            dependencies: ["DockwardTestSupport"],
             swiftSettings: swift5
         ),
     ]

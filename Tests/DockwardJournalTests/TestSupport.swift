@@ -2,6 +2,7 @@ import DockwardCore
 @testable import DockwardJournal
 import Foundation
 import Glibc
+import DockwardTestSupport
 import XCTest
 
 /// Helpers for tests that write real entries to the running journald and
@@ -90,21 +91,7 @@ enum JT {
         var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
         /// Exit code, or 128+signal; nil when it did not exit within `timeout` (then it is killed).
-        func wait(timeout: TimeInterval) -> Int32? {
-            let deadline = Date().addingTimeInterval(timeout)
-            var status: Int32 = 0
-            while true {
-                let r = waitpid(pid, &status, WNOHANG)
-                if r == pid { return JT.exitCode(status) }
-                if r < 0 && errno != EINTR { return nil }
-                if Date() > deadline {
-                    kill(pid, SIGKILL)
-                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                    return nil
-                }
-                usleep(20_000)
-            }
-        }
+        func wait(timeout: TimeInterval) -> Int32? { Subprocess.wait(pid, timeout: timeout) }
 
         func cleanup() { unlink(outPath); unlink(errPath) }
     }
@@ -115,21 +102,7 @@ enum JT {
     static func spawn(_ args: [String]) throws -> Child {
         let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-alerts-\(UUID().uuidString)").path
         let errPath = outPath + ".err"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let path = binary.path
-        let argv = ([path] + args).map { strdup($0) } + [nil]
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard rc == 0 else {
-            throw NSError(domain: "JT", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot spawn \(path)"])
-        }
+        let pid = try Subprocess.spawn(binary.path, args, stdoutPath: outPath, stderrPath: errPath)
         return Child(pid: pid, outPath: outPath, errPath: errPath)
     }
 
@@ -141,9 +114,6 @@ enum JT {
         return (code, child.stdout, child.stderr)
     }
 
-    static func exitCode(_ status: Int32) -> Int32 {
-        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    }
 
     /// Waits until `condition` holds, up to `timeout`.
     static func eventually(timeout: TimeInterval = 5, _ condition: () -> Bool) -> Bool {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DockwardTestSupport
 import XCTest
 
 /// Journal forwarding (packaging/journal/) for real: systemd's own
@@ -312,12 +313,7 @@ fileprivate final class RemoteJournal {
 /// posix_spawn + waitpid + temp files, as E2E.run does (Foundation's
 /// Process.waitUntilExit was seen to hang here), with a deadline.
 fileprivate enum Spawn {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var output: String { stdout + stderr }
-    }
+    typealias Result = Subprocess.Output
 
     final class Background {
         let pid: pid_t
@@ -357,58 +353,20 @@ fileprivate enum Spawn {
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    private static func spawn(_ tool: String, _ args: [String], stdout: String, stderr: String) throws -> pid_t {
+    private static func path(_ tool: String) throws -> String {
         guard let path = find(tool) else {
             throw NSError(domain: "e2e", code: 127, userInfo: [NSLocalizedDescriptionKey: "\(tool) not found"])
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv = ([path] + args).map { strdup($0) } + [nil]
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard rc == 0 else {
-            throw NSError(domain: "e2e", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot spawn \(path): errno \(rc)"])
-        }
-        return pid
+        return path
     }
 
     /// Runs to completion; SIGKILL past `timeout`.
     static func run(_ tool: String, _ args: [String], timeout: TimeInterval) throws -> Result {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-e2e-\(UUID().uuidString)").path
-        let outPath = base + ".out", errPath = base + ".err"
-        defer { unlink(outPath); unlink(errPath) }
-        let pid = try spawn(tool, args, stdout: outPath, stderr: errPath)
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while true {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid || (r < 0 && errno != EINTR) { break }
-            if !timedOut && Date() > deadline {
-                timedOut = true
-                kill(pid, SIGKILL)
-            }
-            usleep(10_000)
-        }
-        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        if timedOut {
-            throw NSError(domain: "e2e", code: -1, userInfo: [
-                NSLocalizedDescriptionKey: "\(tool) \(args.joined(separator: " ")) timed out after \(Int(timeout)) s: \(out)\(err)",
-            ])
-        }
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: code, stdout: out, stderr: err)
+        try Subprocess.run(try path(tool), args, timeout: timeout)
     }
 
     static func background(_ tool: String, _ args: [String], stderr: String) throws -> Background {
-        Background(pid: try spawn(tool, args, stdout: "/dev/null", stderr: stderr))
+        Background(pid: try Subprocess.spawn(try path(tool), args, stdoutPath: "/dev/null", stderrPath: stderr))
     }
 
     /// A port the kernel just handed out on 127.0.0.1 (closed again for the caller).

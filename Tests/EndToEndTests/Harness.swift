@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DockwardTestSupport
 import XCTest
 
 /// End-to-end harness: the real dockward binary, a real private dockerd and
@@ -43,40 +44,17 @@ enum E2E {
     }
 
     /// Runs a command with DOCKER_HOST set to the private engine; returns stdout.
-    /// posix_spawn and waitpid rather than Foundation's Process: Process's
-    /// waitUntilExit was seen to hang forever on a script that leaves a
-    /// daemon behind (the engine restart test).
     @discardableResult
     static func run(_ tool: String, _ args: [String], allowFailure: Bool = false) throws -> String {
-        let dir = FileManager.default.temporaryDirectory
-        let outPath = dir.appendingPathComponent("dockward-e2e-out-\(UUID().uuidString)").path
-        let errPath = outPath + ".err"
-        defer { unlink(outPath); unlink(errPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_HOST"] = "unix://\(socket)"
-        let argv = (["/usr/bin/env", tool] + args).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
-        guard rc == 0 else { throw NSError(domain: "e2e", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot spawn \(tool)"]) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        if exitCode != 0 && !allowFailure {
-            let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-            throw NSError(domain: "e2e", code: Int(exitCode), userInfo: [
-                NSLocalizedDescriptionKey: "\(tool) \(args.joined(separator: " ")) failed (\(exitCode)): \(err)",
+        let result = try Subprocess.run("/usr/bin/env", [tool] + args, environment: env)
+        if result.status != 0 && !allowFailure {
+            throw NSError(domain: "e2e", code: Int(result.status), userInfo: [
+                NSLocalizedDescriptionKey: "\(tool) \(args.joined(separator: " ")) failed (\(result.status)): \(result.stderr)",
             ])
         }
-        return out
+        return result.stdout
     }
 
     static func uniqueName(_ prefix: String) -> String {

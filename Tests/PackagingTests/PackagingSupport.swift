@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DockwardTestSupport
 import XCTest
 
 /// Runs the tools the packaging tests check against (systemd-analyze,
@@ -25,46 +26,19 @@ enum Packaging {
 
     private final class Marker {}
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var output: String { stdout + stderr }
-    }
+    typealias Result = Subprocess.Output
 
     /// Runs `tool` (looked up in PATH through /usr/bin/env) to completion.
     /// posix_spawn and waitpid with output in temp files rather than
     /// Foundation's Process, whose waitUntilExit was seen to hang when a child
     /// leaves a background process behind.
     static func run(_ tool: String, _ args: [String], environment extra: [String: String] = [:]) throws -> Result {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-pkg-\(UUID().uuidString)").path
-        let outPath = base + ".out", errPath = base + ".err"
-        defer { unlink(outPath); unlink(errPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         var env = ProcessInfo.processInfo.environment
         env["SYSTEMD_PAGER"] = ""
         env["SYSTEMD_COLORS"] = "0"
         env["LC_ALL"] = "C.UTF-8"
         for (k, v) in extra { env[k] = v }
-        let argv = (["/usr/bin/env", tool] + args).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
-        guard rc == 0 else {
-            throw NSError(domain: "packaging", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot spawn \(tool)"])
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: code,
-                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return try Subprocess.run("/usr/bin/env", [tool] + args, environment: env)
     }
 
     static func toolExists(_ tool: String) -> Bool {
