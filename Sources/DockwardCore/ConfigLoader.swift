@@ -62,10 +62,9 @@ public enum ConfigLoader {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
-        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, _) {
             let names = duplicates.sorted()
             // Yams' own choice of line is not stable between runs; find one.
-            _ = context
             throw ConfigError([ConfigIssue(file: file, line: firstKeyLine(names, in: text) ?? firstComplexKeyLine(text) ?? 1,
                                            key: names.joined(separator: ", "), message: "given twice in one mapping")])
         } catch let error as YamlError {
