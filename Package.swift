@@ -7,7 +7,6 @@ let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 let package = Package(
     name: "dockward",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "dockward", targets: ["dockward"]),
     ],
@@ -92,7 +91,10 @@ let package = Package(
         // `make bench`: the daemon's poll path on real cgroups, no engine.
         .executableTarget(
             name: "dockward-bench",
-            dependencies: ["DockwardDaemon"],
+            dependencies: [
+                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swift5
         ),
         // Shared by the test targets: running tools without Foundation's Process.
@@ -105,6 +107,16 @@ let package = Package(
             swiftSettings: swift5
         ),
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
+        // The wiring, in-process: a fake engine behind `EngineAPI`, fixture
+        // cgroup trees and a recording outlet. No root, no engine, no journald.
+        .testTarget(
+            name: "DockwardDaemonTests",
+            dependencies: [
+                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift5
+        ),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(

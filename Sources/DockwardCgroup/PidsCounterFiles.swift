@@ -49,6 +49,16 @@ public enum CgroupReadError: Error, Equatable, CustomStringConvertible {
 /// cgroupfs regenerates the content on each read, and this costs a tenth of
 /// open/read/close. One owner at a time; not thread-safe.
 public final class PidsCounterFiles {
+    /// Descriptors a container keeps open: current, max, events and peak.
+    public static let descriptorsPerContainer = 4
+    /// Left for the engine connections, the journal, inotify and the metrics server.
+    public static let reservedDescriptors = 256
+
+    /// How many containers can keep their files open under an open-file limit.
+    public static func containersFitting(descriptors limit: Int) -> Int {
+        max(0, (limit - reservedDescriptors) / descriptorsPerContainer)
+    }
+
     public let directory: String
 
     private var currentFD: Int32

@@ -1,5 +1,5 @@
 /// syslog priorities, as journald's `PRIORITY=` field takes them.
-public enum Priority: Int, Comparable, Sendable, CaseIterable {
+public enum Priority: Int, Comparable, Sendable, CaseIterable, Codable {
     case emerg = 0, alert, crit, err, warning, notice, info, debug
 
     /// A lower number is more severe; `<` means "less severe" so `max` picks the worst.
@@ -41,6 +41,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case daemonStopped = "daemon-stopped"
     case configReloaded = "config-reloaded"
     case configRejected = "config-rejected"
+    case engineLost = "engine-lost"
+    case engineBack = "engine-back"
 
     public var messageID: String {
         switch self {
@@ -57,6 +59,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .daemonStopped: "c6b8a0edd9d24cfd924894ae8362eab3"
         case .configReloaded: "68645a8bd89a4542bdc03af8728f3109"
         case .configRejected: "aa5cd40f5b2d4ebbb45b9954491947c2"
+        case .engineLost: "f1a671def2e047adb6520636d728a9dd"
+        case .engineBack: "4d9dd32cb9854ccebe0be6efd86131c6"
         }
     }
 
@@ -64,7 +68,7 @@ public enum EntryKind: String, CaseIterable, Sendable {
     /// carry `DOCKWARD_EVENT=<kind>` so alert queries never match them.
     public var isAlert: Bool {
         switch self {
-        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected: false
+        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected, .engineLost, .engineBack: false
         default: true
         }
     }

@@ -1,7 +1,10 @@
-/// Turns detector findings into journal entries: one readable sentence with
-/// the numbers, plus the figures as fields.
+/// The text of every entry dockward writes: one readable sentence with the
+/// numbers, plus the figures as fields. Built from data already read; nothing
+/// here touches a file or the engine.
 public enum AlertText {
-    public static func entry(for f: PidsFinding, container: ContainerRef?) -> JournalEntry {
+    /// `peak` is `pids.peak` where the kernel keeps it, read by the watch
+    /// when the finding was made.
+    public static func entry(for f: PidsFinding, container: ContainerRef?, peak: Int64? = nil) -> JournalEntry {
         let who = container.map { "Container \(sanitizedForMessage($0.displayName)) (\($0.id.short))" } ?? "The host"
         let limitText = f.limit.map(String.init) ?? "?"
         let percent = f.ratio.map { " (\(Int(($0 * 100).rounded()))%)" } ?? ""
@@ -40,8 +43,114 @@ public enum AlertText {
         if let r = f.refusedForks { fields.append(("PIDS_REJECTED", String(r))) }
         if let r = f.rate { fields.append(("PIDS_RATE", formatRate(r))) }
         if let s = f.secondsToLimit { fields.append(("PIDS_FORECAST_SECONDS", String(Int(s.rounded())))) }
+        if let peak { fields.append(("PIDS_PEAK", String(peak))) }
         if f.isReminder { fields.append(("DOCKWARD_REMINDER", "1")) }
         return JournalEntry(kind: f.kind, priority: f.priority, message: message, container: container, fields: fields)
+    }
+
+    /// `socket-mount` (or `socket-mount-allowed` when an allow rule matched)
+    /// for a container whose mounts reach a protected socket.
+    public static func socketExposure(details: ContainerDetails, exposures: [SocketExposure],
+                                      allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> JournalEntry? {
+        guard let first = exposures.first else { return nil }
+        let name = sanitizedForMessage(details.metadata.name)
+        let source = sanitizedForMessage(first.mountSource)
+        let destination = sanitizedForMessage(first.mountDestination)
+        let how: String
+        switch first.kind {
+        case .direct: how = "has it mounted at \(destination)"
+        case .parentDir: how = "has its folder \(source) mounted at \(destination)"
+        case .alias: how = "reaches it through \(source) mounted at \(destination)"
+        }
+        let more = exposures.count > 1 ? " (and \(exposures.count - 1) more mount(s))" : ""
+        let ro = first.readWrite ? "" : " Read-only does not help: connect() on a socket works through ro."
+        var message = "Container \(name) (\(details.id.short)) can reach \(first.socket) and so control the host: it \(how)\(more).\(ro)"
+        let kind: EntryKind
+        let priority: Priority
+        if let rule {
+            kind = .socketMountAllowed
+            priority = .notice
+            message += " Allowed by socket_watch.allow rule \(rule.summary)."
+        } else {
+            kind = .socketMount
+            priority = .crit
+            message += " Remove the mount, or add a socket_watch.allow rule if it truly needs the socket."
+        }
+        var fields: [(name: String, value: String)] = [
+            ("SOCKET_PATH", first.socket),
+            ("MOUNT_SOURCE", first.mountSource),
+            ("MOUNT_DESTINATION", first.mountDestination),
+            ("MOUNT_RW", first.readWrite ? "true" : "false"),
+            ("EXPOSURE", first.kind.rawValue),
+            ("CONTAINER_STATE", details.state),
+        ]
+        if exposures.count > 1 { fields.append(("EXPOSURE_COUNT", String(exposures.count))) }
+        if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
+        return JournalEntry(kind: kind, priority: priority, message: message,
+                            container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
+    }
+
+    // MARK: The daemon's own entries (DOCKWARD_EVENT)
+
+    /// `openEpisodes`: alerts still open from the last run (the state file),
+    /// which this run will not repeat; nil when no state was carried over.
+    public static func daemonStarted(version: String, config: DockwardConfig, configPath: String, engineSocket: String,
+                                     cgroupLayout: String, openEpisodes: Int?, stateFile: String?) -> JournalEntry {
+        var message = "dockward \(version) started: \(config.summary), engine \(engineSocket)"
+        var fields: [(name: String, value: String)] = [("DOCKWARD_CONFIG", configPath), ("CGROUP_LAYOUT", cgroupLayout)]
+        if let stateFile { fields.append(("DOCKWARD_STATE_FILE", stateFile)) }
+        if let open = openEpisodes {
+            message += "; \(open == 1 ? "1 alert episode is" : "\(open) alert episodes are") still open from the last run and will not be repeated"
+            fields.append(("DOCKWARD_OPEN_EPISODES", String(open)))
+        }
+        return JournalEntry(kind: .daemonStarted, priority: .notice, message: message, fields: fields)
+    }
+
+    public static func daemonStopped(watching: Int) -> JournalEntry {
+        JournalEntry(kind: .daemonStopped, priority: .notice, message: "dockward stopped; it was watching \(watching) containers.")
+    }
+
+    /// `changes` from `DockwardConfig.changes(from:)`.
+    public static func configReloaded(changes: [String], configPath: String) -> JournalEntry {
+        JournalEntry(
+            kind: .configReloaded, priority: .notice,
+            message: changes.isEmpty ? "Configuration reloaded; nothing changed."
+                : "Configuration reloaded: \(changes.joined(separator: "; "))",
+            fields: [("CONFIG_FILE", configPath)])
+    }
+
+    /// The first ten problems in the message; the first one's place in fields.
+    public static func configRejected(_ error: ConfigError, configPath: String) -> JournalEntry {
+        let issues = error.issues
+        let first = issues.first
+        let listed = issues.prefix(10).map(\.description).joined(separator: "; ")
+        let rest = issues.count > 10 ? "; and \(issues.count - 10) more (dockward check-config \(configPath))" : ""
+        return JournalEntry(
+            kind: .configRejected, priority: .err,
+            message: "Reload refused, keeping the running configuration: \(listed)\(rest)",
+            fields: [("CONFIG_FILE", first?.file ?? configPath),
+                     ("CONFIG_LINE", String(first?.line ?? 0)),
+                     ("CONFIG_KEY", first?.key ?? "")])
+    }
+
+    /// Once per outage, however many retries fail.
+    public static func engineLost(socket: String, reason: String, retryCap: Interval) -> JournalEntry {
+        JournalEntry(
+            kind: .engineLost, priority: .warning,
+            message: "Lost the Docker engine at \(socket): \(sanitizedForMessage(reason)). "
+                + "The pids watch goes on by container id; new containers are checked for socket exposure "
+                + "once the engine is back (retrying with backoff up to \(retryCap)).",
+            fields: [("DOCKER_SOCKET", socket), ("ENGINE_ERROR", reason)])
+    }
+
+    /// When the engine answers again; `outage` in nanoseconds.
+    public static func engineBack(socket: String, outage: Int64) -> JournalEntry {
+        let seconds = Double(outage) / 1e9
+        let text = seconds < 10 ? formatRate(seconds) : String(Int(seconds.rounded()))
+        return JournalEntry(
+            kind: .engineBack, priority: .notice,
+            message: "Docker engine back at \(socket) after \(text) s; re-listing containers and resubscribing to events.",
+            fields: [("DOCKER_SOCKET", socket), ("OUTAGE_SECONDS", text)])
     }
 
     /// "1 task", "2 tasks".

@@ -276,3 +276,64 @@ public struct HostPidsDetector: Sendable {
         return []
     }
 }
+
+/// The alert episodes a container has open, as they outlive the process:
+/// written to the state file so a restart does not repeat them. Only what
+/// decides whether the next finding is news; trends and timers start afresh.
+public struct PidsEpisodes: Codable, Equatable, Sendable {
+    /// `pids-high` open at this level.
+    public var high: Priority?
+    public var exhausted = false
+    public var forecast = false
+    /// `pids-unlimited` has been said for this container.
+    public var unlimitedReported = false
+    /// The `max` count of `pids.events` last seen, so refusals that happened
+    /// before the restart are not news after it.
+    public var refusedForks: Int64?
+
+    public init(high: Priority? = nil, exhausted: Bool = false, forecast: Bool = false,
+                unlimitedReported: Bool = false, refusedForks: Int64? = nil) {
+        self.high = high
+        self.exhausted = exhausted
+        self.forecast = forecast
+        self.unlimitedReported = unlimitedReported
+        self.refusedForks = refusedForks
+    }
+
+    /// Alerts that would be repeated without this record.
+    public var openCount: Int {
+        (high != nil ? 1 : 0) + (exhausted ? 1 : 0) + (forecast ? 1 : 0) + (unlimitedReported ? 1 : 0)
+    }
+}
+
+extension ContainerPidsDetector {
+    /// What a restart must not repeat.
+    public var openEpisodes: PidsEpisodes {
+        PidsEpisodes(high: high?.priority, exhausted: exhausted != nil, forecast: forecast != nil,
+                     unlimitedReported: unlimitedReported, refusedForks: lastRefused)
+    }
+
+    /// Takes up episodes from the last run at `now`: they count as just
+    /// reported (a reminder after `repeat_interval`) and as just troubled
+    /// (`pids-recovered` only after `recover_after` of calm).
+    public mutating func resume(_ saved: PidsEpisodes, at now: Int64) {
+        if let p = saved.high { high = Episode(priority: p, lastEmitted: now) }
+        if saved.exhausted {
+            exhausted = Episode(priority: .crit, lastEmitted: now, refusedAtLastEmit: saved.refusedForks ?? 0)
+        }
+        if saved.forecast { forecast = Episode(priority: .err, lastEmitted: now) }
+        unlimitedReported = saved.unlimitedReported
+        if let r = saved.refusedForks { lastRefused = r }
+        lastTroubleAt = now
+    }
+}
+
+extension HostPidsDetector {
+    /// The level of the open `host-pids-high` episode, if any.
+    public var openPriority: Priority? { episode?.priority }
+
+    public mutating func resume(priority: Priority, at now: Int64) {
+        episode = Episode(priority: priority, lastEmitted: now)
+        lastTroubleAt = now
+    }
+}

@@ -4,24 +4,62 @@ import DockwardCore
 import DockwardDocker
 import DockwardJournal
 import DockwardMetrics
-import Foundation
 import Logging
 
-/// Wiring: sources (cgroup reader, engine) -> detectors -> sinks (journald),
-/// all driven from one serial Dispatch queue: a timer for the poll, signal
-/// sources for reload and shutdown. State has a single owner, so no locks.
-public final class Daemon {
-    public struct Options {
-        public var configPath: String
-        public var configIsExplicit: Bool
-        public var mirrorToStderr: Bool
-        public var logLevel: Logger.Level
+/// The service manager's side of the daemon (sd_notify), as a seam: systemd
+/// in the daemon, a recorder in tests.
+public protocol ServiceNotifier: AnyObject {
+    /// Half of `WatchdogSec` when systemd's watchdog is on, else nil.
+    var watchdogPingInterval: Int64? { get }
+    func ready(status: String)
+    func status(_ text: String)
+    func watchdog()
+    func reloading()
+    func stopping()
+}
 
-        public init(configPath: String, configIsExplicit: Bool, mirrorToStderr: Bool, logLevel: Logger.Level) {
-            self.configPath = configPath
-            self.configIsExplicit = configIsExplicit
-            self.mirrorToStderr = mirrorToStderr
-            self.logLevel = logLevel
+extension SystemdNotifier: ServiceNotifier {}
+
+/// The wiring: sources (the cgroup reader, the engine link) feed the watches
+/// (pids, socket), whose findings leave through the one outlet. Every piece
+/// of mutable state here and in the parts it owns lives on `queue`: the poll
+/// timer, the engine link's reports and reload all run there, so nothing
+/// needs a lock. (The journal sink keeps its own lock for its outage queue,
+/// and the metrics registry its own for scrapes from the HTTP thread.)
+///
+/// Built from its parts, so tests drive it in-process with a fake engine,
+/// fixture cgroup trees and a recording writer; `DaemonRunner` builds the
+/// real parts and adds the process around it (signals, exit).
+public final class Daemon {
+    /// The adapters the daemon runs on.
+    public struct Parts {
+        public var engine: EngineAPI
+        public var cgroupLayout: CgroupLayout
+        public var hostReader: HostPidsReader
+        public var hostPaths: HostPathInspector
+        public var writer: EntryWriter
+        public var notifier: ServiceNotifier
+        public var metrics: MetricsRegistry
+        /// Where open episodes survive a restart; nil: nowhere (a restart repeats them).
+        public var stateDirectory: String?
+        /// How many containers may keep their cgroup files open.
+        public var keepOpenBudget: Int
+        public var logger: Logger
+
+        public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
+                    hostPaths: HostPathInspector = HostPaths(), writer: EntryWriter, notifier: ServiceNotifier,
+                    metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?, keepOpenBudget: Int,
+                    logger: Logger) {
+            self.engine = engine
+            self.cgroupLayout = cgroupLayout
+            self.hostReader = hostReader
+            self.hostPaths = hostPaths
+            self.writer = writer
+            self.notifier = notifier
+            self.metrics = metrics
+            self.stateDirectory = stateDirectory
+            self.keepOpenBudget = keepOpenBudget
+            self.logger = logger
         }
     }
 
@@ -29,152 +67,144 @@ public final class Daemon {
     /// from a crash.
     public enum ExitCode: Int32 { case ok = 0, software = 70, config = 78 }
 
-    private let options: Options
-    private let sink: JournalSink
-    private let logger: Logger
-    private let queue = DispatchQueue(label: "dockward.daemon")
+    public let queue: DispatchQueue
+    private let configPath: String
+    private let configIsExplicit: Bool
     private var config: DockwardConfig
-    private let client: DockerEngineClient
-    private let watch: PidsWatch
-    private let socketWatch: SocketWatch
-    private var socketTasks: [Task<Void, Never>] = []
+    private let parts: Parts
+    private let logger: Logger
+    private let outlet: AlertOutlet
+    private let link: EngineLink
+    private let pids: PidsWatch
+    private let sockets: SocketWatch
+    private let stateFile: StateFile?
+    private let bootID: String
+    private var savedAlertCount = -1
+    private var savedEpisodes: SavedState?
+    private var stateProblemLogged = false
     private var timer: DispatchSourceTimer?
-    private var signalSources: [DispatchSourceSignal] = []
-    private var stopping = false
-    private let notifier = SystemdNotifier()
+    private var metricsServer: MetricsServer?
     private var announcedReady = false
     private var lastStatus = ""
     private var lastWatchdogPing: Int64 = 0
     private var nextPollAt: Int64 = 0
-    /// Set by the socket watch as the engine comes and goes; read for STATUS.
-    private let engineConnection = ConnectionFlag()
-    /// Always there (cheap); served only while `metrics.listen` is set.
-    private let metrics = MetricsRegistry()
-    private var metricsServer: MetricsServer?
+    private var stopping = false
+    private var stopped = false
+    private var stopWaiters: [() -> Void]?
 
-    /// Builds everything or throws a message fit for stderr.
-    public init(options: Options) throws {
-        self.options = options
-        let sink = JournalSink(mirrorToStderr: options.mirrorToStderr)
-        self.sink = sink
-        let level = options.logLevel
-        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, sink: sink, level: level) }
-        var logger = Logger(label: "dockward")
-        logger.logLevel = level
-        self.logger = logger
-
-        let config: DockwardConfig
-        do {
-            config = try ConfigFile.load(path: options.configPath, isExplicit: options.configIsExplicit)
-        } catch {
-            throw DaemonStartError(code: .config, message: "invalid configuration:\n\(error)")
-        }
+    /// `configPath` is read again on reload; `isExplicit`: a missing file is
+    /// then an error rather than the built-in defaults.
+    public init(config: DockwardConfig, configPath: String, configIsExplicit: Bool, parts: Parts,
+                queue: DispatchQueue = DispatchQueue(label: "dockward.daemon")) {
+        self.queue = queue
+        self.configPath = configPath
+        self.configIsExplicit = configIsExplicit
         self.config = config
-        Daemon.raiseDescriptorLimit(logger: logger)
-        let layout: CgroupLayout
-        do {
-            layout = try CgroupLayoutDetector.detect(root: config.cgroupRoot)
-        } catch {
-            throw DaemonStartError(code: .config, message: "\(error)")
-        }
-        let endpoint: DockerEndpoint
-        do {
-            endpoint = try DockerEndpoint.resolve(configuredSocket: config.dockerSocket,
-                                                  environment: ProcessInfo.processInfo.environment)
-        } catch {
-            throw DaemonStartError(code: .config, message: "\(error)")
-        }
-        Daemon.checkEngineSocket(endpoint.socketPath, logger: logger)
-        client = DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine"))
-        let directory = ContainerDirectory(client: client, queue: queue, logger: logger)
-        watch = PidsWatch(config: config, discovery: CgroupDiscovery(layout: layout),
-                          hostReader: HostPidsReader(), directory: directory, logger: logger,
-                          emit: { [metrics] entry in
-                              sink.write(entry)
-                              metrics.recordAlert(kind: entry.kind)
-                          })
-        let queue = self.queue
-        socketWatch = SocketWatch(client: client, engineSocket: endpoint.socketPath, config: config, sink: sink,
-                                  logger: logger, connection: engineConnection, metrics: metrics,
-                                  onMetadata: { id, metadata in queue.async { directory.record(id, metadata) } })
-        logger.info("\(layout.summary); engine socket \(endpoint.socketPath)")
-        // A metrics port that cannot be bound must not leave the host
-        // unguarded: say so (an err entry) and watch on; Prometheus sees
-        // the target down (DockwardDown).
-        if let listen = config.metricsListen {
-            do { try startMetrics(listen: listen) } catch { logger.error("\(error); metrics stay off") }
-        }
-        sink.write(JournalEntry(
-            kind: .daemonStarted, priority: .notice,
-            message: "dockward \(DockwardVersion.current) started: \(config.summary), engine \(endpoint.socketPath)",
-            fields: [("DOCKWARD_CONFIG", options.configPath), ("CGROUP_LAYOUT", layout.summary)]))
+        self.parts = parts
+        self.logger = parts.logger
+        outlet = AlertOutlet(writer: parts.writer, metrics: parts.metrics)
+        link = EngineLink(engine: parts.engine, queue: queue, resyncInterval: config.socketWatch.resyncInterval,
+                          logger: parts.logger)
+        pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
+                         hostReader: parts.hostReader, names: link, outlet: outlet,
+                         keepOpenBudget: parts.keepOpenBudget, logger: parts.logger)
+        sockets = SocketWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
+                              outlet: outlet, logger: parts.logger)
+        stateFile = parts.stateDirectory.map { StateFile(directory: $0) }
+        bootID = StateFile.currentBootID()
+        link.observer = self
     }
 
-    /// Each watched container keeps three or four cgroup files open (a tenth
-    /// of the cost of reopening them every poll), so thousands of containers
-    /// need far more than the usual 1024 descriptors. Ask for 2^20 (the
-    /// kernel's usual `fs.nr_open`); without the privilege to raise the hard
-    /// limit (under systemd: set `LimitNOFILE=`), take the hard limit.
-    public static func raiseDescriptorLimit(logger: Logger) {
-        var limit = rlimit()
-        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-        guard getrlimit(resource, &limit) == 0 else { return }
-        let before = limit.rlim_cur
-        let wanted = rlim_t(1 << 20)
-        if limit.rlim_max < wanted {
-            var raised = rlimit(rlim_cur: wanted, rlim_max: wanted)
-            if setrlimit(resource, &raised) == 0 {
-                logger.debug("raised the open-file limit from \(before) to \(wanted)")
+    // MARK: Life cycle
+
+    /// Loads the state file, writes the start entry, connects to the engine
+    /// and, with `timer`, starts polling. Tests pass `timer: false` and call
+    /// `tick(now:)` themselves.
+    public func start(timer: Bool = true) {
+        queue.sync {
+            let now = MonotonicClock.now()
+            let open = resumeSavedState(now: now)
+            if let listen = config.metricsListen {
+                // A port that cannot be bound must not leave the host
+                // unguarded: say so and watch on (Prometheus sees it down).
+                do { try startMetrics(listen: listen) } catch { logger.error("\(error); metrics stay off") }
+            }
+            outlet.send(AlertText.daemonStarted(
+                version: DockwardVersion.current, config: config, configPath: configPath,
+                engineSocket: parts.engine.socketPath, cgroupLayout: parts.cgroupLayout.summary,
+                openEpisodes: open, stateFile: stateFile?.path))
+            link.start()
+            if timer { startTimer() }
+        }
+    }
+
+    /// SIGTERM: stops the timer, cancels the engine tasks, saves the state,
+    /// flushes what journald missed, says STOPPING and writes the last entry;
+    /// `completion` runs on the queue once the engine's connections are closed.
+    public func stop(completion: @escaping () -> Void) {
+        queue.async { [self] in
+            if let waiting = stopWaiters {
+                // Already stopping: answered when that stop ends (or at once if it has).
+                if stopped { completion() } else { stopWaiters = waiting + [completion] }
                 return
             }
-        }
-        guard limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        if setrlimit(resource, &limit) == 0 {
-            logger.debug("raised the open-file limit from \(before) to \(limit.rlim_max)")
-        } else {
-            logger.warning("cannot raise the open-file limit above \(before): about \(before / 4) containers can be watched")
-        }
-    }
-
-    /// Says clearly at start when the engine's socket is not a socket, or
-    /// when anyone may write to it (then every local user controls the host).
-    static func checkEngineSocket(_ path: String, logger: Logger) {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            logger.notice("engine socket \(path) is not there (yet); the socket watch will retry")
-            return
-        }
-        let type = st.st_mode & S_IFMT
-        if type != S_IFSOCK {
-            let what = type == S_IFDIR ? "a directory" : type == S_IFREG ? "a regular file" : "not a socket"
-            logger.error("docker.socket \(path) is \(what), not a socket: the engine cannot be reached there; check docker.socket or DOCKER_HOST")
-            return
-        }
-        if st.st_mode & S_IWOTH != 0 {
-            logger.warning("engine socket \(path) is writable by everyone (mode \(String(st.st_mode & 0o7777, radix: 8))): every local user controls the host; make it 0660 root:docker")
-        }
-    }
-
-    /// Starts the poll timer and signal handling, then hands the thread to Dispatch.
-    public func run() -> Never {
-        queue.async { self.startTimer() }
-        let socketWatch = self.socketWatch
-        socketTasks = [
-            Task { await socketWatch.run() },
-            Task { await socketWatch.resyncForever() },
-        ]
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
-            signal(sig, SIG_IGN)  // Dispatch delivers it instead of the default action.
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { [unowned self] in
-                if sig == SIGHUP { self.reload() } else { self.stop() }
+            stopWaiters = [completion]
+            stopping = true
+            parts.notifier.stopping()
+            timer?.cancel()
+            timer = nil
+            metricsServer?.stop()
+            metricsServer = nil
+            saveState(force: true)
+            let count = pids.containers.count
+            pids.shutdown()
+            link.stop { [self] in
+                outlet.send(AlertText.daemonStopped(watching: count))
+                outlet.retryPending()
+                stopped = true
+                for waiter in stopWaiters ?? [] { waiter() }
+                stopWaiters = []
             }
-            source.resume()
-            signalSources.append(source)
         }
-        dispatchMain()
     }
+
+    /// SIGHUP: a bad file is refused and the running config stays.
+    public func reload() {
+        queue.async { [self] in
+            guard !stopping else { return }
+            parts.notifier.reloading()
+            defer { parts.notifier.ready(status: lastStatus) }
+            let newConfig: DockwardConfig
+            switch Result(catching: { () throws(ConfigError) in
+                try ConfigFile.load(path: configPath, isExplicit: configIsExplicit)
+            }) {
+            case .success(let loaded): newConfig = loaded
+            case .failure(let error):
+                outlet.send(AlertText.configRejected(error, configPath: configPath))
+                return
+            }
+            var changes = newConfig.changes(from: config)
+            if newConfig.cgroupRoot != config.cgroupRoot || newConfig.dockerSocket != config.dockerSocket {
+                changes.append("(cgroup.root and docker.socket take effect at the next restart)")
+            }
+            let intervalChanged = newConfig.pollInterval != config.pollInterval
+            if newConfig.metricsListen != config.metricsListen {
+                metricsServer?.stop()
+                metricsServer = nil
+                if let listen = newConfig.metricsListen {
+                    do { try startMetrics(listen: listen) } catch { logger.error("\(error); metrics stay off") }
+                }
+            }
+            config = newConfig
+            pids.apply(newConfig)
+            sockets.apply(newConfig)
+            link.apply(resyncInterval: newConfig.socketWatch.resyncInterval)
+            if intervalChanged && timer != nil { startTimer() }
+            outlet.send(AlertText.configReloaded(changes: changes, configPath: configPath))
+        }
+    }
+
+    // MARK: The loop
 
     /// The timer ticks at the poll interval, or at the watchdog's ping
     /// interval when that is shorter (a long `poll_interval` must not let
@@ -182,116 +212,170 @@ public final class Daemon {
     private func startTimer() {
         timer?.cancel()
         let t = DispatchSource.makeTimerSource(flags: [], queue: queue)
-        let interval = min(config.pollInterval.nanoseconds, notifier.watchdogPingInterval ?? .max)
+        let interval = min(config.pollInterval.nanoseconds, parts.notifier.watchdogPingInterval ?? .max)
         // 5% leeway lets the kernel coalesce wake-ups without blurring the rate.
         t.schedule(deadline: .now(), repeating: .nanoseconds(Int(interval)), leeway: .nanoseconds(Int(interval / 20)))
-        t.setEventHandler { [unowned self] in self.onTimer(tick: interval) }
+        t.setEventHandler { [unowned self] in tick(now: MonotonicClock.now(), timerInterval: interval) }
         t.resume()
         timer = t
         nextPollAt = 0
     }
 
-    /// A poll when one is due, then the service-manager chores that ride on
-    /// it: READY after the first, STATUS when it changes, and the watchdog
-    /// ping, sent from this loop on purpose so a stuck loop stops the pings
-    /// and systemd restarts the daemon.
-    private func onTimer(tick: Int64) {
-        let now = MonotonicClock.now()
+    /// One turn of the loop at monotonic time `now`: a poll when one is due,
+    /// then the service-manager chores that ride on it: READY after the
+    /// first, STATUS when it changes, and the watchdog ping, sent from this
+    /// loop on purpose so a stuck loop stops the pings and systemd restarts
+    /// the daemon. Call on the queue.
+    public func tick(now: Int64, timerInterval: Int64 = 0) {
+        dispatchPrecondition(condition: .onQueue(queue))
         // Half a tick of slack: a timer that fires a little early still polls.
-        if now >= nextPollAt - tick / 2 {
+        if now >= nextPollAt - timerInterval / 2 {
             nextPollAt = now + config.pollInterval.nanoseconds
-            sink.retryQueued()
-            watch.poll(now: now)
-            metrics.observePollDuration(seconds: Double(MonotonicClock.now() - now) / 1e9)
-            let status = "watching \(watch.containers.count) containers, \(watch.alertingCount) alerting, engine "
-                + (engineConnection.isUp ? "connected" : "not connected")
+            outlet.retryPending()
+            pids.poll(now: now)
+            parts.metrics.observePollDuration(seconds: Double(MonotonicClock.now() - now) / 1e9)
+            saveState(force: false)
+            let status = statusLine
             if !announcedReady {
                 announcedReady = true
-                notifier.ready(status: status)
+                parts.notifier.ready(status: status)
                 lastStatus = status
             } else if status != lastStatus {
-                notifier.status(status)
+                parts.notifier.status(status)
                 lastStatus = status
             }
         }
-        if let interval = notifier.watchdogPingInterval, now - lastWatchdogPing >= interval {
-            notifier.watchdog()
+        if let interval = parts.notifier.watchdogPingInterval, now - lastWatchdogPing >= interval {
+            parts.notifier.watchdog()
             lastWatchdogPing = now
         }
     }
 
-    /// SIGHUP: a bad file is refused and the running config stays.
-    private func reload() {
-        notifier.reloading()
-        defer { notifier.ready(status: lastStatus) }
-        let newConfig: DockwardConfig
-        do {
-            newConfig = try ConfigFile.load(path: options.configPath, isExplicit: options.configIsExplicit)
-        } catch {
-            let first = error.issues.first
-            sink.write(JournalEntry(
-                kind: .configRejected, priority: .err,
-                message: "Reload refused, keeping the running configuration: \(error.issues.prefix(10).map(\.description).joined(separator: "; "))"
-                    + (error.issues.count > 10 ? "; and \(error.issues.count - 10) more (dockward check-config \(options.configPath))" : ""),
-                fields: [("CONFIG_FILE", first?.file ?? options.configPath),
-                         ("CONFIG_LINE", String(first?.line ?? 0)),
-                         ("CONFIG_KEY", first?.key ?? "")]))
-            return
-        }
-        var changes = newConfig.changes(from: config)
-        if newConfig.cgroupRoot != config.cgroupRoot || newConfig.dockerSocket != config.dockerSocket {
-            changes.append("(cgroup.root and docker.socket take effect at the next restart)")
-        }
-        let intervalChanged = newConfig.pollInterval != config.pollInterval
-        if newConfig.metricsListen != config.metricsListen {
-            metricsServer?.stop()
-            metricsServer = nil
-            if let listen = newConfig.metricsListen {
-                do { try startMetrics(listen: listen) } catch { logger.error("\(error); metrics stay off") }
-            }
-        }
-        config = newConfig
-        watch.apply(newConfig)
-        let socketWatch = self.socketWatch
-        Task { await socketWatch.apply(newConfig) }
-        if intervalChanged { startTimer() }
-        sink.write(JournalEntry(
-            kind: .configReloaded, priority: .notice,
-            message: changes.isEmpty ? "Configuration reloaded; nothing changed."
-                : "Configuration reloaded: \(changes.joined(separator: "; "))",
-            fields: [("CONFIG_FILE", options.configPath)]))
+    /// The engine's name for a container, once it has told it. Call on the queue.
+    public func containerName(_ id: ContainerID) -> String? { link.metadata(for: id)?.name }
+
+    /// Containers whose cgroups are watched now. Call on the queue.
+    public var watchedContainerCount: Int { pids.containers.count }
+
+    /// The service STATUS line.
+    public var statusLine: String {
+        "watching \(pids.containers.count) containers, \(pids.alertingCount) alerting, engine "
+            + (link.isConnected ? "connected" : "not connected")
     }
+
+    // MARK: Metrics
 
     /// The scrape-time snapshot hops to the daemon's queue; the server calls
     /// it from its own render queue, never from this one.
     private func startMetrics(listen: String) throws {
         let queue = self.queue
-        let watch = self.watch
-        let server = MetricsServer(listen: listen, registry: metrics,
-                                   snapshot: { queue.sync { watch.metricsSnapshot() } },
+        let pids = self.pids
+        let server = MetricsServer(listen: listen, registry: parts.metrics,
+                                   snapshot: { queue.sync { pids.metricsSnapshot() } },
                                    logger: Logger(label: "dockward.metrics"))
         try server.start()
         metricsServer = server
     }
 
-    private func stop() {
-        guard !stopping else { return }
-        stopping = true
-        notifier.stopping()
-        timer?.cancel()
-        metricsServer?.stop()
-        let count = watch.containers.count
-        watch.shutdown()
-        sink.write(JournalEntry(kind: .daemonStopped, priority: .notice,
-                                message: "dockward stopped; it was watching \(count) containers."))
-        // The engine client's connections close with the process; waiting on
-        // them could hold shutdown past systemd's patience.
-        exit(ExitCode.ok.rawValue)
+    // MARK: State carried across restarts
+
+    /// Returns how many episodes were taken up, or nil with no state file.
+    private func resumeSavedState(now: Int64) -> Int? {
+        guard let stateFile else {
+            logger.info("no state directory (--state-dir or $STATE_DIRECTORY): a restart repeats open alerts")
+            return nil
+        }
+        switch stateFile.load(bootID: bootID) {
+        case .none:
+            return 0
+        case .ignored(let reason):
+            logger.warning("ignoring state file \(stateFile.path): \(reason); open alerts will be repeated")
+            return 0
+        case .loaded(let state):
+            var pidsEpisodes: [ContainerID: PidsEpisodes] = [:]
+            var verdicts: [ContainerID: SocketWatch.Verdict] = [:]
+            for (key, saved) in state.containers {
+                guard let id = ContainerID(key) else { continue }
+                if let p = saved.pids { pidsEpisodes[id] = p }
+                if let v = saved.exposure { verdicts[id] = v }
+            }
+            pids.resume(containers: pidsEpisodes, host: state.hostPids, at: now)
+            sockets.resume(verdicts)
+            savedEpisodes = state
+            return state.openCount
+        }
+    }
+
+    private var currentState: SavedState {
+        var state = SavedState(bootID: bootID)
+        let open = pids.openEpisodes()
+        state.hostPids = open.host
+        for (id, episodes) in open.containers {
+            state.containers[id.full, default: .init()].pids = episodes
+        }
+        for (id, verdict) in sockets.reported {
+            state.containers[id.full, default: .init()].exposure = verdict
+        }
+        return state
+    }
+
+    /// Written when an alert went out since the last save (an episode opened
+    /// or closed), or at stop; containers gone are dropped at the next save.
+    private func saveState(force: Bool) {
+        guard let stateFile, force || outlet.alertsSent != savedAlertCount else { return }
+        let state = currentState
+        guard force || state != savedEpisodes else {
+            savedAlertCount = outlet.alertsSent
+            return
+        }
+        do {
+            try stateFile.save(state)
+            savedEpisodes = state
+            savedAlertCount = outlet.alertsSent
+            stateProblemLogged = false
+        } catch {
+            if !stateProblemLogged {
+                logger.warning("cannot write state file \(stateFile.path): \(error); a restart would repeat open alerts")
+                stateProblemLogged = true
+            }
+        }
     }
 }
 
-public struct DaemonStartError: Error, CustomStringConvertible {
-    public let code: Daemon.ExitCode
-    public let message: String
-    public var description: String { message }
+extension Daemon: EngineLinkObserver {
+    func engineConnected(afterOutage outage: Int64?) {
+        parts.metrics.setEngineConnected(true)
+        if let outage {
+            outlet.send(AlertText.engineBack(socket: parts.engine.socketPath, outage: outage))
+        } else {
+            logger.info("connected to the Docker engine at \(parts.engine.socketPath)")
+        }
+    }
+
+    func engineLost(reason: String) {
+        parts.metrics.setEngineConnected(false)
+        outlet.send(AlertText.engineLost(socket: parts.engine.socketPath, reason: reason, retryCap: EngineLink.maxRetry))
+    }
+
+    func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?) {
+        pids.learn(details.id, details.metadata)
+        sockets.judge(details, eventTimeNano: eventTimeNano)
+        saveState(force: false)
+    }
+
+    func containerUnknown(_ id: ContainerID) {
+        pids.learn(id, nil)
+    }
+
+    func containerGone(_ id: ContainerID) {
+        sockets.forget(id)
+    }
+
+    func listingCompleted(_ present: Set<ContainerID>, reason: String) {
+        sockets.listingCompleted(present, reason: reason)
+    }
+
+    func engineEventArrived(timeNano: Int64) {
+        parts.metrics.observeEvent(timeNano: timeNano)
+    }
 }

@@ -3,14 +3,16 @@ import Glibc
 
 /// The real filesystem behind the exposure analysis: realpath(3) and stat(2)
 /// as dockward sees the host.
-struct HostPaths: HostPathInspector {
-    func resolve(_ path: String) -> String? {
+public struct HostPaths: HostPathInspector {
+    public init() {}
+
+    public func resolve(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
     }
 
-    func identity(_ path: String) -> FileIdentity? {
+    public func identity(_ path: String) -> FileIdentity? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))

@@ -25,6 +25,11 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Lowest level of the daemon's own log lines: debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep open alert episodes here so a restart does not repeat them (default $STATE_DIRECTORY, set by systemd's StateDirectory=; without either, nowhere).",
+        valueName: "dir"))
+    var stateDir: String?
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of debug, info, notice, warning, error")
@@ -32,11 +37,11 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let options = Daemon.Options(
+        let options = DaemonRunner.Options(
             configPath: config ?? ConfigFile.defaultPath, configIsExplicit: config != nil,
-            mirrorToStderr: logStderr, logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            mirrorToStderr: logStderr, logLevel: Logger.Level(rawValue: logLevel) ?? .info, stateDirectory: stateDir)
         do {
-            try Daemon(options: options).run()
+            try DaemonRunner.run(options)
         } catch let error as DaemonStartError {
             FileHandle.standardError.write(Data("dockward: \(error.message)\n".utf8))
             throw ExitCode(error.code.rawValue)

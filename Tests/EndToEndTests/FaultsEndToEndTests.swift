@@ -37,11 +37,12 @@ final class FaultsEndToEndTests: XCTestCase {
         XCTAssertEqual(unlimited.count, 1, daemon.stderrText.suffix(2000).description)
         XCTAssertNil(unlimited.first?["CONTAINER_NAME"], "no engine, no name")
 
-        // Several retries happen in these seconds; each outage is logged once.
+        // Several retries happen in these seconds; the outage is one entry.
         Thread.sleep(forTimeInterval: 4)
         XCTAssertTrue(daemon.process.isRunning)
-        XCTAssertEqual(count("lost the Docker engine", in: daemon.stderrText), 1, daemon.stderrText.suffix(3000).description)
-        XCTAssertLessThanOrEqual(count("Docker engine unreachable", in: daemon.stderrText), 1)
+        let lost = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "engine-lost"], sinceMicros: since)
+        XCTAssertEqual(lost.count, 1, daemon.stderrText.suffix(3000).description)
+        XCTAssertEqual(count("dockward[engine-lost]", in: daemon.stderrText), 1)
 
         // The engine appears: an exposure created now is reported.
         try E2E.run("/bin/bash", [Self.services, "start"])
@@ -53,6 +54,11 @@ final class FaultsEndToEndTests: XCTestCase {
         let found = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "socket-mount"],
                                            sinceMicros: since, timeout: 45)
         XCTAssertEqual(found.count, 1, daemon.stderrText.suffix(3000).description)
+        // One outage: one entry when lost, one when back with its length.
+        let back = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "engine-back"], sinceMicros: since, timeout: 5)
+        XCTAssertEqual(back.count, 1)
+        XCTAssertNotNil(back.first?["OUTAGE_SECONDS"])
+        XCTAssertEqual(try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "engine-lost"], sinceMicros: since).count, 1)
     }
 
     func testJournaldOutageKeepsAlertsAndReplaysThem() throws {

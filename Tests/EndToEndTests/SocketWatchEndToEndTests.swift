@@ -147,6 +147,7 @@ final class SocketWatchEndToEndTests: XCTestCase {
     func testContainerCreatedRightAfterEngineRestart() throws {
         let name = E2E.uniqueName("restart")
         defer { E2E.removeContainer(name) }
+        let outageSince = E2E.nowMicros()
         try E2E.run("/bin/bash", [E2E.repoRoot.appendingPathComponent("scripts/test-services.sh").path, "stop"])
         Thread.sleep(forTimeInterval: 1)
         try E2E.run("/bin/bash", [E2E.repoRoot.appendingPathComponent("scripts/test-services.sh").path, "start"])
@@ -158,6 +159,9 @@ final class SocketWatchEndToEndTests: XCTestCase {
         Thread.sleep(forTimeInterval: 1)
         XCTAssertEqual(try socketEntries(name, since: since).count, 1, "daemon said:\n\(daemon.stderrText.suffix(3000))")
         XCTAssertEqual(found.count, 1)
-        XCTAssertTrue(daemon.stderrText.contains("Docker engine back after"), "the outage is logged with its length")
+        let back = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "engine-back"], sinceMicros: outageSince)
+        XCTAssertEqual(try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "engine-lost"], sinceMicros: outageSince).count, 1)
+        XCTAssertEqual(back.count, 1, "the outage is one entry with its length:\n\(daemon.stderrText.suffix(3000))")
+        XCTAssertNotNil(back.first?["OUTAGE_SECONDS"])
     }
 }

@@ -144,13 +144,17 @@ final class CatalogTests: XCTestCase {
             fields.formUnion(["SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE",
                               "CONTAINER_STATE", "EXPOSURE_COUNT", "ENGINE_EVENT_NANO"])
         case .daemonStarted:
-            fields.formUnion(["DOCKWARD_CONFIG", "CGROUP_LAYOUT"])
+            fields.formUnion(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES"])
         case .daemonStopped:
             break
         case .configReloaded:
             fields.formUnion(["CONFIG_FILE"])
         case .configRejected:
             fields.formUnion(["CONFIG_FILE", "CONFIG_LINE", "CONFIG_KEY"])
+        case .engineLost:
+            fields.formUnion(["DOCKER_SOCKET", "ENGINE_ERROR"])
+        case .engineBack:
+            fields.formUnion(["DOCKER_SOCKET", "OUTAGE_SECONDS"])
         }
         return fields
     }

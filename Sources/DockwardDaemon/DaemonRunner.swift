@@ -1,0 +1,133 @@
+import Dispatch
+import DockwardCgroup
+import DockwardCore
+import DockwardDocker
+import DockwardJournal
+import DockwardMetrics
+import Foundation
+import Logging
+
+/// The process around the daemon: reads the config, builds the real parts
+/// (journald, the engine client, the cgroup tree), routes the log, turns
+/// SIGHUP into a reload and SIGTERM/SIGINT into a structured stop, and exits.
+/// Once per process: it owns process-wide things (the logging system,
+/// signal dispositions, `exit`).
+public enum DaemonRunner {
+    public struct Options {
+        public var configPath: String
+        public var configIsExplicit: Bool
+        public var mirrorToStderr: Bool
+        public var logLevel: Logger.Level
+        /// Where open episodes are kept across restarts; nil: `$STATE_DIRECTORY`
+        /// (set by systemd's `StateDirectory=`), else nowhere.
+        public var stateDirectory: String?
+
+        public init(configPath: String, configIsExplicit: Bool, mirrorToStderr: Bool, logLevel: Logger.Level,
+                    stateDirectory: String? = nil) {
+            self.configPath = configPath
+            self.configIsExplicit = configIsExplicit
+            self.mirrorToStderr = mirrorToStderr
+            self.logLevel = logLevel
+            self.stateDirectory = stateDirectory
+        }
+    }
+
+    /// SIGTERM to exit: systemd's patience is longer, but a guard that lingers
+    /// delays every shutdown of the host.
+    static let stopDeadline = DispatchTimeInterval.milliseconds(900)
+
+    /// Builds everything, then hands the thread to Dispatch; throws a
+    /// message fit for stderr when the daemon cannot start.
+    public static func run(_ options: Options) throws -> Never {
+        let sink = JournalSink(mirrorToStderr: options.mirrorToStderr)
+        let level = options.logLevel
+        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, sink: sink, level: level) }
+        var logger = Logger(label: "dockward")
+        logger.logLevel = level
+
+        let config: DockwardConfig
+        do {
+            config = try ConfigFile.load(path: options.configPath, isExplicit: options.configIsExplicit)
+        } catch {
+            throw DaemonStartError(code: .config, message: "invalid configuration:\n\(error)")
+        }
+        let budget = descriptorBudget(logger: logger)
+        let layout: CgroupLayout
+        let endpoint: DockerEndpoint
+        do {
+            layout = try CgroupLayoutDetector.detect(root: config.cgroupRoot)
+            endpoint = try DockerEndpoint.resolve(configuredSocket: config.dockerSocket,
+                                                  environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw DaemonStartError(code: .config, message: "\(error)")
+        }
+        checkEngineSocket(endpoint.socketPath, logger: logger)
+        logger.info("\(layout.summary); engine socket \(endpoint.socketPath)")
+        let stateDirectory = options.stateDirectory ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]
+            .flatMap { $0.split(separator: ":").first.map(String.init) }
+        let parts = Daemon.Parts(
+            engine: DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine")),
+            cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
+            keepOpenBudget: budget, logger: logger)
+        let daemon = Daemon(config: config, configPath: options.configPath,
+                            configIsExplicit: options.configIsExplicit, parts: parts)
+        daemon.start()
+
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)  // Dispatch delivers it instead of the default action.
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: daemon.queue)
+            source.setEventHandler {
+                guard sig != SIGHUP else { return daemon.reload() }
+                daemon.stop { exit(Daemon.ExitCode.ok.rawValue) }
+                // The engine's connections normally close in milliseconds;
+                // a stuck one must not hold the stop.
+                daemon.queue.asyncAfter(deadline: .now() + stopDeadline) { exit(Daemon.ExitCode.ok.rawValue) }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        withExtendedLifetime(sources) { dispatchMain() }
+    }
+
+    /// Each watched container keeps its cgroup files open (a tenth of the
+    /// cost of reopening them every poll), so thousands of containers need
+    /// far more than the usual 1024 descriptors. Asks for 2^20 (the kernel's
+    /// usual `fs.nr_open`); without the privilege to raise the hard limit
+    /// (under systemd: set `LimitNOFILE=`), takes the hard limit. Returns how
+    /// many containers may keep their files open.
+    public static func descriptorBudget(logger: Logger) -> Int {
+        let limit = DescriptorLimit.raise()
+        if limit.after > limit.before {
+            logger.debug("raised the open-file limit from \(limit.before) to \(limit.after)")
+        } else if limit.after < DescriptorLimit.wanted {
+            logger.notice("open-file limit \(limit.after): about \(PidsCounterFiles.containersFitting(descriptors: limit.after)) containers keep their cgroup files open")
+        }
+        return PidsCounterFiles.containersFitting(descriptors: limit.after)
+    }
+
+    /// Says clearly at start when the engine's socket is not a socket, or
+    /// when anyone may write to it (then every local user controls the host).
+    static func checkEngineSocket(_ path: String, logger: Logger) {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            logger.notice("engine socket \(path) is not there (yet); the engine link will retry")
+            return
+        }
+        let type = st.st_mode & S_IFMT
+        if type != S_IFSOCK {
+            let what = type == S_IFDIR ? "a directory" : type == S_IFREG ? "a regular file" : "not a socket"
+            logger.error("docker.socket \(path) is \(what), not a socket: the engine cannot be reached there; check docker.socket or DOCKER_HOST")
+            return
+        }
+        if st.st_mode & S_IWOTH != 0 {
+            logger.warning("engine socket \(path) is writable by everyone (mode \(String(st.st_mode & 0o7777, radix: 8))): every local user controls the host; make it 0660 root:docker")
+        }
+    }
+}
+
+public struct DaemonStartError: Error, CustomStringConvertible {
+    public let code: Daemon.ExitCode
+    public let message: String
+    public var description: String { message }
+}

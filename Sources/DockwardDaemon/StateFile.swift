@@ -1,0 +1,116 @@
+import DockwardCore
+import Foundation
+import Glibc
+
+/// What a restart must not repeat: the alert episodes still open, per
+/// container, and the host's. Kept small (only open episodes) and tied to
+/// the boot: after a reboot every container's counters start afresh, so a
+/// state from another boot is ignored.
+struct SavedState: Codable, Equatable {
+    static let currentFormat = 1
+
+    struct ContainerState: Codable, Equatable {
+        var pids: PidsEpisodes?
+        var exposure: SocketWatch.Verdict?
+    }
+
+    var format = SavedState.currentFormat
+    var bootID: String
+    /// Keyed by the full 64-hex container id.
+    var containers: [String: ContainerState] = [:]
+    var hostPids: Priority?
+
+    /// Alerts that a restart would otherwise repeat.
+    var openCount: Int {
+        containers.values.reduce(hostPids == nil ? 0 : 1) { total, c in
+            total + (c.pids?.openCount ?? 0) + (c.exposure.map { $0 == .clean ? 0 : 1 } ?? 0)
+        }
+    }
+}
+
+/// The state file in the service's state directory (`StateDirectory=dockward`,
+/// so `$STATE_DIRECTORY`). Written atomically (a temporary file, fsync,
+/// rename); a missing, truncated or garbled file is reported and ignored:
+/// alerts are then repeated, never lost.
+struct StateFile {
+    static let fileName = "state.json"
+    /// Far above any real state (a few hundred bytes per alerting container).
+    static let maxBytes = 16 << 20
+
+    let path: String
+
+    init(directory: String) {
+        path = directory.hasSuffix("/") ? directory + Self.fileName : directory + "/" + Self.fileName
+    }
+
+    enum LoadResult: Equatable {
+        case none
+        case loaded(SavedState)
+        /// Unusable; the reason is for the log.
+        case ignored(String)
+    }
+
+    func load(bootID: String) -> LoadResult {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            return errno == ENOENT ? .none : .ignored("cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: Self.maxBytes + 1) ?? Data() } catch {
+            return .ignored("cannot read: \(error.localizedDescription)")
+        }
+        guard data.count <= Self.maxBytes else { return .ignored("larger than \(Self.maxBytes) bytes") }
+        let state: SavedState
+        do { state = try JSONDecoder().decode(SavedState.self, from: data) } catch {
+            return .ignored("not a dockward state file (\(Self.describe(error)))")
+        }
+        guard state.format == SavedState.currentFormat else { return .ignored("format \(state.format), expected \(SavedState.currentFormat)") }
+        guard state.bootID == bootID else { return .ignored("written during another boot") }
+        return .loaded(state)
+    }
+
+    func save(_ state: SavedState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(state)
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var ok = data.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        // The rename must not land before the data: fsync first, or a crash
+        // could leave an empty file under the real name.
+        ok = ok && fsync(fd) == 0
+        let savedErrno = errno
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            let code = ok ? errno : savedErrno
+            unlink(temporary)
+            throw POSIXError(.init(rawValue: code) ?? .EIO)
+        }
+    }
+
+    /// This boot's id (`/proc/sys/kernel/random/boot_id`), or "" when unreadable.
+    static func currentBootID(procRoot: String = "/proc") -> String {
+        let text = (try? String(contentsOfFile: procRoot + "/sys/kernel/random/boot_id", encoding: .utf8)) ?? ""
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let c): return c.debugDescription
+        case DecodingError.keyNotFound(let key, _): return "no \(key.stringValue)"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        default: return "\(error)"
+        }
+    }
+}

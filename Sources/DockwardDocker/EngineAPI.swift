@@ -1,0 +1,24 @@
+import DockwardCore
+
+/// What the daemon asks of the Docker engine: the read-only calls of
+/// `DockerEngineClient`, as a seam so the wiring can be driven in-process by
+/// a fake engine in tests. Nothing here can change a container.
+public protocol EngineAPI: AnyObject, Sendable {
+    /// The Unix socket the engine listens on, for messages and the exposure check.
+    var socketPath: String { get }
+    /// `GET /_ping`: settles the API version; throws when the engine cannot be reached.
+    func negotiate() async throws -> String
+    /// `GET /containers/json?all=…`.
+    func listContainers(all: Bool) async throws -> [ContainerSummary]
+    /// `GET /containers/{id}/json`; nil when the engine does not know the id.
+    func inspect(_ id: ContainerID) async throws -> ContainerDetails?
+    /// `GET /events` from `sinceNano`, then live; finishes or throws when the
+    /// connection ends.
+    func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error>
+    /// Closes every connection; called once, at shutdown.
+    func shutdown() async throws
+}
+
+extension DockerEngineClient: EngineAPI {
+    public var socketPath: String { endpoint.socketPath }
+}

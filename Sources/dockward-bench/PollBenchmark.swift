@@ -1,0 +1,81 @@
+import Dispatch
+import DockwardCgroup
+import DockwardCore
+import DockwardDaemon
+import DockwardDocker
+import Glibc
+import Logging
+
+/// Runs the daemon's own loop (discovery, counter reads, detectors, the
+/// tick's chores) on a cgroup hierarchy for `make bench`, with no engine and
+/// a counting writer.
+enum PollBenchmark {
+    struct Result {
+        /// CPU nanoseconds (this thread's, not wall time: the machines are
+        /// shared and noisy) each timed tick took.
+        var tickNanos: [Int64]
+        var containers: Int
+        var entries: Int
+    }
+
+    static func run(hierarchyRoot: String, ticks: Int, warmup: Int = 3) -> Result {
+        var logger = Logger(label: "dockward.bench")
+        logger.logLevel = .critical
+        let writer = CountingWriter()
+        let parts = Daemon.Parts(
+            engine: AbsentEngine(), cgroupLayout: CgroupLayout(version: .v1, hierarchyRoot: hierarchyRoot),
+            writer: writer, notifier: SilentNotifier(), stateDirectory: nil,
+            keepOpenBudget: DaemonRunner.descriptorBudget(logger: logger), logger: logger)
+        let daemon = Daemon(config: DockwardConfig(), configPath: "", configIsExplicit: false, parts: parts)
+        daemon.start(timer: false)
+        var ticksTaken: [Int64] = []
+        ticksTaken.reserveCapacity(ticks)
+        var containers = 0
+        daemon.queue.sync {
+            var now = MonotonicClock.now()
+            for i in 0..<(warmup + ticks) {
+                let start = threadCPUNanos()
+                daemon.tick(now: now)
+                let took = threadCPUNanos() - start
+                if i >= warmup { ticksTaken.append(took) }
+                now += 1_000_000_000  // the detectors see one-second polls
+            }
+            containers = daemon.watchedContainerCount
+        }
+        return Result(tickNanos: ticksTaken, containers: containers, entries: writer.count)
+    }
+
+    static func threadCPUNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+final class CountingWriter: EntryWriter {
+    var count = 0
+    func record(_ entry: JournalEntry) { count += 1 }
+    func retryPending() {}
+}
+
+final class SilentNotifier: ServiceNotifier {
+    let watchdogPingInterval: Int64? = nil
+    func ready(status: String) {}
+    func status(_ text: String) {}
+    func watchdog() {}
+    func reloading() {}
+    func stopping() {}
+}
+
+/// No engine at all: the pids watch runs from the cgroup tree alone, as it
+/// does on a host whose engine is down.
+final class AbsentEngine: EngineAPI, @unchecked Sendable {
+    let socketPath = "/nonexistent/dockward-bench.sock"
+    func negotiate() async throws -> String { throw DockerClientError.socketMissing(path: socketPath) }
+    func listContainers(all: Bool) async throws -> [ContainerSummary] { throw DockerClientError.socketMissing(path: socketPath) }
+    func inspect(_ id: ContainerID) async throws -> ContainerDetails? { throw DockerClientError.socketMissing(path: socketPath) }
+    func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error> {
+        AsyncThrowingStream { $0.finish(throwing: DockerClientError.socketMissing(path: self.socketPath)) }
+    }
+    func shutdown() async throws {}
+}

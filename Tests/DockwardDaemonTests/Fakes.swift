@@ -1,0 +1,277 @@
+import DockwardCgroup
+import DockwardCore
+import DockwardDaemon
+import DockwardDocker
+import Foundation
+import Glibc
+import Logging
+import XCTest
+
+/// An engine behind `EngineAPI` that the test scripts: its containers, its
+/// events, and whether it can be reached. Thread-safe: the daemon's engine
+/// tasks call it from the cooperative pool while the test thread drives it.
+final class ScriptedEngine: EngineAPI, @unchecked Sendable {
+    let socketPath: String
+    private let lock = NSLock()
+    private var containers: [ContainerID: ContainerDetails] = [:]
+    private var reachable = true
+    private var streams: [AsyncThrowingStream<EngineEvent, Error>.Continuation] = []
+    private(set) var negotiations = 0
+    private var inspections: [ContainerID] = []
+    private(set) var shutDown = false
+
+    init(socketPath: String) { self.socketPath = socketPath }
+
+    // MARK: Scripting
+
+    func add(_ details: ContainerDetails) { lock.withLock { containers[details.id] = details } }
+
+    func remove(_ id: ContainerID) { lock.withLock { containers[id] = nil } }
+
+    /// Sends an event to every open stream.
+    func emit(_ action: String, _ id: ContainerID, timeNano: Int64 = Int64(Date().timeIntervalSince1970 * 1e9)) {
+        let event = EngineEvent(type: "container", action: action, actorID: id.full, attributes: [:], timeNano: timeNano)
+        for s in lock.withLock({ streams }) { s.yield(event) }
+    }
+
+    /// Down: open streams fail and every call throws; up: calls work again.
+    func setReachable(_ value: Bool) {
+        let toFail: [AsyncThrowingStream<EngineEvent, Error>.Continuation] = lock.withLock {
+            reachable = value
+            if value { return [] }
+            defer { streams.removeAll() }
+            return streams
+        }
+        for s in toFail { s.finish(throwing: DockerClientError.engineUnreachable(path: socketPath, reason: "connection reset")) }
+    }
+
+    var inspected: [ContainerID] { lock.withLock { inspections } }
+    var openStreams: Int { lock.withLock { streams.count } }
+
+    // MARK: EngineAPI
+
+    private func check() throws {
+        if !lock.withLock({ reachable }) { throw DockerClientError.engineUnreachable(path: socketPath, reason: "connection refused") }
+    }
+
+    func negotiate() async throws -> String {
+        lock.withLock { negotiations += 1 }
+        try check()
+        return "1.41"
+    }
+
+    func listContainers(all: Bool) async throws -> [ContainerSummary] {
+        try check()
+        return lock.withLock {
+            containers.values.sorted { $0.id < $1.id }.map {
+                ContainerSummary(id: $0.id, names: [$0.metadata.name], image: $0.metadata.image,
+                                 labels: $0.metadata.labels, state: $0.state)
+            }
+        }
+    }
+
+    func inspect(_ id: ContainerID) async throws -> ContainerDetails? {
+        try check()
+        return lock.withLock {
+            inspections.append(id)
+            return containers[id]
+        }
+    }
+
+    func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let ok: Bool = lock.withLock {
+                guard reachable else { return false }
+                streams.append(continuation)
+                return true
+            }
+            if !ok { continuation.finish(throwing: DockerClientError.engineUnreachable(path: socketPath, reason: "connection refused")) }
+        }
+    }
+
+    func shutdown() async throws {
+        let open: [AsyncThrowingStream<EngineEvent, Error>.Continuation] = lock.withLock {
+            shutDown = true
+            defer { streams.removeAll() }
+            return streams
+        }
+        for s in open { s.finish() }
+    }
+}
+
+/// Every entry that left through the outlet, in order.
+final class RecordingWriter: EntryWriter, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [JournalEntry] = []
+
+    func record(_ entry: JournalEntry) { lock.withLock { recorded.append(entry) } }
+    func retryPending() {}
+
+    var entries: [JournalEntry] { lock.withLock { recorded } }
+
+    func entries(_ kind: EntryKind) -> [JournalEntry] { entries.filter { $0.kind == kind } }
+
+    func entries(_ kind: EntryKind, for id: ContainerID) -> [JournalEntry] {
+        entries(kind).filter { $0.container?.id == id }
+    }
+}
+
+/// sd_notify messages, in order.
+final class RecordingNotifier: ServiceNotifier, @unchecked Sendable {
+    private let lock = NSLock()
+    private var sent: [String] = []
+    let watchdogPingInterval: Int64?
+
+    init(watchdogPingInterval: Int64? = nil) { self.watchdogPingInterval = watchdogPingInterval }
+
+    var messages: [String] { lock.withLock { sent } }
+    func ready(status: String) { lock.withLock { sent.append("READY=1 STATUS=\(status)") } }
+    func status(_ text: String) { lock.withLock { sent.append("STATUS=\(text)") } }
+    func watchdog() { lock.withLock { sent.append("WATCHDOG=1") } }
+    func reloading() { lock.withLock { sent.append("RELOADING=1") } }
+    func stopping() { lock.withLock { sent.append("STOPPING=1") } }
+}
+
+/// A cgroup v1 pids hierarchy and a /proc in a temporary folder: the real
+/// cgroup reader reads them exactly as it reads the kernel's files.
+struct FixtureHost {
+    let root: String
+    var hierarchy: String { root + "/cgroup/pids" }
+    var proc: String { root + "/proc" }
+    /// A real Unix socket standing in for the engine's, in its own folder.
+    var engineSocket: String { root + "/run/docker.sock" }
+    var stateDirectory: String { root + "/state" }
+
+    init(_ test: XCTestCase) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-daemon-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: hierarchy + "/docker", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        try Self.write("0.10 0.20 0.30 1/400 12345\n", to: proc + "/loadavg")
+        try Self.write("4194304\n", to: proc + "/sys/kernel/pid_max")
+        try Self.write("100000\n", to: proc + "/sys/kernel/threads-max")
+        try Self.bindSocket(engineSocket)
+        let root = self.root
+        test.addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    /// A container's cgroup with its counters.
+    func setPids(_ id: ContainerID, current: Int, max: Int?, refused: Int = 0) throws {
+        let dir = hierarchy + "/docker/" + id.full
+        try Self.write("\(current)\n", to: dir + "/pids.current")
+        try Self.write(max.map { "\($0)\n" } ?? "max\n", to: dir + "/pids.max")
+        try Self.write("max \(refused)\n", to: dir + "/pids.events")
+    }
+
+    func removeCgroup(_ id: ContainerID) throws {
+        try FileManager.default.removeItem(atPath: hierarchy + "/docker/" + id.full)
+    }
+
+    /// Rewrites in place (same inode), as the kernel's counters change under a kept-open descriptor.
+    static func write(_ text: String, to path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
+    static func bindSocket(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    }
+}
+
+/// One daemon over the fixture host and the scripted engine, driven tick by
+/// tick on a manual monotonic clock.
+final class DaemonUnderTest {
+    let daemon: Daemon
+    let writer = RecordingWriter()
+    let notifier = RecordingNotifier()
+    let engine: ScriptedEngine
+    let host: FixtureHost
+    let configPath: String
+    private(set) var now: Int64
+
+    init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil) throws {
+        self.host = host
+        self.engine = engine
+        configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
+        try FixtureHost.write(config, to: configPath)
+        let loaded = try ConfigFile.load(path: configPath, isExplicit: true)
+        let parts = Daemon.Parts(
+            engine: engine, cgroupLayout: CgroupLayout(version: .v1, hierarchyRoot: host.hierarchy),
+            hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
+            stateDirectory: stateDirectory, keepOpenBudget: 1000, logger: Self.logger)
+        daemon = Daemon(config: loaded, configPath: configPath, configIsExplicit: true, parts: parts)
+        now = MonotonicClock.now()
+    }
+
+    /// Warnings and worse only: the wiring's info lines would bury the test output.
+    static let logger: Logger = {
+        var logger = Logger(label: "dockward.test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    func start() { daemon.start(timer: false) }
+
+    /// One poll at the current manual time, then the clock moves on.
+    func tick(advancing step: Interval = .seconds(1)) {
+        daemon.queue.sync { daemon.tick(now: now) }
+        now += step.nanoseconds
+    }
+
+    func ticks(_ n: Int, every step: Interval = .seconds(1)) {
+        for _ in 0..<n { tick(advancing: step) }
+    }
+
+    func stop() {
+        let done = DispatchSemaphore(value: 0)
+        daemon.stop { done.signal() }
+        _ = done.wait(timeout: .now() + 5)
+    }
+
+    /// Waits until the engine has named these containers, so the manual
+    /// clock cannot outrun the metadata grace while a real inspect is on its way.
+    func waitForNames(_ ids: [ContainerID], file: StaticString = #filePath, line: UInt = #line) {
+        waitUntil("names of \(ids.map(\.short))", file: file, line: line) {
+            ids.allSatisfy { self.daemon.containerName($0) != nil }
+        }
+    }
+
+    /// Waits (real time) until `condition` holds on the daemon's queue.
+    func waitUntil(_ what: String, timeout: TimeInterval = 5, file: StaticString = #filePath, line: UInt = #line,
+                   _ condition: @escaping () -> Bool) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if daemon.queue.sync(execute: condition) { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTFail("timed out waiting for \(what); entries: \(writer.entries.map(\.kind.rawValue))", file: file, line: line)
+    }
+}
+
+enum IDs {
+    static func make(_ n: Int) -> ContainerID {
+        let hex = String(n, radix: 16)
+        return ContainerID(String(repeating: "a", count: 64 - hex.count) + hex)!
+    }
+}
+
+func details(_ id: ContainerID, name: String, binds: [(source: String, destination: String)] = [],
+             labels: [String: String] = [:], state: String = "running") -> ContainerDetails {
+    ContainerDetails(
+        id: id, metadata: ContainerMetadata(name: "/" + name, image: "local/busybox:test", labels: labels),
+        mounts: binds.map { MountPoint(kind: .bind, source: $0.source, destination: $0.destination, readWrite: true) },
+        binds: binds.map { "\($0.source):\($0.destination)" }, state: state)
+}
