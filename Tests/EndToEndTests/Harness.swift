@@ -106,7 +106,7 @@ final class DaemonProcess {
     let configURL: URL
     let stderrURL: URL
 
-    init(config: String, environment extra: [String: String] = [:]) throws {
+    init(config: String, environment extra: [String: String] = [:], arguments: [String] = []) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         configURL = dir.appendingPathComponent("dockward.yml")
@@ -114,7 +114,7 @@ final class DaemonProcess {
         try config.write(to: configURL, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = E2E.binary
-        process.arguments = ["run", "--config", configURL.path, "--log-stderr", "--log-level", "debug"]
+        process.arguments = ["run", "--config", configURL.path, "--log-stderr", "--log-level", "debug"] + arguments
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_HOST"] = "unix://\(E2E.socket)"
         env.merge(extra) { $1 }
@@ -130,6 +130,13 @@ final class DaemonProcess {
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
     var stderrText: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+
+    /// True once the process has exited, false if it still runs at the deadline.
+    func waitForExit(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return !process.isRunning
+    }
 
     func stop() {
         guard process.isRunning else { return }
