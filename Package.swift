@@ -72,6 +72,16 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
+        // The operator's commands that read back what the daemon wrote:
+        // `dockward alerts` and its table, JSON and summary output.
+        .target(
+            name: "DockwardCommands",
+            dependencies: [
+                "DockwardCore", "DockwardJournal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
         // Wiring: the poll loop, enrichment, signals, shutdown.
         .target(
             name: "DockwardDaemon",
@@ -84,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "dockward",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardJournal",
+                "DockwardDaemon", "DockwardCore", "DockwardCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5
@@ -106,6 +116,7 @@ let package = Package(
         ),
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"], swiftSettings: swift5),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "PackagingTests",

@@ -1,4 +1,5 @@
 import DockwardCore
+import DockwardJournal
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -7,8 +7,8 @@ import Glibc
 
 /// `dockward alerts`: dockward's own alerts, read back from the journal
 /// through libsystemd (never journalctl).
-struct Alerts: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Alerts: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         abstract: "Review dockward's alerts in the journal.",
         discussion: """
             Reads the entries dockward wrote (SYSLOG_IDENTIFIER=dockward) that carry DOCKWARD_ALERT; \
@@ -55,7 +55,9 @@ struct Alerts: ParsableCommand {
     @Option(name: [.customShort("D"), .long], help: ArgumentHelp("Read the journal files in this directory (like journalctl -D).", valueName: "path"))
     var directory: String?
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if let s = since {
             do { _ = try SinceParser.parse(s) } catch { throw ValidationError("\(error)") }
         }
@@ -74,7 +76,7 @@ struct Alerts: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public func run() throws {
         let filter = AlertFilter(
             since: try since.map { try SinceParser.parse($0) },
             container: container, kind: kind,
