@@ -35,15 +35,3 @@ public struct HostPidsSample: Equatable, Sendable {
         self.ceiling = ceiling
     }
 }
-
-/// Where a container's cgroup was found, as discovery reports it.
-public enum CgroupVersion: String, Sendable { case v1, v2 }
-
-public enum CgroupDriver: String, Sendable {
-    /// `docker/<id>` (Docker's cgroupfs driver).
-    case cgroupfs
-    /// `system.slice/docker-<id>.scope`.
-    case systemd
-    /// `user.slice/.../docker-<id>.scope` (rootless Docker).
-    case rootless
-}
