@@ -105,16 +105,17 @@ let package = Package(
             dependencies: ["DockwardDaemon"],
             swiftSettings: swift5
         ),
-        // Shared by the test targets: running tools without Foundation's Process.
+        // Shared by the test targets: running tools without Foundation's
+        // Process, the CI-or-skip rule, the repository and the built binary.
         .target(name: "DockwardTestSupport", path: "Tests/DockwardTestSupport", swiftSettings: swift5),
         .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
         .testTarget(
             name: "DockwardCgroupTests",
-            dependencies: ["DockwardCgroup"],
+            dependencies: ["DockwardCgroup", "DockwardTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swift5
         ),
-        .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
+        .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"], swiftSettings: swift5),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),

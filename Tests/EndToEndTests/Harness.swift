@@ -9,7 +9,7 @@ import XCTest
 enum E2E {
     static let socket = ProcessInfo.processInfo.environment["DOCKWARD_TEST_DOCKER_SOCKET"] ?? "/run/dockward-test/docker.sock"
     static let image = ProcessInfo.processInfo.environment["DOCKWARD_TEST_IMAGE"] ?? "local/busybox:test"
-    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static var inCI: Bool { TestEnvironment.inCI }
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
 
     /// The dockward binary next to this test bundle (`swift build` puts both in one folder).
@@ -35,12 +35,8 @@ enum E2E {
             missing.append("dockward binary at \(binary.path) (run swift build)")
         }
         guard !missing.isEmpty else { return }
-        let text = "end-to-end test needs \(missing.joined(separator: " and ")); run scripts/test-services.sh start"
-        if inCI {
-            XCTFail(text)
-            throw XCTSkip("failed above: \(text)")
-        }
-        throw XCTSkip(text)
+        try TestEnvironment.skipOrFailInCI(
+            "end-to-end test needs \(missing.joined(separator: " and ")); run scripts/test-services.sh start")
     }
 
     /// Runs a command with DOCKER_HOST set to the private engine; returns stdout.
