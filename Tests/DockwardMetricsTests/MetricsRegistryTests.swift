@@ -174,16 +174,6 @@ final class MetricsRegistryTests: XCTestCase {
         XCTAssertNil(noHost.forecastSeconds)
     }
 
-    func testListenAddressParsing() {
-        XCTAssertEqual(ListenAddress("127.0.0.1:9327"), ListenAddress(host: "127.0.0.1", port: 9327))
-        XCTAssertEqual(ListenAddress("[::1]:9327"), ListenAddress(host: "::1", port: 9327))
-        XCTAssertEqual(ListenAddress("localhost:0"), ListenAddress(host: "localhost", port: 0))
-        XCTAssertEqual(ListenAddress("[::1]:9327")?.description, "[::1]:9327")
-        for bad in ["", "9327", ":9327", "::1:9327", "host:", "host:99999", "host:-1", "[::1]9327", "[::1:9327", "h:+1"] {
-            XCTAssertNil(ListenAddress(bad), bad)
-        }
-    }
-
     /// The poll loop, the socket watch and scrapes call in from their own threads.
     func testConcurrentUseIsSafe() {
         let registry = MetricsRegistry(version: "test")
