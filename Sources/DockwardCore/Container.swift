@@ -15,6 +15,15 @@ public struct ContainerID: Hashable, Sendable, Comparable, CustomStringConvertib
     public var description: String { short }
     public static func < (a: ContainerID, b: ContainerID) -> Bool { a.full < b.full }
 
+    /// How dockward names a container to people (alert text, the metrics
+    /// `container` label): the engine's name, else the short id. An empty
+    /// name counts as none, so a label or a sentence never has a blank where
+    /// the container should be.
+    public func displayName(name: String?) -> String {
+        if let name, !name.isEmpty { return name }
+        return short
+    }
+
     @inline(__always)
     static func isLowerHex(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))

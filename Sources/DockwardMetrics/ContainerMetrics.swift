@@ -48,10 +48,7 @@ public struct ContainerMetrics: Equatable, Sendable {
                   forecastSeconds: ceiling.flatMap { trend.forecast(limit: $0)?.secondsToLimit })
     }
 
-    /// The `container` label: the name, else the 12-hex short id (as
-    /// `CONTAINER_NAME` / `CONTAINER_ID` in the journal).
-    public var displayName: String {
-        if let name, !name.isEmpty { return name }
-        return id.short
-    }
+    /// The `container` label: the same name the alerts use (the name, else
+    /// the 12-hex short id; see `ContainerID.displayName(name:)`).
+    public var displayName: String { id.displayName(name: name) }
 }

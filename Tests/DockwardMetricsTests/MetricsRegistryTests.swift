@@ -167,6 +167,12 @@ final class MetricsRegistryTests: XCTestCase {
                                          trend: trend, host: HostPidsSample(tasks: 1000, ceiling: 1120))
         XCTAssertEqual(unlimited.limit, PidsSample.unlimited)
         XCTAssertEqual(unlimited.displayName, "0123456789ab")
+        // The label and the alerts name a container the same way, an empty name included.
+        for name in ["leaky", "", nil] as [String?] {
+            let m = ContainerMetrics(id: Self.webID, name: name, current: 1, limit: 10, refusedForks: 0)
+            let ref = ContainerRef(id: Self.webID, metadata: name.map { ContainerMetadata(name: $0, image: "i") })
+            XCTAssertEqual(m.displayName, ref.displayName, "\(name ?? "nil")")
+        }
         XCTAssertEqual(unlimited.forecastSeconds ?? -1, 120, accuracy: 1e-6)  // host room 120 at 1/s
         let noHost = ContainerMetrics(id: Self.webID, metadata: nil,
                                       sample: PidsSample(current: 40, limit: PidsSample.unlimited, refusedForks: 0),
