@@ -25,6 +25,9 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The few system calls several modules share: clocks, descriptor
+        // writes, the open-file limit. Glibc only.
+        .target(name: "DockwardSystem", swiftSettings: swift5),
         // Pure policy: models, config schema and validation, detectors, alerts.
         // No file, socket, clock or signal I/O.
         .target(
@@ -54,7 +57,7 @@ let package = Package(
         .target(
             name: "DockwardJournal",
             dependencies: [
-                "CSystemd", "DockwardCore",
+                "CSystemd", "DockwardCore", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5
@@ -77,7 +80,7 @@ let package = Package(
         .target(
             name: "DockwardCommands",
             dependencies: [
-                "DockwardCore", "DockwardJournal",
+                "DockwardCore", "DockwardJournal", "DockwardSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5
@@ -86,7 +89,7 @@ let package = Package(
         .target(
             name: "DockwardDaemon",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal", "DockwardMetrics",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal", "DockwardMetrics", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5
@@ -117,6 +120,7 @@ let package = Package(
         ),
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"], swiftSettings: swift5),
         .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"], swiftSettings: swift5),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(

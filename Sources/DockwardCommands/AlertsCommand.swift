@@ -1,6 +1,7 @@
 import ArgumentParser
 import DockwardCore
 import DockwardJournal
+import DockwardSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -186,25 +187,10 @@ final class StdoutWriter {
     func flush() {
         defer { buffer.removeAll(keepingCapacity: true) }
         guard !broken else { return }
-        if !StdoutWriter.writeAll(1, buffer) { broken = true }
+        if !FileDescriptorWriter.writeAll(1, buffer) { broken = true }
     }
 
-    static func stderr(_ s: String) { _ = writeAll(2, Array(s.utf8)) }
-
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
-        }
-    }
+    static func stderr(_ s: String) { FileDescriptorWriter.writeAll(2, s) }
 
     /// The terminal's width when stdout is one; nil otherwise.
     static func terminalColumns() -> Int? {
