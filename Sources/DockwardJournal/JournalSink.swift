@@ -38,9 +38,6 @@ public final class JournalSink: @unchecked Sendable {
         self.queueLimit = max(1, queueLimit)
     }
 
-    /// Entries waiting for journald.
-    public var queuedCount: Int { lock.locked { queue.count - queueStart } }
-
     /// Returns true when journald took the entry now.
     @discardableResult
     public func write(_ entry: JournalEntry) -> Bool {
