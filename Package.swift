@@ -24,6 +24,9 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The few system calls several modules share: clocks, descriptor
+        // writes, the open-file limit. Glibc only.
+        .target(name: "DockwardSystem", swiftSettings: swift5),
         // Pure policy: models, config schema and validation, detectors, alerts.
         // No file, socket, clock or signal I/O.
         .target(
@@ -53,7 +56,7 @@ let package = Package(
         .target(
             name: "DockwardJournal",
             dependencies: [
-                "CSystemd", "DockwardCore",
+                "CSystemd", "DockwardCore", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5
@@ -71,11 +74,21 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
+        // The operator's commands that read back what the daemon wrote:
+        // `dockward alerts` and its table, JSON and summary output.
+        .target(
+            name: "DockwardCommands",
+            dependencies: [
+                "DockwardCore", "DockwardJournal", "DockwardSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
         // Wiring: the poll loop, enrichment, signals, shutdown.
         .target(
             name: "DockwardDaemon",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal", "DockwardMetrics",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal", "DockwardMetrics", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5
@@ -83,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "dockward",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardJournal",
+                "DockwardDaemon", "DockwardCore", "DockwardCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5
@@ -92,32 +105,35 @@ let package = Package(
         .executableTarget(
             name: "dockward-bench",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker",
+                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5
         ),
-        // Shared by the test targets: running tools without Foundation's Process.
+        // Shared by the test targets: running tools without Foundation's
+        // Process, the CI-or-skip rule, the repository and the built binary.
         .target(name: "DockwardTestSupport", path: "Tests/DockwardTestSupport", swiftSettings: swift5),
         .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
         .testTarget(
             name: "DockwardCgroupTests",
-            dependencies: ["DockwardCgroup"],
+            dependencies: ["DockwardCgroup", "DockwardTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swift5
         ),
-        .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker"], swiftSettings: swift5),
+        .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker", "DockwardTestSupport"], swiftSettings: swift5),
         // The wiring, in-process: a fake engine behind `EngineAPI`, fixture
         // cgroup trees and a recording outlet. No root, no engine, no journald.
         .testTarget(
             name: "DockwardDaemonTests",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardTestSupport",
+                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardSystem", "DockwardTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5
         ),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"], swiftSettings: swift5),
+        .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"], swiftSettings: swift5),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "PackagingTests",

@@ -9,7 +9,8 @@
 #   /lib/systemd/system/dockward.service
 #   /etc/dockward/dockward.yml                  (conffile, from config/)
 #   /usr/lib/systemd/catalog/dockward.catalog   (journalctl -x explanations)
-#   /usr/share/doc/dockward/examples/metrics.conf (drop-in for metrics.listen)
+#   /usr/share/doc/dockward/examples/metrics.conf (drop-in for metrics.listen,
+#                                  from packaging/prometheus/dockward.service.d/)
 # Depends: libsystemd0 plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
@@ -89,7 +90,8 @@ install -m 0644 "$ROOT_DIR/packaging/dockward.service" "$PKG/lib/systemd/system/
 install -m 0644 "$ROOT_DIR/config/dockward.yml" "$PKG/etc/dockward/dockward.yml"
 install -m 0644 "$ROOT_DIR/packaging/dockward.catalog" "$PKG/usr/lib/systemd/catalog/dockward.catalog"
 install -m 0644 "$ROOT_DIR/README.md" "$PKG/usr/share/doc/dockward/README.md"
-install -D -m 0644 "$ROOT_DIR/packaging/metrics.conf" "$PKG/usr/share/doc/dockward/examples/metrics.conf"
+install -D -m 0644 "$ROOT_DIR/packaging/prometheus/dockward.service.d/metrics.conf" \
+    "$PKG/usr/share/doc/dockward/examples/metrics.conf"
 
 echo /etc/dockward/dockward.yml > "$PKG/DEBIAN/conffiles"
 

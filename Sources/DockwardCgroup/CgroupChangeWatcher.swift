@@ -24,8 +24,6 @@ public final class CgroupChangeWatcher {
 
     deinit { Glibc.close(fd) }
 
-    public var watchedCount: Int { watches.count }
-
     /// Watches each directory that exists; forgets watches on those gone.
     public func watch(_ directories: [String]) {
         let wanted = Set(directories)

@@ -80,3 +80,13 @@ public final class CgroupDiscovery {
         return ContainerID(name.dropFirst(prefix.count).dropLast(suffix.count))
     }
 }
+
+/// Which naming scheme a container's cgroup follows, as discovery reports it.
+public enum CgroupDriver: String, Sendable {
+    /// `docker/<id>` (Docker's cgroupfs driver).
+    case cgroupfs
+    /// `system.slice/docker-<id>.scope`.
+    case systemd
+    /// `user.slice/.../docker-<id>.scope` (rootless Docker).
+    case rootless
+}

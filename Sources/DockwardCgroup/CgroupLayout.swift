@@ -65,3 +65,7 @@ public enum CgroupLayoutDetector {
             .contains { $0.elementsEqual("pids".utf8) }
     }
 }
+
+/// Which cgroup hierarchy holds the pids controller: the unified v2 tree or
+/// the v1 `pids` hierarchy.
+public enum CgroupVersion: String, Sendable { case v1, v2 }

@@ -88,8 +88,8 @@ public struct ContainerRef: Equatable, Sendable {
         self.cgroupPath = cgroupPath
     }
 
-    /// The name if the engine told it, else the short id.
-    public var displayName: String { metadata?.name ?? id.short }
+    /// The name if the engine told a non-empty one, else the short id.
+    public var displayName: String { id.displayName(name: metadata?.name) }
 }
 
 /// One journal entry to write: an alert or a lifecycle event.

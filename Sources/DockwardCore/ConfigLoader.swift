@@ -233,10 +233,10 @@ private struct Reader {
             case "metrics":
                 r.entries(value, path, known: ["listen"]) { r, _, v, p in
                     if r.isNull(v) { config.metricsListen = nil; return }
-                    guard let s = r.scalar(v, p, expected: "host:port, e.g. 127.0.0.1:9327") else { return }
+                    guard let s = r.scalar(v, p, expected: ListenAddress.expected) else { return }
                     if s.isEmpty || s == "off" { config.metricsListen = nil; return }
-                    guard Reader.isHostPort(s) else {
-                        r.issue(v, p, "expected host:port (e.g. 127.0.0.1:9327 or [::1]:9327), got \"\(s)\"")
+                    guard ListenAddress(s) != nil else {
+                        r.issue(v, p, "expected \(ListenAddress.expected) with a port from 1 to 65535, got \"\(s)\"")
                         return
                     }
                     config.metricsListen = s
@@ -365,15 +365,6 @@ private struct Reader {
             ok = false
         }
         return ok && node.mapping != nil ? m : nil
-    }
-
-    /// `host:port` with a port in 1...65535; IPv6 hosts in brackets.
-    static func isHostPort(_ s: String) -> Bool {
-        guard let colon = s.lastIndex(of: ":") else { return false }
-        let host = s[..<colon]
-        guard let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port), !host.isEmpty else { return false }
-        if host.contains(":") { return host.hasPrefix("[") && host.hasSuffix("]") }
-        return !host.contains(where: { $0 == " " || $0 == "/" })
     }
 
     static func labelCriterion(_ s: String) -> ContainerMatcher.LabelCriterion {

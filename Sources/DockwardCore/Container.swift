@@ -15,6 +15,15 @@ public struct ContainerID: Hashable, Sendable, Comparable, CustomStringConvertib
     public var description: String { short }
     public static func < (a: ContainerID, b: ContainerID) -> Bool { a.full < b.full }
 
+    /// How dockward names a container to people (alert text, the metrics
+    /// `container` label): the engine's name, else the short id. An empty
+    /// name counts as none, so a label or a sentence never has a blank where
+    /// the container should be.
+    public func displayName(name: String?) -> String {
+        if let name, !name.isEmpty { return name }
+        return short
+    }
+
     @inline(__always)
     static func isLowerHex(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
@@ -69,27 +78,5 @@ public struct ContainerDetails: Equatable, Sendable {
         self.mounts = mounts
         self.binds = binds
         self.state = state
-    }
-}
-
-/// One message of the engine's `/events` stream, with the fields dockward uses.
-public struct EngineEvent: Equatable, Sendable {
-    /// `Type` (legacy engines: absent, then "container" is assumed when `id` is set).
-    public var type: String
-    /// `Action` (legacy: `status`).
-    public var action: String
-    /// `Actor.ID` (legacy: `id`).
-    public var actorID: String
-    /// `Actor.Attributes` (name, image, labels).
-    public var attributes: [String: String]
-    /// `timeNano` (legacy: `time` in seconds, scaled).
-    public var timeNano: Int64
-
-    public init(type: String, action: String, actorID: String, attributes: [String: String], timeNano: Int64) {
-        self.type = type
-        self.action = action
-        self.actorID = actorID
-        self.attributes = attributes
-        self.timeNano = timeNano
     }
 }

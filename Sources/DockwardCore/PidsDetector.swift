@@ -194,10 +194,7 @@ public struct ContainerPidsDetector: Sendable {
 
         // Trend: will the count meet its ceiling within the horizon?
         var forecasting = false
-        let ceiling: Int64? = sample.isUnlimited
-            ? host.map { sample.current + max(0, $0.ceiling - $0.tasks) }
-            : sample.limit
-        if let ceiling, let f = trend.forecast(limit: ceiling),
+        if let ceiling = sample.ceiling(host: host), let f = trend.forecast(limit: ceiling),
            f.secondsToLimit <= policy.forecastHorizon.seconds {
             forecasting = true
             let finding = { (reminder: Bool) in

@@ -21,6 +21,16 @@ public struct PidsSample: Equatable, Sendable {
     }
 
     public var isUnlimited: Bool { limit < 0 }
+
+    /// The count the container can grow to: `pids.max`, or for a container
+    /// without a limit its count plus the host's free process table (its
+    /// forks come out of the host's table); nil when it has no limit and the
+    /// host's figures are unknown. The forecast alert and the forecast
+    /// metric both aim at this.
+    public func ceiling(host: HostPidsSample?) -> Int64? {
+        guard isUnlimited else { return limit }
+        return host.map { current + max(0, $0.ceiling - $0.tasks) }
+    }
 }
 
 /// The host's own process-table ceiling, for containers that have no limit.
@@ -34,16 +44,4 @@ public struct HostPidsSample: Equatable, Sendable {
         self.tasks = tasks
         self.ceiling = ceiling
     }
-}
-
-/// Where a container's cgroup was found, as discovery reports it.
-public enum CgroupVersion: String, Sendable { case v1, v2 }
-
-public enum CgroupDriver: String, Sendable {
-    /// `docker/<id>` (Docker's cgroupfs driver).
-    case cgroupfs
-    /// `system.slice/docker-<id>.scope`.
-    case systemd
-    /// `user.slice/.../docker-<id>.scope` (rootless Docker).
-    case rootless
 }

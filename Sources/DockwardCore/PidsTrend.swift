@@ -47,11 +47,6 @@ public struct PidsTrend: Sendable {
         count += 1
     }
 
-    public mutating func removeAll() {
-        head = 0
-        count = 0
-    }
-
     private mutating func dropFirst() {
         head = (head + 1) % points.count
         count -= 1

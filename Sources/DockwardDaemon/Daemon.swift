@@ -1,3 +1,4 @@
+import DockwardSystem
 import Dispatch
 import DockwardCgroup
 import DockwardCore
@@ -122,7 +123,7 @@ public final class Daemon {
     /// `tick(now:)` themselves.
     public func start(timer: Bool = true) {
         queue.sync {
-            let now = MonotonicClock.now()
+            let now = SystemClock.monotonicNanos()
             let open = resumeSavedState(now: now)
             if let listen = config.metricsListen {
                 // A port that cannot be bound must not leave the host
@@ -215,7 +216,7 @@ public final class Daemon {
         let interval = min(config.pollInterval.nanoseconds, parts.notifier.watchdogPingInterval ?? .max)
         // 5% leeway lets the kernel coalesce wake-ups without blurring the rate.
         t.schedule(deadline: .now(), repeating: .nanoseconds(Int(interval)), leeway: .nanoseconds(Int(interval / 20)))
-        t.setEventHandler { [unowned self] in tick(now: MonotonicClock.now(), timerInterval: interval) }
+        t.setEventHandler { [unowned self] in tick(now: SystemClock.monotonicNanos(), timerInterval: interval) }
         t.resume()
         timer = t
         nextPollAt = 0
@@ -233,7 +234,7 @@ public final class Daemon {
             nextPollAt = now + config.pollInterval.nanoseconds
             outlet.retryPending()
             pids.poll(now: now)
-            parts.metrics.observePollDuration(seconds: Double(MonotonicClock.now() - now) / 1e9)
+            parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - now) / 1e9)
             saveState(force: false)
             let status = statusLine
             if !announcedReady {

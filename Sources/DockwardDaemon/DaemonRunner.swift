@@ -4,6 +4,7 @@ import DockwardCore
 import DockwardDocker
 import DockwardJournal
 import DockwardMetrics
+import DockwardSystem
 import Foundation
 import Logging
 
@@ -97,13 +98,14 @@ public enum DaemonRunner {
     /// (under systemd: set `LimitNOFILE=`), takes the hard limit. Returns how
     /// many containers may keep their files open.
     public static func descriptorBudget(logger: Logger) -> Int {
-        let limit = DescriptorLimit.raise()
-        if limit.after > limit.before {
+        let limit = DescriptorLimit.raiseSoftLimit()
+        let fitting = PidsCounterFiles.containersFitting(descriptors: limit.after)
+        if limit.raised {
             logger.debug("raised the open-file limit from \(limit.before) to \(limit.after)")
-        } else if limit.after < DescriptorLimit.wanted {
-            logger.notice("open-file limit \(limit.after): about \(PidsCounterFiles.containersFitting(descriptors: limit.after)) containers keep their cgroup files open")
+        } else if limit.refused {
+            logger.warning("cannot raise the open-file limit above \(limit.before): about \(fitting) containers keep their cgroup files open, the rest are reopened each poll (set LimitNOFILE=)")
         }
-        return PidsCounterFiles.containersFitting(descriptors: limit.after)
+        return fitting
     }
 
     /// Says clearly at start when the engine's socket is not a socket, or

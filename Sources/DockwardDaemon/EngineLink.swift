@@ -1,3 +1,4 @@
+import DockwardSystem
 import Dispatch
 import DockwardCore
 import DockwardDocker
@@ -59,6 +60,8 @@ final class EngineLink {
     /// Lookups asked while the engine was away; the next listing answers them.
     private var waiting: Set<ContainerID> = []
     private var tasks: [Task<Void, Never>] = []
+    /// Runs once the client's connections are closed.
+    private var stopped: (() -> Void)?
 
     init(engine: EngineAPI, queue: DispatchQueue, resyncInterval: Interval, logger: Logger) {
         self.engine = engine
@@ -83,10 +86,10 @@ final class EngineLink {
     func stop(completion: @escaping () -> Void) {
         for task in tasks { task.cancel() }
         tasks.removeAll()
-        let engine = self.engine, queue = self.queue
-        Task {
+        stopped = completion
+        Task { [self] in
             try? await engine.shutdown()
-            queue.async(execute: completion)
+            await onQueue { self.stopped?() }
         }
     }
 
@@ -120,7 +123,7 @@ final class EngineLink {
     private func connectionLoop() async {
         // Taken before subscribing and listing: anything created after it is
         // either in the listing or replayed by the engine from `since`.
-        var since = MonotonicClock.wallNow()
+        var since = SystemClock.realtimeNanos()
         var lastEventNano: Int64?
         var backoff = Self.firstRetry
         while !Task.isCancelled {
@@ -140,7 +143,7 @@ final class EngineLink {
                 if Task.isCancelled { break }
                 let outageBegins = await onQueue { self.markDown(error) }
                 // With no event seen yet, replay from the outage's start.
-                if outageBegins { since = MonotonicClock.wallNow() }
+                if outageBegins { since = SystemClock.realtimeNanos() }
                 try? await Task.sleep(nanoseconds: UInt64(backoff.nanoseconds))
                 backoff = Interval(nanoseconds: min(backoff.nanoseconds * 2, Self.maxRetry.nanoseconds))
             }
@@ -217,7 +220,7 @@ final class EngineLink {
         let previous = state
         state = .up
         switch previous {
-        case .down(let since): observer?.engineConnected(afterOutage: MonotonicClock.now() - since)
+        case .down(let since): observer?.engineConnected(afterOutage: SystemClock.monotonicNanos() - since)
         case .connecting: observer?.engineConnected(afterOutage: nil)
         case .up: break
         }
@@ -226,7 +229,7 @@ final class EngineLink {
     /// True when this failure starts an outage (the only one reported).
     private func markDown(_ error: Error) -> Bool {
         if case .down = state { return false }
-        state = .down(since: MonotonicClock.now())
+        state = .down(since: SystemClock.monotonicNanos())
         observer?.engineLost(reason: "\(error)")
         return true
     }

@@ -1,4 +1,5 @@
 import DockwardCore
+import DockwardSystem
 import Foundation
 import Glibc
 
@@ -76,16 +77,7 @@ struct StateFile {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var ok = data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                offset += n
-            }
-            return true
-        }
+        var ok = FileDescriptorWriter.writeAll(fd, [UInt8](data))
         // The rename must not land before the data: fsync first, or a crash
         // could leave an empty file under the real name.
         ok = ok && fsync(fd) == 0

@@ -1,4 +1,3 @@
-import DockwardCore
 import Foundation
 
 public enum EventDecodeError: Error, Equatable, CustomStringConvertible {

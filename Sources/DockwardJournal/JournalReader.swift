@@ -1,5 +1,6 @@
 import CSystemd
 import DockwardCore
+import DockwardSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -229,11 +230,8 @@ public final class JournalReader {
         }
     }
 
-    public static func nowMicros() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-    }
+    /// The journal's clock: wall-clock µs since the epoch, as `__REALTIME_TIMESTAMP`.
+    public static func nowMicros() -> UInt64 { SystemClock.realtimeMicros() }
 
     // MARK: - Internals
 

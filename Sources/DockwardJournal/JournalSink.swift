@@ -1,5 +1,6 @@
 import CSystemd
 import DockwardCore
+import DockwardSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,9 +38,6 @@ public final class JournalSink: @unchecked Sendable {
         self.queueLimit = max(1, queueLimit)
     }
 
-    /// Entries waiting for journald.
-    public var queuedCount: Int { lock.locked { queue.count - queueStart } }
-
     /// Returns true when journald took the entry now.
     @discardableResult
     public func write(_ entry: JournalEntry) -> Bool {
@@ -57,7 +55,7 @@ public final class JournalSink: @unchecked Sendable {
                 let rc = JournalSink.send(all)
                 if rc >= 0 { return true }
                 journalDown = true
-                downSinceUsec = JournalSink.realtimeUsec()
+                downSinceUsec = SystemClock.realtimeMicros()
                 StderrWriter.write("dockward: journald unreachable (\(String(cString: strerror(-rc)))); "
                     + "writing entries to stderr and keeping up to \(queueLimit) for the journal\n")
             }
@@ -81,7 +79,7 @@ public final class JournalSink: @unchecked Sendable {
             queueStart += 1
             dropped += 1
         }
-        queue.append(Queued(fields: fields, realtimeUsec: JournalSink.realtimeUsec()))
+        queue.append(Queued(fields: fields, realtimeUsec: SystemClock.realtimeMicros()))
         if queueStart > 1024 && queueStart * 2 > queue.count {
             queue.removeFirst(queueStart)
             queueStart = 0
@@ -99,7 +97,7 @@ public final class JournalSink: @unchecked Sendable {
         }
         // Everything queued is in; only now is journald really back.
         guard JournalSink.send([
-            ("MESSAGE", "journald was unreachable for \((JournalSink.realtimeUsec() - downSinceUsec) / 1_000_000) s; "
+            ("MESSAGE", "journald was unreachable for \((SystemClock.realtimeMicros() - downSinceUsec) / 1_000_000) s; "
                 + "\(replayed) entries kept meanwhile are written above with DOCKWARD_ORIGINAL_TIME_USEC"
                 + (dropped > 0 ? ", \(dropped) older ones were dropped (queue limit \(queueLimit))" : "")),
             ("PRIORITY", String(dropped > 0 ? Priority.warning.rawValue : Priority.notice.rawValue)),
@@ -113,12 +111,6 @@ public final class JournalSink: @unchecked Sendable {
         dropped = 0
         replayed = 0
         journalDown = false
-    }
-
-    static func realtimeUsec() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
     }
 
     /// One `FIELD=value` iovec per field. The strings' bytes are copied into
@@ -159,17 +151,8 @@ final class NSLockLike: @unchecked Sendable {
 }
 
 enum StderrWriter {
-    static func write(_ s: String) {
-        var bytes = Array(s.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-                offset += n
-            }
-        }
-    }
+    /// Best effort: with journald down, stderr is the last place left to say it.
+    static func write(_ s: String) { FileDescriptorWriter.writeAll(2, s) }
 
     /// `<4>dockward[pids-high]: MESSAGE (FIELD=value ...)` on one line, with
     /// control characters escaped so a hostile name cannot fake a line.

@@ -1,4 +1,5 @@
 import CSystemd
+import DockwardSystem
 import Glibc
 
 /// The sd_notify protocol: readiness, status, watchdog, reload and stop,
@@ -27,10 +28,7 @@ public final class SystemdNotifier {
     /// `MONOTONIC_USEC` lets systemd (Type=notify-reload) tell this reload
     /// from an earlier one.
     public func reloading() {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let usec = UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-        send("RELOADING=1\nMONOTONIC_USEC=\(usec)")
+        send("RELOADING=1\nMONOTONIC_USEC=\(SystemClock.monotonicNanos() / 1000)")
     }
 
     public func stopping() { send("STOPPING=1") }

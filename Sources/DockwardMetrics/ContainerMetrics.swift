@@ -33,25 +33,19 @@ public struct ContainerMetrics: Equatable, Sendable {
     }
 
     /// Builds the figures from what the pids watch keeps per container. The
-    /// forecast uses the detector's ceiling: `pids.max`, or for a container
-    /// without a limit its count plus the host's free process table (nil
-    /// when the host's count is unknown). Costs one comparison for a flat
-    /// container, a 120-pair Theil–Sen for a climbing one.
+    /// forecast aims at the detector's ceiling (`PidsSample.ceiling(host:)`),
+    /// so the metric and the forecast alert agree. Costs one comparison for a
+    /// flat container, a 120-pair Theil–Sen for a climbing one.
     public init(id: ContainerID, metadata: ContainerMetadata?, sample: PidsSample, trend: PidsTrend,
                 host: HostPidsSample?) {
-        let ceiling: Int64? = sample.isUnlimited
-            ? host.map { sample.current + max(0, $0.ceiling - $0.tasks) }
-            : sample.limit
+        let ceiling = sample.ceiling(host: host)
         self.init(id: id, name: metadata?.name, image: metadata?.image, current: sample.current,
                   limit: sample.isUnlimited ? PidsSample.unlimited : sample.limit,
                   refusedForks: sample.refusedForks, rate: trend.averageRate,
                   forecastSeconds: ceiling.flatMap { trend.forecast(limit: $0)?.secondsToLimit })
     }
 
-    /// The `container` label: the name, else the 12-hex short id (as
-    /// `CONTAINER_NAME` / `CONTAINER_ID` in the journal).
-    public var displayName: String {
-        if let name, !name.isEmpty { return name }
-        return id.short
-    }
+    /// The `container` label: the same name the alerts use (the name, else
+    /// the 12-hex short id; see `ContainerID.displayName(name:)`).
+    public var displayName: String { id.displayName(name: name) }
 }

@@ -42,8 +42,9 @@ public final class MetricsRegistry: @unchecked Sendable {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
     ]
 
-    /// The underlying registry, for callers that want to add their own collectors.
-    public let prometheus: PrometheusCollectorRegistry
+    /// Every series lives here; callers go through the methods below, so the
+    /// label and help-text rules (see `Names`) cannot be bypassed.
+    private let prometheus: PrometheusCollectorRegistry
 
     private let lock = NSLock()
     private var series: [ContainerID: ContainerSeries] = [:]

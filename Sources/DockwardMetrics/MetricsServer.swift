@@ -6,41 +6,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A `host:port` to listen on: `127.0.0.1:9327`, `[::1]:9327`, `localhost:9327`.
-public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    /// Parses `host:port` or `[v6]:port`; the port may be 0 (any free port).
-    public init?(_ text: String) {
-        let hostPart: Substring
-        let portPart: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            hostPart = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portPart = rest.dropFirst()
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            hostPart = text[..<colon]
-            portPart = text[text.index(after: colon)...]
-            if hostPart.contains(":") { return nil }  // bare IPv6 needs brackets
-        }
-        guard !hostPart.isEmpty, !portPart.isEmpty, portPart.allSatisfy({ $0 >= "0" && $0 <= "9" }),
-              let port = Int(portPart), (0...65535).contains(port) else { return nil }
-        self.host = String(hostPart)
-        self.port = port
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}
-
 public enum MetricsServerError: Error, CustomStringConvertible {
     case badAddress(String)
     case cannotListen(address: String, reason: String)
@@ -49,7 +14,7 @@ public enum MetricsServerError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badAddress(let a):
-            "metrics.listen: expected host:port (e.g. 127.0.0.1:9327 or [::1]:9327), got \"\(a)\""
+            "metrics.listen: expected \(ListenAddress.expected), got \"\(a)\""
         case .cannotListen(let a, let reason):
             "cannot listen for metrics on \(a): \(reason)"
         case .alreadyStarted:
@@ -67,7 +32,11 @@ public enum MetricsServerError: Error, CustomStringConvertible {
 public final class MetricsServer: @unchecked Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// The address as configured, for errors; `address` is nil when it does
+    /// not parse (the config loader refuses such text, so only a caller
+    /// that skipped the loader sees `badAddress`).
     private let listenText: String
+    private let address: ListenAddress?
     private let registry: MetricsRegistry
     private let snapshot: @Sendable () -> [ContainerMetrics]
     private let logger: Logger
@@ -76,9 +45,23 @@ public final class MetricsServer: @unchecked Sendable {
     private var group: MultiThreadedEventLoopGroup?
     private var channel: Channel?
 
-    public init(listen: String, registry: MetricsRegistry,
-                snapshot: @escaping @Sendable () -> [ContainerMetrics], logger: Logger) {
-        self.listenText = listen
+    /// `listen` is `metrics.listen` as the config loader accepted it.
+    public convenience init(listen: String, registry: MetricsRegistry,
+                            snapshot: @escaping @Sendable () -> [ContainerMetrics], logger: Logger) {
+        self.init(listenText: listen, address: ListenAddress(listen), registry: registry, snapshot: snapshot, logger: logger)
+    }
+
+    /// Binds `address` as given; port 0 (only reachable this way) lets the
+    /// kernel pick a free port, which ``boundAddress`` then reports.
+    public convenience init(address: ListenAddress, registry: MetricsRegistry,
+                            snapshot: @escaping @Sendable () -> [ContainerMetrics], logger: Logger) {
+        self.init(listenText: address.description, address: address, registry: registry, snapshot: snapshot, logger: logger)
+    }
+
+    private init(listenText: String, address: ListenAddress?, registry: MetricsRegistry,
+                 snapshot: @escaping @Sendable () -> [ContainerMetrics], logger: Logger) {
+        self.listenText = listenText
+        self.address = address
         self.registry = registry
         self.snapshot = snapshot
         self.logger = logger
@@ -90,7 +73,7 @@ public final class MetricsServer: @unchecked Sendable {
     /// Binds and starts serving; throws ``MetricsServerError`` naming the address.
     public func start() throws {
         guard channel == nil else { throw MetricsServerError.alreadyStarted }
-        guard let address = ListenAddress(listenText) else { throw MetricsServerError.badAddress(listenText) }
+        guard let address else { throw MetricsServerError.badAddress(listenText) }
         gate.reopen()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let registry = self.registry

@@ -1,3 +1,4 @@
+import DockwardSystem
 import Dispatch
 import DockwardCgroup
 import DockwardCore
@@ -32,23 +33,17 @@ enum PollBenchmark {
         ticksTaken.reserveCapacity(ticks)
         var containers = 0
         daemon.queue.sync {
-            var now = MonotonicClock.now()
+            var now = SystemClock.monotonicNanos()
             for i in 0..<(warmup + ticks) {
-                let start = threadCPUNanos()
+                let start = SystemClock.threadCPUNanos()
                 daemon.tick(now: now)
-                let took = threadCPUNanos() - start
+                let took = SystemClock.threadCPUNanos() - start
                 if i >= warmup { ticksTaken.append(took) }
                 now += 1_000_000_000  // the detectors see one-second polls
             }
             containers = daemon.watchedContainerCount
         }
         return Result(tickNanos: ticksTaken, containers: containers, entries: writer.count)
-    }
-
-    static func threadCPUNanos() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DockwardCommands
 import DockwardCore
 import DockwardDaemon
 import Foundation

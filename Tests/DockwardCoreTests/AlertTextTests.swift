@@ -24,6 +24,21 @@ final class AlertTextTests: XCTestCase {
         XCTAssertEqual(entry.message, "Container web (abababababab) hit its pids limit: 50 of 50 tasks, the kernel refused 1234 forks (1234 since the last report).")
     }
 
+    /// One rule for every place that names a container: a non-empty name,
+    /// else the short id (an empty name from the engine counts as none).
+    func testDisplayNameIsTheNameElseTheShortID() {
+        XCTAssertEqual(id.displayName(name: "web"), "web")
+        XCTAssertEqual(id.displayName(name: nil), "abababababab")
+        XCTAssertEqual(id.displayName(name: ""), "abababababab")
+        XCTAssertEqual(ContainerRef(id: id, metadata: ContainerMetadata(name: "/web", image: "i")).displayName, "web")
+        XCTAssertEqual(ContainerRef(id: id).displayName, "abababababab")
+        let unnamed = ContainerRef(id: id, metadata: ContainerMetadata(name: "", image: "i"))
+        XCTAssertEqual(unnamed.displayName, "abababababab")
+        let f = PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 5, limit: nil, limitIsHost: true)
+        XCTAssertTrue(AlertText.entry(for: f, container: unnamed).message.hasPrefix("Container abababababab (abababababab)"),
+                      AlertText.entry(for: f, container: unnamed).message)
+    }
+
     func testHostileNameCannotBreakTheMessageLine() {
         let ref = ContainerRef(id: id, metadata: ContainerMetadata(name: "evil\nPRIORITY=0\u{1b}[2J", image: "x"))
         let entry = AlertText.entry(for: PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 1), container: ref)

@@ -32,6 +32,18 @@ final class PidsDetectorTests: XCTestCase {
     // A steady leak: a worker forks and never reaps, ~2 tasks a second with
     // jitter, towards a limit of 200. The forecast must come before the first
     // refused fork, and early enough to act (the horizon is 60 s).
+    /// The ceiling the forecast aims at (shared with the forecast metric).
+    func testCeilingIsTheLimitElseCountPlusHostRoom() {
+        let host = HostPidsSample(tasks: 1000, ceiling: 1120)
+        XCTAssertEqual(PidsSample(current: 40, limit: 100, refusedForks: 0).ceiling(host: host), 100)
+        XCTAssertEqual(PidsSample(current: 40, limit: 100, refusedForks: 0).ceiling(host: nil), 100)
+        let unlimited = PidsSample(current: 40, limit: PidsSample.unlimited, refusedForks: 0)
+        XCTAssertEqual(unlimited.ceiling(host: host), 160)
+        XCTAssertNil(unlimited.ceiling(host: nil))
+        // A host already over its ceiling leaves no room, never negative room.
+        XCTAssertEqual(unlimited.ceiling(host: HostPidsSample(tasks: 1200, ceiling: 1120)), 40)
+    }
+
     func testSteadyLeakForecastsBeforeAnyForkIsRefused() {
         var run = SeriesRun()
         var current: Int64 = 5

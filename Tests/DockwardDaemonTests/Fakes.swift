@@ -1,3 +1,4 @@
+import DockwardSystem
 import DockwardCgroup
 import DockwardCore
 import DockwardDaemon
@@ -213,7 +214,7 @@ final class DaemonUnderTest {
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             stateDirectory: stateDirectory, keepOpenBudget: 1000, logger: Self.logger)
         daemon = Daemon(config: loaded, configPath: configPath, configIsExplicit: true, parts: parts)
-        now = MonotonicClock.now()
+        now = SystemClock.monotonicNanos()
     }
 
     /// Warnings and worse only: the wiring's info lines would bury the test output.

@@ -1,5 +1,6 @@
 import DockwardCore
 import DockwardDocker
+import DockwardTestSupport
 import Foundation
 import Logging
 import XCTest
@@ -11,16 +12,12 @@ final class RealEngineTests: XCTestCase {
     static let image = "local/busybox:test"
     private var client: DockerEngineClient!
 
-    struct EngineMissing: Error, CustomStringConvertible { var description: String }
+    struct DockerCLIFailed: Error, CustomStringConvertible { var description: String }
 
     override func setUp() async throws {
         guard FileManager.default.fileExists(atPath: Self.socket) else {
             let message = "engine not running at \(Self.socket); run scripts/test-services.sh start"
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail(message)
-                throw EngineMissing(description: message)
-            }
-            throw XCTSkip(message)
+            try TestEnvironment.skipOrFailInCI(message)
         }
         client = DockerEngineClient(endpoint: try DockerEndpoint(socketPath: Self.socket), logger: Logger(label: "dockward.test"))
     }
@@ -165,7 +162,7 @@ final class RealEngineTests: XCTestCase {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw EngineMissing(description: "docker \(args.joined(separator: " ")) failed: \(String(decoding: stderr, as: UTF8.self))")
+            throw DockerCLIFailed(description: "docker \(args.joined(separator: " ")) failed: \(String(decoding: stderr, as: UTF8.self))")
         }
         return String(decoding: stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -9,18 +9,13 @@ import XCTest
 /// read them back. Each test uses its own container name and id, so entries
 /// of other runs (and of other tests running at the same time) never count.
 enum JT {
-    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
     static let sink = JournalSink()
 
     /// Fails in CI, skips elsewhere, when journald is not running.
     static func requireJournald() throws {
         guard !FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") else { return }
-        let text = "journald is not running (no /run/systemd/journal/socket); run scripts/test-services.sh start"
-        if inCI {
-            XCTFail(text)
-            throw XCTSkip("failed above: \(text)")
-        }
-        throw XCTSkip(text)
+        try TestEnvironment.skipOrFailInCI(
+            "journald is not running (no /run/systemd/journal/socket); run scripts/test-services.sh start")
     }
 
     static func uniqueName(_ tag: String = "") -> String {
@@ -62,26 +57,9 @@ enum JT {
 
     // MARK: - The dockward binary
 
-    /// The dockward binary next to this test bundle (`swift build` puts both in one folder).
-    /// On Linux the test bundle is an executable whose Bundle URL is its
-    /// folder; elsewhere it is a directory inside that folder.
-    static var binary: URL {
-        let bundle = Bundle(for: JournalReaderTests.self).bundleURL
-        let candidates = [
-            bundle.deletingLastPathComponent().appendingPathComponent("dockward"),
-            bundle.appendingPathComponent("dockward"),
-            Bundle.main.bundleURL.appendingPathComponent("dockward"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }
+    static var binary: URL { TestEnvironment.dockwardBinary }
 
-    static func requireBinary() throws {
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            let text = "dockward binary missing at \(binary.path) (swift build --build-tests builds it)"
-            if inCI { XCTFail(text) }
-            throw XCTSkip(text)
-        }
-    }
+    static func requireBinary() throws { try TestEnvironment.requireDockwardBinary() }
 
     struct Child {
         let pid: pid_t

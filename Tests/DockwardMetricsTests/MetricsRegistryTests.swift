@@ -167,21 +167,17 @@ final class MetricsRegistryTests: XCTestCase {
                                          trend: trend, host: HostPidsSample(tasks: 1000, ceiling: 1120))
         XCTAssertEqual(unlimited.limit, PidsSample.unlimited)
         XCTAssertEqual(unlimited.displayName, "0123456789ab")
+        // The label and the alerts name a container the same way, an empty name included.
+        for name in ["leaky", "", nil] as [String?] {
+            let m = ContainerMetrics(id: Self.webID, name: name, current: 1, limit: 10, refusedForks: 0)
+            let ref = ContainerRef(id: Self.webID, metadata: name.map { ContainerMetadata(name: $0, image: "i") })
+            XCTAssertEqual(m.displayName, ref.displayName, "\(name ?? "nil")")
+        }
         XCTAssertEqual(unlimited.forecastSeconds ?? -1, 120, accuracy: 1e-6)  // host room 120 at 1/s
         let noHost = ContainerMetrics(id: Self.webID, metadata: nil,
                                       sample: PidsSample(current: 40, limit: PidsSample.unlimited, refusedForks: 0),
                                       trend: trend, host: nil)
         XCTAssertNil(noHost.forecastSeconds)
-    }
-
-    func testListenAddressParsing() {
-        XCTAssertEqual(ListenAddress("127.0.0.1:9327"), ListenAddress(host: "127.0.0.1", port: 9327))
-        XCTAssertEqual(ListenAddress("[::1]:9327"), ListenAddress(host: "::1", port: 9327))
-        XCTAssertEqual(ListenAddress("localhost:0"), ListenAddress(host: "localhost", port: 0))
-        XCTAssertEqual(ListenAddress("[::1]:9327")?.description, "[::1]:9327")
-        for bad in ["", "9327", ":9327", "::1:9327", "host:", "host:99999", "host:-1", "[::1]9327", "[::1:9327", "h:+1"] {
-            XCTAssertNil(ListenAddress(bad), bad)
-        }
     }
 
     /// The poll loop, the socket watch and scrapes call in from their own threads.

@@ -9,9 +9,17 @@ import XCTest
 final class MetricsServerTests: XCTestCase {
     static let id = ContainerID(String(repeating: "0123456789abcdef", count: 4))!
 
-    func makeServer(_ listen: String = "127.0.0.1:0", registry: MetricsRegistry = MetricsRegistry(),
+    /// A server on a port the kernel picks (port 0 is only reachable
+    /// through ListenAddress(host:port:), never through config text).
+    func makeServer(_ address: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0),
+                    registry: MetricsRegistry = MetricsRegistry(),
                     snapshot: @escaping @Sendable () -> [ContainerMetrics] = { [] }) -> MetricsServer {
-        MetricsServer(listen: listen, registry: registry, snapshot: snapshot, logger: Logger(label: "test"))
+        MetricsServer(address: address, registry: registry, snapshot: snapshot, logger: Logger(label: "test"))
+    }
+
+    /// A server from `metrics.listen` text, as the daemon makes it.
+    func makeServer(listen: String) -> MetricsServer {
+        MetricsServer(listen: listen, registry: MetricsRegistry(), snapshot: { [] }, logger: Logger(label: "test"))
     }
 
     func testServesMetricsOnLoopback() throws {
@@ -92,19 +100,23 @@ final class MetricsServerTests: XCTestCase {
         try first.start()
         defer { first.stop() }
         let port = try XCTUnwrap(first.boundAddress?.port)
-        let second = makeServer("127.0.0.1:\(port)")
+        let second = makeServer(listen: "127.0.0.1:\(port)")
         XCTAssertThrowsError(try second.start()) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("127.0.0.1:\(port)"), text)
             XCTAssertTrue(text.contains("cannot listen for metrics"), text)
         }
-        XCTAssertThrowsError(try makeServer("nonsense").start()) { error in
+        XCTAssertThrowsError(try makeServer(listen: "nonsense").start()) { error in
             XCTAssertTrue("\(error)".contains("nonsense"), "\(error)")
+        }
+        // Text never means "any free port": the config refuses it, and so does the server.
+        XCTAssertThrowsError(try makeServer(listen: "127.0.0.1:0").start()) { error in
+            XCTAssertTrue("\(error)".contains("127.0.0.1:0"), "\(error)")
         }
     }
 
     func testIPv6LoopbackWhenAvailable() throws {
-        let server = makeServer("[::1]:0")
+        let server = makeServer(ListenAddress(host: "::1", port: 0))
         do { try server.start() } catch { throw XCTSkip("no IPv6 loopback here: \(error)") }
         defer { server.stop() }
         let port = try XCTUnwrap(server.boundAddress?.port)
@@ -141,7 +153,7 @@ final class MetricsServerTests: XCTestCase {
         let port = try XCTUnwrap(server.boundAddress?.port)
         server.stop()
         server.stop()
-        let again = makeServer("127.0.0.1:\(port)")
+        let again = makeServer(listen: "127.0.0.1:\(port)")
         try again.start()
         again.stop()
     }

@@ -7,9 +7,7 @@ import XCTest
 /// posix_spawn, waitpid and temp files, not Foundation's Process, whose
 /// waitUntilExit was seen to hang here. Bounded by a deadline.
 enum Tool {
-    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../..").standardized
+    static var repoRoot: URL { TestEnvironment.repoRoot }
 
     typealias Result = Subprocess.Output
 
@@ -23,15 +21,11 @@ enum Tool {
         return nil
     }
 
-    /// The tool's path; when it is missing, fails in CI (CI=true) and skips elsewhere.
+    /// The tool's path; when it is missing, fails in CI and skips elsewhere.
     static func require(_ name: String, package: String) throws -> String {
         if let path = find(name) { return path }
-        let text = "\(name) not found: install it with `apt-get install -y --no-install-recommends \(package)`"
-        if inCI {
-            XCTFail(text)
-            throw XCTSkip("failed above: \(text)")
-        }
-        throw XCTSkip(text)
+        try TestEnvironment.skipOrFailInCI(
+            "\(name) not found: install it with `apt-get install -y --no-install-recommends \(package)`")
     }
 
     /// Runs `path args`, feeding `stdin`; kills it (SIGKILL) past `timeout` seconds.

@@ -9,18 +9,10 @@ import XCTest
 enum E2E {
     static let socket = ProcessInfo.processInfo.environment["DOCKWARD_TEST_DOCKER_SOCKET"] ?? "/run/dockward-test/docker.sock"
     static let image = ProcessInfo.processInfo.environment["DOCKWARD_TEST_IMAGE"] ?? "local/busybox:test"
-    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
-
+    static var inCI: Bool { TestEnvironment.inCI }
+    static var repoRoot: URL { TestEnvironment.repoRoot }
     /// The dockward binary next to this test bundle (`swift build` puts both in one folder).
-    static var binary: URL {
-        let candidates = [
-            Bundle.main.bundleURL.appendingPathComponent("dockward"),
-            Bundle(for: DaemonProcess.self).bundleURL.deletingLastPathComponent().appendingPathComponent("dockward"),
-            repoRoot.appendingPathComponent(".build/debug/dockward"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
-    }
+    static var binary: URL { TestEnvironment.dockwardBinary }
 
     /// Fails in CI, skips elsewhere, when the engine or journald is missing.
     static func requireServices() throws {
@@ -35,12 +27,8 @@ enum E2E {
             missing.append("dockward binary at \(binary.path) (run swift build)")
         }
         guard !missing.isEmpty else { return }
-        let text = "end-to-end test needs \(missing.joined(separator: " and ")); run scripts/test-services.sh start"
-        if inCI {
-            XCTFail(text)
-            throw XCTSkip("failed above: \(text)")
-        }
-        throw XCTSkip(text)
+        try TestEnvironment.skipOrFailInCI(
+            "end-to-end test needs \(missing.joined(separator: " and ")); run scripts/test-services.sh start")
     }
 
     /// Runs a command with DOCKER_HOST set to the private engine; returns stdout.

@@ -11,6 +11,7 @@ final class DebianPackageTests: XCTestCase {
         "/lib/systemd/system/dockward.service",
         "/etc/dockward/dockward.yml",
         "/usr/lib/systemd/catalog/dockward.catalog",
+        "/usr/share/doc/dockward/examples/metrics.conf",
     ]
 
     func buildPackage(into dir: URL) throws -> String {

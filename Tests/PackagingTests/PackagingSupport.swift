@@ -6,25 +6,13 @@ import XCTest
 /// Runs the tools the packaging tests check against (systemd-analyze,
 /// journalctl, dpkg) and finds the files under test.
 enum Packaging {
-    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../..").standardized
+    static var repoRoot: URL { TestEnvironment.repoRoot }
     static var unitFile: URL { repoRoot.appendingPathComponent("packaging/dockward.service") }
     static var catalogFile: URL { repoRoot.appendingPathComponent("packaging/dockward.catalog") }
     static var buildDeb: URL { repoRoot.appendingPathComponent("scripts/build-deb.sh") }
     static var configFile: URL { repoRoot.appendingPathComponent("config/dockward.yml") }
 
-    /// The dockward binary next to this test bundle (`swift build` puts both in one folder).
-    static var binary: URL {
-        let candidates = [
-            Bundle.main.bundleURL.appendingPathComponent("dockward"),
-            Bundle(for: Marker.self).bundleURL.deletingLastPathComponent().appendingPathComponent("dockward"),
-            repoRoot.appendingPathComponent(".build/debug/dockward"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
-    }
-
-    private final class Marker {}
+    static var binary: URL { TestEnvironment.dockwardBinary }
 
     typealias Result = Subprocess.Output
 
@@ -45,24 +33,16 @@ enum Packaging {
         ((try? run("sh", ["-c", "command -v \(tool)"]))?.status ?? 1) == 0
     }
 
-    /// Fails in CI (CI=true), skips elsewhere, when a prerequisite is missing.
-    static func require(_ condition: Bool, _ what: String) throws {
-        guard !condition else { return }
-        if inCI {
-            XCTFail("packaging test needs \(what)")
-            throw XCTSkip("failed above: needs \(what)")
-        }
-        throw XCTSkip("needs \(what)")
+    /// Fails in CI, skips elsewhere, when a prerequisite is missing.
+    static func require(_ condition: Bool, _ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try TestEnvironment.require(condition, "packaging test needs \(what)", file: file, line: line)
     }
 
     static func requireTools(_ tools: String...) throws {
         for tool in tools { try require(toolExists(tool), "\(tool) (apt-get install it)") }
     }
 
-    static func requireBinary() throws {
-        try require(FileManager.default.isExecutableFile(atPath: binary.path),
-                    "the dockward binary at \(binary.path) (swift build)")
-    }
+    static func requireBinary() throws { try TestEnvironment.requireDockwardBinary() }
 
     static func requireRoot() throws {
         try require(geteuid() == 0, "root")

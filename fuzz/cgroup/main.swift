@@ -1,7 +1,8 @@
 // libFuzzer target: PidsFileParser (Sources/DockwardCgroup/PidsFileParser.swift).
 //
-// Built into one module with Sources/DockwardCore (see fuzz/build.sh), so the
-// parser's internal helpers are visible here.
+// Built as module DockwardCgroup from PidsFileParser.swift and this file,
+// linking DockwardCore (see fuzz/build.sh), so the parser's internal helpers
+// are visible here.
 //
 // Checks, on every input:
 // - parseCount / parseLimit / parseRefusedForks never trap (overflow included);
@@ -11,6 +12,8 @@
 // - round trip: the decimal rendering of a non-negative Int64 taken from the
 //   input (with the kernel's "\n", and with "\r\n"/spaces) parses back to it,
 //   through parseCount, parseLimit and a "max N" line of parseRefusedForks.
+
+import DockwardCore
 
 private func check(_ ok: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
     if !ok() { fatalError("property violated: \(message())") }

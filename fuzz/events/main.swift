@@ -1,6 +1,7 @@
 // libFuzzer target: EventStreamDecoder (Sources/DockwardDocker/EventStreamDecoder.swift).
 //
-// Built into one module with Sources/DockwardCore (see fuzz/build.sh).
+// Built as module DockwardDocker with EventStreamDecoder.swift and EngineEvent.swift
+// (see fuzz/build.sh), so the decoder's internal decodeLine is visible here.
 //
 // Input layout: byte 0 picks maxLineBytes and the chunking mode, byte 1 seeds
 // the chunk sizes; the rest is the stream. Checks, on every input:

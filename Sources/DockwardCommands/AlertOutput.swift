@@ -1,4 +1,6 @@
 import DockwardCore
+import DockwardJournal
+import DockwardSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -200,7 +202,7 @@ public enum SinceParser {
 
     /// Microseconds since the epoch. `nowMicros` and the process's TZ give the
     /// reference for relative times and local timestamps.
-    public static func parse(_ raw: String, nowMicros: UInt64 = JournalReader.nowMicros()) throws -> UInt64 {
+    public static func parse(_ raw: String, nowMicros: UInt64 = SystemClock.realtimeMicros()) throws -> UInt64 {
         let text = raw.trimmingSpaces().lowercased()
         let invalid = Invalid(text: raw)
         switch text {

@@ -1,14 +1,15 @@
 import ArgumentParser
 import DockwardCore
 import DockwardJournal
+import DockwardSystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `dockward alerts`: dockward's own alerts, read back from the journal
 /// through libsystemd (never journalctl).
-struct Alerts: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Alerts: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         abstract: "Review dockward's alerts in the journal.",
         discussion: """
             Reads the entries dockward wrote (SYSLOG_IDENTIFIER=dockward) that carry DOCKWARD_ALERT; \
@@ -55,7 +56,9 @@ struct Alerts: ParsableCommand {
     @Option(name: [.customShort("D"), .long], help: ArgumentHelp("Read the journal files in this directory (like journalctl -D).", valueName: "path"))
     var directory: String?
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if let s = since {
             do { _ = try SinceParser.parse(s) } catch { throw ValidationError("\(error)") }
         }
@@ -74,7 +77,7 @@ struct Alerts: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public func run() throws {
         let filter = AlertFilter(
             since: try since.map { try SinceParser.parse($0) },
             container: container, kind: kind,
@@ -184,25 +187,10 @@ final class StdoutWriter {
     func flush() {
         defer { buffer.removeAll(keepingCapacity: true) }
         guard !broken else { return }
-        if !StdoutWriter.writeAll(1, buffer) { broken = true }
+        if !FileDescriptorWriter.writeAll(1, buffer) { broken = true }
     }
 
-    static func stderr(_ s: String) { _ = writeAll(2, Array(s.utf8)) }
-
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
-        }
-    }
+    static func stderr(_ s: String) { FileDescriptorWriter.writeAll(2, s) }
 
     /// The terminal's width when stdout is one; nil otherwise.
     static func terminalColumns() -> Int? {

@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// Where the tests run and what they may take for granted. Tests that need
+/// a service (the engine, journald, a v1 pids hierarchy, a tool) skip on a
+/// developer's machine without it, but must not skip in CI, where a skip
+/// would hide that the service never came up.
+public enum TestEnvironment {
+    /// True when `CI` is set to anything but "", "false" or "0". CI systems
+    /// spell it differently (`true`, `1`, `yes`); a developer turning it off
+    /// writes `CI=0` or `CI=false`.
+    public static var inCI: Bool { isCI(ProcessInfo.processInfo.environment["CI"]) }
+
+    /// The rule behind ``inCI`` for one value of `CI` (nil: unset).
+    public static func isCI(_ value: String?) -> Bool {
+        guard let value, !value.isEmpty else { return false }
+        return !["false", "0"].contains(value.lowercased())
+    }
+
+    /// A prerequisite is missing: in CI records `message` as a failure (and
+    /// stops the test), elsewhere skips the test with the same message.
+    public static func skipOrFailInCI(_ message: String, file: StaticString = #filePath, line: UInt = #line) throws -> Never {
+        if inCI {
+            XCTFail(message, file: file, line: line)
+            throw XCTSkip("failed above: \(message)", file: file, line: line)
+        }
+        throw XCTSkip(message, file: file, line: line)
+    }
+
+    /// ``skipOrFailInCI(_:file:line:)`` unless `condition` holds.
+    public static func require(_ condition: Bool, _ message: @autoclosure () -> String,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        guard condition else { try skipOrFailInCI(message(), file: file, line: line) }
+    }
+
+    /// The repository's root folder (this file is Tests/DockwardTestSupport/TestEnvironment.swift).
+    public static let repoRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().standardized
+
+    /// The built `dockward` binary: `swift build` puts it in the folder of the
+    /// test executable (on Linux the test bundle is an executable whose Bundle
+    /// URL is that folder; elsewhere a directory inside it); else the debug
+    /// build under the repository. The last candidate when none exists, so a
+    /// message can name where it was looked for.
+    public static var dockwardBinary: URL {
+        let bundles = [Bundle.main.bundleURL, Bundle(for: Marker.self).bundleURL]
+        let candidates = bundles.flatMap {
+            [$0.appendingPathComponent("dockward"), $0.deletingLastPathComponent().appendingPathComponent("dockward")]
+        } + [repoRoot.appendingPathComponent(".build/debug/dockward")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+    }
+
+    /// Skips (fails in CI) when ``dockwardBinary`` is not built.
+    public static func requireDockwardBinary(file: StaticString = #filePath, line: UInt = #line) throws {
+        try require(FileManager.default.isExecutableFile(atPath: dockwardBinary.path),
+                    "dockward binary missing at \(dockwardBinary.path) (swift build --build-tests builds it)",
+                    file: file, line: line)
+    }
+
+    private final class Marker {}
+}
