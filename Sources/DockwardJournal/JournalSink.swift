@@ -11,6 +11,12 @@ import Glibc
 /// each entry with its original time in `DOCKWARD_ORIGINAL_TIME_USEC`, and a
 /// notice says how many were kept and how many had to be dropped. The daemon
 /// keeps running either way.
+///
+/// The one part of the daemon's write path with a lock of its own: alerts
+/// come from the daemon's queue, but the log handler writes operational
+/// lines from whatever thread logs (the engine client's event loops among
+/// them), and both must see one outage queue in one order. The lock guards
+/// only that queue and the journald-down flag.
 public final class JournalSink: @unchecked Sendable {
     public static let identifier = "dockward"
     /// An outage of minutes at a few entries a second fits; a flood is cut
@@ -137,8 +143,7 @@ public final class JournalSink: @unchecked Sendable {
     }
 }
 
-/// A tiny mutex so the sink can be shared by the poll queue and the engine
-/// client's threads.
+/// A tiny mutex for the sink's outage queue (see `JournalSink`).
 final class NSLockLike: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     init() { pthread_mutex_init(&mutex, nil) }
