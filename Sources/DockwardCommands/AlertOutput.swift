@@ -32,16 +32,20 @@ public enum AlertOutput {
 
     public static func tableRow(_ r: AlertRecord, messageWidth: Int) -> String {
         let container = r.containerDisplay.map(cell) ?? "-"
+        // A forged entry keeps its claims in their columns but never reads
+        // as an alert: the message column starts with who really wrote it.
+        let message = r.isTrusted ? r.message : "UNTRUSTED, written by \(r.writer), not by dockward: \(r.message)"
         return pad(localTime(r.realtime), timeWidth) + gap + pad(r.priority.name, priorityWidth) + gap
             + pad(fit(cell(r.kind), kindWidth), kindWidth) + gap
             + pad(fit(container, containerWidth), containerWidth) + gap
-            + fit(cell(r.message), messageWidth)
+            + fit(cell(message), messageWidth)
     }
 
     /// One JSON object, no newline. Keys: time (ISO 8601, UTC, µs),
-    /// realtime_usec, priority (name), type (alert|event), kind, container,
+    /// realtime_usec, priority (name), type (alert|event, or untrusted for
+    /// an entry dockward did not write), trusted, kind, container,
     /// container_id (null for the host), message, fields (the other
-    /// allow-listed fields).
+    /// allow-listed fields, journald's `_UID`, `_COMM`... among them).
     public static func json(_ r: AlertRecord) -> String {
         let promoted: Set<String> = ["MESSAGE", "PRIORITY", "DOCKWARD_ALERT", "DOCKWARD_EVENT", "CONTAINER_NAME", "CONTAINER_ID"]
         let extra = r.fields.filter { !promoted.contains($0.key) }.sorted { $0.key < $1.key }
@@ -49,7 +53,8 @@ public enum AlertOutput {
         s += "\"time\":" + jsonString(isoTime(r.realtime))
         s += ",\"realtime_usec\":\(r.realtime)"
         s += ",\"priority\":" + jsonString(r.priority.name)
-        s += ",\"type\":" + jsonString(r.isAlert ? "alert" : "event")
+        s += ",\"type\":" + jsonString(!r.isTrusted ? "untrusted" : r.isAlert ? "alert" : "event")
+        s += ",\"trusted\":\(r.isTrusted)"
         s += ",\"kind\":" + jsonString(r.kind)
         s += ",\"container\":" + (r.containerName.map(jsonString) ?? "null")
         s += ",\"container_id\":" + (r.containerID.map(jsonString) ?? "null")
@@ -70,6 +75,20 @@ public enum AlertOutput {
             + pad(fit(row.container.map(cell) ?? "-", containerWidth), containerWidth) + gap
             + pad(fit(cell(row.kind), kindWidth), kindWidth) + gap
             + localTime(row.first) + gap + localTime(row.last)
+    }
+
+    /// The summary's own line for forged entries; nil when there are none.
+    public static func untrustedLine(_ summary: AlertSummary) -> String? {
+        let count = summary.untrusted.values.reduce(0, +)
+        guard count > 0 else { return nil }
+        let writers = summary.untrusted.sorted { $0.key < $1.key }.map { "\(cell($0.key)): \($0.value)" }
+        return "UNTRUSTED: \(count) \(count == 1 ? "entry claims" : "entries claim") to be dockward's but journald says "
+            + "someone else wrote \(count == 1 ? "it" : "them") (\(writers.joined(separator: "; "))); "
+            + "list them with --untrusted"
+    }
+
+    public static func untrustedJSON(writer: String, count: Int) -> String {
+        "{\"untrusted\":true,\"writer\":\(jsonString(writer)),\"count\":\(count)}"
     }
 
     public static func summaryJSON(_ row: AlertSummary.Row) -> String {
@@ -159,11 +178,19 @@ public struct AlertSummary: Sendable {
     }
 
     private var groups: [Key: Row] = [:]
+    /// Trusted entries counted in `rows`.
     public private(set) var total = 0
+    /// Entries that claim to be dockward's but are not, by writer ("uid 65534, logger").
+    public private(set) var untrusted: [String: Int] = [:]
 
     public init() {}
 
+    /// Untrusted records are counted apart, by writer, never in a row.
     public mutating func add(_ r: AlertRecord) {
+        guard r.isTrusted else {
+            untrusted[r.writer, default: 0] += 1
+            return
+        }
         total += 1
         let key = Key(container: r.containerDisplay, kind: r.kind)
         if var row = groups[key] {

@@ -12,9 +12,12 @@ public struct Alerts: ParsableCommand {
     public static let configuration = CommandConfiguration(
         abstract: "Review dockward's alerts in the journal.",
         discussion: """
-            Reads the entries dockward wrote (SYSLOG_IDENTIFIER=dockward) that carry DOCKWARD_ALERT; \
-            with --all, also the daemon's lifecycle entries (DOCKWARD_EVENT). Filters are matched by \
-            libsystemd against the journal's indexes.
+            Reads the entries dockward wrote that carry DOCKWARD_ALERT; with --all, also the daemon's \
+            lifecycle entries (DOCKWARD_EVENT). An entry counts as dockward's only when journald's own \
+            fields, which no client can set, say so: SYSLOG_IDENTIFIER=dockward together with \
+            _SYSTEMD_UNIT=dockward.service or _UID=0. Any user can write an entry that merely claims \
+            the identifier; those are never shown as alerts (--untrusted lists them, marked). Filters \
+            are matched by libsystemd against the journal's indexes.
 
             Examples:
               dockward alerts --since 1h
@@ -50,8 +53,13 @@ public struct Alerts: ParsableCommand {
     @Flag(help: "Counts per container and kind, worst priority first.")
     var summary = false
 
-    @Flag(help: "Also show the daemon's lifecycle entries (start, stop, config reloads).")
+    @Flag(help: "Also show the daemon's lifecycle entries (start, stop, config reloads, engine outages).")
     var all = false
+
+    @Flag(help: ArgumentHelp(
+        "Also list entries that claim to be dockward's but that journald says another process wrote, marked UNTRUSTED with their writer (_UID, _COMM).",
+        discussion: "Without it they are never shown; --summary always counts them on a line of their own."))
+    var untrusted = false
 
     @Option(name: [.customShort("D"), .long], help: ArgumentHelp("Read the journal files in this directory (like journalctl -D).", valueName: "path"))
     var directory: String?
@@ -78,11 +86,13 @@ public struct Alerts: ParsableCommand {
     }
 
     public func run() throws {
+        // The summary always looks at forged entries too, to count them on a
+        // line of their own; the other views read them only when asked.
         let filter = AlertFilter(
             since: try since.map { try SinceParser.parse($0) },
             container: container, kind: kind,
             priority: priority.flatMap(AlertFilter.parsePriority),
-            includeEvents: all)
+            includeEvents: all, includeUntrusted: untrusted || summary)
         let out = StdoutWriter()
         do {
             let reader = try JournalReader(directory: directory)
@@ -119,15 +129,23 @@ public struct Alerts: ParsableCommand {
     private func runSummary(_ reader: JournalReader, _ filter: AlertFilter, _ out: StdoutWriter) throws {
         var summary = AlertSummary()
         try reader.forEach(filter: filter) { summary.add($0) }
-        guard summary.total > 0 else { return reportEmpty(filter, out) }
         if json {
             for row in summary.rows { out.write(AlertOutput.summaryJSON(row) + "\n") }
+            for (writer, count) in summary.untrusted.sorted(by: { $0.key < $1.key }) {
+                out.write(AlertOutput.untrustedJSON(writer: writer, count: count) + "\n")
+            }
+            if summary.total == 0 { reportEmpty(filter, out) }
         } else {
-            out.write(AlertOutput.summaryHeader() + "\n")
-            for row in summary.rows { out.write(AlertOutput.summaryRow(row) + "\n") }
-            let rows = summary.rows.count
-            out.write("\(summary.total) \(all ? "entries" : (summary.total == 1 ? "alert" : "alerts")) "
-                + "in \(rows) group\(rows == 1 ? "" : "s")\n")
+            if summary.total == 0 {
+                reportEmpty(filter, out)
+            } else {
+                out.write(AlertOutput.summaryHeader() + "\n")
+                for row in summary.rows { out.write(AlertOutput.summaryRow(row) + "\n") }
+                let rows = summary.rows.count
+                out.write("\(summary.total) \(all ? "entries" : (summary.total == 1 ? "alert" : "alerts")) "
+                    + "in \(rows) group\(rows == 1 ? "" : "s")\n")
+            }
+            if let line = AlertOutput.untrustedLine(summary) { out.write(line + "\n") }
         }
     }
 

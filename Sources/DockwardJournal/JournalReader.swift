@@ -20,11 +20,25 @@ public struct AlertRecord: Equatable, Sendable {
     public var containerID: String?
     public var message: String
     /// Every allow-listed field of the entry (first value of each), values
-    /// truncated at `JournalReader.maxValueBytes`.
+    /// truncated at `JournalReader.maxValueBytes`, journald's own `_UID`,
+    /// `_COMM`, `_SYSTEMD_UNIT`... among them.
     public var fields: [String: String]
 
+    /// journald's fields say dockward wrote it (`JournalTrust`). Always true
+    /// unless the filter asked for untrusted entries too.
+    public var isTrusted: Bool
+
+    /// Who wrote an entry, from journald's own fields: "uid 65534, logger".
+    public var writer: String {
+        var parts = ["uid \(fields["_UID"] ?? "?")"]
+        if let comm = fields["_COMM"] { parts.append(comm) }
+        if let unit = fields["_SYSTEMD_UNIT"] { parts.append(unit) }
+        return parts.joined(separator: ", ")
+    }
+
     public init(realtime: UInt64, priority: Priority, kind: String, isAlert: Bool = true, containerName: String? = nil,
-                containerID: String? = nil, message: String, fields: [String: String] = [:]) {
+                containerID: String? = nil, message: String, fields: [String: String] = [:], isTrusted: Bool = true) {
+        self.isTrusted = isTrusted
         self.realtime = realtime
         self.priority = priority
         self.kind = kind
@@ -53,14 +67,18 @@ public struct AlertFilter: Equatable, Sendable {
     public var priority: Priority?
     /// Also daemon lifecycle entries (`DOCKWARD_EVENT`).
     public var includeEvents: Bool
+    /// Also entries that claim to be dockward's (the identifier and fields)
+    /// but that journald says someone else wrote; `isTrusted` tells them apart.
+    public var includeUntrusted: Bool
 
     public init(since: UInt64? = nil, container: String? = nil, kind: String? = nil, priority: Priority? = nil,
-                includeEvents: Bool = false) {
+                includeEvents: Bool = false, includeUntrusted: Bool = false) {
         self.since = since
         self.container = container
         self.kind = kind
         self.priority = priority
         self.includeEvents = includeEvents
+        self.includeUntrusted = includeUntrusted
     }
 
     /// `emerg`..`debug` (also `error`, `warn`) or `0`..`7`.
@@ -78,6 +96,7 @@ public struct AlertFilter: Equatable, Sendable {
 
     /// True when `record` passes every criterion (the client-side re-check).
     public func accepts(_ r: AlertRecord) -> Bool {
+        if !includeUntrusted && !r.isTrusted { return false }
         if let s = since, r.realtime < s { return false }
         if let p = priority, r.priority.rawValue > p.rawValue { return false }
         if let k = kind {
@@ -139,6 +158,7 @@ public final class JournalReader {
 
     public static func isAllowedField(_ name: String) -> Bool {
         allowedNames.contains(name) || allowedPrefixes.contains { name.hasPrefix($0) }
+            || JournalTrust.writerFields.contains(name)
     }
 
     /// How long one `sd_journal_wait` may block before `follow` checks its
@@ -262,8 +282,10 @@ public final class JournalReader {
     }
 
     /// `SYSLOG_IDENTIFIER=dockward AND PRIORITY in 0..N AND DOCKWARD_ALERT=kind`
+    /// `AND (_SYSTEMD_UNIT=dockward.service OR _UID=0)`
     /// `AND (CONTAINER_NAME=c OR CONTAINER_ID=c OR CONTAINER_ID_FULL=c)`.
-    /// Fields of one name OR together; different names AND together.
+    /// Fields of one name OR together; different names AND together; the
+    /// trust group is matched by libsystemd, so a forged entry is never read.
     private func applyMatches(_ filter: AlertFilter) throws {
         let j = try handle()
         sd_journal_flush_matches(j)
@@ -285,6 +307,13 @@ public final class JournalReader {
             }
             // More distinct values than that: forged entries; skip the
             // server-side kind match and rely on the client-side check.
+        }
+        if !filter.includeUntrusted {
+            for (i, writer) in JournalTrust.trustedWriters.enumerated() {
+                let r = i == 0 ? sd_journal_add_conjunction(j) : sd_journal_add_disjunction(j)
+                if r < 0 { throw JournalReaderError.readFailed(operation: "sd_journal_add_conjunction", errno: -r) }
+                try addMatch(writer.field, writer.value)
+            }
         }
         if let c = filter.container {
             var r = sd_journal_add_conjunction(j)
@@ -351,7 +380,7 @@ public final class JournalReader {
         let containerID = fields["CONTAINER_ID"] ?? fields["CONTAINER_ID_FULL"].map { String($0.prefix(12)) }
         return AlertRecord(realtime: usec, priority: priority, kind: kind, isAlert: alertKind != nil,
                            containerName: fields["CONTAINER_NAME"], containerID: containerID,
-                           message: fields["MESSAGE"] ?? "", fields: fields)
+                           message: fields["MESSAGE"] ?? "", fields: fields, isTrusted: JournalTrust.isTrusted(fields))
     }
 
     /// UTF-8 text of at most `maxValueBytes` bytes, cut on a character

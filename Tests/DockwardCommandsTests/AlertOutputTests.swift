@@ -82,7 +82,8 @@ final class AlertOutputTests: XCTestCase {
         let line = AlertOutput.json(record)
         XCTAssertFalse(line.contains("\n"))
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        XCTAssertEqual(Set(obj.keys), ["time", "realtime_usec", "priority", "type", "kind", "container", "container_id", "message", "fields"])
+        XCTAssertEqual(Set(obj.keys), ["time", "realtime_usec", "priority", "type", "trusted", "kind", "container",
+                                       "container_id", "message", "fields"])
         XCTAssertEqual(obj["priority"] as? String, "crit")
         XCTAssertEqual(obj["type"] as? String, "alert")
         XCTAssertEqual(obj["kind"] as? String, "pids-exhausted")
@@ -171,5 +172,54 @@ final class AlertOutputTests: XCTestCase {
         let now = JournalReader.nowMicros()
         let tenMinutesAgo = try SinceParser.parse("10m")
         XCTAssertTrue(tenMinutesAgo >= now - 600_000_000 && tenMinutesAgo <= JournalReader.nowMicros() - 600_000_000 + 1)
+    }
+}
+
+/// Entries that claim to be dockward's but that journald says someone else
+/// wrote: marked in every view, counted apart in the summary.
+final class UntrustedOutputTests: XCTestCase {
+    private let forged = AlertRecord(
+        realtime: 1_764_410_400_000_000, priority: .crit, kind: "socket-mount", containerName: "web",
+        message: "forged", fields: ["_UID": "65534", "_COMM": "logger"], isTrusted: false)
+    private let real = AlertRecord(realtime: 1_764_410_400_000_001, priority: .warning, kind: "pids-unlimited",
+                                   containerName: "web", message: "real", fields: ["_UID": "0"])
+
+    func testTableMarksTheWriter() {
+        let row = AlertOutput.tableRow(forged, messageWidth: 200)
+        XCTAssertTrue(row.hasSuffix("UNTRUSTED, written by uid 65534, logger, not by dockward: forged"), row)
+        XCTAssertFalse(AlertOutput.tableRow(real, messageWidth: 200).contains("UNTRUSTED"))
+    }
+
+    func testJSONSaysUntrusted() throws {
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AlertOutput.json(forged).utf8)) as? [String: Any])
+        XCTAssertEqual(object["type"] as? String, "untrusted")
+        XCTAssertEqual(object["trusted"] as? Bool, false)
+        XCTAssertEqual((object["fields"] as? [String: String])?["_UID"], "65534")
+        let good = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AlertOutput.json(real).utf8)) as? [String: Any])
+        XCTAssertEqual(good["type"] as? String, "alert")
+        XCTAssertEqual(good["trusted"] as? Bool, true)
+    }
+
+    func testSummaryCountsForgeriesOnALineOfTheirOwn() {
+        var summary = AlertSummary()
+        summary.add(real)
+        summary.add(forged)
+        summary.add(forged)
+        XCTAssertEqual(summary.total, 1)
+        XCTAssertEqual(summary.rows.map(\.kind), ["pids-unlimited"])
+        XCTAssertEqual(summary.untrusted, ["uid 65534, logger": 2])
+        XCTAssertEqual(AlertOutput.untrustedLine(summary),
+                       "UNTRUSTED: 2 entries claim to be dockward's but journald says someone else wrote them "
+                           + "(uid 65534, logger: 2); list them with --untrusted")
+        XCTAssertNil(AlertOutput.untrustedLine(AlertSummary()))
+    }
+
+    func testTrustRuleAndItsJournalctlForm() {
+        XCTAssertTrue(JournalTrust.isTrusted(["_SYSTEMD_UNIT": "dockward.service", "_UID": "61834"]))
+        XCTAssertTrue(JournalTrust.isTrusted(["_UID": "0"]))
+        XCTAssertFalse(JournalTrust.isTrusted(["_UID": "65534", "_SYSTEMD_UNIT": "user@65534.service"]))
+        XCTAssertFalse(JournalTrust.isTrusted([:]))
+        XCTAssertEqual(JournalTrust.journalctlMatch,
+                       "SYSLOG_IDENTIFIER=dockward _SYSTEMD_UNIT=dockward.service + SYSLOG_IDENTIFIER=dockward _UID=0")
     }
 }

@@ -138,7 +138,11 @@ final class JournalReaderTests: XCTestCase {
         XCTAssertEqual(record.fields["CGROUP_PATH"], "/sys/fs/cgroup/docker/test")
         XCTAssertEqual(record.fields["MESSAGE_ID"], EntryKind.pidsExhausted.messageID)
         XCTAssertNil(record.fields["SYSLOG_IDENTIFIER"], "only allow-listed fields are read")
-        XCTAssertNil(record.fields["_PID"], "only allow-listed fields are read")
+        XCTAssertNil(record.fields["_BOOT_ID"], "only allow-listed fields are read")
+        // journald's own fields name the writer: this test, as root.
+        XCTAssertEqual(record.fields["_UID"], "0")
+        XCTAssertEqual(record.fields["_PID"], String(getpid()))
+        XCTAssertTrue(record.isTrusted)
     }
 
     /// forEach with a since visits every matching record once, in journal
