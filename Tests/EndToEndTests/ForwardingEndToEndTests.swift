@@ -37,7 +37,8 @@ final class ForwardingEndToEndTests: XCTestCase {
         let name = E2E.uniqueName("fwd")
         try Journal.write(dockwardAlert(container: name), dir: dir)
         try Journal.write(containerLogLine(container: name), dir: dir)
-        try Journal.waitLocal(["CONTAINER_NAME=\(name)"], count: 2)
+        try Journal.forge(dockwardAlert(container: name, kind: "pids-recovered", priority: 5), dir: dir)
+        try Journal.waitLocal(["CONTAINER_NAME=\(name)"], count: 3)
 
         let state = dir.appendingPathComponent("upload.state").path
         var args = ["--url=\(remote.url)", "--save-state=\(state)", "--follow=no"]
@@ -45,14 +46,25 @@ final class ForwardingEndToEndTests: XCTestCase {
         let upload = try Spawn.run(Self.uploadBinary, args, timeout: 60)
         XCTAssertEqual(upload.status, 0, "systemd-journal-upload: \(upload.output)\nremote: \(remote.stderr)")
 
-        // Both entries arrived; the receiver's match keeps only dockward's.
-        let all = try remote.waitFor(["CONTAINER_NAME=\(name)"], count: 2)
-        XCTAssertEqual(all.count, 2, "remote: \(remote.stderr)")
-        let alerts = try remote.entries(["SYSLOG_IDENTIFIER=dockward", "CONTAINER_NAME=\(name)"])
-        XCTAssertEqual(alerts.count, 1)
+        // All three arrived; the receiver's trusted match keeps only
+        // dockward's: the sender's _UID travels with each entry.
+        let all = try remote.waitFor(["CONTAINER_NAME=\(name)"], count: 3)
+        XCTAssertEqual(all.count, 3, "remote: \(remote.stderr)")
+        XCTAssertEqual(all.filter { $0["SYSLOG_IDENTIFIER"] == "dockward" }.count, 2, "the forgery claims the identifier")
+        let alerts = try remote.entries(Self.trustedMatch(["CONTAINER_NAME=\(name)"]))
+        XCTAssertEqual(alerts.map { $0["DOCKWARD_ALERT"] ?? "" }, ["pids-exhausted"], "the forgery is not dockward's")
         let entry = try XCTUnwrap(alerts.first)
         checkAlertFields(entry, container: name)
         printForwarded(entry, via: "systemd-journal-upload")
+        // dockward alerts on the receiving side: the same.
+        let shown = try Spawn.run(E2E.binary.path, ["alerts", "--directory", remote.directory, "--container", name, "--json"],
+                                  timeout: 30)
+        XCTAssertEqual(shown.status, 0, shown.output)
+        XCTAssertTrue(shown.stdout.contains("\"kind\":\"pids-exhausted\""), shown.output)
+        XCTAssertFalse(shown.stdout.contains("pids-recovered"), "forged entry shown on the receiving side: \(shown.output)")
+        let summary = try Spawn.run(E2E.binary.path, ["alerts", "--directory", remote.directory, "--container", name, "--summary"],
+                                    timeout: 30)
+        XCTAssertTrue(summary.stdout.contains("UNTRUSTED: 1 entry"), summary.output)
 
         // The state file holds the last cursor sent; a second run resumes
         // there. systemd 252 resumes AT that cursor, not after it, so the one
@@ -66,8 +78,8 @@ final class ForwardingEndToEndTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.output)
         Thread.sleep(forTimeInterval: 0.5)
         let resent = try remote.entries(["CONTAINER_NAME=\(name)"])
-        XCTAssertTrue((2...3).contains(resent.count), "a resumed upload resent more than its cursor's entry: \(resent.count)")
-        XCTAssertEqual(resent.filter { $0["SYSLOG_IDENTIFIER"] == "dockward" }.count, 1,
+        XCTAssertTrue((3...4).contains(resent.count), "a resumed upload resent more than its cursor's entry: \(resent.count)")
+        XCTAssertEqual(resent.filter { $0["DOCKWARD_ALERT"] == "pids-exhausted" }.count, 1,
                        "the alert was not the last entry sent, so it must not come twice")
     }
 
@@ -89,7 +101,8 @@ final class ForwardingEndToEndTests: XCTestCase {
         try XCTUnwrap(seeded).write(to: stateDir.appendingPathComponent("cursor"), atomically: true, encoding: .utf8)
         try Journal.write(dockwardAlert(container: name), dir: dir)
         try Journal.write(containerLogLine(container: name), dir: dir)
-        try Journal.waitLocal(["CONTAINER_NAME=\(name)"], count: 2)
+        try Journal.forge(dockwardAlert(container: name, kind: "pids-recovered", priority: 5), dir: dir)
+        try Journal.waitLocal(["CONTAINER_NAME=\(name)"], count: 3)
 
         let forward = { () throws -> Spawn.Result in
             try Spawn.run("/bin/sh", [Self.forwardScript, "--url", remote.url, "--state-dir", stateDir.path], timeout: 60)
@@ -104,6 +117,7 @@ final class ForwardingEndToEndTests: XCTestCase {
         let entry = try XCTUnwrap(alerts.first)
         checkAlertFields(entry, container: name)
         XCTAssertEqual(entry["SYSLOG_IDENTIFIER"], "dockward", "the container's own log line must stay on the host")
+        XCTAssertEqual(entry["DOCKWARD_ALERT"], "pids-exhausted", "the forged entry must stay on the host")
         printForwarded(entry, via: "dockward-journal-forward")
 
         // Nothing new: nothing sent. A new alert: only it is sent.
@@ -169,6 +183,13 @@ final class ForwardingEndToEndTests: XCTestCase {
          ("CONTAINER_NAME", container), ("CONTAINER_ID", "0123456789ab")]
     }
 
+    /// journalctl's form of the trusted match (JournalTrust), with `extra`
+    /// in each of its two sides.
+    static func trustedMatch(_ extra: [String]) -> [String] {
+        ["SYSLOG_IDENTIFIER=dockward", "_SYSTEMD_UNIT=dockward.service"] + extra + ["+"]
+            + ["SYSLOG_IDENTIFIER=dockward", "_UID=0"] + extra
+    }
+
     func checkAlertFields(_ entry: [String: String], container: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(entry["SYSLOG_IDENTIFIER"], "dockward", file: file, line: line)
         XCTAssertEqual(entry["DOCKWARD_ALERT"], "pids-exhausted", file: file, line: line)
@@ -223,6 +244,18 @@ fileprivate enum Journal {
         return obj["__CURSOR"] as? String
     }
 
+    /// The same fields written by nobody: an entry that claims to be dockward's.
+    static func forge(_ fields: [(String, String)], dir: URL) throws {
+        let file = dir.appendingPathComponent("forged-\(UUID().uuidString).txt")
+        try fields.map { "\($0.0)=\($0.1)" }.joined(separator: "\n").appending("\n")
+            .write(to: file, atomically: true, encoding: .utf8)
+        chmod(dir.path, 0o755)
+        chmod(file.path, 0o644)
+        let r = try Spawn.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "logger", "--journald=\(file.path)"],
+                              timeout: 30)
+        XCTAssertEqual(r.status, 0, "logger --journald as nobody: \(r.output)")
+    }
+
     /// One entry with exactly these fields, via `logger --journald=FILE`.
     static func write(_ fields: [(String, String)], dir: URL) throws {
         let file = dir.appendingPathComponent("entry-\(UUID().uuidString).txt")
@@ -261,6 +294,8 @@ fileprivate final class RemoteJournal {
     private var process: Spawn.Background?
 
     var url: String { "http://127.0.0.1:\(port)" }
+    /// The folder of the journal file, for `dockward alerts --directory`.
+    var directory: String { (file as NSString).deletingLastPathComponent }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     init(dir: URL) throws {
