@@ -86,20 +86,19 @@ public struct ContainerPidsDetector: Sendable {
     /// (unless they are at their limit right now).
     let countsEarlierRefusals: Bool
 
-    public init(pollInterval: Interval, policy: PidsPolicy, countsEarlierRefusals: Bool = false) {
-        trend = PidsTrend(window: policy.forecastWindow, pollInterval: pollInterval)
+    public init(policy: PidsPolicy, countsEarlierRefusals: Bool = false) {
+        trend = PidsTrend(window: policy.forecastWindow)
         self.countsEarlierRefusals = countsEarlierRefusals
     }
 
     /// True while any pids episode of this container is open.
     public var isAlerting: Bool { high != nil || exhausted != nil || forecast != nil }
 
-    /// Keeps the history when only thresholds change; a new window or poll
-    /// interval needs a ring of another size.
-    public mutating func adopt(pollInterval: Interval, policy: PidsPolicy) {
-        let wanted = PidsTrend(window: policy.forecastWindow, pollInterval: pollInterval)
-        guard wanted.window != trend.window || wanted.capacity != trend.capacity else { return }
-        var fresh = wanted
+    /// Keeps the history when only thresholds change; a new window needs
+    /// buckets of another width.
+    public mutating func adopt(policy: PidsPolicy) {
+        guard policy.forecastWindow != trend.window else { return }
+        var fresh = PidsTrend(window: policy.forecastWindow)
         for i in 0..<trend.count { fresh.append(time: trend[i].time, value: trend[i].value) }
         trend = fresh
     }

@@ -1,5 +1,9 @@
-/// A fixed-capacity ring of (time, pids.current) samples: the history the
-/// forecast looks at. Capacity is set once, so the hot path never allocates.
+/// The history the forecast looks at: (time, pids.current) points, one per
+/// time bucket across the window, whatever the poll interval. A poll every
+/// 100 ms and one every 5 s cost the same memory (a fixed ring of
+/// `bucketCount` + 1 points, 16 bytes each, allocated once): within a bucket
+/// the latest sample replaces the one before, so the hot path never
+/// allocates.
 public struct PidsTrend: Sendable {
     public struct Point: Equatable, Sendable {
         public var time: Int64   // monotonic nanoseconds
@@ -14,23 +18,30 @@ public struct PidsTrend: Sendable {
         public var secondsToLimit: Double
     }
 
+    /// Points across the window: enough for the Theil–Sen slope to shrug off
+    /// a few odd samples, few enough for 528 bytes a container.
+    public static let bucketCount = 32
     /// The forecast ignores a window whose rise is mostly one step: a burst
     /// (a build fanning out) jumps; a leak climbs.
     static let maxSingleStepShareOfRise = 0.5
     /// Theil–Sen needs O(k²) slopes; thinning the window to this many points
     /// keeps it at 120 pairs, on the stack.
     static let maxSlopePoints = 16
+    /// The least history a forecast stands on, however close the limit: a
+    /// ramp shorter than this is a burst starting, not yet a trend.
+    static let minimumEvidence = Interval.seconds(4)
 
     private var points: [Point]
     private var head = 0      // index of the oldest point
     public private(set) var count = 0
     public let window: Interval
+    /// Width of one bucket: window / bucketCount.
+    let bucketWidth: Int64
 
-    public init(window: Interval, pollInterval: Interval) {
+    public init(window: Interval) {
         self.window = window
-        // One point per poll across the window, plus slack for a late tick.
-        let capacity = Int(min(512, window.nanoseconds / max(1, pollInterval.nanoseconds) + 2))
-        self.points = Array(repeating: Point(time: 0, value: 0), count: max(4, capacity))
+        bucketWidth = max(1, window.nanoseconds / Int64(Self.bucketCount))
+        points = Array(repeating: Point(time: 0, value: 0), count: Self.bucketCount + 1)
     }
 
     public var capacity: Int { points.count }
@@ -40,6 +51,11 @@ public struct PidsTrend: Sendable {
     public var first: Point? { count == 0 ? nil : self[0] }
 
     public mutating func append(time: Int64, value: Int64) {
+        // Same bucket as the newest point: the newer sample stands for it.
+        if let newest = last, time / bucketWidth == newest.time / bucketWidth, time >= newest.time {
+            points[(head + count - 1) % points.count] = Point(time: time, value: value)
+            return
+        }
         // Drop what has aged out of the window, then make room.
         while count > 0 && time - self[0].time > window.nanoseconds { dropFirst() }
         if count == points.count { dropFirst() }
@@ -57,17 +73,20 @@ public struct PidsTrend: Sendable {
 
     /// Predicts when the count reaches `limit`.
     ///
-    /// Method: the window must cover at least half of `window` (so a fresh
-    /// container is not judged on two points); the count must have risen over
-    /// the window; no single step may carry more than half of that rise (a
-    /// jump is a burst, not a leak); and the Theil–Sen slope (the median of
-    /// pairwise slopes, which ignores up to ~29% outliers) must be positive.
-    /// The forecast is then (limit - current) / slope.
+    /// Method: the count must have risen over the window; no single step
+    /// may carry more than half of that rise (a jump is a burst, not a
+    /// leak); the Theil–Sen slope (the median of pairwise slopes, which
+    /// ignores up to ~29% outliers) must be positive; and the history must
+    /// cover as much time as half of what is left before the limit (at least
+    /// `minimumEvidence`, at most half the window). A slow leak is thus
+    /// judged on a long history, and a fast one (limit reached in 15 s) is
+    /// still called out seconds before its first refused fork.
+    /// The forecast is (limit - current) / slope.
     ///
     /// Flat containers, the common case, leave after the first comparison.
     public func forecast(limit: Int64) -> Forecast? {
         guard count >= 3, let first = first, let last = last, last.value > first.value,
-              last.value < limit, span * 2 >= window.nanoseconds else { return nil }
+              last.value < limit, span >= Self.minimumEvidence.nanoseconds else { return nil }
         let rise = Double(last.value - first.value)
         var largestStep: Int64 = 0
         for i in 1..<count {
@@ -76,7 +95,10 @@ public struct PidsTrend: Sendable {
         guard Double(largestStep) <= rise * PidsTrend.maxSingleStepShareOfRise else { return nil }
         let slope = theilSenSlope()
         guard slope > 0 else { return nil }
-        return Forecast(rate: slope, secondsToLimit: Double(limit - last.value) / slope)
+        let secondsToLimit = Double(limit - last.value) / slope
+        let needed = min(Double(window.nanoseconds) / 2, max(Double(Self.minimumEvidence.nanoseconds), secondsToLimit * 1e9 / 2))
+        guard Double(span) >= needed else { return nil }
+        return Forecast(rate: slope, secondsToLimit: secondsToLimit)
     }
 
     /// Average rate across the window, tasks per second (for reporting).

@@ -158,7 +158,7 @@ final class PidsWatch {
         if let metadata, metadata != watched.metadata {
             watched.metadata = metadata
             watched.policy = config.policy(for: metadata)
-            watched.detector.adopt(pollInterval: config.pollInterval, policy: watched.policy)
+            watched.detector.adopt(policy: watched.policy)
         }
         guard !watched.judged else { return }
         watched.judged = true
@@ -172,7 +172,7 @@ final class PidsWatch {
         config = newConfig
         for watched in containers.values {
             watched.policy = newConfig.policy(for: watched.metadata)
-            watched.detector.adopt(pollInterval: newConfig.pollInterval, policy: watched.policy)
+            watched.detector.adopt(policy: watched.policy)
         }
     }
 
@@ -251,7 +251,7 @@ final class PidsWatch {
             if keepOpen { keptOpen += 1 }
             let metadata = names.metadata(for: cgroup.id)
             let policy = config.policy(for: metadata)
-            var detector = ContainerPidsDetector(pollInterval: config.pollInterval, policy: policy,
+            var detector = ContainerPidsDetector(policy: policy,
                                                  countsEarlierRefusals: initialScanDone)
             if let saved = resumable.removeValue(forKey: cgroup.id) { detector.resume(saved, at: now) }
             let watched = Watched(cgroup: cgroup, files: files, detector: detector, policy: policy,

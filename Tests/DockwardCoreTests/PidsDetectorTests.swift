@@ -13,7 +13,7 @@ struct SeriesRun {
 
     init(policy: PidsPolicy = PidsPolicy()) {
         self.policy = policy
-        detector = ContainerPidsDetector(pollInterval: .seconds(1), policy: policy)
+        detector = ContainerPidsDetector(policy: policy)
     }
 
     mutating func feed(current: Int64, limit: Int64, refused: Int64 = 0) {
@@ -194,7 +194,7 @@ final class PidsDetectorTests: XCTestCase {
     // A fork bomb in a new container hits its limit before the first poll.
     func testNewContainerWithRefusalsAtFirstSightIsReported() {
         var run = SeriesRun()
-        run.detector = ContainerPidsDetector(pollInterval: .seconds(1), policy: run.policy, countsEarlierRefusals: true)
+        run.detector = ContainerPidsDetector(policy: run.policy, countsEarlierRefusals: true)
         run.feed(current: 50, limit: 50, refused: 5000)
         XCTAssertEqual(run.kinds(), [.pidsExhausted])
         XCTAssertEqual(run.said.first?.finding.newlyRefused, 5000)
@@ -230,7 +230,7 @@ final class PidsDetectorTests: XCTestCase {
 
 final class PidsTrendTests: XCTestCase {
     func testRingKeepsOnlyTheWindow() {
-        var t = PidsTrend(window: .seconds(10), pollInterval: .seconds(1))
+        var t = PidsTrend(window: .seconds(10))
         for s in 0..<100 { t.append(time: Int64(s) * 1_000_000_000, value: Int64(s)) }
         XCTAssertLessThanOrEqual(t.span, 10_000_000_000)
         XCTAssertEqual(t.last?.value, 99)
@@ -238,15 +238,92 @@ final class PidsTrendTests: XCTestCase {
     }
 
     func testTheilSenIgnoresAnOutlier() {
-        var t = PidsTrend(window: .seconds(30), pollInterval: .seconds(1))
+        var t = PidsTrend(window: .seconds(30))
         for s in 0..<31 { t.append(time: Int64(s) * 1_000_000_000, value: s == 15 ? 5000 : Int64(100 + s)) }
         XCTAssertEqual(t.theilSenSlope(), 1, accuracy: 0.01)
         XCTAssertNil(t.forecast(limit: 10_000), "a one-sample jump is not a climb")
     }
 
     func testNoForecastOnTooShortHistory() {
-        var t = PidsTrend(window: .seconds(30), pollInterval: .seconds(1))
+        var t = PidsTrend(window: .seconds(30))
         for s in 0..<10 { t.append(time: Int64(s) * 1_000_000_000, value: Int64(s * 10)) }
-        XCTAssertNil(t.forecast(limit: 200), "10 s of history is less than half the window")
+        XCTAssertNil(t.forecast(limit: 2000), "9 s of history for a limit 191 s away: not enough evidence yet")
+        XCTAssertNotNil(t.forecast(limit: 200), "the same climb 11 s from its limit is called out")
+        var short = PidsTrend(window: .seconds(30))
+        for s in 0..<4 { short.append(time: Int64(s) * 1_000_000_000, value: Int64(s * 10)) }
+        XCTAssertNil(short.forecast(limit: 50), "3 s of ramp is a burst starting, whatever the limit")
+    }
+
+    /// One point per bucket whatever the poll interval: a 100 ms poll keeps
+    /// the same 33 points as a 1 s poll, and the forecast sees the same climb.
+    func testMemoryIsFixedWhateverThePollInterval() {
+        var fast = PidsTrend(window: .seconds(30))
+        var slow = PidsTrend(window: .seconds(30))
+        for tenth in 0..<600 { fast.append(time: Int64(tenth) * 100_000_000, value: Int64(tenth / 5)) }
+        for s in 0..<60 { slow.append(time: Int64(s) * 1_000_000_000, value: Int64(s * 2)) }
+        XCTAssertEqual(fast.capacity, PidsTrend.bucketCount + 1)
+        XCTAssertEqual(fast.capacity, slow.capacity)
+        XCTAssertLessThanOrEqual(fast.count, fast.capacity)
+        XCTAssertEqual(fast.last?.value, 119, "the newest sample stands for its bucket")
+        XCTAssertLessThanOrEqual(fast.span, 30_000_000_000)
+        XCTAssertEqual(fast.forecast(limit: 160)?.rate ?? 0, 2, accuracy: 0.2)
+        XCTAssertEqual(slow.forecast(limit: 160)?.rate ?? 0, 2, accuracy: 0.2)
+    }
+}
+
+/// Series sampled every 100 ms, as a daemon with `poll_interval: 100ms`.
+final class FastLeakTests: XCTestCase {
+    private func run(_ values: [Int64], limit: Int64) -> [(tenth: Int, finding: PidsFinding)] {
+        var detector = ContainerPidsDetector(policy: PidsPolicy(), countsEarlierRefusals: true)
+        let timing = AlertTiming(repeatInterval: .minutes(10), recoverAfter: .seconds(30))
+        var said: [(Int, PidsFinding)] = []
+        for (i, v) in values.enumerated() {
+            let sample = PidsSample(current: min(v, limit), limit: limit, refusedForks: max(0, v - limit))
+            for f in detector.observe(sample, at: Int64(i) * 100_000_000, policy: PidsPolicy(), timing: timing,
+                                      host: HostPidsSample(tasks: 500, ceiling: 4_194_304)) {
+                said.append((i, f))
+            }
+        }
+        return said
+    }
+
+    /// About 20 tasks a second toward 300, as a leaking shell does: the
+    /// limit is 15 s away at start. The forecast comes before the first
+    /// refused fork, with seconds to spare.
+    func testLeakReachingItsLimitIn15sIsForecastFirst() {
+        var values: [Int64] = []
+        var v = 2.0
+        for i in 0..<250 { v += i % 7 == 0 ? 1 : 2.2; values.append(Int64(v)) }
+        let said = run(values, limit: 300)
+        let forecast = said.first { $0.finding.kind == .pidsForecast }
+        let exhausted = said.first { $0.finding.kind == .pidsExhausted }
+        XCTAssertNotNil(forecast, "\(said.map(\.finding.kind))")
+        XCTAssertNotNil(exhausted)
+        if let f = forecast, let e = exhausted {
+            XCTAssertLessThan(f.tenth, e.tenth, "forecast before the first refused fork")
+            XCTAssertGreaterThanOrEqual(e.tenth - f.tenth, 30, "at least 3 s to act")
+            XCTAssertEqual(f.finding.rate ?? 0, 20, accuracy: 4)
+        }
+    }
+
+    /// 40 tasks started at once, drained a few seconds later, three times
+    /// over: a burst, not a leak.
+    func testRepeatedFortyTaskBurstsStaySilent() {
+        var values: [Int64] = Array(repeating: 2, count: 50)
+        for _ in 0..<3 {
+            values += Array(repeating: 42, count: 30)   // 3 s of work
+            values += [30, 15, 2]                       // drained
+            values += Array(repeating: 2, count: 40)
+        }
+        XCTAssertEqual(run(values, limit: 300).map(\.finding.kind), [])
+    }
+
+    /// The same bursts spread over half a second each.
+    func testRampedBurstsStaySilent() {
+        var values: [Int64] = Array(repeating: 2, count: 50)
+        for _ in 0..<3 {
+            values += [10, 18, 26, 34, 42] + Array(repeating: 42, count: 25) + [30, 15, 2] + Array(repeating: 2, count: 40)
+        }
+        XCTAssertEqual(run(values, limit: 300).map(\.finding.kind), [])
     }
 }

@@ -152,7 +152,7 @@ final class MetricsRegistryTests: XCTestCase {
     }
 
     func testMetricsFromTheWatchState() {
-        var trend = PidsTrend(window: .seconds(30), pollInterval: .seconds(1))
+        var trend = PidsTrend(window: .seconds(30))
         for t in 0...30 { trend.append(time: Int64(t) * 1_000_000_000, value: Int64(10 + t)) }
         let metadata = ContainerMetadata(name: "/leaky", image: "app:2")
         let limited = ContainerMetrics(id: Self.webID, metadata: metadata,
