@@ -90,3 +90,13 @@ public enum CgroupDriver: String, Sendable {
     /// `user.slice/.../docker-<id>.scope` (rootless Docker).
     case rootless
 }
+
+extension CgroupDiscovery {
+    /// The container a cgroup path names, as the kernel prints it in a
+    /// refusal (relative to its hierarchy: `/docker/<id>`,
+    /// `/system.slice/docker-<id>.scope`, or nested deeper), else nil.
+    public static func containerID(inCgroupPath path: Substring) -> ContainerID? {
+        guard let last = path.split(separator: "/").last else { return nil }
+        return ContainerID(last) ?? scopeID(String(last))
+    }
+}

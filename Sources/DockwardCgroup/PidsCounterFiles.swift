@@ -45,123 +45,143 @@ public enum CgroupReadError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A container's pids counters, kept open and re-read with pread from offset 0:
-/// cgroupfs regenerates the content on each read, and this costs a tenth of
-/// open/read/close. One owner at a time; not thread-safe.
+/// A container's pids counters. At rest only `pids.current` stays open, read
+/// with pread from offset 0 each poll (cgroupfs regenerates the content on
+/// each read; this costs a tenth of open/read/close): one descriptor a
+/// container. `pids.max` changes rarely and is read when it changes (the
+/// caller watches it) and now and then; `pids.events` is read when the kernel
+/// says a fork was refused, and kept open, read every poll, only for
+/// containers that have refused forks (or on hosts where the kernel's word
+/// cannot be had). One owner at a time; not thread-safe.
 public final class PidsCounterFiles {
-    /// Descriptors a container keeps open: current, max, events and peak.
-    public static let descriptorsPerContainer = 4
+    /// Descriptors a container keeps open at rest: `pids.current`.
+    public static let descriptorsPerContainer = 1
     /// Left for the engine connections, the journal, inotify and the metrics server.
     public static let reservedDescriptors = 256
+    /// Of the rest, the share kept for the `pids.events` of containers that
+    /// refuse forks (read every poll while they do).
+    public static let eventsShare = 10
 
-    /// How many containers can keep their files open under an open-file limit.
+    /// How many containers can keep `pids.current` open under an open-file
+    /// limit: 17,769 of 20,000 descriptors, with 1,974 left for `pids.events`.
     public static func containersFitting(descriptors limit: Int) -> Int {
-        max(0, (limit - reservedDescriptors) / descriptorsPerContainer)
+        let usable = max(0, limit - reservedDescriptors)
+        return (usable - usable / eventsShare) / descriptorsPerContainer
+    }
+
+    /// How many containers can keep `pids.events` open beside them.
+    public static func eventsFitting(descriptors limit: Int) -> Int {
+        max(0, limit - reservedDescriptors) / eventsShare
     }
 
     public let directory: String
 
-    private var currentFD: Int32
-    private var maxFD: Int32
-    private var eventsFD: Int32
-    private var peakFD: Int32  // -1 where the kernel has no pids.peak
+    private var currentFD: Int32 = -1
+    private var eventsFD: Int32 = -1
     /// False for containers read with open/read/close each time.
     public let keepOpen: Bool
-    private let peakExists: Bool
+    public let hasPeak: Bool
     private var isClosed = false
 
     // Large enough for v2's multi-line pids.events; the other files are one number.
     private static let bufferSize = 256
 
-    /// Opens `pids.current`, `pids.max`, `pids.events` and, if present, `pids.peak`.
-    /// A missing directory is `.vanished`; a directory without the pids files (say,
-    /// a v2 cgroup whose parent does not delegate pids) is `.unreadable`.
+    /// Checks that `pids.current`, `pids.max` and `pids.events` are there and
+    /// keeps `pids.current` open. A missing directory is `.vanished`; a
+    /// directory without the pids files (say, a v2 cgroup whose parent does
+    /// not delegate pids) is `.unreadable`.
     ///
-    /// With `keepOpen: false` the files are checked now and reopened on every
-    /// read: ten times the cost, for containers beyond the descriptor budget
-    /// (a host whose open-file limit cannot be raised far enough).
+    /// With `keepOpen: false` every read opens and closes its file: ten times
+    /// the cost, for containers beyond the descriptor budget (a host whose
+    /// open-file limit cannot be raised far enough).
     public init(directory: String, keepOpen: Bool = true) throws(CgroupReadError) {
         let directory = FileSystem.normalized(directory)
-        let fds = try Self.openFiles(directory)
         self.directory = directory
         self.keepOpen = keepOpen
-        self.peakExists = fds.peak >= 0
-        self.currentFD = fds.current
-        self.maxFD = fds.max
-        self.eventsFD = fds.events
-        self.peakFD = fds.peak
-        if !keepOpen { closeFiles() }
+        let current = try Self.openFile(directory, "pids.current")
+        for name in ["pids.max", "pids.events"] as [StaticString] {
+            let fd: Int32
+            do { fd = try Self.openFile(directory, name) } catch {
+                Glibc.close(current)
+                throw error
+            }
+            Glibc.close(fd)
+        }
+        hasPeak = access(FileSystem.join(directory, "pids.peak"), R_OK) == 0
+        if keepOpen { currentFD = current } else { Glibc.close(current) }
     }
 
-    private static func openFiles(_ directory: String) throws(CgroupReadError)
-        -> (current: Int32, max: Int32, events: Int32, peak: Int32) {
-        var opened: [Int32] = []
-        func openFile(_ name: String, optional: Bool = false) throws(CgroupReadError) -> Int32 {
-            let path = FileSystem.join(directory, name)
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 {
-                opened.append(fd)
-                return fd
-            }
-            let code = errno
-            if optional && code == ENOENT && FileSystem.isDirectory(directory) { return -1 }
-            for fd in opened { Glibc.close(fd) }
-            if CgroupReadError.isVanishedErrno(code) && !FileSystem.isDirectory(directory) {
-                throw .vanished(path: directory)
-            }
-            throw .unreadable(path: path, errno: code)
+    private static func openFile(_ directory: String, _ name: StaticString) throws(CgroupReadError) -> Int32 {
+        let path = FileSystem.join(directory, name.description)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { return fd }
+        let code = errno
+        if CgroupReadError.isVanishedErrno(code) && !FileSystem.isDirectory(directory) {
+            throw .vanished(path: directory)
         }
-        let current = try openFile("pids.current")
-        let max = try openFile("pids.max")
-        let events = try openFile("pids.events")
-        let peak = try openFile("pids.peak", optional: true)
-        return (current, max, events, peak)
+        throw .unreadable(path: path, errno: code)
     }
 
     deinit {
         close()
     }
 
-    public var hasPeak: Bool { peakExists }
-
-    /// `pids.peak` alone, where the kernel has it.
-    public func readPeak() -> Int64? {
-        guard !isClosed, peakExists else { return nil }
-        if keepOpen { return try? readValue(peakFD, "pids.peak", PidsFileParser.parseCount) }
-        return try? read(includePeak: true).peak
+    /// `pids.current`: the one read of every poll.
+    @inline(__always)
+    public func readCurrent() throws(CgroupReadError) -> Int64 {
+        guard !isClosed else { throw .unreadable(path: directory, errno: EBADF) }
+        if keepOpen { return try readValue(currentFD, "pids.current", PidsFileParser.parseCount) }
+        return try readOnce("pids.current", PidsFileParser.parseCount)
     }
 
-    /// The poll loop passes `includePeak: false`: nothing is decided on the
-    /// peak, so it is read only for an alert's figures, sparing a quarter of
-    /// the syscalls per tick.
-    public func read(includePeak: Bool = true) throws(CgroupReadError) -> PidsSample {
+    /// `pids.max` (`PidsSample.unlimited` for "max").
+    public func readLimit() throws(CgroupReadError) -> Int64 {
         guard !isClosed else { throw .unreadable(path: directory, errno: EBADF) }
-        if !keepOpen {
-            let fds = try Self.openFiles(directory)
-            (currentFD, maxFD, eventsFD, peakFD) = fds
-        }
-        defer { if !keepOpen { closeFiles() } }
-        let current = try readValue(currentFD, "pids.current", PidsFileParser.parseCount)
-        let limit = try readValue(maxFD, "pids.max", PidsFileParser.parseLimit)
-        let refused = try readValue(eventsFD, "pids.events", PidsFileParser.parseRefusedForks)
-        let peak = try includePeak && peakFD >= 0 ? readValue(peakFD, "pids.peak", PidsFileParser.parseCount) : nil
-        return PidsSample(current: current, limit: limit, refusedForks: refused, peak: peak)
+        return try readOnce("pids.max", PidsFileParser.parseLimit)
+    }
+
+    /// The `max` count of `pids.events`: forks refused so far.
+    public func readRefusedForks() throws(CgroupReadError) -> Int64 {
+        guard !isClosed else { throw .unreadable(path: directory, errno: EBADF) }
+        if eventsFD >= 0 { return try readValue(eventsFD, "pids.events", PidsFileParser.parseRefusedForks) }
+        return try readOnce("pids.events", PidsFileParser.parseRefusedForks)
+    }
+
+    /// Keeps `pids.events` open from now on: for a container whose refusals
+    /// are read every poll. A no-op beyond the descriptor budget.
+    public func keepEventsOpen() {
+        guard keepOpen, !isClosed, eventsFD < 0 else { return }
+        eventsFD = (try? Self.openFile(directory, "pids.events")) ?? -1
+    }
+
+    public var keepsEventsOpen: Bool { eventsFD >= 0 }
+
+    /// `pids.peak` alone, where the kernel has it: read only for an alert's figures.
+    public func readPeak() -> Int64? {
+        guard !isClosed, hasPeak else { return nil }
+        return try? readOnce("pids.peak", PidsFileParser.parseCount)
+    }
+
+    /// Every counter at once (and the peak): for tests and one-off looks.
+    public func read(includePeak: Bool = true) throws(CgroupReadError) -> PidsSample {
+        let current = try readCurrent()
+        let limit = try readLimit()
+        let refused = try readRefusedForks()
+        return PidsSample(current: current, limit: limit, refusedForks: refused, peak: includePeak ? readPeak() : nil)
     }
 
     /// Idempotent.
     public func close() {
         isClosed = true
-        closeFiles()
+        for fd in [currentFD, eventsFD] where fd >= 0 { Glibc.close(fd) }
+        currentFD = -1
+        eventsFD = -1
     }
 
-    private func closeFiles() {
-        for fd in [currentFD, maxFD, eventsFD, peakFD] where fd >= 0 {
-            Glibc.close(fd)
-        }
-        currentFD = -1
-        maxFD = -1
-        eventsFD = -1
-        peakFD = -1
+    private func readOnce(_ name: StaticString, _ parse: (UnsafeRawBufferPointer) -> Int64?) throws(CgroupReadError) -> Int64 {
+        let fd = try Self.openFile(directory, name)
+        defer { Glibc.close(fd) }
+        return try readValue(fd, name, parse)
     }
 
     /// `name` is only turned into a path when reporting an error. The buffer

@@ -18,6 +18,10 @@ public enum AlertText {
         case .pidsHigh:
             let level = f.priority == .err ? "critical" : "warning"
             message = "\(again)\(who) uses \(f.current) of its \(limitText) pids\(percent), above its \(level) threshold."
+        case .pidsExhausted where f.cgroupGone:
+            let of = f.limit.map { " of \($0)" } ?? ""
+            message = "\(who) hit its pids limit\(of): the kernel refused a fork, and the container "
+                + "was gone a moment later (its cgroup removed; it likely died of it)."
         case .pidsExhausted:
             let newly = f.newlyRefused.map { " (\($0) since the last report)" } ?? ""
             message = "\(again)\(who) hit its pids limit: \(f.current) of \(limitText) tasks, "
@@ -37,7 +41,7 @@ public enum AlertText {
         default:
             message = "\(who): \(f.kind.rawValue)"
         }
-        var fields: [(name: String, value: String)] = [("PIDS_CURRENT", String(f.current))]
+        var fields: [(name: String, value: String)] = f.cgroupGone ? [("CGROUP_GONE", "1")] : [("PIDS_CURRENT", String(f.current))]
         if let l = f.limit { fields.append(("PIDS_MAX", String(l))) }
         if f.limitIsHost { fields.append(("PIDS_MAX_SOURCE", "host")) }
         if let r = f.refusedForks { fields.append(("PIDS_REJECTED", String(r))) }

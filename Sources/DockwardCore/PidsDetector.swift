@@ -16,10 +16,13 @@ public struct PidsFinding: Equatable, Sendable {
     public var rate: Double?
     public var secondsToLimit: Double?
     public var ratio: Double?
+    /// The container's cgroup was gone when the refusal was looked at (it
+    /// died of it): the figures are the last ones known, or none.
+    public var cgroupGone: Bool
 
     public init(kind: EntryKind, priority: Priority, isReminder: Bool = false, current: Int64, limit: Int64? = nil,
                 limitIsHost: Bool = false, refusedForks: Int64? = nil, newlyRefused: Int64? = nil,
-                rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil) {
+                rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil, cgroupGone: Bool = false) {
         self.kind = kind
         self.priority = priority
         self.isReminder = isReminder
@@ -31,6 +34,7 @@ public struct PidsFinding: Equatable, Sendable {
         self.rate = rate
         self.secondsToLimit = secondsToLimit
         self.ratio = ratio
+        self.cgroupGone = cgroupGone
     }
 }
 

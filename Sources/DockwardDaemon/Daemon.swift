@@ -7,6 +7,24 @@ import DockwardJournal
 import DockwardMetrics
 import Logging
 
+/// How many cgroup files may stay open: `pids.current` for this many
+/// containers, `pids.events` besides for this many of them.
+public struct DescriptorBudget: Equatable, Sendable {
+    public var containers: Int
+    public var events: Int
+
+    public init(containers: Int, events: Int) {
+        self.containers = containers
+        self.events = events
+    }
+
+    /// The budget under an open-file limit.
+    public init(openFileLimit limit: Int) {
+        self.init(containers: PidsCounterFiles.containersFitting(descriptors: limit),
+                  events: PidsCounterFiles.eventsFitting(descriptors: limit))
+    }
+}
+
 /// The service manager's side of the daemon (sd_notify), as a seam: systemd
 /// in the daemon, a recorder in tests.
 public protocol ServiceNotifier: AnyObject {
@@ -43,14 +61,18 @@ public final class Daemon {
         public var metrics: MetricsRegistry
         /// Where open episodes survive a restart; nil: nowhere (a restart repeats them).
         public var stateDirectory: String?
-        /// How many containers may keep their cgroup files open.
-        public var keepOpenBudget: Int
+        /// How many containers may keep `pids.current` open, and how many of
+        /// those also `pids.events`.
+        public var descriptors: DescriptorBudget
+        /// Where the kernel's messages are read for refused forks (/dev/kmsg);
+        /// nil: nowhere, `pids.events` is read every poll.
+        public var kernelLog: String?
         public var logger: Logger
 
         public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: EntryWriter, notifier: ServiceNotifier,
-                    metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?, keepOpenBudget: Int,
-                    logger: Logger) {
+                    metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?,
+                    descriptors: DescriptorBudget, kernelLog: String? = KernelRefusalLog.defaultPath, logger: Logger) {
             self.engine = engine
             self.cgroupLayout = cgroupLayout
             self.hostReader = hostReader
@@ -59,7 +81,8 @@ public final class Daemon {
             self.notifier = notifier
             self.metrics = metrics
             self.stateDirectory = stateDirectory
-            self.keepOpenBudget = keepOpenBudget
+            self.descriptors = descriptors
+            self.kernelLog = kernelLog
             self.logger = logger
         }
     }
@@ -108,7 +131,8 @@ public final class Daemon {
                           logger: parts.logger)
         pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
                          hostReader: parts.hostReader, names: link, outlet: outlet,
-                         keepOpenBudget: parts.keepOpenBudget, logger: parts.logger)
+                         keepOpenBudget: parts.descriptors.containers, eventsBudget: parts.descriptors.events,
+                         kernelLog: parts.kernelLog, queue: queue, logger: parts.logger)
         sockets = SocketWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                               outlet: outlet, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }

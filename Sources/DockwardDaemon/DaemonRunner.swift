@@ -69,7 +69,7 @@ public enum DaemonRunner {
         let parts = Daemon.Parts(
             engine: DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine")),
             cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
-            keepOpenBudget: budget, logger: logger)
+            descriptors: budget, logger: logger)
         let daemon = Daemon(config: config, configPath: options.configPath,
                             configIsExplicit: options.configIsExplicit, parts: parts)
         daemon.start()
@@ -97,15 +97,15 @@ public enum DaemonRunner {
     /// usual `fs.nr_open`); without the privilege to raise the hard limit
     /// (under systemd: set `LimitNOFILE=`), takes the hard limit. Returns how
     /// many containers may keep their files open.
-    public static func descriptorBudget(logger: Logger) -> Int {
+    public static func descriptorBudget(logger: Logger) -> DescriptorBudget {
         let limit = DescriptorLimit.raiseSoftLimit()
-        let fitting = PidsCounterFiles.containersFitting(descriptors: limit.after)
+        let budget = DescriptorBudget(openFileLimit: limit.after)
         if limit.raised {
             logger.debug("raised the open-file limit from \(limit.before) to \(limit.after)")
         } else if limit.refused {
-            logger.warning("cannot raise the open-file limit above \(limit.before): about \(fitting) containers keep their cgroup files open, the rest are reopened each poll (set LimitNOFILE=)")
+            logger.warning("cannot raise the open-file limit above \(limit.before): about \(budget.containers) containers keep pids.current open, the rest are reopened each poll (set LimitNOFILE=)")
         }
-        return fitting
+        return budget
     }
 
     /// Says clearly at start when the engine's socket is not a socket, or

@@ -1,6 +1,8 @@
+import Dispatch
 import DockwardCgroup
 import DockwardCore
 import DockwardMetrics
+import DockwardSystem
 import Logging
 
 /// Where the pids watch learns containers' names: the engine link, or a
@@ -13,9 +15,18 @@ protocol ContainerNames: AnyObject {
 
 extension EngineLink: ContainerNames {}
 
-/// The pids watch: every poll it reads each container's counters (source),
-/// feeds them to that container's detector (policy) and sends the findings
-/// through the outlet. Runs on the daemon's one queue; no locks.
+/// The pids watch: every poll it reads each container's `pids.current`
+/// (source), feeds the sample to that container's detector (policy) and
+/// sends the findings through the outlet. Runs on the daemon's one queue; no
+/// locks.
+///
+/// One read per container per poll: `pids.max` is read again only when it
+/// is written (inotify) and every `limitRecheckInterval`; `pids.events` only
+/// when the kernel says a fork was refused (its "fork rejected by pids
+/// controller" line in /dev/kmsg, or on cgroup v2 a `pids.events`
+/// notification), and from then on every poll for that container. Without
+/// the kernel's word (no CAP_SYSLOG) every container's `pids.events` is read
+/// every poll instead.
 ///
 /// A new container is read from its first poll but judged only once its
 /// name is known (its overrides depend on it) or `metadataGrace` has
@@ -29,9 +40,26 @@ final class PidsWatch {
     /// quiet: the safety net for a lost event.
     static let fullRescanInterval = Interval.seconds(30)
 
+    /// The safety net for a missed `pids.max` notification.
+    static let limitRecheckInterval = Interval.seconds(30)
+
+    /// A cgroup file whose writes the watch follows.
+    enum WatchedFile: Hashable {
+        case limit(ContainerID)
+        case events(ContainerID)
+    }
+
     final class Watched {
         let cgroup: DiscoveredCgroup
         let files: PidsCounterFiles
+        /// `pids.max` as last read.
+        var limit: Int64 = PidsSample.unlimited
+        var limitStale = true
+        var limitReadAt: Int64 = 0
+        /// The `max` count of `pids.events` as last read.
+        var refusedForks: Int64 = 0
+        /// Read every poll: it has refused forks, or the kernel's word cannot be had.
+        var readsEvents = false
         var detector: ContainerPidsDetector
         var policy: PidsPolicy
         var metadata: ContainerMetadata?
@@ -89,17 +117,55 @@ final class PidsWatch {
     private var resumable: [ContainerID: PidsEpisodes] = [:]
     /// Containers with an open pids episode, as of the last poll.
     private(set) var alertingCount = 0
+    /// The kernel's refusal lines; nil where they cannot be read.
+    private var refusalLog: KernelRefusalLog?
+    private var refusalSource: DispatchSourceRead?
+    private var overrunLogged = false
+    /// pids.max writes, and pids.events notifications on cgroup v2.
+    private let fileWatcher = CgroupFileWatcher<WatchedFile>()
+    private var fileSource: DispatchSourceRead?
+    private var fileWatchesRefused = false
+    /// Containers whose `pids.events` may stay open beside `pids.current`.
+    private let eventsBudget: Int
+    private var eventsKeptOpen = 0
+    private let notifiesEvents: Bool
 
+    /// `kernelLog`: where the kernel's messages are read (/dev/kmsg), nil for
+    /// none. Sources are registered on `queue`, the daemon's.
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader, names: ContainerNames,
-         outlet: AlertOutlet, keepOpenBudget: Int, logger: Logger) {
+         outlet: AlertOutlet, keepOpenBudget: Int, eventsBudget: Int, kernelLog: String?, queue: DispatchQueue,
+         logger: Logger) {
         self.config = config
         self.discovery = discovery
         self.hostReader = hostReader
         self.names = names
         self.outlet = outlet
         self.keepOpenBudget = keepOpenBudget
+        self.eventsBudget = eventsBudget
         self.logger = logger
+        notifiesEvents = discovery.layout.version == .v2
+        if let kernelLog {
+            do {
+                let log = try KernelRefusalLog(path: kernelLog)
+                let source = DispatchSource.makeReadSource(fileDescriptor: log.fd, queue: queue)
+                source.setEventHandler { [weak self] in self?.readKernelLog() }
+                source.resume()
+                refusalLog = log
+                refusalSource = source
+            } catch {
+                logger.notice("\(error); refused forks are seen at the next poll, by reading every container's pids.events")
+            }
+        }
+        if let watcher = fileWatcher {
+            let source = DispatchSource.makeReadSource(fileDescriptor: watcher.fd, queue: queue)
+            source.setEventHandler { [weak self] in self?.readFileChanges() }
+            source.resume()
+            fileSource = source
+        }
     }
+
+    /// Whether refused forks arrive as events (the kernel's log lines).
+    var refusalsAreEvents: Bool { refusalLog != nil }
 
     /// One poll: discover, read, judge, send.
     func poll(now: Int64) {
@@ -120,7 +186,7 @@ final class PidsWatch {
         for watched in pollOrder {
             let sample: PidsSample
             do {
-                sample = try watched.files.read(includePeak: false)
+                sample = try self.sample(watched, at: now)
             } catch .vanished {
                 gone.append(watched.cgroup.id)
                 continue
@@ -147,6 +213,111 @@ final class PidsWatch {
             for f in host.observe(hostSample, at: now, policy: config.pids, timing: timing) {
                 outlet.send(AlertText.entry(for: f, container: nil))
             }
+        }
+    }
+
+    /// `pids.current` every time; the limit and the refusals only when they may have changed.
+    @inline(__always)
+    private func sample(_ watched: Watched, at now: Int64) throws(CgroupReadError) -> PidsSample {
+        let current = try watched.files.readCurrent()
+        if watched.limitStale || now - watched.limitReadAt >= Self.limitRecheckInterval.nanoseconds {
+            watched.limit = try watched.files.readLimit()
+            watched.limitStale = false
+            watched.limitReadAt = now
+        }
+        if watched.readsEvents { watched.refusedForks = try watched.files.readRefusedForks() }
+        return PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks)
+    }
+
+    // MARK: Refused forks, as the kernel tells them
+
+    private func readKernelLog() {
+        guard let log = refusalLog else { return }
+        var ids: [ContainerID] = []
+        let outcome = log.drain { path in
+            if let id = CgroupDiscovery.containerID(inCgroupPath: path) { ids.append(id) }
+        }
+        switch outcome {
+        case .overrun where !overrunLogged:
+            overrunLogged = true
+            logger.warning("the kernel's message buffer overran before dockward read it (\(log.path)); refusals lost there are still counted at each poll of the containers that refused before")
+        case .closed:
+            // A writer that went away (a FIFO in tests): stop, or the source spins.
+            refusalSource?.cancel()
+            refusalSource = nil
+        default:
+            break
+        }
+        let now = SystemClock.monotonicNanos()
+        for id in ids { refusalReported(id, at: now) }
+    }
+
+    private func readFileChanges() {
+        guard let watcher = fileWatcher else { return }
+        var refused: [ContainerID] = []
+        let overflowed = watcher.drain { file in
+            switch file {
+            case .limit(let id): containers[id]?.limitStale = true
+            case .events(let id): refused.append(id)
+            }
+        }
+        if overflowed { for w in pollOrder { w.limitStale = true } }
+        let now = SystemClock.monotonicNanos()
+        for id in refused { refusalReported(id, at: now) }
+    }
+
+    /// A fork was refused in this container's cgroup: read its counters now
+    /// and judge, rather than at the next poll. From now on its `pids.events`
+    /// is read every poll (the kernel logs only the first refusal).
+    func refusalReported(_ id: ContainerID, at now: Int64) {
+        if containers[id] == nil {
+            // Forked and refused within milliseconds of its start: look now.
+            nextFullRescan = .min
+            discover(now: now)
+        }
+        guard let watched = containers[id] else {
+            refusedWithoutCgroup(id, lastKnown: nil)
+            return
+        }
+        startReadingEvents(watched)
+        let sample: PidsSample
+        do {
+            sample = try self.sample(watched, at: now)
+        } catch .vanished {
+            refusedWithoutCgroup(id, lastKnown: watched)
+            drop(id, reason: "its cgroup is gone")
+            return
+        } catch {
+            logger.warning("container \(id.short) refused a fork but its counters cannot be read: \(error)")
+            return
+        }
+        watched.lastSample = sample
+        watched.lastSampleAt = now
+        // A refusal is news even before the name arrives: judged at once.
+        watched.judged = true
+        judge(watched, sample, at: now, timing: AlertTiming(config))
+    }
+
+    /// The container refused forks and its cgroup is already gone (it died of
+    /// it): the entry says so with what is known, its name from the engine.
+    private func refusedWithoutCgroup(_ id: ContainerID, lastKnown watched: Watched?) {
+        let metadata = watched?.metadata ?? names.metadata(for: id)
+        let policy = config.policy(for: metadata)
+        guard !policy.ignore else { return }
+        let last = watched?.lastSample
+        let finding = PidsFinding(kind: .pidsExhausted, priority: .crit, current: last?.current ?? 0,
+                                  limit: last.flatMap { $0.isUnlimited ? nil : $0.limit },
+                                  refusedForks: nil, cgroupGone: true)
+        outlet.send(AlertText.entry(for: finding, container: ContainerRef(id: id, metadata: metadata,
+                                                                           cgroupPath: watched?.cgroup.path)))
+    }
+
+    private func startReadingEvents(_ watched: Watched) {
+        guard !watched.readsEvents else { return }
+        watched.readsEvents = true
+        if eventsKeptOpen < eventsBudget {
+            watched.files.keepEventsOpen()
+            if watched.files.keepsEventsOpen { eventsKeptOpen += 1 }
         }
     }
 
@@ -205,6 +376,10 @@ final class PidsWatch {
     }
 
     func shutdown() {
+        refusalSource?.cancel()
+        refusalSource = nil
+        fileSource?.cancel()
+        fileSource = nil
         for id in Array(containers.keys) { drop(id, reason: nil) }
     }
 
@@ -249,6 +424,7 @@ final class PidsWatch {
             }
             let files = try PidsCounterFiles(directory: cgroup.path, keepOpen: keepOpen)
             if keepOpen { keptOpen += 1 }
+            let refusedSoFar = try files.readRefusedForks()
             let metadata = names.metadata(for: cgroup.id)
             let policy = config.policy(for: metadata)
             var detector = ContainerPidsDetector(policy: policy,
@@ -256,6 +432,18 @@ final class PidsWatch {
             if let saved = resumable.removeValue(forKey: cgroup.id) { detector.resume(saved, at: now) }
             let watched = Watched(cgroup: cgroup, files: files, detector: detector, policy: policy,
                                   metadata: metadata, discoveredAt: now)
+            watched.refusedForks = refusedSoFar
+            if refusedSoFar > 0 || refusalLog == nil { startReadingEvents(watched) }
+            if let watcher = fileWatcher {
+                var ok = watcher.watch(cgroup.path + "/pids.max", as: .limit(cgroup.id))
+                if notifiesEvents {
+                    ok = watcher.watch(cgroup.path + "/pids.events", as: .events(cgroup.id)) && ok
+                }
+                if !ok && !fileWatchesRefused {
+                    fileWatchesRefused = true
+                    logger.notice("inotify refused a watch on \(cgroup.path) (fs.inotify.max_user_watches?); limits are re-read every \(Self.limitRecheckInterval)")
+                }
+            }
             watched.slot = pollOrder.count
             pollOrder.append(watched)
             containers[cgroup.id] = watched
@@ -277,6 +465,11 @@ final class PidsWatch {
             last.slot = watched.slot
         }
         if watched.files.keepOpen { keptOpen -= 1 }
+        if watched.files.keepsEventsOpen { eventsKeptOpen -= 1 }
+        if let watcher = fileWatcher {
+            watcher.unwatch(watched.cgroup.path + "/pids.max")
+            if notifiesEvents { watcher.unwatch(watched.cgroup.path + "/pids.events") }
+        }
         watched.files.close()
         if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }
     }

@@ -134,8 +134,10 @@ final class PidsCounterFilesTests: XCTestCase {
         // deinit closes too.
         do {
             let kept = try (0..<100).map { _ in try PidsCounterFiles(directory: withPeak) }
-            XCTAssertEqual(try openDescriptorCount(), baseline + 400)
-            _ = kept
+            XCTAssertEqual(try openDescriptorCount(), baseline + 100, "one descriptor a container at rest: pids.current")
+            for files in kept.prefix(10) { files.keepEventsOpen() }
+            XCTAssertEqual(try openDescriptorCount(), baseline + 110, "and pids.events for those that refuse forks")
+            XCTAssertEqual(try kept[0].readRefusedForks(), try kept[99].readRefusedForks())
         }
         XCTAssertEqual(try openDescriptorCount(), baseline, "deinit must close")
     }

@@ -174,6 +174,29 @@ struct FixtureHost {
         try text.write(toFile: path, atomically: false, encoding: .utf8)
     }
 
+    /// A FIFO standing in for /dev/kmsg, with its write end held open (so
+    /// the reader never sees end-of-file); lines written there reach the
+    /// daemon as kernel records.
+    final class KernelLog {
+        let path: String
+        private let fd: Int32
+
+        init(in root: String) throws {
+            path = root + "/kmsg"
+            guard mkfifo(path, 0o600) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+            fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        }
+
+        deinit { close(fd) }
+
+        /// One record as /dev/kmsg shows it: `6,seq,usec,-;text`.
+        func record(_ text: String) {
+            let line = Array("6,1000,123456789,-;\(text)\n".utf8)
+            _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        }
+    }
+
     static func bindSocket(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
@@ -203,7 +226,10 @@ final class DaemonUnderTest {
     let configPath: String
     private(set) var now: Int64
 
-    init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil) throws {
+    /// `kernelLog`: a FIFO standing in for /dev/kmsg; nil: none, so refusals
+    /// are read from `pids.events` every poll.
+    init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
+         kernelLog: String? = nil) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
@@ -212,7 +238,8 @@ final class DaemonUnderTest {
         let parts = Daemon.Parts(
             engine: engine, cgroupLayout: CgroupLayout(version: .v1, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
-            stateDirectory: stateDirectory, keepOpenBudget: 1000, logger: Self.logger)
+            stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
+            kernelLog: kernelLog, logger: Self.logger)
         daemon = Daemon(config: loaded, configPath: configPath, configIsExplicit: true, parts: parts)
         now = SystemClock.monotonicNanos()
     }

@@ -1,0 +1,143 @@
+import DockwardCore
+import DockwardDaemon
+import Foundation
+import XCTest
+
+/// Refused forks as the kernel tells them (a FIFO stands in for /dev/kmsg),
+/// between polls: the entry is written without waiting for the next tick.
+final class RefusalEventTests: XCTestCase {
+    private var host: FixtureHost!
+    private var engine: ScriptedEngine!
+    private var kernel: FixtureHost.KernelLog!
+
+    override func setUpWithError() throws {
+        host = try FixtureHost(self)
+        engine = ScriptedEngine(socketPath: host.engineSocket)
+        kernel = try FixtureHost.KernelLog(in: host.root)
+    }
+
+    private func makeDaemon(config: String = "pids:\n  poll_interval: 5s\n", kernelLog: Bool = true) throws -> DaemonUnderTest {
+        let d = try DaemonUnderTest(host: host, engine: engine, config: config, kernelLog: kernelLog ? kernel.path : nil)
+        addTeardownBlock { d.stop() }
+        return d
+    }
+
+    private func refusal(_ id: ContainerID) {
+        kernel.record("cgroup: fork rejected by pids controller in /docker/\(id.full)")
+    }
+
+    func testRefusalIsAnEntryWithoutWaitingForThePoll() throws {
+        let id = IDs.make(20)
+        engine.add(details(id, name: "bomb"))
+        try host.setPids(id, current: 3, max: 50)
+        let d = try makeDaemon()
+        d.start()
+        d.waitForNames([id])
+        d.tick()  // the one poll of this test
+        try host.setPids(id, current: 50, max: 50, refused: 17)
+        kernel.record("eth0: link up")
+        refusal(id)
+        d.waitUntil("the refusal entry, no poll in between") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+        let entry = d.writer.entries(.pidsExhausted, for: id)
+        XCTAssertEqual(entry.count, 1)
+        XCTAssertEqual(entry.first?.container?.metadata?.name, "bomb")
+        XCTAssertEqual(field(entry.first, "PIDS_REJECTED"), "17")
+        XCTAssertEqual(field(entry.first, "PIDS_CURRENT"), "50")
+
+        // From now on its pids.events is read every poll (the kernel says it once).
+        try host.setPids(id, current: 50, max: 50, refused: 99)
+        d.tick(advancing: .minutes(11))
+        d.tick()
+        let reminder = d.writer.entries(.pidsExhausted, for: id).last
+        XCTAssertEqual(field(reminder, "DOCKWARD_REMINDER"), "1")
+        XCTAssertEqual(field(reminder, "PIDS_REJECTED"), "99")
+    }
+
+    func testContainerThatDiedOfItIsReportedWithItsName() throws {
+        let id = IDs.make(21)
+        engine.add(details(id, name: "leaky"))
+        try host.setPids(id, current: 299, max: 300)
+        let d = try makeDaemon()
+        d.start()
+        d.waitForNames([id])
+        d.tick()
+        try host.removeCgroup(id)  // it failed to fork and exited at once
+        refusal(id)
+        d.waitUntil("the entry for a container already gone") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+        let entry = try XCTUnwrap(d.writer.entries(.pidsExhausted, for: id).first)
+        XCTAssertEqual(entry.container?.metadata?.name, "leaky", "the name from the engine's record")
+        XCTAssertEqual(entry.container?.metadata?.image, "local/busybox:test")
+        XCTAssertEqual(field(entry, "CGROUP_GONE"), "1")
+        XCTAssertEqual(field(entry, "PIDS_MAX"), "300", "the last limit known")
+        XCTAssertEqual(entry.priority, .crit)
+    }
+
+    func testNewContainerRefusingBeforeItsFirstPoll() throws {
+        let d = try makeDaemon()
+        d.start()
+        d.tick()
+        let id = IDs.make(22)
+        engine.add(details(id, name: "fast"))
+        engine.emit("create", id)
+        d.waitForNames([id])
+        try host.setPids(id, current: 20, max: 20, refused: 4)  // its cgroup appeared after the last poll
+        refusal(id)
+        d.waitUntil("the refusal of a container not yet polled") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+        XCTAssertEqual(field(d.writer.entries(.pidsExhausted, for: id).first, "PIDS_REJECTED"), "4")
+        XCTAssertEqual(d.daemon.queue.sync { d.daemon.watchedContainerCount }, 1)
+    }
+
+    func testLinesAboutOtherCgroupsAreSkipped() throws {
+        let id = IDs.make(23)
+        engine.add(details(id, name: "calm"))
+        try host.setPids(id, current: 3, max: 50)
+        let d = try makeDaemon()
+        d.start()
+        d.waitForNames([id])
+        d.tick()
+        kernel.record("cgroup: fork rejected by pids controller in /dockward-test-12447416558195105468")
+        kernel.record("cgroup: fork rejected by pids controller in /docker/\(IDs.make(99).full)")  // not watched, gone
+        kernel.record("cgroup: fork rejected by pids controller in ")
+        // Positive control: a real refusal after them is still seen.
+        try host.setPids(id, current: 50, max: 50, refused: 1)
+        refusal(id)
+        d.waitUntil("the one real refusal") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+        XCTAssertEqual(d.writer.entries(.pidsExhausted).filter { $0.container?.id != IDs.make(99) }.count, 1)
+    }
+
+    /// Without the kernel's word, refusals are still seen: at the next poll.
+    func testWithoutKernelMessagesTheNextPollSeesRefusals() throws {
+        let id = IDs.make(24)
+        engine.add(details(id, name: "bomb"))
+        try host.setPids(id, current: 3, max: 50)
+        let d = try makeDaemon(kernelLog: false)
+        d.start()
+        d.waitForNames([id])
+        d.tick(advancing: .seconds(5))  // one poll_interval
+        try host.setPids(id, current: 50, max: 50, refused: 8)
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertTrue(d.writer.entries(.pidsExhausted).isEmpty, "nothing tells it between polls")
+        d.tick()
+        XCTAssertEqual(field(d.writer.entries(.pidsExhausted, for: id).first, "PIDS_REJECTED"), "8")
+    }
+
+    /// `docker update --pids-limit` writes pids.max: the next poll uses it.
+    func testLimitWrittenIsReadAtTheNextPoll() throws {
+        let id = IDs.make(25)
+        engine.add(details(id, name: "web"))
+        try host.setPids(id, current: 45, max: 1000)
+        let d = try makeDaemon(config: "pids:\n  high_for: 2s\n")
+        d.start()
+        d.waitForNames([id])
+        d.ticks(4)
+        XCTAssertTrue(d.writer.entries(.pidsHigh).isEmpty, "45 of 1000")
+        try FixtureHost.write("50\n", to: host.hierarchy + "/docker/\(id.full)/pids.max")
+        Thread.sleep(forTimeInterval: 0.1)  // the inotify event reaches the queue
+        d.ticks(4)
+        XCTAssertEqual(field(d.writer.entries(.pidsHigh, for: id).first, "PIDS_MAX"), "50", "45 of 50 now")
+    }
+
+    private func field(_ entry: JournalEntry?, _ name: String) -> String? {
+        entry?.allFields.first { $0.name == name }?.value
+    }
+}
