@@ -11,6 +11,11 @@ public enum AlertText {
         let again = f.isReminder ? "Still: " : ""
         var message: String
         switch f.kind {
+        case .pidsUnlimited where f.limitIsInherited:
+            let origin = f.ceilingOrigin.map { " (\($0))" } ?? ""
+            message = "\(who) runs with no pids limit of its own: only the ceiling of \(limitText) tasks set around it\(origin) "
+                + "stops a fork bomb, and it is shared or far too high; \(tasks(f.current)) now. "
+                + "Set one with docker update --pids-limit N."
         case .pidsUnlimited:
             let host = f.limit.map { ", so only the host's ceiling of \($0) tasks stops a fork bomb" } ?? ""
             message = "\(who) runs with no pids limit\(host); \(tasks(f.current)) now. "
@@ -44,6 +49,8 @@ public enum AlertText {
         var fields: [(name: String, value: String)] = f.cgroupGone ? [("CGROUP_GONE", "1")] : [("PIDS_CURRENT", String(f.current))]
         if let l = f.limit { fields.append(("PIDS_MAX", String(l))) }
         if f.limitIsHost { fields.append(("PIDS_MAX_SOURCE", "host")) }
+        if f.limitIsInherited { fields.append(("PIDS_MAX_SOURCE", "inherited")) }
+        if let origin = f.ceilingOrigin { fields.append(("PIDS_MAX_ORIGIN", origin)) }
         if let r = f.refusedForks { fields.append(("PIDS_REJECTED", String(r))) }
         if let r = f.rate { fields.append(("PIDS_RATE", formatRate(r))) }
         if let s = f.secondsToLimit { fields.append(("PIDS_FORECAST_SECONDS", String(Int(s.rounded())))) }

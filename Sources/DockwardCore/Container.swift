@@ -71,12 +71,20 @@ public struct ContainerDetails: Equatable, Sendable {
     public var binds: [String]
     /// `State.Status`: created, running, exited, ...
     public var state: String
+    /// `HostConfig.PidsLimit`: the limit the container asked for; nil, 0 or
+    /// -1 when it asked for none.
+    public var pidsLimit: Int64?
 
-    public init(id: ContainerID, metadata: ContainerMetadata, mounts: [MountPoint], binds: [String], state: String) {
+    /// True when the container asked for a pids limit of its own.
+    public var hasOwnPidsLimit: Bool { (pidsLimit ?? 0) > 0 }
+
+    public init(id: ContainerID, metadata: ContainerMetadata, mounts: [MountPoint], binds: [String], state: String,
+                pidsLimit: Int64? = nil) {
         self.id = id
         self.metadata = metadata
         self.mounts = mounts
         self.binds = binds
         self.state = state
+        self.pidsLimit = pidsLimit
     }
 }

@@ -10,6 +10,11 @@ public struct PidsFinding: Equatable, Sendable {
     /// container without one, the host's remaining room added to its count.
     public var limit: Int64?
     public var limitIsHost: Bool
+    /// `limit` is a ceiling set around the container, not one it asked for.
+    public var limitIsInherited: Bool
+    /// Where an inherited ceiling comes from, as the watch knows it
+    /// ("systemd's DefaultTasksMax on its scope").
+    public var ceilingOrigin: String?
     public var refusedForks: Int64?
     /// Forks refused since the previous finding of this kind.
     public var newlyRefused: Int64?
@@ -21,7 +26,8 @@ public struct PidsFinding: Equatable, Sendable {
     public var cgroupGone: Bool
 
     public init(kind: EntryKind, priority: Priority, isReminder: Bool = false, current: Int64, limit: Int64? = nil,
-                limitIsHost: Bool = false, refusedForks: Int64? = nil, newlyRefused: Int64? = nil,
+                limitIsHost: Bool = false, limitIsInherited: Bool = false, ceilingOrigin: String? = nil,
+                refusedForks: Int64? = nil, newlyRefused: Int64? = nil,
                 rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil, cgroupGone: Bool = false) {
         self.kind = kind
         self.priority = priority
@@ -29,6 +35,8 @@ public struct PidsFinding: Equatable, Sendable {
         self.current = current
         self.limit = limit
         self.limitIsHost = limitIsHost
+        self.limitIsInherited = limitIsInherited
+        self.ceilingOrigin = ceilingOrigin
         self.refusedForks = refusedForks
         self.newlyRefused = newlyRefused
         self.rate = rate
@@ -73,6 +81,11 @@ public struct ContainerPidsDetector: Sendable {
     var lastRefusalAt: Int64?
     var unlimitedReported = false
     var unlimitedSince: Int64?
+    /// What the engine says of the container's own limit
+    /// (`HostConfig.PidsLimit` > 0): false when it asked for none, so a
+    /// number in `pids.max` is a ceiling set around it (systemd's
+    /// `DefaultTasksMax` on its scope, a parent cgroup); nil while unknown.
+    public var hasOwnLimit: Bool?
     /// Longer than a runtime takes between creating a cgroup and writing
     /// its `pids.max`, short enough that the warning is still prompt.
     static let unlimitedSettleTime = Interval.seconds(1)
@@ -127,13 +140,17 @@ public struct ContainerPidsDetector: Sendable {
         // set and later removed. The runtime creates the cgroup and writes
         // its limit a moment later; inotify shows the cgroup in between, so
         // "no limit" counts only once it has lasted `unlimitedSettleTime`.
-        if sample.isUnlimited {
+        let inherited = !sample.isUnlimited && hasOwnLimit == false
+        if sample.isUnlimited || inherited {
             unlimitedSince = unlimitedSince ?? now
             if policy.unlimited == .warn && !unlimitedReported,
                let since = unlimitedSince, now - since >= Self.unlimitedSettleTime.nanoseconds {
                 unlimitedReported = true
-                out.append(PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
-                                       limit: host.map { $0.ceiling }, limitIsHost: true))
+                out.append(inherited
+                    ? PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
+                                  limit: sample.limit, limitIsInherited: true)
+                    : PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
+                                  limit: host.map { $0.ceiling }, limitIsHost: true))
             }
         } else {
             unlimitedReported = false

@@ -383,7 +383,7 @@ extension Daemon: EngineLinkObserver {
     }
 
     func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?) {
-        pids.learn(details.id, details.metadata)
+        pids.learn(details.id, details.metadata, hasOwnLimit: details.hasOwnPidsLimit)
         sockets.judge(details, eventTimeNano: eventTimeNano)
         saveState(force: false)
     }

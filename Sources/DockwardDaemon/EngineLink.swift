@@ -54,6 +54,8 @@ final class EngineLink {
     // Queue-owned state.
     private var state: State = .connecting
     private var metadata: [ContainerID: ContainerMetadata] = [:]
+    /// `HostConfig.PidsLimit` > 0, per container inspected.
+    private var ownPidsLimit: [ContainerID: Bool] = [:]
     /// Containers whose inspect data went to the observer.
     private var delivered: Set<ContainerID> = []
     private var inFlight: Set<ContainerID> = []
@@ -97,6 +99,8 @@ final class EngineLink {
 
     /// The cached name, image and labels of a container, if the engine told them.
     func metadata(for id: ContainerID) -> ContainerMetadata? { metadata[id] }
+
+    func hasOwnPidsLimit(_ id: ContainerID) -> Bool? { ownPidsLimit[id] }
 
     /// Asks the engine about a container the cgroup tree shows; the answer
     /// comes as `containerInspected` or `containerUnknown`. While the engine
@@ -248,6 +252,7 @@ final class EngineLink {
         }
         delivered.insert(id)
         metadata[id] = details.metadata
+        ownPidsLimit[id] = details.hasOwnPidsLimit
         observer?.containerInspected(details, eventTimeNano: eventTimeNano)
     }
 
@@ -264,6 +269,7 @@ final class EngineLink {
     private func forget(_ id: ContainerID) {
         let known = delivered.remove(id) != nil
         metadata[id] = nil
+        ownPidsLimit[id] = nil
         if known { observer?.containerGone(id) }
     }
 }

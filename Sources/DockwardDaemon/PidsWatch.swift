@@ -9,6 +9,8 @@ import Logging
 /// table in tests.
 protocol ContainerNames: AnyObject {
     func metadata(for id: ContainerID) -> ContainerMetadata?
+    /// Whether the container asked for a pids limit of its own, if known.
+    func hasOwnPidsLimit(_ id: ContainerID) -> Bool?
     /// Ask the engine; the answer comes back through `PidsWatch.learn`.
     func lookUp(_ id: ContainerID)
 }
@@ -324,8 +326,9 @@ final class PidsWatch {
     /// The engine's answer about a container: its metadata, or nil when the
     /// engine does not know it. A container waiting for its name is judged
     /// at once on its last sample.
-    func learn(_ id: ContainerID, _ metadata: ContainerMetadata?) {
+    func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil) {
         guard let watched = containers[id] else { return }
+        if let hasOwnLimit { watched.detector.hasOwnLimit = hasOwnLimit }
         if let metadata, metadata != watched.metadata {
             watched.metadata = metadata
             watched.policy = config.policy(for: metadata)
@@ -392,7 +395,19 @@ final class PidsWatch {
         // pids.peak is read only when there is something to say (the kernel
         // keeps it; reading it every poll would double the poll's cost).
         let peak = watched.files.readPeak()
-        for f in findings { outlet.send(AlertText.entry(for: f, container: watched.ref, peak: peak)) }
+        for var f in findings {
+            if f.limitIsInherited { f.ceilingOrigin = Self.ceilingOrigin(watched.cgroup.driver) }
+            outlet.send(AlertText.entry(for: f, container: watched.ref, peak: peak))
+        }
+    }
+
+    /// Where a ceiling the container did not ask for comes from.
+    static func ceilingOrigin(_ driver: CgroupDriver) -> String {
+        switch driver {
+        case .systemd: return "systemd's DefaultTasksMax on its scope"
+        case .rootless: return "the user manager's TasksMax on its scope"
+        case .cgroupfs: return "a parent cgroup's pids.max"
+        }
     }
 
     private func discover(now: Int64) {
@@ -430,6 +445,7 @@ final class PidsWatch {
             var detector = ContainerPidsDetector(policy: policy,
                                                  countsEarlierRefusals: initialScanDone)
             if let saved = resumable.removeValue(forKey: cgroup.id) { detector.resume(saved, at: now) }
+            detector.hasOwnLimit = names.hasOwnPidsLimit(cgroup.id)
             let watched = Watched(cgroup: cgroup, files: files, detector: detector, policy: policy,
                                   metadata: metadata, discoveredAt: now)
             watched.refusedForks = refusedSoFar

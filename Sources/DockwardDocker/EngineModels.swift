@@ -37,7 +37,10 @@ struct WireInspect: Decodable {
         var Destination: String?
         var RW: Bool?
     }
-    struct HostConfig: Decodable { var Binds: [String]? }
+    struct HostConfig: Decodable {
+        var Binds: [String]?
+        var PidsLimit: Int64?
+    }
     struct Config: Decodable {
         var Image: String?
         var Labels: [String: String]?
@@ -83,7 +86,8 @@ extension ContainerDetails {
                 name: wire.Name ?? "", image: wire.Config?.Image ?? "", labels: wire.Config?.Labels ?? [:]),
             mounts: mounts,
             binds: wire.HostConfig?.Binds ?? [],
-            state: wire.State?.Status ?? ""
+            state: wire.State?.Status ?? "",
+            pidsLimit: wire.HostConfig?.PidsLimit
         )
     }
 }

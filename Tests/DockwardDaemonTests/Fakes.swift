@@ -163,6 +163,14 @@ struct FixtureHost {
         try Self.write("max \(refused)\n", to: dir + "/pids.events")
     }
 
+    /// The same under Docker's systemd cgroup driver: `system.slice/docker-<id>.scope`.
+    func setScopePids(_ id: ContainerID, current: Int, max: Int, refused: Int = 0) throws {
+        let dir = hierarchy + "/system.slice/docker-\(id.full).scope"
+        try Self.write("\(current)\n", to: dir + "/pids.current")
+        try Self.write("\(max)\n", to: dir + "/pids.max")
+        try Self.write("max \(refused)\n", to: dir + "/pids.events")
+    }
+
     func removeCgroup(_ id: ContainerID) throws {
         try FileManager.default.removeItem(atPath: hierarchy + "/docker/" + id.full)
     }
@@ -229,14 +237,14 @@ final class DaemonUnderTest {
     /// `kernelLog`: a FIFO standing in for /dev/kmsg; nil: none, so refusals
     /// are read from `pids.events` every poll.
     init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
-         kernelLog: String? = nil) throws {
+         kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
         try FixtureHost.write(config, to: configPath)
         let loaded = try ConfigFile.load(path: configPath, isExplicit: true)
         let parts = Daemon.Parts(
-            engine: engine, cgroupLayout: CgroupLayout(version: .v1, hierarchyRoot: host.hierarchy),
+            engine: engine, cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
             kernelLog: kernelLog, logger: Self.logger)
@@ -297,9 +305,9 @@ enum IDs {
 }
 
 func details(_ id: ContainerID, name: String, binds: [(source: String, destination: String)] = [],
-             labels: [String: String] = [:], state: String = "running") -> ContainerDetails {
+             labels: [String: String] = [:], state: String = "running", pidsLimit: Int64? = nil) -> ContainerDetails {
     ContainerDetails(
         id: id, metadata: ContainerMetadata(name: "/" + name, image: "local/busybox:test", labels: labels),
         mounts: binds.map { MountPoint(kind: .bind, source: $0.source, destination: $0.destination, readWrite: true) },
-        binds: binds.map { "\($0.source):\($0.destination)" }, state: state)
+        binds: binds.map { "\($0.source):\($0.destination)" }, state: state, pidsLimit: pidsLimit)
 }
