@@ -50,11 +50,14 @@ soak: deps test-services
 	DOCKWARD_SOAK_CONTAINERS=$(SOAK_CONTAINERS) $(SWIFT) test --skip-build --filter ChurnEndToEndTests
 
 # Poll cost against a C pread baseline on real cgroups, the daemon's CPU and
-# memory, and alert latency with the private engine. Needs root.
+# memory, and alert latency with the private engine (bench/run.py); then CPU
+# per tick at a 100 ms cadence against C tickers reading three files and one,
+# and anonymous memory, at N = 1,000 and 10,000 (bench/cadence.py). Needs root.
 bench: deps test-services
 	$(SWIFT) build -c release --product dockward
 	$(SWIFT) build -c release --product dockward-bench
 	python3 bench/run.py
+	python3 bench/cadence.py
 
 # dockward_<version>_<arch>.deb in $(DEB_DIR): the release binary with the
 # Swift runtime linked in (so the package needs no toolchain), the systemd
