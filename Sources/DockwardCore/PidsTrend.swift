@@ -37,6 +37,10 @@ public struct PidsTrend: Sendable {
     public let window: Interval
     /// Width of one bucket: window / bucketCount.
     let bucketWidth: Int64
+    /// The newest point's slot and where its bucket ends: the common append
+    /// (same bucket) is then one comparison and one store.
+    private var newestSlot = 0
+    private var newestBucketEnd: Int64 = .min
 
     public init(window: Interval) {
         self.window = window
@@ -52,15 +56,17 @@ public struct PidsTrend: Sendable {
 
     public mutating func append(time: Int64, value: Int64) {
         // Same bucket as the newest point: the newer sample stands for it.
-        if let newest = last, time / bucketWidth == newest.time / bucketWidth, time >= newest.time {
-            points[(head + count - 1) % points.count] = Point(time: time, value: value)
+        if count > 0 && time < newestBucketEnd && time >= newestBucketEnd - bucketWidth {
+            points[newestSlot] = Point(time: time, value: value)
             return
         }
         // Drop what has aged out of the window, then make room.
         while count > 0 && time - self[0].time > window.nanoseconds { dropFirst() }
         if count == points.count { dropFirst() }
-        points[(head + count) % points.count] = Point(time: time, value: value)
+        newestSlot = (head + count) % points.count
+        points[newestSlot] = Point(time: time, value: value)
         count += 1
+        newestBucketEnd = (time / bucketWidth + 1) * bucketWidth
     }
 
     private mutating func dropFirst() {

@@ -25,6 +25,17 @@ public struct DescriptorBudget: Equatable, Sendable {
     }
 }
 
+/// Where the pids watch hears of refused forks between polls.
+public enum KernelMessages: Equatable, Sendable {
+    /// /dev/kmsg (needs CAP_SYSLOG while `kernel.dmesg_restrict=1`), else the
+    /// journal's kernel entries (needs the `systemd-journal` group), else none.
+    case kmsgElseJournal(String)
+    /// This file alone, read as /dev/kmsg is (tests hand it a FIFO).
+    case file(String)
+    /// None: every container's `pids.events` is read every poll.
+    case none
+}
+
 /// The service manager's side of the daemon (sd_notify), as a seam: systemd
 /// in the daemon, a recorder in tests.
 public protocol ServiceNotifier: AnyObject {
@@ -64,15 +75,15 @@ public final class Daemon {
         /// How many containers may keep `pids.current` open, and how many of
         /// those also `pids.events`.
         public var descriptors: DescriptorBudget
-        /// Where the kernel's messages are read for refused forks (/dev/kmsg);
-        /// nil: nowhere, `pids.events` is read every poll.
-        public var kernelLog: String?
+        /// Where the kernel's refusal lines are read.
+        public var kernelMessages: KernelMessages
         public var logger: Logger
 
         public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: EntryWriter, notifier: ServiceNotifier,
                     metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?,
-                    descriptors: DescriptorBudget, kernelLog: String? = KernelRefusalLog.defaultPath, logger: Logger) {
+                    descriptors: DescriptorBudget, kernelMessages: KernelMessages = .kmsgElseJournal(KernelRefusalLog.defaultPath),
+                    logger: Logger) {
             self.engine = engine
             self.cgroupLayout = cgroupLayout
             self.hostReader = hostReader
@@ -82,7 +93,7 @@ public final class Daemon {
             self.metrics = metrics
             self.stateDirectory = stateDirectory
             self.descriptors = descriptors
-            self.kernelLog = kernelLog
+            self.kernelMessages = kernelMessages
             self.logger = logger
         }
     }
@@ -132,7 +143,7 @@ public final class Daemon {
         pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
                          hostReader: parts.hostReader, names: link, outlet: outlet,
                          keepOpenBudget: parts.descriptors.containers, eventsBudget: parts.descriptors.events,
-                         kernelLog: parts.kernelLog, queue: queue, logger: parts.logger)
+                         kernelMessages: parts.kernelMessages, queue: queue, logger: parts.logger)
         sockets = SocketWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                               outlet: outlet, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }

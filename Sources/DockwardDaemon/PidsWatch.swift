@@ -1,6 +1,7 @@
 import Dispatch
 import DockwardCgroup
 import DockwardCore
+import DockwardJournal
 import DockwardMetrics
 import DockwardSystem
 import Logging
@@ -120,7 +121,7 @@ final class PidsWatch {
     /// Containers with an open pids episode, as of the last poll.
     private(set) var alertingCount = 0
     /// The kernel's refusal lines; nil where they cannot be read.
-    private var refusalLog: KernelRefusalLog?
+    private var refusalLog: KernelLineSource?
     private var refusalSource: DispatchSourceRead?
     private var overrunLogged = false
     /// pids.max writes, and pids.events notifications on cgroup v2.
@@ -132,11 +133,10 @@ final class PidsWatch {
     private var eventsKeptOpen = 0
     private let notifiesEvents: Bool
 
-    /// `kernelLog`: where the kernel's messages are read (/dev/kmsg), nil for
-    /// none. Sources are registered on `queue`, the daemon's.
+    /// Sources are registered on `queue`, the daemon's.
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader, names: ContainerNames,
-         outlet: AlertOutlet, keepOpenBudget: Int, eventsBudget: Int, kernelLog: String?, queue: DispatchQueue,
-         logger: Logger) {
+         outlet: AlertOutlet, keepOpenBudget: Int, eventsBudget: Int, kernelMessages: KernelMessages,
+         queue: DispatchQueue, logger: Logger) {
         self.config = config
         self.discovery = discovery
         self.hostReader = hostReader
@@ -146,17 +146,12 @@ final class PidsWatch {
         self.eventsBudget = eventsBudget
         self.logger = logger
         notifiesEvents = discovery.layout.version == .v2
-        if let kernelLog {
-            do {
-                let log = try KernelRefusalLog(path: kernelLog)
-                let source = DispatchSource.makeReadSource(fileDescriptor: log.fd, queue: queue)
-                source.setEventHandler { [weak self] in self?.readKernelLog() }
-                source.resume()
-                refusalLog = log
-                refusalSource = source
-            } catch {
-                logger.notice("\(error); refused forks are seen at the next poll, by reading every container's pids.events")
-            }
+        if let log = Self.openKernelLines(kernelMessages, logger: logger) {
+            let source = DispatchSource.makeReadSource(fileDescriptor: log.fd, queue: queue)
+            source.setEventHandler { [weak self] in self?.readKernelLog() }
+            source.resume()
+            refusalLog = log
+            refusalSource = source
         }
         if let watcher = fileWatcher {
             let source = DispatchSource.makeReadSource(fileDescriptor: watcher.fd, queue: queue)
@@ -168,6 +163,32 @@ final class PidsWatch {
 
     /// Whether refused forks arrive as events (the kernel's log lines).
     var refusalsAreEvents: Bool { refusalLog != nil }
+
+    /// /dev/kmsg where it can be read, else the journal's kernel entries,
+    /// else none (said once: refusals are then seen at the next poll).
+    private static func openKernelLines(_ choice: KernelMessages, logger: Logger) -> KernelLineSource? {
+        let fallback = "refused forks are seen at the next poll, by reading every container's pids.events"
+        switch choice {
+        case .none:
+            return nil
+        case .file(let path):
+            do { return try KernelRefusalLog(path: path) } catch {
+                logger.notice("\(error); \(fallback)")
+                return nil
+            }
+        case .kmsgElseJournal(let path):
+            let kmsgError: Error
+            do { return try KernelRefusalLog(path: path) } catch { kmsgError = error }
+            do {
+                let lines = try JournalKernelLines()
+                logger.info("\(kmsgError); reading the kernel's refusal lines from the journal instead")
+                return lines
+            } catch {
+                logger.notice("\(kmsgError), and \(error); \(fallback)")
+                return nil
+            }
+        }
+    }
 
     /// One poll: discover, read, judge, send.
     func poll(now: Int64) {
@@ -242,7 +263,7 @@ final class PidsWatch {
         switch outcome {
         case .overrun where !overrunLogged:
             overrunLogged = true
-            logger.warning("the kernel's message buffer overran before dockward read it (\(log.path)); refusals lost there are still counted at each poll of the containers that refused before")
+            logger.warning("the kernel's message buffer overran before dockward read it (\(log.name)); refusals lost there are still counted at each poll of the containers that refused before")
         case .closed:
             // A writer that went away (a FIFO in tests): stop, or the source spins.
             refusalSource?.cancel()
@@ -488,5 +509,29 @@ final class PidsWatch {
         }
         watched.files.close()
         if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }
+    }
+}
+
+/// Where the kernel's "fork rejected" lines come from: /dev/kmsg, or the
+/// journal's kernel entries. Driven by a read source on `fd`.
+protocol KernelLineSource: AnyObject {
+    var fd: Int32 { get }
+    var name: String { get }
+    /// Hands each refusal's cgroup path to `onRefusal`.
+    func drain(_ onRefusal: (Substring) -> Void) -> KernelRefusalLog.Outcome
+}
+
+extension KernelRefusalLog: KernelLineSource {
+    var name: String { path }
+}
+
+extension JournalKernelLines: KernelLineSource {
+    var name: String { "the journal's kernel entries" }
+
+    func drain(_ onRefusal: (Substring) -> Void) -> KernelRefusalLog.Outcome {
+        readNew { line in
+            if let path = KernelRefusalLog.refusedCgroup(inRecord: line) { onRefusal(path) }
+        }
+        return .drained
     }
 }

@@ -26,7 +26,7 @@ enum PollBenchmark {
         let parts = Daemon.Parts(
             engine: AbsentEngine(), cgroupLayout: CgroupLayout(version: .v1, hierarchyRoot: hierarchyRoot),
             writer: writer, notifier: SilentNotifier(), stateDirectory: nil,
-            descriptors: DaemonRunner.descriptorBudget(logger: logger), kernelLog: nil, logger: logger)
+            descriptors: DaemonRunner.descriptorBudget(logger: logger), kernelMessages: .none, logger: logger)
         let daemon = Daemon(config: DockwardConfig(), configPath: "", configIsExplicit: false, parts: parts)
         daemon.start(timer: false)
         var ticksTaken: [Int64] = []

@@ -247,7 +247,7 @@ final class DaemonUnderTest {
             engine: engine, cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
-            kernelLog: kernelLog, logger: Self.logger)
+            kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger)
         daemon = Daemon(config: loaded, configPath: configPath, configIsExplicit: true, parts: parts)
         now = SystemClock.monotonicNanos()
     }
