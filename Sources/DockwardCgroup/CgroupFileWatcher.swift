@@ -9,7 +9,6 @@ import Glibc
 public final class CgroupFileWatcher<Key: Hashable> {
     public let fd: Int32
     private var keys: [Int32: Key] = [:]
-    private var byPath: [String: Int32] = [:]
     private var buffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     /// nil when inotify cannot be used (limits, seccomp): the caller then re-reads.
@@ -21,19 +20,18 @@ public final class CgroupFileWatcher<Key: Hashable> {
 
     deinit { Glibc.close(fd) }
 
-    /// False when the kernel refused the watch (say, `max_user_watches`).
+    /// The watch descriptor, for `unwatch`; nil when the kernel refused the
+    /// watch (say, `max_user_watches`).
     @discardableResult
-    public func watch(_ path: String, as key: Key) -> Bool {
+    public func watch(_ path: String, as key: Key) -> Int32? {
         let wd = inotify_add_watch(fd, path, UInt32(IN_MODIFY))
-        guard wd >= 0 else { return false }
+        guard wd >= 0 else { return nil }
         keys[wd] = key
-        byPath[path] = wd
-        return true
+        return wd
     }
 
-    public func unwatch(_ path: String) {
-        guard let wd = byPath.removeValue(forKey: path) else { return }
-        keys[wd] = nil
+    public func unwatch(_ wd: Int32) {
+        guard keys.removeValue(forKey: wd) != nil else { return }
         inotify_rm_watch(fd, wd)
     }
 

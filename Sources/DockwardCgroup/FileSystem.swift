@@ -61,6 +61,8 @@ enum FileSystem {
 
     /// The path without trailing slashes ("/" stays "/").
     static func normalized(_ path: String) -> String {
+        // The common case keeps the caller's storage: no copy per container.
+        guard path.count > 1 && path.hasSuffix("/") else { return path }
         var p = Substring(path)
         while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
         return String(p)

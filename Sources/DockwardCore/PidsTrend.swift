@@ -18,9 +18,9 @@ public struct PidsTrend: Sendable {
         public var secondsToLimit: Double
     }
 
-    /// Points across the window: enough for the Theil–Sen slope to shrug off
-    /// a few odd samples, few enough for 528 bytes a container.
-    public static let bucketCount = 32
+    /// Points across the window: as many as the Theil–Sen slope uses, few
+    /// enough for 272 bytes a container (10,000 containers: 2.7 MB).
+    public static let bucketCount = 16
     /// The forecast ignores a window whose rise is mostly one step: a burst
     /// (a build fanning out) jumps; a leak climbs.
     static let maxSingleStepShareOfRise = 0.5

@@ -63,6 +63,9 @@ final class PidsWatch {
         var refusedForks: Int64 = 0
         /// Read every poll: it has refused forks, or the kernel's word cannot be had.
         var readsEvents = false
+        /// inotify watches on its pids.max (and pids.events on v2), -1 for none.
+        var limitWatch: Int32 = -1
+        var eventsWatch: Int32 = -1
         var detector: ContainerPidsDetector
         var policy: PidsPolicy
         var metadata: ContainerMetadata?
@@ -472,9 +475,11 @@ final class PidsWatch {
             watched.refusedForks = refusedSoFar
             if refusedSoFar > 0 || refusalLog == nil { startReadingEvents(watched) }
             if let watcher = fileWatcher {
-                var ok = watcher.watch(cgroup.path + "/pids.max", as: .limit(cgroup.id))
+                watched.limitWatch = watcher.watch(cgroup.path + "/pids.max", as: .limit(cgroup.id)) ?? -1
+                var ok = watched.limitWatch >= 0
                 if notifiesEvents {
-                    ok = watcher.watch(cgroup.path + "/pids.events", as: .events(cgroup.id)) && ok
+                    watched.eventsWatch = watcher.watch(cgroup.path + "/pids.events", as: .events(cgroup.id)) ?? -1
+                    ok = ok && watched.eventsWatch >= 0
                 }
                 if !ok && !fileWatchesRefused {
                     fileWatchesRefused = true
@@ -504,8 +509,8 @@ final class PidsWatch {
         if watched.files.keepOpen { keptOpen -= 1 }
         if watched.files.keepsEventsOpen { eventsKeptOpen -= 1 }
         if let watcher = fileWatcher {
-            watcher.unwatch(watched.cgroup.path + "/pids.max")
-            if notifiesEvents { watcher.unwatch(watched.cgroup.path + "/pids.events") }
+            if watched.limitWatch >= 0 { watcher.unwatch(watched.limitWatch) }
+            if watched.eventsWatch >= 0 { watcher.unwatch(watched.eventsWatch) }
         }
         watched.files.close()
         if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }

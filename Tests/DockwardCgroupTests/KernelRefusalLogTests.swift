@@ -76,7 +76,7 @@ final class KernelRefusalLogTests: XCTestCase {
         let dir = try makeTempDir(self)
         try writePidsFiles(dir, max: "100\n")
         let watcher = try XCTUnwrap(CgroupFileWatcher<String>())
-        XCTAssertTrue(watcher.watch(dir + "/pids.max", as: "web"))
+        let wd = try XCTUnwrap(watcher.watch(dir + "/pids.max", as: "web"))
         var changed: [String] = []
         watcher.drain { changed.append($0) }
         XCTAssertEqual(changed, [])
@@ -84,7 +84,7 @@ final class KernelRefusalLogTests: XCTestCase {
         try write("300\n", to: dir + "/pids.max")
         watcher.drain { changed.append($0) }
         XCTAssertEqual(changed, ["web"], "two writes, one change to read")
-        watcher.unwatch(dir + "/pids.max")
+        watcher.unwatch(wd)
         try write("400\n", to: dir + "/pids.max")
         changed = []
         watcher.drain { changed.append($0) }

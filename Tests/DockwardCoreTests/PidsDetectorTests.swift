@@ -239,7 +239,7 @@ final class PidsTrendTests: XCTestCase {
 
     func testTheilSenIgnoresAnOutlier() {
         var t = PidsTrend(window: .seconds(30))
-        for s in 0..<31 { t.append(time: Int64(s) * 1_000_000_000, value: s == 15 ? 5000 : Int64(100 + s)) }
+        for s in 0..<31 { t.append(time: Int64(s) * 1_000_000_000, value: s == 16 ? 5000 : Int64(100 + s)) }  // the last sample of its bucket
         XCTAssertEqual(t.theilSenSlope(), 1, accuracy: 0.01)
         XCTAssertNil(t.forecast(limit: 10_000), "a one-sample jump is not a climb")
     }
@@ -255,7 +255,7 @@ final class PidsTrendTests: XCTestCase {
     }
 
     /// One point per bucket whatever the poll interval: a 100 ms poll keeps
-    /// the same 33 points as a 1 s poll, and the forecast sees the same climb.
+    /// the same 17 points as a 1 s poll, and the forecast sees the same climb.
     func testMemoryIsFixedWhateverThePollInterval() {
         var fast = PidsTrend(window: .seconds(30))
         var slow = PidsTrend(window: .seconds(30))
