@@ -1,19 +1,65 @@
 /// A container as dockward knows it: the 64-hex id found in the cgroup tree,
 /// plus what the engine tells about it once it has been asked.
 public struct ContainerID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// The full 64-character lowercase hex id.
-    public let full: String
+    /// The id's 256 bits, most significant first: 32 bytes inline rather
+    /// than a 64-character string on the heap (over a megabyte at 10,000
+    /// containers, where the id is a dictionary key and in every watch).
+    private let words: (UInt64, UInt64, UInt64, UInt64)
 
     /// Accepts exactly 64 lowercase hex characters; anything else is not a container id.
     public init?(_ text: some StringProtocol) {
-        guard text.utf8.count == 64, text.utf8.allSatisfy(ContainerID.isLowerHex) else { return nil }
-        self.full = String(text)
+        guard text.utf8.count == 64 else { return nil }
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var i = 0
+        for c in text.utf8 {
+            guard let nibble = ContainerID.nibble(c) else { return nil }
+            switch i / 16 {
+            case 0: w.0 = w.0 << 4 | UInt64(nibble)
+            case 1: w.1 = w.1 << 4 | UInt64(nibble)
+            case 2: w.2 = w.2 << 4 | UInt64(nibble)
+            default: w.3 = w.3 << 4 | UInt64(nibble)
+            }
+            i += 1
+        }
+        words = w
+    }
+
+    /// The full 64-character lowercase hex id (built on each call: cold paths only).
+    public var full: String {
+        [words.0, words.1, words.2, words.3].map(Self.hex16).joined()
     }
 
     /// The 12-character form Docker prints and its journald log driver uses.
-    public var short: String { String(full.prefix(12)) }
+    public var short: String { String(Self.hex16(words.0).prefix(12)) }
     public var description: String { short }
-    public static func < (a: ContainerID, b: ContainerID) -> Bool { a.full < b.full }
+
+    public static func == (a: ContainerID, b: ContainerID) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+
+    /// The same order as the hex strings'.
+    public static func < (a: ContainerID, b: ContainerID) -> Bool {
+        (a.words.0, a.words.1, a.words.2, a.words.3) < (b.words.0, b.words.1, b.words.2, b.words.3)
+    }
+
+    private static func hex16(_ w: UInt64) -> String {
+        let s = String(w, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    @inline(__always)
+    static func nibble(_ c: UInt8) -> UInt8? {
+        if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") { return c - UInt8(ascii: "0") }
+        if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f") { return c - UInt8(ascii: "a") + 10 }
+        return nil
+    }
 
     /// How dockward names a container to people (alert text, the metrics
     /// `container` label): the engine's name, else the short id. An empty
