@@ -34,43 +34,55 @@ public final class CgroupDiscovery {
     /// Every container cgroup present now, sorted by id then path. Missing parents
     /// are not errors: they just hold no containers.
     public func scan() -> [DiscoveredCgroup] {
-        let root = layout.hierarchyRoot
         var found: [DiscoveredCgroup] = []
-        listedParents = [root, FileSystem.join(root, "docker"), FileSystem.join(root, "system.slice"),
-                         FileSystem.join(root, "user.slice")]
-
-        let dockerParent = FileSystem.join(root, "docker")
-        for name in FileSystem.subdirectories(of: dockerParent) {
-            if let id = ContainerID(name) {
-                found.append(DiscoveredCgroup(id: id, path: FileSystem.join(dockerParent, name), driver: .cgroupfs))
-            }
-        }
-
-        let systemSlice = FileSystem.join(root, "system.slice")
-        for name in FileSystem.subdirectories(of: systemSlice) {
-            if let id = Self.scopeID(name) {
-                found.append(DiscoveredCgroup(id: id, path: FileSystem.join(systemSlice, name), driver: .systemd))
-            }
-        }
-
-        walkUserSlice(FileSystem.join(root, "user.slice"), depth: 1, into: &found)
-
+        scan { id, driver, path in found.append(DiscoveredCgroup(id: id, path: path(), driver: driver)) }
         return found.sorted { ($0.id, $0.path) < ($1.id, $1.path) }
+    }
+
+    /// Every container cgroup present now, in directory order: `visit` gets
+    /// its id and driver, and builds its path only if it asks (`path()`), so
+    /// a rescan allocates nothing for the containers already watched.
+    public func scan(_ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
+        let root = layout.hierarchyRoot
+        let dockerParent = FileSystem.join(root, "docker")
+        let systemSlice = FileSystem.join(root, "system.slice")
+        listedParents = [root, dockerParent, systemSlice, FileSystem.join(root, "user.slice")]
+
+        FileSystem.forEachSubdirectoryName(of: dockerParent) { name in
+            guard let id = ContainerID(utf8: name) else { return }
+            visit(id, .cgroupfs) { FileSystem.join(dockerParent, String(decoding: name, as: UTF8.self)) }
+        }
+        FileSystem.forEachSubdirectoryName(of: systemSlice) { name in
+            guard let id = Self.scopeID(bytes: name) else { return }
+            visit(id, .systemd) { FileSystem.join(systemSlice, String(decoding: name, as: UTF8.self)) }
+        }
+        walkUserSlice(FileSystem.join(root, "user.slice"), depth: 1, visit)
     }
 
     /// Descends only into `*.slice` and `user@*.service` (where systemd puts a user's
     /// manager and its slices); session and app scopes are never entered.
-    private func walkUserSlice(_ dir: String, depth: Int, into found: inout [DiscoveredCgroup]) {
+    private func walkUserSlice(_ dir: String, depth: Int, _ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
         guard depth <= Self.maxUserSliceDepth else { return }
         for name in FileSystem.subdirectories(of: dir) {
             let path = FileSystem.join(dir, name)
             if let id = Self.scopeID(name) {
-                found.append(DiscoveredCgroup(id: id, path: path, driver: .rootless))
+                visit(id, .rootless) { path }
             } else if name.hasSuffix(".slice") || (name.hasPrefix("user@") && name.hasSuffix(".service")) {
                 listedParents.append(path)
-                walkUserSlice(path, depth: depth + 1, into: &found)
+                walkUserSlice(path, depth: depth + 1, visit)
             }
         }
+    }
+
+    /// `docker-<64hex>.scope` as raw bytes.
+    private static let scopePrefix = Array("docker-".utf8)
+    private static let scopeSuffix = Array(".scope".utf8)
+
+    static func scopeID(bytes: UnsafeRawBufferPointer) -> ContainerID? {
+        let prefix = scopePrefix, suffix = scopeSuffix
+        guard bytes.count == prefix.count + 64 + suffix.count, bytes.starts(with: prefix),
+              bytes.suffix(suffix.count).elementsEqual(suffix) else { return nil }
+        return ContainerID(utf8: bytes[prefix.count..<(prefix.count + 64)])
     }
 
     /// The id in `docker-<64hex>.scope`, else nil.

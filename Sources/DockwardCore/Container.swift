@@ -8,10 +8,15 @@ public struct ContainerID: Hashable, Sendable, Comparable, CustomStringConvertib
 
     /// Accepts exactly 64 lowercase hex characters; anything else is not a container id.
     public init?(_ text: some StringProtocol) {
-        guard text.utf8.count == 64 else { return nil }
+        self.init(utf8: text.utf8)
+    }
+
+    /// The same from raw bytes (a directory entry's name), without a String.
+    public init?<Bytes: Collection>(utf8 bytes: Bytes) where Bytes.Element == UInt8 {
+        guard bytes.count == 64 else { return nil }
         var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var i = 0
-        for c in text.utf8 {
+        for c in bytes {
             guard let nibble = ContainerID.nibble(c) else { return nil }
             switch i / 16 {
             case 0: w.0 = w.0 << 4 | UInt64(nibble)

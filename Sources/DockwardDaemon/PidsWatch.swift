@@ -78,6 +78,8 @@ final class PidsWatch {
         var lastProblem: String?
         /// Index in `pollOrder`.
         var slot = 0
+        /// The last discovery scan that found it.
+        var seenInScan: UInt32 = 0
 
         init(cgroup: DiscoveredCgroup, files: PidsCounterFiles, detector: ContainerPidsDetector,
              policy: PidsPolicy, metadata: ContainerMetadata?, discoveredAt: Int64) {
@@ -116,6 +118,7 @@ final class PidsWatch {
     /// Containers found by the first scan were there before dockward; later
     /// ones are new, and forks refused before their first poll count.
     private var initialScanDone = false
+    private var scanGeneration: UInt32 = 0
     private var hostProblemLogged = false
     /// The last host reading: the ceiling for containers without a limit.
     private var lastHostSample: HostPidsSample?
@@ -438,20 +441,23 @@ final class PidsWatch {
         let changed = changes?.drainChanges() ?? true
         guard changed || now >= nextFullRescan else { return }
         nextFullRescan = now + Self.fullRescanInterval.nanoseconds
-        let found = discovery.scan()
-        changes?.watch(discovery.listedParents)
-        var present = Set<ContainerID>()
-        present.reserveCapacity(found.count)
-        for cgroup in found {
-            present.insert(cgroup.id)
-            guard containers[cgroup.id] == nil else { continue }
-            watch(cgroup, now: now)
+        // A generation mark instead of a set of what was found: a rescan of
+        // thousands of containers allocates nothing for those already watched.
+        scanGeneration &+= 1
+        let generation = scanGeneration
+        discovery.scan { id, driver, path in
+            if let watched = containers[id] {
+                watched.seenInScan = generation
+            } else {
+                watch(DiscoveredCgroup(id: id, path: path(), driver: driver), now: now)
+                containers[id]?.seenInScan = generation
+            }
         }
+        changes?.watch(discovery.listedParents)
         initialScanDone = true
         resumable.removeAll()  // containers gone while dockward was down
-        if present.count != containers.count {
-            for id in containers.keys where !present.contains(id) { drop(id, reason: "removed") }
-        }
+        let gone = pollOrder.filter { $0.seenInScan != generation }
+        for watched in gone { drop(watched.cgroup.id, reason: "removed") }
     }
 
     private func watch(_ cgroup: DiscoveredCgroup, now: Int64) {
