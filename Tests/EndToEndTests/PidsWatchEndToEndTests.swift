@@ -26,7 +26,7 @@ final class PidsWatchEndToEndTests: XCTestCase {
             Self.daemon = try DaemonProcess(config: Self.config)
             Thread.sleep(forTimeInterval: 0.5)
         }
-        XCTAssertTrue(Self.daemon?.process.isRunning ?? false, "daemon died: \(Self.daemon?.stderrText ?? "")")
+        XCTAssertTrue(Self.daemon?.isRunning ?? false, "daemon died: \(Self.daemon?.stderrText ?? "")")
     }
 
     override class func tearDown() {

@@ -21,11 +21,10 @@ final class SocketWatchEndToEndTests: XCTestCase {
         try E2E.requireServices()
         if Self.daemon == nil {
             Self.daemon = try DaemonProcess(config: Self.config)
-            _ = try E2E.waitForEntries(["_PID": Self.daemon!.pid, "DOCKWARD_EVENT": "daemon-started"],
-                                       sinceMicros: 0, timeout: 10)
+            try Self.daemon!.waitUntilStarted()
             Thread.sleep(forTimeInterval: 0.5)
         }
-        XCTAssertTrue(daemon.process.isRunning, "daemon died: \(daemon.stderrText)")
+        XCTAssertTrue(daemon.isRunning, "daemon died: \(daemon.stderrText)")
     }
 
     override class func tearDown() {
