@@ -43,6 +43,18 @@ final class ChurnEndToEndTests: XCTestCase {
         var sockets: [String] = [], bombs: [String] = []
         var alive: [String] = []
         defer { alive.forEach(E2E.removeContainer) }
+        // The bombs of a batch stay until the daemon has reported them (30 s
+        // at most; the final check names any it missed), not for a fixed
+        // second that a loaded machine may need for the fork bomb alone.
+        func awaitReports(_ batch: [String]) throws {
+            let wanted = Set(batch).intersection(bombs)
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let seen = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
+                if Set(seen.compactMap { $0["CONTAINER_NAME"] }).isSuperset(of: wanted) { return }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        }
 
         for i in 0..<Self.containers {
             let name = "dockward-churn-\(tag)-\(i)"
@@ -59,8 +71,7 @@ final class ChurnEndToEndTests: XCTestCase {
             }
             alive.append(name)
             if alive.count >= Self.batch {
-                // Give the bombs a few polls at the wall before they go.
-                Thread.sleep(forTimeInterval: 1.0)
+                try awaitReports(alive)
                 for n in alive { E2E.removeContainer(n) }
                 alive.removeAll()
                 if rssBefore < 0 {
@@ -69,7 +80,7 @@ final class ChurnEndToEndTests: XCTestCase {
                 }
             }
         }
-        Thread.sleep(forTimeInterval: 1.0)
+        try awaitReports(alive)
         for n in alive { E2E.removeContainer(n) }
         alive.removeAll()
 
