@@ -220,7 +220,7 @@ def latency():
         bomb = f"dockward-bench-bomb-{os.getpid()}"
         names.append(bomb)
         docker("run", "-d", "--network", "none", "--pids-limit", "50", "--name", bomb, IMAGE, "sh", "-c",
-               "b() { b | b & }; b; sleep 3600")
+               "sleep 3600 & (b() { b | b & }; b); wait")  # in a subshell: a refused fork cannot end the container
         started = docker("inspect", "-f", "{{.State.StartedAt}}", bomb)
         # RFC 3339 with nanoseconds; Python's fromisoformat takes microseconds.
         date, frac = started.rstrip("Z").split(".")

@@ -52,7 +52,8 @@ final class PidsWatchEndToEndTests: XCTestCase {
         defer { E2E.removeContainer(name) }
         let since = E2E.nowMicros()
         try E2E.runContainer(name: name, options: ["--pids-limit", "50"],
-                             command: ["sh", "-c", "b() { b | b & }; b; sleep 3600"])
+                             // In a subshell, so a refused fork cannot end the container.
+                             command: ["sh", "-c", "sleep 3600 & (b() { b | b & }; b); wait"])
         let started = E2E.nowMicros()
         let found = try E2E.waitForEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"],
                                            sinceMicros: since, timeout: 20)
