@@ -36,10 +36,8 @@ test-services:
 test: deps test-services
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; rc=$${PIPESTATUS[0]}; \
-	summary=$$(grep -a -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' .build/test-output.txt | tail -1); \
-	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
-	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
-	[ -n "$$summary" ] && echo "XCTest: $$((total - failed)) passed, $$failed failed"; \
+	count() { grep -a -c -E "Test Case '[^']+' $$1 \([0-9.]+ seconds\)" .build/test-output.txt; }; \
+	echo "XCTest: $$(count passed) passed, $$(count failed) failed, $$(count skipped) skipped"; \
 	exit $$rc
 
 # Minutes of container churn (socket mounts, fork bombs) against the real

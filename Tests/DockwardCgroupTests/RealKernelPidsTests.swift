@@ -17,7 +17,7 @@ final class RealKernelPidsTests: XCTestCase {
         guard mkdir(dir, 0o755) == 0 else {
             return XCTFail("mkdir \(dir): \(String(cString: strerror(errno))) (needs root)")
         }
-        let shell = Process()
+        var shell: pid_t = 0
         var removed = false
         defer {
             Self.killAll(in: dir, shell: shell)
@@ -31,10 +31,8 @@ final class RealKernelPidsTests: XCTestCase {
         XCTAssertEqual(Self.writeFile(dir + "/pids.max", "5\n"), 0)
 
         // dash gives up at the first refused fork; the sleeps it started stay in the cgroup.
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "echo $$ > \(dir)/cgroup.procs || exit 1; for i in 1 2 3 4 5 6 7 8; do sleep 30 & done; wait"]
-        shell.standardError = FileHandle.nullDevice
-        try shell.run()
+        shell = try Subprocess.spawn("/bin/sh", ["-c", "echo $$ > \(dir)/cgroup.procs || exit 1; for i in 1 2 3 4 5 6 7 8; do sleep 30 & done; wait"],
+                                     stdoutPath: "/dev/null", stderrPath: "/dev/null")
 
         var sample = try files.read()
         let deadline = Date().addingTimeInterval(10)
@@ -51,6 +49,7 @@ final class RealKernelPidsTests: XCTestCase {
         }
 
         Self.killAll(in: dir, shell: shell)
+        shell = 0  // reaped
         let drained = Date().addingTimeInterval(10)
         while try files.read().current > 0 && Date() < drained { usleep(20_000) }
         XCTAssertEqual(Self.removeCgroup(dir), 0, "rmdir \(dir)")
@@ -66,14 +65,41 @@ final class RealKernelPidsTests: XCTestCase {
         }
     }
 
-    /// Discovery on the real tree must at least not fail, whatever containers run.
+    /// Discovery on the real tree finds a container cgroup the test makes
+    /// where Docker's cgroupfs driver puts one, with the id and the path the
+    /// test chose, and loses it once it is removed.
     func testDiscoveryOnTheRealTree() throws {
-        guard let layout = try? CgroupLayoutDetector.detect(root: "/sys/fs/cgroup") else {
-            throw XCTSkip("no pids controller under /sys/fs/cgroup")
+        guard FileManager.default.fileExists(atPath: Self.v1Pids + "/cgroup.procs") else {
+            try TestEnvironment.skipOrFailInCI("\(Self.v1Pids) is not a mounted v1 pids hierarchy on this machine")
         }
-        for found in CgroupDiscovery(layout: layout).scan() {
-            XCTAssertTrue(found.path.hasPrefix(layout.hierarchyRoot + "/"))
+        let layout = try CgroupLayoutDetector.detect(root: "/sys/fs/cgroup")
+        XCTAssertEqual(layout, CgroupLayout(version: .v1, hierarchyRoot: Self.v1Pids))
+        let hex = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+        let id = try XCTUnwrap(ContainerID(hex))
+        let docker = Self.v1Pids + "/docker"
+        let madeDocker = mkdir(docker, 0o755) == 0
+        let dir = docker + "/" + hex
+        guard mkdir(dir, 0o755) == 0 else {
+            return XCTFail("mkdir \(dir): \(String(cString: strerror(errno))) (needs root)")
         }
+        var removed = false
+        defer {
+            if !removed { _ = Self.removeCgroup(dir) }
+            if madeDocker { rmdir(docker) }
+        }
+        // A limit, so daemons running beside the tests do not call it unlimited.
+        XCTAssertEqual(Self.writeFile(dir + "/pids.max", "100\n"), 0)
+
+        let found = CgroupDiscovery(layout: layout).scan()
+        let mine = found.filter { $0.id == id }
+        XCTAssertEqual(mine.map(\.path), [dir], "the cgroup made by the test, once, at its path")
+        for other in found {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: other.path + "/pids.current"),
+                          "\(other.path) is a pids cgroup")
+        }
+        XCTAssertEqual(Self.removeCgroup(dir), 0, "rmdir \(dir)")
+        removed = true
+        XCTAssertFalse(CgroupDiscovery(layout: layout).scan().contains { $0.id == id }, "a removed cgroup is not found")
     }
 
     private static func writeFile(_ path: String, _ text: String) -> Int32 {
@@ -85,8 +111,8 @@ final class RealKernelPidsTests: XCTestCase {
     }
 
     /// SIGKILLs every task in the cgroup, repeatedly, until it is empty.
-    private static func killAll(in dir: String, shell: Process) {
-        if shell.isRunning { kill(shell.processIdentifier, SIGKILL) }
+    private static func killAll(in dir: String, shell: pid_t) {
+        if shell > 0 { kill(shell, SIGKILL) }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             guard let text = try? String(contentsOfFile: dir + "/cgroup.procs", encoding: .utf8) else { return }
@@ -95,7 +121,7 @@ final class RealKernelPidsTests: XCTestCase {
             for pid in pids { kill(pid, SIGKILL) }
             usleep(20_000)
         }
-        if shell.processIdentifier > 0 { shell.waitUntilExit() }
+        if shell > 0 { _ = Subprocess.wait(shell, timeout: 10) }
     }
 
     /// rmdir, retrying while exiting tasks still hold the cgroup (EBUSY).

@@ -11,7 +11,7 @@ final class AlertTextTests: XCTestCase {
         let entry = AlertText.entry(for: f, container: ref)
         let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(fields["PRIORITY"], "2")
-        XCTAssertEqual(fields["MESSAGE_ID"], EntryKind.pidsExhausted.messageID)
+        XCTAssertEqual(fields["MESSAGE_ID"], "9cbeffacd069472fb0b95e62b1ba4743")
         XCTAssertEqual(fields["DOCKWARD_ALERT"], "pids-exhausted")
         XCTAssertEqual(fields["CONTAINER_ID"], "abababababab")
         XCTAssertEqual(fields["CONTAINER_ID_FULL"], id.full)

@@ -260,8 +260,46 @@ final class ConfigLoaderRegressionTests: XCTestCase {
         }
     }
 
+    /// Every file in the folder, found by listing it (a file added there is
+    /// replayed without editing this test), with the fuzz target's checks
+    /// (fuzz/config/main.swift): parsed quickly, a refusal has issues that
+    /// name the file and a line, and the answer is the same every time.
+    func testEveryConfigRegressionParsesQuicklyAndTheSameWayEveryTime() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.regressions.path)
+            .filter { $0 != "README.md" && !$0.hasPrefix(".") }.sorted()
+        XCTAssertGreaterThanOrEqual(names.count, 6, "inputs in \(Self.regressions.path): \(names)")
+        for name in names {
+            let bytes = try load(name)
+            let start = Date()
+            let first = refusal(bytes)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5, "\(name) must parse quickly")  // generous: milliseconds
+            if let first {
+                XCTAssertFalse(first.issues.isEmpty, name)
+                for issue in first.issues {
+                    XCTAssertGreaterThanOrEqual(issue.line, 1, "\(name): \(issue)")
+                    XCTAssertEqual(issue.file, "fuzz.yml", "\(name): \(issue)")
+                }
+            }
+            for _ in 0..<20 { XCTAssertEqual(refusal(bytes), first, name) }
+            print("replayed fuzz/regressions/config/\(name): \(first.map { "\($0)" } ?? "accepted")")
+        }
+    }
+
+    /// Each folder under fuzz/regressions is replayed by a test that lists
+    /// it: config here, events by EventStreamRegressionTests.
+    func testEveryRegressionFolderIsReplayed() throws {
+        let root = Self.regressions.deletingLastPathComponent()
+        let folders = try FileManager.default.contentsOfDirectory(atPath: root.path).filter {
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isDir) && isDir.boolValue
+        }
+        XCTAssertEqual(Set(folders), ["config", "events"],
+                       "a folder of fuzz regressions without a test that replays it: add one like ConfigLoaderRegressionTests")
+    }
+
     func testDuplicateKeysAreReportedTheSameWayEveryTime() throws {
-        for name in ["duplicate-keys-nondeterministic-line.yml", "duplicate-keys-same-text-other-tag.yml"] {
+        for name in ["duplicate-keys-nondeterministic-line.yml", "duplicate-keys-same-text-other-tag.yml",
+                     "duplicate-complex-keys-nondeterministic-line.yml"] {
             let bytes = try load(name)
             let first = refusal(bytes)
             XCTAssertNotNil(first, name)

@@ -135,19 +135,6 @@ final class EventStreamDecoderTests: XCTestCase {
         XCTAssertEqual(out.count, 1)
         if case .failure = out[0] {} else { XCTFail("expected an error, got \(out[0])") }
     }
-}
-
-/// Deterministic, so a failing random chunking reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 
     /// Found by the fuzzer (fuzz/regressions/events): with two attributes of
     /// the wrong type, the error named a different one from run to run.
@@ -162,5 +149,59 @@ struct SplitMix64: RandomNumberGenerator {
             if let first { XCTAssertEqual(results, first) } else { first = results }
         }
         XCTAssertEqual(first, [.failure(.malformedJSON("wrong type for Actor.Attributes"))])
+    }
+}
+
+/// Deterministic, so a failing random chunking reproduces.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Every input under fuzz/regressions/events, found by listing the folder (a
+/// file added there is replayed without editing this test), checked for the
+/// fuzz target's properties (fuzz/events/main.swift): the stream fed whole,
+/// fed a byte at a time and fed to fresh decoders gives the same results.
+final class EventStreamRegressionTests: XCTestCase {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../fuzz/regressions/events").standardized
+
+    /// The `events` target's limits, picked by bits 0-2 of byte 0.
+    static let limits = [1, 16, 64, 256, 1024, 65536]
+
+    static func inputs() throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.lastPathComponent != "README.md" && !$0.lastPathComponent.hasPrefix(".") }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    func testEveryEventsRegressionDecodesTheSameWayEveryTime() throws {
+        let inputs = try Self.inputs()
+        XCTAssertFalse(inputs.isEmpty, "no inputs in \(Self.folder.path)")
+        for url in inputs {
+            let name = url.lastPathComponent
+            let bytes = [UInt8](try Data(contentsOf: url))
+            guard bytes.count >= 2 else { XCTFail("\(name): shorter than the two control bytes"); continue }
+            let limit = Self.limits[Int(bytes[0] & 0x07) % Self.limits.count]
+            let stream = Array(bytes[2...])
+            var first: [Result<EngineEvent, EventDecodeError>]?
+            for round in 0..<20 {
+                var decoder = EventStreamDecoder(maxLineBytes: limit)
+                let whole = decoder.feed(stream)
+                if let first { XCTAssertEqual(whole, first, "\(name): round \(round) differs") } else { first = whole }
+            }
+            var bytewise = EventStreamDecoder(maxLineBytes: limit)
+            var results: [Result<EngineEvent, EventDecodeError>] = []
+            for b in stream { results += bytewise.feed([b]) }
+            XCTAssertEqual(results, first, "\(name): fed a byte at a time")
+            print("replayed fuzz/regressions/events/\(name): \(first ?? [])")
+        }
     }
 }

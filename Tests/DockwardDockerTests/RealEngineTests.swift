@@ -147,24 +147,14 @@ final class RealEngineTests: XCTestCase {
     /// Runs the docker CLI against the test engine; returns trimmed stdout.
     @discardableResult
     static func docker(_ args: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker"] + args
         var environment = ProcessInfo.processInfo.environment
         environment["DOCKER_HOST"] = "unix://\(socket)"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DockerCLIFailed(description: "docker \(args.joined(separator: " ")) failed: \(String(decoding: stderr, as: UTF8.self))")
+        // Subprocess, with a deadline: a hung CLI fails the test instead of the run.
+        let result = try Subprocess.run("/usr/bin/env", ["docker"] + args, environment: environment, timeout: 120)
+        guard result.status == 0 else {
+            throw DockerCLIFailed(description: "docker \(args.joined(separator: " ")) failed: \(result.stderr)")
         }
-        return String(decoding: stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Events about the container named `name`, up to and including `until`.

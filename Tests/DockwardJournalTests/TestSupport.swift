@@ -42,7 +42,7 @@ enum JT {
 
     /// Polls (fresh reader each time) until `count` records match, up to `timeout`.
     @discardableResult
-    static func waitFor(_ filter: AlertFilter, count: Int, directory: String? = nil, timeout: TimeInterval = 5,
+    static func waitFor(_ filter: AlertFilter, count: Int, directory: String? = nil, timeout: TimeInterval = 30,
                         file: StaticString = #filePath, line: UInt = #line) throws -> [AlertRecord] {
         let deadline = Date().addingTimeInterval(timeout)
         var found: [AlertRecord] = []
@@ -85,7 +85,7 @@ enum JT {
     }
 
     /// Runs the binary to completion: (exit code, stdout, stderr).
-    static func run(_ args: [String], timeout: TimeInterval = 20) throws -> (code: Int32?, out: String, err: String) {
+    static func run(_ args: [String], timeout: TimeInterval = 60) throws -> (code: Int32?, out: String, err: String) {
         let child = try spawn(args)
         defer { child.cleanup() }
         let code = child.wait(timeout: timeout)
@@ -94,7 +94,7 @@ enum JT {
 
 
     /// Waits until `condition` holds, up to `timeout`.
-    static func eventually(timeout: TimeInterval = 5, _ condition: () -> Bool) -> Bool {
+    static func eventually(timeout: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition() {
             if Date() > deadline { return false }

@@ -144,11 +144,13 @@ final class MetricsRegistryTests: XCTestCase {
         XCTAssertEqual(s[#"dockward_poll_duration_seconds_bucket{le="0.0025"}"#], "2")
         XCTAssertEqual(s[#"dockward_poll_duration_seconds_bucket{le="+Inf"}"#], "2")
         registry.setEngineConnected(false)
-        registry.observeEvent(timeNano: Int64((Date().timeIntervalSince1970 - 2) * 1e9))
+        // Arrival time given, so the lag does not depend on how fast this runs.
+        let arrival = Date(timeIntervalSince1970: 1_795_915_556.25)
+        registry.observeEvent(timeNano: 1_795_915_554_250_000_000, now: arrival)
         s = samples(registry.render(containers: []))
         XCTAssertEqual(s["dockward_engine_connected"], "0.0")
         let lag = Double(s["dockward_event_stream_lag_seconds"] ?? "") ?? -1
-        XCTAssertEqual(lag, 2, accuracy: 0.5)
+        XCTAssertEqual(lag, 2, accuracy: 0.001, "arrival minus the event's timeNano")
     }
 
     func testMetricsFromTheWatchState() {

@@ -55,11 +55,27 @@ final class MetricsServerTests: XCTestCase {
         XCTAssertNil(s[#"dockward_container_pids_max{container="c3c3c3c3c3c3",id="c3c3c3c3c3c3",image=""}"#])
         print("scraped http://127.0.0.1:\(port)/metrics:\n\(response.body)")
         XCTAssertEqual(calls.value, 1, "one snapshot per scrape")
+    }
 
-        if let promtool = Tool.find("promtool") {
-            let check = try Tool.run(promtool, ["check", "metrics"], stdin: response.body)
-            XCTAssertEqual(check.status, 0, check.output)
+    /// What the server sends, as served, passes promtool (skips without
+    /// promtool on a developer's machine, fails in CI).
+    func testServedExpositionPassesPromtool() throws {
+        let promtool = try Tool.require("promtool", package: "prometheus")
+        let registry = MetricsRegistry()
+        registry.recordAlert(kind: .pidsExhausted)
+        registry.setEngineConnected(true)
+        let server = makeServer(registry: registry) {
+            [ContainerMetrics(id: Self.id, name: "web", image: "nginx", current: 12, limit: 100, refusedForks: 2,
+                              rate: 0.5, forecastSeconds: 176)]
         }
+        try server.start()
+        defer { server.stop() }
+        let response = try HTTP.get("127.0.0.1", try XCTUnwrap(server.boundAddress?.port), "/metrics")
+        XCTAssertEqual(response.status, 200, response.raw)
+        XCTAssertTrue(response.body.contains("dockward_container_pids_current{"), response.body)
+        let check = try Tool.run(promtool, ["check", "metrics"], stdin: response.body)
+        XCTAssertEqual(check.status, 0, check.output)
+        XCTAssertEqual(check.output.trimmingCharacters(in: .whitespacesAndNewlines), "", "promtool lint findings:\n\(check.output)")
     }
 
     func testQueryStringIsIgnoredAndOtherPathsAre404() throws {
@@ -115,12 +131,31 @@ final class MetricsServerTests: XCTestCase {
         }
     }
 
+    /// Skips only when the machine has no IPv6 loopback, as a plain socket
+    /// bound to [::1] shows; then the server must start there.
     func testIPv6LoopbackWhenAvailable() throws {
+        if let reason = Self.ipv6LoopbackMissing() { throw XCTSkip("no IPv6 loopback here: \(reason)") }
         let server = makeServer(ListenAddress(host: "::1", port: 0))
-        do { try server.start() } catch { throw XCTSkip("no IPv6 loopback here: \(error)") }
+        try server.start()
         defer { server.stop() }
         let port = try XCTUnwrap(server.boundAddress?.port)
         XCTAssertEqual(try HTTP.get("::1", port, "/metrics").status, 200)
+    }
+
+    /// Why a socket cannot listen on [::1]:0, or nil when it can.
+    static func ipv6LoopbackMissing() -> String? {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return "socket(AF_INET6): \(String(cString: strerror(errno)))" }
+        defer { close(fd) }
+        var addr = sockaddr_in6()
+        addr.sin6_family = sa_family_t(AF_INET6)
+        addr.sin6_addr = in6addr_loopback
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard rc == 0 else { return "bind [::1]:0: \(String(cString: strerror(errno)))" }
+        guard listen(fd, 1) == 0 else { return "listen on [::1]: \(String(cString: strerror(errno)))" }
+        return nil
     }
 
     /// The daemon may stop the server while a scrape waits for its queue:
@@ -136,14 +171,25 @@ final class MetricsServerTests: XCTestCase {
         try server.start()
         let port = try XCTUnwrap(server.boundAddress?.port)
         let done = DispatchSemaphore(value: 0)
+        let outcome = Box<Result<String, Error>>()
         DispatchQueue.global().async {
-            _ = try? HTTP.get("127.0.0.1", port, "/metrics")
+            // HTTP.exchange reads until the server closes, and gives up with
+            // an error after 5 s of silence.
+            outcome.value = Result { try HTTP.exchange("127.0.0.1", port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }
             done.signal()
         }
-        XCTAssertEqual(entered.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(entered.wait(timeout: .now() + 30), .success)
         server.stop()
         release.signal()
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "the client must see the connection close")
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "the client returned")
+        switch outcome.value {
+        case .success(let raw)?:
+            XCTAssertEqual(raw, "", "the connection closes without a response")
+        case .failure(let error)?:
+            XCTAssertTrue("\(error)".contains("errno \(ECONNRESET)"), "the connection must close (or reset), not go silent: \(error)")
+        case nil:
+            XCTFail("the client never finished")
+        }
         Thread.sleep(forTimeInterval: 0.2)  // let the late render finish
     }
 
@@ -156,6 +202,15 @@ final class MetricsServerTests: XCTestCase {
         let again = makeServer(listen: "127.0.0.1:\(port)")
         try again.start()
         again.stop()
+    }
+}
+
+final class Box<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T?
+    var value: T? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
     }
 }
 

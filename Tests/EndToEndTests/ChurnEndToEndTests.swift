@@ -27,16 +27,34 @@ final class ChurnEndToEndTests: XCTestCase {
     func testChurnReportsEveryExposureAndExhaustionAndLeaksNothing() throws {
         let daemon = try DaemonProcess(config: "pids:\n  poll_interval: 250ms\n  unlimited: ignore\n")
         defer { daemon.stop() }
-        let pid = daemon.process.processIdentifier
-        _ = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "daemon-started"], sinceMicros: 0, timeout: 10)
+        let pid = daemon.processIdentifier
+        try daemon.waitUntilStarted()
         Thread.sleep(forTimeInterval: 2)
         let fdsBefore = descriptors(pid)
-        let rssBefore = rssKiB(pid)
+        let rssStart = rssKiB(pid)
+        XCTAssertGreaterThan(fdsBefore, 0, "descriptors of the running daemon")
+        XCTAssertGreaterThan(rssStart, 0, "VmRSS of the running daemon")
+        // The memory baseline is taken after the first batch: the first
+        // containers warm up allocator arenas and buffers once; what grows
+        // after that grows with every container.
+        var rssBefore = -1
         let since = E2E.nowMicros()
         let tag = UInt32.random(in: 0...UInt32.max)
-        var sockets: [String] = [], bombs: [String] = []
+        var sockets: [String] = [], bombs: [String] = [], bombIDs: [String: String] = [:]
         var alive: [String] = []
         defer { alive.forEach(E2E.removeContainer) }
+        // The bombs of a batch stay until the daemon has reported them (30 s
+        // at most; the final check names any it missed), not for a fixed
+        // second that a loaded machine may need for the fork bomb alone.
+        func awaitReports(_ batch: [String]) throws {
+            let wanted = Set(batch).intersection(bombs)
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let seen = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
+                if Set(seen.compactMap { $0["CONTAINER_NAME"] }).isSuperset(of: wanted) { return }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        }
 
         for i in 0..<Self.containers {
             let name = "dockward-churn-\(tag)-\(i)"
@@ -46,20 +64,27 @@ final class ChurnEndToEndTests: XCTestCase {
                 try E2E.runContainer(name: name, options: ["-v", "\(E2E.socket):/var/run/docker.sock"], command: ["sleep", "30"])
             case 1:
                 bombs.append(name)
-                try E2E.runContainer(name: name, options: ["--pids-limit", "20"],
-                                     command: ["sh", "-c", "b() { b | b & }; b; sleep 30"])
+                // The bomb runs in a subshell: the container's own shell forks
+                // nothing after it, so a refused fork cannot end the container
+                // (with `b; sleep 30` it exited 2 about one time in five, in
+                // under half a second, before any poll could see it).
+                bombIDs[name] = try E2E.runContainer(name: name, options: ["--pids-limit", "20"],
+                                                     command: ["sh", "-c", "sleep 30 & (b() { b | b & }; b); wait"])
             default:
                 try E2E.runContainer(name: name, options: ["--pids-limit", "100"], command: ["sleep", "30"])
             }
             alive.append(name)
             if alive.count >= Self.batch {
-                // Give the bombs a few polls at the wall before they go.
-                Thread.sleep(forTimeInterval: 1.0)
+                try awaitReports(alive)
                 for n in alive { E2E.removeContainer(n) }
                 alive.removeAll()
+                if rssBefore < 0 {
+                    Thread.sleep(forTimeInterval: 2)
+                    rssBefore = rssKiB(pid)
+                }
             }
         }
-        Thread.sleep(forTimeInterval: 1.0)
+        try awaitReports(alive)
         for n in alive { E2E.removeContainer(n) }
         alive.removeAll()
 
@@ -79,15 +104,30 @@ final class ChurnEndToEndTests: XCTestCase {
             XCTAssertEqual(perSocket[name]?.count, 1, "\(name): exactly one socket-mount entry")
         }
         let seenBombs = Set(exhausted.compactMap { $0["CONTAINER_NAME"] })
-        XCTAssertEqual(Set(bombs).subtracting(seenBombs), [], "every fork bomb is reported")
+        let missed = Set(bombs).subtracting(seenBombs).sorted()
+        let log = daemon.stderrText
+        let why = missed.map { name -> String in
+            let short = String((bombIDs[name] ?? "?").prefix(12))
+            let lines = log.split(separator: "\n").filter { $0.contains(short) }.map { "    " + $0.prefix(300) }
+            return "\(name) (\(short)), the daemon's lines about it:\n" + (lines.isEmpty ? "    none" : lines.joined(separator: "\n"))
+        }
+        XCTAssertEqual(missed, [], "every fork bomb is reported:\n" + why.joined(separator: "\n"))
 
         // Back to the baseline once the containers are gone.
         Thread.sleep(forTimeInterval: 2)
         let fdsAfter = descriptors(pid)
         let rssAfter = rssKiB(pid)
-        print("churn: \(Self.containers) containers; descriptors \(fdsBefore) -> \(fdsAfter); RSS \(rssBefore) KiB -> \(rssAfter) KiB")
+        let measured = Self.containers - Self.batch
+        print("churn: \(Self.containers) containers; descriptors \(fdsBefore) -> \(fdsAfter); "
+              + "RSS \(rssStart) KiB at start, \(rssBefore) KiB after the first \(Self.batch), \(rssAfter) KiB at the end")
+        XCTAssertGreaterThan(fdsAfter, 0)
+        XCTAssertGreaterThan(rssBefore, 0)
+        XCTAssertGreaterThan(rssAfter, 0)
         XCTAssertLessThanOrEqual(fdsAfter, fdsBefore + 2, "no descriptor leak (engine connections may differ by one or two)")
-        XCTAssertLessThanOrEqual(rssAfter, rssBefore + 8 * 1024, "memory returns near its baseline")
-        XCTAssertTrue(daemon.process.isRunning)
+        // 1 MiB of slack plus 16 KiB per container after the first batch:
+        // a leak of 64 KiB or more per container fails at 24 containers.
+        XCTAssertLessThanOrEqual(rssAfter, rssBefore + 1024 + 16 * measured,
+                                 "memory returns near its baseline after \(measured) more containers")
+        XCTAssertTrue(daemon.isRunning)
     }
 }

@@ -1,3 +1,4 @@
+import DockwardTestSupport
 import Foundation
 import Glibc
 import XCTest
@@ -20,6 +21,18 @@ final class FaultsEndToEndTests: XCTestCase {
         return (id, path)
     }
 
+    /// Starts this host's journald the way scripts/test-services.sh does,
+    /// unless one runs: the journal is shared with every other test run.
+    static func restoreHostJournald() {
+        _ = try? E2E.run("/bin/bash", [services, "start"])
+        guard E2E.hostJournaldPIDs().isEmpty,
+              let pid = try? Subprocess.spawn("/usr/bin/setsid", ["--fork", "/lib/systemd/systemd-journald"],
+                                              stdoutPath: "/dev/null", stderrPath: "/dev/null") else { return }
+        _ = Subprocess.wait(pid, timeout: 10)  // setsid --fork returns at once; journald runs on
+        let deadline = Date().addingTimeInterval(10)
+        while E2E.hostJournaldPIDs().isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+    }
+
     func testEngineAbsentAtStartThenAppears() throws {
         try E2E.run("/bin/bash", [Self.services, "stop"])
         var engineUp = false
@@ -39,7 +52,7 @@ final class FaultsEndToEndTests: XCTestCase {
 
         // Several retries happen in these seconds; the outage is one entry.
         Thread.sleep(forTimeInterval: 4)
-        XCTAssertTrue(daemon.process.isRunning)
+        XCTAssertTrue(daemon.isRunning)
         let lost = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "engine-lost"], sinceMicros: since)
         XCTAssertEqual(lost.count, 1, daemon.stderrText.suffix(3000).description)
         XCTAssertEqual(count("dockward[engine-lost]", in: daemon.stderrText), 1)
@@ -64,12 +77,20 @@ final class FaultsEndToEndTests: XCTestCase {
     func testJournaldOutageKeepsAlertsAndReplaysThem() throws {
         let daemon = try DaemonProcess(config: "pids:\n  poll_interval: 250ms\n")
         defer { daemon.stop() }
-        _ = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "daemon-started"], sinceMicros: 0, timeout: 10)
+        let since = daemon.startedMicros
+        try daemon.waitUntilStarted()
 
-        try E2E.run("pkill", ["-x", "systemd-journal"], allowFailure: true)
+        // This host's journald only, by pid: `pkill -x systemd-journal` would
+        // also hit systemd-journal-remote and the journald of any
+        // systemd-nspawn container running beside the tests.
+        let journald = E2E.hostJournaldPIDs()
+        XCTAssertEqual(journald.count, 1, "this host's systemd-journald: \(journald)")
+        for pid in journald { kill(pid, SIGTERM) }
         var journalUp = false
-        defer { if !journalUp { _ = try? E2E.run("/bin/bash", [Self.services, "start"]) } }
-        for _ in 0..<50 where (try? E2E.run("pgrep", ["-x", "systemd-journal"])) != nil { Thread.sleep(forTimeInterval: 0.1) }
+        defer { if !journalUp { Self.restoreHostJournald() } }
+        let gone = Date().addingTimeInterval(10)
+        while journald.contains(where: { kill($0, 0) == 0 }) && Date() < gone { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertFalse(journald.contains(where: { kill($0, 0) == 0 }), "journald stopped on SIGTERM")
 
         let name = E2E.uniqueName("no-journal")
         defer { E2E.removeContainer(name) }
@@ -82,16 +103,26 @@ final class FaultsEndToEndTests: XCTestCase {
         }
         XCTAssertTrue(daemon.stderrText.contains("journald unreachable"), daemon.stderrText.suffix(2000).description)
         XCTAssertTrue(daemon.stderrText.contains("pids-unlimited]: Container \(name)"), daemon.stderrText.suffix(2000).description)
-        XCTAssertTrue(daemon.process.isRunning)
+        XCTAssertTrue(daemon.isRunning)
 
+        let restartedAt = E2E.nowMicros()
         try E2E.run("/bin/bash", [Self.services, "start"])
+        guard !E2E.hostJournaldPIDs().isEmpty else {
+            throw E2E.failure("scripts/test-services.sh start did not bring this host's journald back "
+                              + "(a journald in another mount namespace, such as a systemd-nspawn container's, passes its pgrep check)")
+        }
         journalUp = true
         let replayed = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
-                                              sinceMicros: 0, timeout: 15)
+                                              sinceMicros: since, timeout: 15)
         XCTAssertEqual(replayed.count, 1, daemon.stderrText.suffix(2000).description)
+        // The time it happened: after the container was created, before
+        // journald came back, so before the replayed entry's own timestamp.
         let original = replayed.first?["DOCKWARD_ORIGINAL_TIME_USEC"].flatMap(UInt64.init) ?? 0
+        let written = replayed.first?["__REALTIME_TIMESTAMP"].flatMap(UInt64.init) ?? 0
         XCTAssertGreaterThanOrEqual(original, createdAt, "the entry carries the time it happened")
-        let notice = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_QUEUE_DROPPED": "0"], sinceMicros: 0, timeout: 5)
+        XCTAssertLessThan(original, restartedAt, "the original time is from the outage, not from the replay")
+        XCTAssertLessThan(original, written, "the original time is before the replayed entry's own")
+        let notice = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_QUEUE_DROPPED": "0"], sinceMicros: since, timeout: 5)
         XCTAssertEqual(notice.count, 1)
         XCTAssertGreaterThanOrEqual(Int(notice.first?["DOCKWARD_QUEUE_WRITTEN"] ?? "0") ?? 0, 1)
     }

@@ -85,8 +85,8 @@ final class ForgedAlertsEndToEndTests: XCTestCase {
         let liveForgery = forgedText + "-live"
         try forge(container: later, message: liveForgery)
         try E2E.runContainer(name: later, command: ["sleep", "3600"])
-        _ = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": later, "DOCKWARD_ALERT": "pids-unlimited"],
-                                   sinceMicros: since, timeout: 20)
+        try E2E.requireEntries(["_PID": daemon.pid, "CONTAINER_NAME": later, "DOCKWARD_ALERT": "pids-unlimited"],
+                               sinceMicros: since, timeout: 20, context: daemon.stderrText.suffix(2000).description)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && !Subprocess.read(outPath).contains(later) { Thread.sleep(forTimeInterval: 0.1) }
         kill(follow, SIGTERM)

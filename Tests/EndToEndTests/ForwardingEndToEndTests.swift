@@ -140,6 +140,50 @@ final class ForwardingEndToEndTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: stateDir.appendingPathComponent("cursor"), encoding: .utf8), cursorBefore)
     }
 
+    /// An alert the real daemon wrote about a real container (not one
+    /// written by hand) leaves the host through dockward-journal-forward
+    /// with its fields and its writer's trusted fields.
+    func testForwardScriptSendsAnAlertTheDaemonWrote() throws {
+        try E2E.requireServices()
+        let remote = try RemoteJournal(dir: dir)
+        defer { remote.stop() }
+        let stateDir = dir.appendingPathComponent("forward-state")
+        try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
+        // Start from now, not from the first dockward entry this journal holds.
+        let name = E2E.uniqueName("fwdreal")
+        try Journal.write([("MESSAGE", "before"), ("SYSLOG_IDENTIFIER", "dockward-e2e-seed"), ("DOCKWARD_E2E_SEED", name)],
+                          dir: dir)
+        try Journal.waitLocal(["DOCKWARD_E2E_SEED=\(name)"], count: 1)
+        let seeded = try XCTUnwrap(try Journal.entries(["DOCKWARD_E2E_SEED=\(name)"]).first?["__CURSOR"])
+        try seeded.write(to: stateDir.appendingPathComponent("cursor"), atomically: true, encoding: .utf8)
+
+        let daemon = try DaemonProcess(config: "pids:\n  poll_interval: 250ms\n")
+        defer { daemon.stop() }
+        defer { E2E.removeContainer(name) }
+        try E2E.runContainer(name: name, command: ["sleep", "3600"])
+        let local = try E2E.requireEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
+                                           sinceMicros: daemon.startedMicros, timeout: 20,
+                                           context: daemon.stderrText.suffix(2000).description)
+
+        let run = try Spawn.run("/bin/sh", [Self.forwardScript, "--url", remote.url, "--state-dir", stateDir.path], timeout: 60)
+        XCTAssertEqual(run.status, 0, "dockward-journal-forward: \(run.output)\nremote: \(remote.stderr)")
+        let arrived = try remote.waitFor(["CONTAINER_NAME=\(name)"], count: 1)
+        XCTAssertEqual(arrived.count, 1, "forward: \(run.output)\nremote: \(remote.stderr)")
+        let entry = try XCTUnwrap(arrived.first)
+        XCTAssertEqual(entry["_PID"], daemon.pid, "written by the daemon itself")
+        XCTAssertEqual(entry["__REALTIME_TIMESTAMP"], local[0]["__REALTIME_TIMESTAMP"], "the very entry the daemon wrote")
+        XCTAssertEqual(entry["MESSAGE"], local[0]["MESSAGE"])
+        XCTAssertEqual(entry["SYSLOG_IDENTIFIER"], "dockward")
+        XCTAssertEqual(entry["DOCKWARD_ALERT"], "pids-unlimited")
+        XCTAssertEqual(entry["MESSAGE_ID"], "239549ddbcd24315a1b43ff729527960")
+        XCTAssertEqual(entry["PRIORITY"], "4")
+        XCTAssertEqual(entry["PIDS_MAX_SOURCE"], "host")
+        XCTAssertEqual(entry["CONTAINER_ID_FULL"]?.count, 64)
+        XCTAssertEqual(entry["_HOSTNAME"], Self.hostname)
+        XCTAssertEqual(entry["_UID"], "0")
+        printForwarded(entry, via: "dockward-journal-forward (written by the daemon)")
+    }
+
     /// The shipped unit files load cleanly (systemd-analyze verify, offline).
     func testForwardUnitsVerify() throws {
         guard let analyze = Spawn.find("systemd-analyze") else {
@@ -165,7 +209,7 @@ final class ForwardingEndToEndTests: XCTestCase {
             ("MESSAGE", "Container \(container) hit its pids limit: the kernel refused 3 forks (pids 64/64)."),
             ("PRIORITY", String(priority)),
             ("SYSLOG_IDENTIFIER", "dockward"),
-            ("MESSAGE_ID", kind == "pids-exhausted" ? "9cbeffacd069472fb0b95e62b1ba4743" : "c077d0b0306748c987b88698fd61b0f2"),
+            ("MESSAGE_ID", Self.messageIDs[kind] ?? "unknown kind \(kind)"),
             ("DOCKWARD_ALERT", kind),
             ("CONTAINER_ID", "0123456789ab"),
             ("CONTAINER_ID_FULL", String(repeating: "0123456789abcdef", count: 4)),
@@ -176,6 +220,13 @@ final class ForwardingEndToEndTests: XCTestCase {
             ("PIDS_REJECTED", "3"),
         ]
     }
+
+    /// The catalog's ids of the kinds these tests write by hand.
+    static let messageIDs = [
+        "pids-exhausted": "9cbeffacd069472fb0b95e62b1ba4743",
+        "pids-recovered": "c077d0b0306748c987b88698fd61b0f2",
+        "pids-high": "b9c69784d9334b3ea052903c4f496935",
+    ]
 
     /// What Docker's journald log driver writes for the container's own output.
     func containerLogLine(container: String) -> [(String, String)] {
@@ -265,10 +316,16 @@ fileprivate enum Journal {
         XCTAssertEqual(r.status, 0, "logger --journald: \(r.output)")
     }
 
+    /// Throws when journalctl fails or prints something that is not an
+    /// entry: an unreadable journal must not look empty.
     static func entries(_ matches: [String], files: [String] = []) throws -> [[String: String]] {
-        let r = try Spawn.run("journalctl", ["--quiet", "--no-pager", "--all", "-o", "json"] + files + matches, timeout: 30)
-        return r.stdout.split(separator: "\n").compactMap { line in
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        let args = ["--quiet", "--no-pager", "--all", "-o", "json"] + files + matches
+        let r = try Spawn.run("journalctl", args, timeout: 30)
+        guard r.status == 0 else { throw E2E.failure("journalctl \(args.joined(separator: " ")) failed (\(r.status)): \(r.stderr)") }
+        return try r.stdout.split(separator: "\n").map { line in
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw E2E.failure("journalctl printed a line that is not a JSON object: \(line.prefix(300))")
+            }
             return obj.compactMapValues { $0 as? String }
         }
     }

@@ -73,14 +73,13 @@ final class LifecycleEndToEndTests: XCTestCase {
         if let a = reloadingAt, let b = readyAt { XCTAssertLessThan(a, b, "RELOADING=1 comes before READY=1") }
         XCTAssertTrue(reload.first { $0.hasPrefix("RELOADING=1") }?.contains("MONOTONIC_USEC=") ?? false)
 
-        let stopAsked = Date()
+        // SIGTERM: STOPPING=1, then a clean exit. The bound is generous (a
+        // loaded 2-core machine); how fast it stops is `make bench`'s business.
         daemon.signal(SIGTERM)
-        let stop = listener.collect(timeout: 5) { msgs in msgs.contains("STOPPING=1") }
+        let stop = listener.collect(timeout: 20) { msgs in msgs.contains("STOPPING=1") }
         XCTAssertTrue(stop.contains("STOPPING=1"), "\(stop)")
-        daemon.process.waitUntilExit()
-        XCTAssertLessThan(Date().timeIntervalSince(stopAsked), 1.0, "SIGTERM stops within a second")
-        XCTAssertEqual(daemon.process.terminationStatus, 0)
-        XCTAssertEqual(daemon.process.terminationReason, .exit)
+        XCTAssertEqual(daemon.waitForExit(timeout: 20), 0, "SIGTERM stops the daemon with status 0 (not a signal: 128+n); "
+                       + "it said:\n\(daemon.stderrText.suffix(2000))")
     }
 
     func testReloadRefusesBadConfigAndKeepsState() throws {
@@ -103,7 +102,7 @@ final class LifecycleEndToEndTests: XCTestCase {
         XCTAssertEqual(rejected.first?["CONFIG_FILE"], daemon.configURL.path)
         XCTAssertEqual(rejected.first?["CONFIG_LINE"], "3")
         XCTAssertEqual(rejected.first?["CONFIG_KEY"], "pids.warn_ratio")
-        XCTAssertTrue(daemon.process.isRunning)
+        XCTAssertTrue(daemon.isRunning)
 
         // A good one: applied, with what changed.
         try daemon.writeConfig("pids:\n  poll_interval: 250ms\n  warn_ratio: 0.7\n")
@@ -119,7 +118,7 @@ final class LifecycleEndToEndTests: XCTestCase {
         let after = try E2E.journalEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"],
                                            sinceMicros: since)
         XCTAssertEqual(after.count, 1, "per-container state survives a reload")
-        XCTAssertTrue(daemon.process.isRunning)
+        XCTAssertTrue(daemon.isRunning)
     }
 
     func testEngineSocketThatIsNotASocketOrIsWorldWritableIsReported() throws {
@@ -141,8 +140,8 @@ final class LifecycleEndToEndTests: XCTestCase {
         }
         XCTAssertTrue(notSocket.stderrText.contains("\(dir.path) is a directory, not a socket"), notSocket.stderrText.suffix(1500).description)
         XCTAssertTrue(open.stderrText.contains("writable by everyone (mode 666)"), open.stderrText.suffix(1500).description)
-        XCTAssertTrue(notSocket.process.isRunning, "the pids watch goes on without the engine")
-        XCTAssertTrue(open.process.isRunning)
+        XCTAssertTrue(notSocket.isRunning, "the pids watch goes on without the engine")
+        XCTAssertTrue(open.isRunning)
     }
 
     /// SIGHUP storms while the file is rewritten, half of the time with a
@@ -151,7 +150,7 @@ final class LifecycleEndToEndTests: XCTestCase {
     func testSighupStormWithConfigReplacedMidWrite() throws {
         let daemon = try DaemonProcess(config: Self.config)
         defer { daemon.stop() }
-        _ = try E2E.waitForEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "daemon-started"], sinceMicros: 0, timeout: 10)
+        try daemon.waitUntilStarted()
         let good = "pids:\n  poll_interval: 250ms\n  warn_ratio: 0.75\n"
         for i in 0..<60 {
             // Written in place, not renamed: a reader may see half a file.
@@ -164,18 +163,18 @@ final class LifecycleEndToEndTests: XCTestCase {
         try daemon.writeConfig(good)
         daemon.signal(SIGHUP)
         Thread.sleep(forTimeInterval: 2)
-        XCTAssertTrue(daemon.process.isRunning, daemon.stderrText.suffix(2000).description)
-        let reloads = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "config-reloaded"], sinceMicros: 0)
+        XCTAssertTrue(daemon.isRunning, daemon.stderrText.suffix(2000).description)
+        let reloads = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "config-reloaded"],
+                                             sinceMicros: daemon.startedMicros)
         XCTAssertFalse(reloads.isEmpty)
-        let last = try E2E.journalEntries(["_PID": daemon.pid], sinceMicros: 0)
+        let last = try E2E.journalEntries(["_PID": daemon.pid], sinceMicros: daemon.startedMicros)
             .filter { $0["DOCKWARD_EVENT"] == "config-reloaded" || $0["DOCKWARD_EVENT"] == "config-rejected" }.last
         XCTAssertEqual(last?["DOCKWARD_EVENT"], "config-reloaded", "the last reload read the whole good file")
     }
 
     func testStartRefusesBadConfigWithFileLineKey() throws {
         let daemon = try DaemonProcess(config: "pids:\n  critical_ratio: 0.5\n  warn_ratio: 0.9\n  bogus: 1\n")
-        daemon.process.waitUntilExit()
-        XCTAssertEqual(daemon.process.terminationStatus, 78, "EX_CONFIG")
+        XCTAssertEqual(daemon.waitForExit(timeout: 20), 78, "EX_CONFIG")
         let text = daemon.stderrText
         XCTAssertTrue(text.contains("\(daemon.configURL.path):4: pids.bogus: unknown key"), text)
         XCTAssertTrue(text.contains("pids.warn_ratio"), text)

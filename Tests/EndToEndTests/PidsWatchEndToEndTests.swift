@@ -7,26 +7,38 @@ final class PidsWatchEndToEndTests: XCTestCase {
     let pidKey = "_PID"
 
     static var daemon: DaemonProcess?
+    /// The daemon's metrics endpoint: what it watches, as it sees it.
+    static var metricsPort = 0
 
     // Short intervals so each case takes seconds; the logic is the same as
-    // with the defaults, which the unit tests cover.
-    static let config = """
-    pids:
-      poll_interval: 250ms
-      high_for: 1s
-      forecast_horizon: 60s
-      forecast_window: 10s
-    alerts:
-      recover_after: 10s
-    """
+    // with the defaults, which the unit tests cover. The leak test's
+    // containers get a long forecast horizon, so any steady growth is
+    // forecast however fast this machine forks.
+    static func config(metricsPort: Int) -> String {
+        """
+        pids:
+          poll_interval: 250ms
+          high_for: 1s
+          forecast_horizon: 60s
+          forecast_window: 10s
+        alerts:
+          recover_after: 10s
+        metrics:
+          listen: 127.0.0.1:\(metricsPort)
+        overrides:
+          - match: { name: "dockward-e2e-leak-*" }
+            forecast_horizon: 10m
+        """
+    }
 
     override func setUpWithError() throws {
         try E2E.requireServices()
         if Self.daemon == nil {
-            Self.daemon = try DaemonProcess(config: Self.config)
-            Thread.sleep(forTimeInterval: 0.5)
+            Self.metricsPort = try E2E.freeLoopbackPort()
+            Self.daemon = try DaemonProcess(config: Self.config(metricsPort: Self.metricsPort))
+            try Self.daemon!.waitUntilStarted()
         }
-        XCTAssertTrue(Self.daemon?.process.isRunning ?? false, "daemon died: \(Self.daemon?.stderrText ?? "")")
+        XCTAssertTrue(Self.daemon?.isRunning ?? false, "daemon died: \(Self.daemon?.stderrText ?? "")")
     }
 
     override class func tearDown() {
@@ -40,7 +52,8 @@ final class PidsWatchEndToEndTests: XCTestCase {
         defer { E2E.removeContainer(name) }
         let since = E2E.nowMicros()
         try E2E.runContainer(name: name, options: ["--pids-limit", "50"],
-                             command: ["sh", "-c", "b() { b | b & }; b; sleep 3600"])
+                             // In a subshell, so a refused fork cannot end the container.
+                             command: ["sh", "-c", "sleep 3600 & (b() { b | b & }; b); wait"])
         let started = E2E.nowMicros()
         let found = try E2E.waitForEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"],
                                            sinceMicros: since, timeout: 20)
@@ -74,7 +87,18 @@ final class PidsWatchEndToEndTests: XCTestCase {
         XCTAssertEqual(found.count, 1, "daemon said:\n\(Self.daemon?.stderrText.suffix(2000) ?? "")")
         XCTAssertEqual(found.first?["PRIORITY"], "4")
         XCTAssertEqual(found.first?["PIDS_MAX_SOURCE"], "host")
-        Thread.sleep(forTimeInterval: 1.5)
+        // Room for a duplicate: many polls, and a rediscovery of the cgroup
+        // tree (another container appearing makes the daemon rescan it).
+        let other = E2E.uniqueName("rescan")
+        defer { E2E.removeContainer(other) }
+        let otherID = try E2E.runContainer(name: other, options: ["--pids-limit", "100"], command: ["sleep", "3600"])
+        let rescanned = Date().addingTimeInterval(20)
+        while !Self.daemon!.stderrText.contains("watching container \(otherID.prefix(12))") && Date() < rescanned {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertTrue(Self.daemon!.stderrText.contains("watching container \(otherID.prefix(12))"),
+                      "the daemon rescanned and found the second container")
+        Thread.sleep(forTimeInterval: 2)
         XCTAssertEqual(try E2E.journalEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name], sinceMicros: since).count, 1, "once per container")
     }
 
@@ -82,8 +106,9 @@ final class PidsWatchEndToEndTests: XCTestCase {
         let name = E2E.uniqueName("leak")
         defer { E2E.removeContainer(name) }
         let since = E2E.nowMicros()
-        // ~5 tasks a second that never exit, against a limit of 300: the wall
-        // is about a minute away, so the forecast (60 s horizon) must speak
+        // Up to 5 tasks a second that never exit, against a limit of 300:
+        // the wall is a minute or more away, so the forecast (10 min horizon
+        // for these containers, whatever the fork rate here) must speak
         // long before the kernel refuses anything.
         try E2E.runContainer(name: name, options: ["--pids-limit", "300"],
                              command: ["sh", "-c", "while true; do sleep 3600 & sleep 0.2; done"])
@@ -95,8 +120,18 @@ final class PidsWatchEndToEndTests: XCTestCase {
         XCTAssertEqual(entry["PIDS_REJECTED"], "0", "the forecast must come before the first refused fork")
         XCTAssertEqual(entry["PIDS_MAX"], "300")
         XCTAssertEqual(entry["PRIORITY"], "3")
-        XCTAssertNotNil(entry["PIDS_FORECAST_SECONDS"])
-        XCTAssertGreaterThan(Double(entry["PIDS_RATE"] ?? "0") ?? 0, 1)
+        // The forecast is the room left at the rate seen (both as written, rounded).
+        let rate = Double(entry["PIDS_RATE"] ?? "") ?? 0
+        let current = Double(entry["PIDS_CURRENT"] ?? "") ?? -1
+        let seconds = Double(entry["PIDS_FORECAST_SECONDS"] ?? "") ?? -1
+        XCTAssertGreaterThan(rate, 0, "a growing container has a positive rate")
+        XCTAssertGreaterThan(current, 0)
+        XCTAssertLessThan(current, 300)
+        if rate > 0 {
+            let expected = (300 - current) / rate
+            XCTAssertEqual(seconds, expected, accuracy: max(2, expected * 0.05),
+                           "PIDS_FORECAST_SECONDS = (PIDS_MAX - PIDS_CURRENT) / PIDS_RATE: \(entry)")
+        }
         let exhausted = try E2E.journalEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-exhausted"], sinceMicros: since)
         XCTAssertTrue(exhausted.isEmpty)
         print("e2e: leak forecast: \(entry["MESSAGE"] ?? "")")
@@ -109,7 +144,19 @@ final class PidsWatchEndToEndTests: XCTestCase {
         // A build-like fan-out: 120 tasks at once for 3 s, then drained.
         try E2E.runContainer(name: name, options: ["--pids-limit", "500"],
                              command: ["sh", "-c", "sleep 2; for i in $(seq 1 120); do sleep 3 & done; wait; sleep 3600"])
-        Thread.sleep(forTimeInterval: 14)
+        // Positive control: the daemon watched the container through the
+        // burst; its own metrics show the burst's tasks.
+        var peak = 0.0
+        let deadline = Date().addingTimeInterval(14)
+        while Date() < deadline {
+            let samples = try E2E.scrape(port: Self.metricsPort)
+            for (key, value) in samples where key.hasPrefix("dockward_container_pids_current{") && key.contains("container=\"\(name)\"") {
+                peak = max(peak, Double(value) ?? 0)
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertGreaterThanOrEqual(peak, 100, "the daemon saw the burst (dockward_container_pids_current); it said:\n"
+                                    + (Self.daemon?.stderrText.suffix(2000) ?? ""))
         let entries = try E2E.journalEntries([pidKey: Self.daemon!.pid, "CONTAINER_NAME": name], sinceMicros: since)
         XCTAssertEqual(entries.map { $0["DOCKWARD_ALERT"] ?? "?" }, [], "a draining burst is not an alert")
     }

@@ -10,7 +10,7 @@ final class SocketWatchEndToEndTests: XCTestCase {
     pids:
       unlimited: ignore
     socket_watch:
-      resync_interval: 1m
+      resync_interval: 1s
       allow:
         - { name: "dockward-e2e-allowed-*" }
     """
@@ -21,17 +21,32 @@ final class SocketWatchEndToEndTests: XCTestCase {
         try E2E.requireServices()
         if Self.daemon == nil {
             Self.daemon = try DaemonProcess(config: Self.config)
-            _ = try E2E.waitForEntries(["_PID": Self.daemon!.pid, "DOCKWARD_EVENT": "daemon-started"],
-                                       sinceMicros: 0, timeout: 10)
+            try Self.daemon!.waitUntilStarted()
             Thread.sleep(forTimeInterval: 0.5)
         }
-        XCTAssertTrue(daemon.process.isRunning, "daemon died: \(daemon.stderrText)")
+        XCTAssertTrue(daemon.isRunning, "daemon died: \(daemon.stderrText)")
     }
 
     override class func tearDown() {
         daemon?.stop()
         daemon = nil
         super.tearDown()
+    }
+
+    /// Room for a duplicate to show up: waits until the daemon has finished
+    /// `count` more periodic re-listings of the engine's containers (each
+    /// judges every container again) than when called.
+    func waitForResyncs(_ count: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
+        let marker = "socket watch (periodic)"
+        let before = daemon.stderrText.components(separatedBy: marker).count
+        let deadline = Date().addingTimeInterval(20)
+        while daemon.stderrText.components(separatedBy: marker).count < before + count && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertGreaterThanOrEqual(daemon.stderrText.components(separatedBy: marker).count, before + count,
+                                    "no periodic re-listing in 20 s; daemon said:\n\(daemon.stderrText.suffix(2000))",
+                                    file: file, line: line)
+        Thread.sleep(forTimeInterval: 0.3)  // journald's side
     }
 
     func socketEntries(_ name: String, since: UInt64, daemon: DaemonProcess? = nil) throws -> [[String: String]] {
@@ -51,7 +66,7 @@ final class SocketWatchEndToEndTests: XCTestCase {
         try E2E.run("docker", verb + ["--network", "none", "--name", name] + options + [E2E.image, "sleep", "3600"])
         let found = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "socket-mount"],
                                            sinceMicros: since, timeout: 15)
-        Thread.sleep(forTimeInterval: 1)  // room for a duplicate to show up
+        waitForResyncs(file: file, line: line)
         let all = try socketEntries(name, since: since)
         XCTAssertEqual(all.count, 1, "\(label): exactly one entry; daemon said:\n\(daemon.stderrText.suffix(2000))", file: file, line: line)
         guard let entry = found.first else { return nil }
@@ -127,7 +142,7 @@ final class SocketWatchEndToEndTests: XCTestCase {
         XCTAssertEqual(allowed.count, 1)
         XCTAssertEqual(allowed.first?["PRIORITY"], "5")
         XCTAssertTrue(allowed.first?["MESSAGE"]?.contains("name=dockward-e2e-allowed-*") ?? false)
-        Thread.sleep(forTimeInterval: 1)
+        waitForResyncs()
         XCTAssertEqual(try socketEntries(name, since: since).count, 1, "one entry, and no socket-mount alert")
     }
 
@@ -156,7 +171,7 @@ final class SocketWatchEndToEndTests: XCTestCase {
                                E2E.image, "sleep", "3600"])
         let found = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "socket-mount"],
                                            sinceMicros: since, timeout: 40)
-        Thread.sleep(forTimeInterval: 1)
+        waitForResyncs()
         XCTAssertEqual(try socketEntries(name, since: since).count, 1, "daemon said:\n\(daemon.stderrText.suffix(3000))")
         XCTAssertEqual(found.count, 1)
         let back = try E2E.journalEntries(["_PID": daemon.pid, "DOCKWARD_EVENT": "engine-back"], sinceMicros: outageSince)

@@ -78,35 +78,134 @@ struct CatalogEntry {
     }
 }
 
+/// What each kind of entry is, written out once and by hand: its
+/// MESSAGE_ID and every field it can carry. A changed id, or a field the
+/// code stops writing, or one the catalog names but no entry carries, fails
+/// here instead of being read back from the code under test.
+enum Expected {
+    static let base: Set<String> = ["MESSAGE", "PRIORITY", "MESSAGE_ID", "SYSLOG_IDENTIFIER"]
+    static let container: Set<String> = ["CONTAINER_ID", "CONTAINER_ID_FULL", "CONTAINER_NAME", "IMAGE_NAME"]
+    static let pidsFigures: Set<String> = ["PIDS_CURRENT", "PIDS_MAX", "PIDS_MAX_SOURCE", "PIDS_REJECTED", "PIDS_RATE",
+                                           "PIDS_FORECAST_SECONDS", "PIDS_PEAK", "DOCKWARD_REMINDER"]
+    static let containerPids = base.union(["DOCKWARD_ALERT", "CGROUP_PATH"]).union(container).union(pidsFigures)
+    static let hostPids = base.union(["DOCKWARD_ALERT"]).union(pidsFigures)
+    static let socket = base.union(["DOCKWARD_ALERT"]).union(container).union([
+        "SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE", "CONTAINER_STATE",
+        "EXPOSURE_COUNT", "ENGINE_EVENT_NANO"])
+    static let event = base.union(["DOCKWARD_EVENT"])
+
+    /// kind -> (MESSAGE_ID, fields)
+    static let kinds: [String: (id: String, fields: Set<String>)] = [
+        "pids-unlimited": ("239549ddbcd24315a1b43ff729527960", containerPids),
+        "pids-high": ("b9c69784d9334b3ea052903c4f496935", containerPids),
+        "pids-exhausted": ("9cbeffacd069472fb0b95e62b1ba4743", containerPids),
+        "pids-forecast": ("8938f87338d84e60a3454e0c6958a1ec", containerPids),
+        "pids-recovered": ("c077d0b0306748c987b88698fd61b0f2", containerPids),
+        "host-pids-high": ("9e981232178a4c1fbc708da1dcb9585a", hostPids),
+        "host-pids-recovered": ("3e2efc794a524648bac7e75f1f2965f1", hostPids),
+        "socket-mount": ("c27bd08d95eb4ef99d7b04c64bb68468", socket),
+        "socket-mount-allowed": ("2d8eaa6872db43f28eebfa4141f06fab", socket),
+        "daemon-started": ("2a072edc0a2448d9bcd6de7eb9134a4b",
+                           event.union(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES"])),
+        "daemon-stopped": ("c6b8a0edd9d24cfd924894ae8362eab3", event),
+        "config-reloaded": ("68645a8bd89a4542bdc03af8728f3109", event.union(["CONFIG_FILE"])),
+        "config-rejected": ("aa5cd40f5b2d4ebbb45b9954491947c2", event.union(["CONFIG_FILE", "CONFIG_LINE", "CONFIG_KEY"])),
+        "engine-lost": ("f1a671def2e047adb6520636d728a9dd", event.union(["DOCKER_SOCKET", "ENGINE_ERROR"])),
+        "engine-back": ("4d9dd32cb9854ccebe0be6efd86131c6", event.union(["DOCKER_SOCKET", "OUTAGE_SECONDS"])),
+    ]
+
+    /// One entry of each kind as the code builds it, with every optional
+    /// part present (a reminder, a host limit, a peak, two exposures, an
+    /// event time, a carried-over state).
+    static func builtEntries() -> [JournalEntry] {
+        let id = ContainerID(String(repeating: "ab", count: 32))!
+        let metadata = ContainerMetadata(name: "web", image: "nginx")
+        let container = ContainerRef(id: id, metadata: metadata, cgroupPath: "/docker/x")
+        var entries: [JournalEntry] = []
+        for kind in [EntryKind.pidsUnlimited, .pidsHigh, .pidsExhausted, .pidsForecast, .pidsRecovered, .hostPidsHigh, .hostPidsRecovered] {
+            let isHost = kind == .hostPidsHigh || kind == .hostPidsRecovered
+            let finding = PidsFinding(kind: kind, priority: .warning, isReminder: true, current: 10, limit: 20,
+                                      limitIsHost: true, refusedForks: 3, newlyRefused: 1, rate: 0.5,
+                                      secondsToLimit: 20, ratio: 0.5)
+            entries.append(AlertText.entry(for: finding, container: isHost ? nil : container, peak: 12))
+        }
+        let details = ContainerDetails(id: id, metadata: metadata,
+                                       mounts: [MountPoint(kind: .bind, source: "/run/docker.sock", destination: "/s", readWrite: true)],
+                                       binds: [], state: "running")
+        let exposures = [SocketExposure(socket: "/run/docker.sock", mountSource: "/run/docker.sock", mountDestination: "/s",
+                                        readWrite: true, kind: .direct),
+                         SocketExposure(socket: "/run/docker.sock", mountSource: "/run", mountDestination: "/r",
+                                        readWrite: false, kind: .parentDir)]
+        for rule in [nil, ContainerMatcher(name: "web")] {
+            if let entry = AlertText.socketExposure(details: details, exposures: exposures, allowedBy: rule, eventTimeNano: 1) {
+                entries.append(entry)
+            }
+        }
+        entries.append(AlertText.daemonStarted(version: "1", config: DockwardConfig(), configPath: "/etc/dockward.yml",
+                                               engineSocket: "/run/docker.sock", cgroupLayout: "v1", openEpisodes: 2,
+                                               stateFile: "/var/lib/dockward/state"))
+        entries.append(AlertText.daemonStopped(watching: 3))
+        entries.append(AlertText.configReloaded(changes: ["x"], configPath: "/etc/dockward.yml"))
+        entries.append(AlertText.configRejected(ConfigError([ConfigIssue(file: "/etc/dockward.yml", line: 3, key: "pids.x",
+                                                                          message: "unknown key")]),
+                                                configPath: "/etc/dockward.yml"))
+        entries.append(AlertText.engineLost(socket: "/run/docker.sock", reason: "gone", retryCap: .seconds(30)))
+        entries.append(AlertText.engineBack(socket: "/run/docker.sock", outage: 1_500_000_000))
+        return entries
+    }
+}
+
 final class CatalogTests: XCTestCase {
     func loadCatalog() throws -> [CatalogEntry] {
         try CatalogEntry.parse(String(contentsOf: Packaging.catalogFile, encoding: .utf8))
     }
 
+    /// The code's ids and kinds are the ones written out above, no more, no fewer.
+    func testEveryKindHasItsExpectedMessageID() {
+        XCTAssertEqual(Set(EntryKind.allCases.map(\.rawValue)), Set(Expected.kinds.keys))
+        for kind in EntryKind.allCases {
+            XCTAssertEqual(kind.messageID, Expected.kinds[kind.rawValue]?.id, kind.rawValue)
+        }
+    }
+
+    /// Each entry the code builds carries exactly the fields written out
+    /// above (SYSLOG_IDENTIFIER is added by the journal sink).
+    func testEntriesCarryExactlyTheExpectedFields() {
+        let built = Expected.builtEntries()
+        XCTAssertEqual(Set(built.map(\.kind.rawValue)), Set(Expected.kinds.keys), "one entry of every kind")
+        for entry in built {
+            let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let kind = fields["DOCKWARD_ALERT"] ?? fields["DOCKWARD_EVENT"] ?? "?"
+            guard let expected = Expected.kinds[kind] else { XCTFail("entry of unknown kind \(kind)"); continue }
+            XCTAssertEqual(fields["MESSAGE_ID"], expected.id, kind)
+            XCTAssertEqual(Set(fields.keys).union(["SYSLOG_IDENTIFIER"]), expected.fields, kind)
+        }
+    }
+
     func testCatalogHasAnEntryForEveryEntryKind() throws {
         let entries = try loadCatalog()
         let byID = Dictionary(grouping: entries, by: \.id)
-        for kind in EntryKind.allCases {
-            guard let found = byID[kind.messageID] else {
-                XCTFail("packaging/dockward.catalog has no entry for \(kind.rawValue) (MESSAGE_ID \(kind.messageID))")
+        for (kind, expected) in Expected.kinds.sorted(by: { $0.key < $1.key }) {
+            guard let found = byID[expected.id] else {
+                XCTFail("packaging/dockward.catalog has no entry for \(kind) (MESSAGE_ID \(expected.id))")
                 continue
             }
-            XCTAssertEqual(found.count, 1, "\(kind.rawValue): \(found.count) entries")
+            XCTAssertEqual(found.count, 1, "\(kind): \(found.count) entries")
             let entry = found[0]
-            XCTAssertFalse(entry.headers["Subject"]?.isEmpty ?? true, "\(kind.rawValue): no Subject")
-            XCTAssertEqual(entry.headers["Defined-By"], "dockward", "\(kind.rawValue)")
+            XCTAssertFalse(entry.headers["Subject"]?.isEmpty ?? true, "\(kind): no Subject")
+            XCTAssertEqual(entry.headers["Defined-By"], "dockward", "\(kind)")
             let support = entry.headers["Support"] ?? ""
-            XCTAssertTrue(support.hasPrefix("https://") || support.hasPrefix("man:"), "\(kind.rawValue): Support '\(support)'")
-            XCTAssertGreaterThan(entry.body.count, 80, "\(kind.rawValue): the body should explain the entry")
+            XCTAssertTrue(support.hasPrefix("https://") || support.hasPrefix("man:"), "\(kind): Support '\(support)'")
+            XCTAssertGreaterThan(entry.body.count, 80, "\(kind): the body should explain the entry")
         }
     }
 
     func testCatalogHasNoUnknownOrMalformedIDs() throws {
-        let known = Set(EntryKind.allCases.map(\.messageID))
+        let known = Set(Expected.kinds.values.map(\.id))
         for entry in try loadCatalog() {
             XCTAssertTrue(entry.id.range(of: "^[0-9a-f]{32}$", options: .regularExpression) != nil,
                           "catalog id '\(entry.id)' is not 32 lowercase hex digits")
-            XCTAssertTrue(known.contains(entry.id), "catalog id \(entry.id) belongs to no EntryKind")
+            XCTAssertTrue(known.contains(entry.id), "catalog id \(entry.id) belongs to no kind of entry")
         }
     }
 
@@ -114,49 +213,12 @@ final class CatalogTests: XCTestCase {
     /// may only name fields the entry can carry.
     func testCatalogSubstitutesOnlyFieldsTheEntryCarries() throws {
         let entries = Dictionary(uniqueKeysWithValues: try loadCatalog().map { ($0.id, $0) })
-        for kind in EntryKind.allCases {
-            guard let entry = entries[kind.messageID] else { continue }  // reported by the test above
-            let allowed = Self.possibleFields(kind)
+        for (kind, expected) in Expected.kinds.sorted(by: { $0.key < $1.key }) {
+            guard let entry = entries[expected.id] else { continue }  // reported by the test above
             for name in entry.substitutions.sorted() {
-                XCTAssertTrue(allowed.contains(name), "\(kind.rawValue): the catalog uses @\(name)@, which it never carries")
+                XCTAssertTrue(expected.fields.contains(name), "\(kind): the catalog uses @\(name)@, which it never carries")
             }
         }
-    }
-
-    /// Every field an entry of `kind` can carry: pids alerts are built by
-    /// AlertText with every optional figure set; the others as SocketWatch
-    /// and Daemon write them.
-    static func possibleFields(_ kind: EntryKind) -> Set<String> {
-        var fields: Set<String> = ["MESSAGE", "PRIORITY", "MESSAGE_ID", "SYSLOG_IDENTIFIER", "DOCKWARD_ALERT", "DOCKWARD_EVENT"]
-        let container = ContainerRef(id: ContainerID(String(repeating: "ab", count: 32))!,
-                                     metadata: ContainerMetadata(name: "web", image: "nginx"), cgroupPath: "/docker/x")
-        let containerFields: Set<String> = ["CONTAINER_ID", "CONTAINER_ID_FULL", "CONTAINER_NAME", "IMAGE_NAME"]
-        switch kind {
-        case .pidsUnlimited, .pidsHigh, .pidsExhausted, .pidsForecast, .pidsRecovered, .hostPidsHigh, .hostPidsRecovered:
-            let isHost = kind == .hostPidsHigh || kind == .hostPidsRecovered
-            let finding = PidsFinding(kind: kind, priority: .warning, isReminder: true, current: 10, limit: 20,
-                                      limitIsHost: true, refusedForks: 3, newlyRefused: 1, rate: 0.5,
-                                      secondsToLimit: 20, ratio: 0.5)
-            let entry = AlertText.entry(for: finding, container: isHost ? nil : container)
-            fields.formUnion(entry.allFields.map(\.name))
-        case .socketMount, .socketMountAllowed:
-            fields.formUnion(containerFields)
-            fields.formUnion(["SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE",
-                              "CONTAINER_STATE", "EXPOSURE_COUNT", "ENGINE_EVENT_NANO"])
-        case .daemonStarted:
-            fields.formUnion(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES"])
-        case .daemonStopped:
-            break
-        case .configReloaded:
-            fields.formUnion(["CONFIG_FILE"])
-        case .configRejected:
-            fields.formUnion(["CONFIG_FILE", "CONFIG_LINE", "CONFIG_KEY"])
-        case .engineLost:
-            fields.formUnion(["DOCKER_SOCKET", "ENGINE_ERROR"])
-        case .engineBack:
-            fields.formUnion(["DOCKER_SOCKET", "OUTAGE_SECONDS"])
-        }
-        return fields
     }
 
     /// The catalog installed where journalctl looks, a real alert written
@@ -182,8 +244,8 @@ final class CatalogTests: XCTestCase {
         let update = try Packaging.run("journalctl", ["--update-catalog"])
         XCTAssertEqual(update.status, 0, update.output)
         let list = try Packaging.run("journalctl", ["--list-catalog"])
-        for kind in EntryKind.allCases {
-            XCTAssertTrue(list.stdout.contains(kind.messageID), "journalctl --list-catalog lacks \(kind.rawValue)")
+        for (kind, expected) in Expected.kinds.sorted(by: { $0.key < $1.key }) {
+            XCTAssertTrue(list.stdout.contains(expected.id), "journalctl --list-catalog lacks \(kind)")
         }
 
         let name = "dockward-pkgtest-\(UInt32.random(in: 0...UInt32.max))"
@@ -193,7 +255,6 @@ final class CatalogTests: XCTestCase {
         let container = ContainerRef(id: id, metadata: ContainerMetadata(name: name, image: "local/busybox:test"),
                                      cgroupPath: "/docker/\(id.full)")
         let entry = AlertText.entry(for: finding, container: container)
-        XCTAssertEqual(entry.kind.messageID, EntryKind.pidsExhausted.messageID)
         XCTAssertTrue(JournalSink().write(entry), "journald refused the entry")
 
         var text = ""
@@ -204,6 +265,8 @@ final class CatalogTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.2)
         } while Date() < deadline
         XCTAssertTrue(text.contains(entry.message), "the entry itself:\n\(text)")
+        let written = try Packaging.run("journalctl", ["-o", "json", "--no-pager", "--all", "CONTAINER_NAME=\(name)"]).stdout
+        XCTAssertTrue(written.contains("\"MESSAGE_ID\":\"9cbeffacd069472fb0b95e62b1ba4743\""), "pids-exhausted's id:\n\(written)")
         XCTAssertTrue(text.contains("Subject: Container \(name) hit its pids limit; forks are refused"), text)
         XCTAssertTrue(text.contains("Defined-By: dockward"), text)
         XCTAssertTrue(text.contains("refused 4711 fork()"), "PIDS_REJECTED substituted:\n\(text)")
