@@ -15,11 +15,16 @@ wall time, divided by the ticks in it.
 Then dockward's anonymous memory (/proc/PID/smaps_rollup "Anonymous", not
 RSS, which counts shared library pages). Rounds are interleaved; the best
 (lowest) of each program is printed, with the spread.
+
+Last, with the tests' private engine: first refused fork -> pids-exhausted
+entry for BENCH_BOMBS (20) fork bombs under --pids-limit 30, with
+poll_interval 5s, from the kernel's own time of the refusal (its journal
+line's _SOURCE_MONOTONIC_TIMESTAMP) to the entry's __MONOTONIC_TIMESTAMP.
 """
-import os, shutil, subprocess, sys, tempfile, time
+import json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import BIN, BUILD, PIDS, ROOT, make_cgroups, remove_cgroups  # noqa: E402
+from run import BIN, BUILD, IMAGE, PIDS, ROOT, SOCK, docker, make_cgroups, remove_cgroups  # noqa: E402
 
 SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000,10000").split(",")]
 ROUNDS = int(os.environ.get("BENCH_CADENCE_ROUNDS", "2"))
@@ -98,6 +103,51 @@ def daemon(root_dir, n):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def journal_json(*args):
+    out = subprocess.run(["journalctl", "-o", "json", "--no-pager", *args], capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def refusal_latency(bombs):
+    if not os.path.exists(SOCK):
+        sys.exit(f"bench: no engine at {SOCK} (make test-services)")
+    d = tempfile.mkdtemp(prefix="dockward-latency-")
+    cfg = os.path.join(d, "dockward.yml")
+    with open(cfg, "w") as f:
+        f.write("pids:\n  poll_interval: 5s\n  unlimited: ignore\n")
+    p = subprocess.Popen([os.path.join(BIN, "dockward"), "run", "--config", cfg, "--log-level", "warning"],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "stderr"), "w"),
+                         env=dict(os.environ, DOCKER_HOST=f"unix://{SOCK}"))
+    lat = []
+    try:
+        time.sleep(3)
+        for i in range(bombs):
+            name = f"dockward-bench-kbomb-{os.getpid()}-{i}"
+            cid = docker("run", "-d", "--network", "none", "--pids-limit", "30", "--name", name, IMAGE,
+                         "sh", "-c", "b() { b | b & }; b; sleep 3600")
+            entry, kernel, deadline = None, None, time.time() + 15
+            while time.time() < deadline and (entry is None or kernel is None):
+                time.sleep(0.2)
+                if entry is None:
+                    found = journal_json(f"_PID={p.pid}", "DOCKWARD_ALERT=pids-exhausted", f"CONTAINER_NAME={name}")
+                    entry = found[0] if found else None
+                if kernel is None:
+                    lines = [e for e in journal_json("-k", "-n", "300", "_TRANSPORT=kernel")
+                             if cid in e.get("MESSAGE", "") and "fork rejected" in e.get("MESSAGE", "")]
+                    kernel = lines[0] if lines else None
+            docker("rm", "-f", name)
+            if entry is None or kernel is None:
+                sys.exit(f"bench: bomb {i}: entry {'found' if entry else 'missing'}, kernel line {'found' if kernel else 'missing'}")
+            lat.append((int(entry["__MONOTONIC_TIMESTAMP"]) - int(kernel["_SOURCE_MONOTONIC_TIMESTAMP"])) / 1e3)
+        lat.sort()
+        print(f"latency  first refused fork -> pids-exhausted entry, poll_interval 5s, {bombs} fork bombs: "
+              f"median {statistics.median(lat):.1f} ms, mean {statistics.mean(lat):.1f} ms, max {lat[-1]:.1f} ms")
+    finally:
+        p.terminate()
+        p.wait(5)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if os.geteuid() != 0 or not os.path.isdir(PIDS):
         sys.exit(f"bench: needs root and the v1 pids hierarchy at {PIDS}")
@@ -130,7 +180,11 @@ def main():
         os.unlink(os.path.join(root_dir, "pids"))
         os.rmdir(root_dir)
         remove_cgroups(parent)
+    refusal_latency(int(os.environ.get("BENCH_BOMBS", "20")))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["latency"]:  # only the last part
+        refusal_latency(int(os.environ.get("BENCH_BOMBS", "20")))
+    else:
+        main()
