@@ -119,6 +119,8 @@ final class PidsWatch {
     /// ones are new, and forks refused before their first poll count.
     private var initialScanDone = false
     private var scanGeneration: UInt32 = 0
+    /// Refusals of containers already gone, waiting (briefly) for their names.
+    private var goneRefusals: [ContainerID: GoneRefusal] = [:]
     private var hostProblemLogged = false
     /// The last host reading: the ceiling for containers without a limit.
     private var lastHostSample: HostPidsSample?
@@ -199,6 +201,7 @@ final class PidsWatch {
     /// One poll: discover, read, judge, send.
     func poll(now: Int64) {
         discover(now: now)
+        flushGoneRefusals(now: SystemClock.monotonicNanos())
         let timing = AlertTiming(config)
         do {
             lastHostSample = try hostReader.read()
@@ -322,23 +325,50 @@ final class PidsWatch {
         }
         watched.lastSample = sample
         watched.lastSampleAt = now
-        // A refusal is news even before the name arrives: judged at once.
-        watched.judged = true
+        // Waiting for its name (an inspect takes milliseconds): judged on
+        // this sample when the name comes, or when the grace ends.
+        guard watched.judged else { return }
         judge(watched, sample, at: now, timing: AlertTiming(config))
     }
 
     /// The container refused forks and its cgroup is already gone (it died of
     /// it): the entry says so with what is known, its name from the engine.
     private func refusedWithoutCgroup(_ id: ContainerID, lastKnown watched: Watched?) {
-        let metadata = watched?.metadata ?? names.metadata(for: id)
-        let policy = config.policy(for: metadata)
-        guard !policy.ignore else { return }
         let last = watched?.lastSample
         let finding = PidsFinding(kind: .pidsExhausted, priority: .crit, current: last?.current ?? 0,
                                   limit: last.flatMap { $0.isUnlimited ? nil : $0.limit },
                                   refusedForks: nil, cgroupGone: true)
-        outlet.send(AlertText.entry(for: finding, container: ContainerRef(id: id, metadata: metadata,
-                                                                           cgroupPath: watched?.cgroup.path)))
+        let gone = GoneRefusal(finding: finding, cgroupPath: watched?.cgroup.path,
+                               deadline: SystemClock.monotonicNanos() + Self.metadataGrace.nanoseconds)
+        if let metadata = watched?.metadata ?? names.metadata(for: id) {
+            sendGone(id, gone, metadata)
+        } else {
+            // The engine still has its record: ask, and say it with the name.
+            goneRefusals[id] = gone
+            names.lookUp(id)
+        }
+    }
+
+    /// A refusal of a container already gone, waiting for its name.
+    struct GoneRefusal {
+        var finding: PidsFinding
+        var cgroupPath: String?
+        var deadline: Int64
+    }
+
+    private func sendGone(_ id: ContainerID, _ gone: GoneRefusal, _ metadata: ContainerMetadata?) {
+        guard !config.policy(for: metadata).ignore else { return }
+        outlet.send(AlertText.entry(for: gone.finding,
+                                    container: ContainerRef(id: id, metadata: metadata, cgroupPath: gone.cgroupPath)))
+    }
+
+    /// Those whose name did not come in time go out by id alone.
+    private func flushGoneRefusals(now: Int64) {
+        guard !goneRefusals.isEmpty else { return }
+        for (id, gone) in goneRefusals where now >= gone.deadline {
+            goneRefusals[id] = nil
+            sendGone(id, gone, nil)
+        }
     }
 
     private func startReadingEvents(_ watched: Watched) {
@@ -354,6 +384,7 @@ final class PidsWatch {
     /// engine does not know it. A container waiting for its name is judged
     /// at once on its last sample.
     func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil) {
+        if let gone = goneRefusals.removeValue(forKey: id) { sendGone(id, gone, metadata) }
         guard let watched = containers[id] else { return }
         if let hasOwnLimit { watched.detector.hasOwnLimit = hasOwnLimit }
         if let metadata, metadata != watched.metadata {

@@ -72,6 +72,22 @@ final class RefusalEventTests: XCTestCase {
         XCTAssertEqual(entry.priority, .crit)
     }
 
+    /// Gone before dockward ever saw its cgroup or its name: the engine's
+    /// record still names it.
+    func testContainerGoneBeforeItWasEverSeenIsNamedByTheEngine() throws {
+        let d = try makeDaemon()
+        d.start()
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.tick()
+        let id = IDs.make(26)
+        engine.add(details(id, name: "brief", state: "exited"))  // no event, no cgroup: all over already
+        refusal(id)
+        d.waitUntil("the entry, named") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+        let entry = d.writer.entries(.pidsExhausted, for: id).first
+        XCTAssertEqual(entry?.container?.metadata?.name, "brief")
+        XCTAssertEqual(field(entry, "CGROUP_GONE"), "1")
+    }
+
     func testNewContainerRefusingBeforeItsFirstPoll() throws {
         let d = try makeDaemon()
         d.start()
