@@ -1,11 +1,18 @@
-/* The floor dockward is measured against: read pids.current, pids.max and
- * pids.events of every cgroup under PARENT with pread on kept-open
- * descriptors, parse the numbers, nothing else. Where the open-file limit
- * cannot hold every descriptor, the cgroups past it are read with
- * open/read/close, as dockward does (the same budget: limit minus 256, four
- * descriptors a cgroup).
+/* The floor dockward is measured against: read the counter files of every
+ * cgroup under PARENT with pread on kept-open descriptors, parse the
+ * numbers, nothing else. Where the open-file limit cannot hold every
+ * descriptor, the cgroups past it are read with open/read/close.
  *
- *   baseline PARENT TICKS   ->  containers=N ticks=T median_ns=... mean_ns=... min_ns=...
+ * Two modes:
+ *   baseline PARENT TICKS
+ *       pids.current, pids.max and pids.events as fast as it can, TICKS
+ *       times, timed in thread CPU (bench/run.py, against dockward-bench):
+ *       -> containers=N ticks=T median_ns=... mean_ns=... min_ns=... kept_open=K
+ *   baseline --cadence FILES PERIOD_MS SECONDS PARENT
+ *       every PERIOD_MS for SECONDS, reading FILES files a cgroup (3: all
+ *       three, as a poller of every counter; 1: pids.current alone), as the
+ *       daemon does; bench/cadence.py measures its process CPU:
+ *       -> containers=N ticks=T kept_open=K
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -17,9 +24,17 @@
 #include <time.h>
 #include <unistd.h>
 
+static const char *files[3] = {"pids.current", "pids.max", "pids.events"};
+
+struct tree {
+    int n, kept, nfiles;
+    int *fds;      /* nfiles per cgroup, -1 past the open-file budget */
+    char **dirs;
+};
+
 /* CPU time of this thread, not wall time: on a shared, noisy machine a
  * preempted tick would otherwise count another process's work. */
-static long long now_ns(void) {
+static long long thread_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
@@ -42,65 +57,109 @@ static long long read_one(int fd, char *buf) {
     return parse(buf[0] == 'm' ? buf + 4 : buf, r);
 }
 
-int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: baseline PARENT TICKS\n"); return 2; }
-    int ticks = atoi(argv[2]);
-    /* three descriptors per cgroup: raise the limit as dockward does */
+/* Opens NFILES counter files of every cgroup under PARENT, within the
+ * open-file budget (the limit raised as dockward does, minus 256). */
+static int open_tree(const char *parent, int nfiles, struct tree *t) {
     struct rlimit rl = {1 << 20, 1 << 20};
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     getrlimit(RLIMIT_NOFILE, &rl);
-    long budget = ((long)rl.rlim_cur - 256) / 4;
-    DIR *d = opendir(argv[1]);
-    if (!d) { perror(argv[1]); return 1; }
-    int cap = 1024, n = 0, kept = 0;
-    int *fds = malloc(sizeof(int) * 3 * cap);
-    char **dirs = malloc(sizeof(char *) * cap);
+    long budget = ((long)rl.rlim_cur - 256) / nfiles;
+    DIR *d = opendir(parent);
+    if (!d) { perror(parent); return -1; }
+    int cap = 1024;
+    t->n = 0; t->kept = 0; t->nfiles = nfiles;
+    t->fds = malloc(sizeof(int) * 3 * cap);
+    t->dirs = malloc(sizeof(char *) * cap);
     struct dirent *e;
     char path[4096];
-    static const char *files[3] = {"pids.current", "pids.max", "pids.events"};
     while ((e = readdir(d))) {
         if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-        if (n == cap) {
+        if (t->n == cap) {
             cap *= 2;
-            fds = realloc(fds, sizeof(int) * 3 * cap);
-            dirs = realloc(dirs, sizeof(char *) * cap);
+            t->fds = realloc(t->fds, sizeof(int) * 3 * cap);
+            t->dirs = realloc(t->dirs, sizeof(char *) * cap);
         }
-        snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
-        dirs[n] = strdup(path);
-        for (int f = 0; f < 3; f++) {
-            fds[n * 3 + f] = -1;
-            if (kept >= budget) continue;
-            snprintf(path, sizeof path, "%s/%s/%s", argv[1], e->d_name, files[f]);
-            fds[n * 3 + f] = open(path, O_RDONLY | O_CLOEXEC);
-            if (fds[n * 3 + f] < 0) { perror(path); return 1; }
+        snprintf(path, sizeof path, "%s/%s", parent, e->d_name);
+        t->dirs[t->n] = strdup(path);
+        for (int f = 0; f < nfiles; f++) {
+            t->fds[t->n * 3 + f] = -1;
+            if (t->kept >= budget) continue;
+            snprintf(path, sizeof path, "%s/%s/%s", parent, e->d_name, files[f]);
+            t->fds[t->n * 3 + f] = open(path, O_RDONLY | O_CLOEXEC);
+            if (t->fds[t->n * 3 + f] < 0) { perror(path); return -1; }
         }
-        if (kept < budget) kept++;
-        n++;
+        if (t->kept < budget) t->kept++;
+        t->n++;
     }
     closedir(d);
-    long long *took = malloc(sizeof(long long) * ticks);
-    char buf[256];
-    volatile long long sink = 0;
-    for (int t = 0; t < ticks + 3; t++) {
-        long long start = now_ns();
-        for (int i = 0; i < n; i++) {
-            for (int f = 0; f < 3; f++) {
-                int fd = fds[i * 3 + f];
-                if (fd >= 0) { sink += read_one(fd, buf); continue; }
-                snprintf(path, sizeof path, "%s/%s", dirs[i], files[f]);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd >= 0) { sink += read_one(fd, buf); close(fd); }
-            }
+    return 0;
+}
+
+/* One tick: every file of every cgroup. */
+static long long read_tree(const struct tree *t) {
+    char buf[256], path[4096];
+    long long sum = 0;
+    for (int i = 0; i < t->n; i++) {
+        for (int f = 0; f < t->nfiles; f++) {
+            int fd = t->fds[i * 3 + f];
+            if (fd >= 0) { sum += read_one(fd, buf); continue; }
+            snprintf(path, sizeof path, "%s/%s", t->dirs[i], files[f]);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) { sum += read_one(fd, buf); close(fd); }
         }
-        if (t >= 3) took[t - 3] = now_ns() - start;
+    }
+    return sum;
+}
+
+static int hot_loop(const char *parent, int ticks) {
+    struct tree t;
+    if (open_tree(parent, 3, &t) != 0) return 1;
+    long long *took = malloc(sizeof(long long) * ticks);
+    volatile long long sink = 0;
+    for (int i = 0; i < ticks + 3; i++) {
+        long long start = thread_ns();
+        sink += read_tree(&t);
+        if (i >= 3) took[i - 3] = thread_ns() - start;
     }
     qsort(took, ticks, sizeof(long long), cmp);
     long long sum = 0;
-    for (int t = 0; t < ticks; t++) sum += took[t];
-    printf("containers=%d ticks=%d median_ns=%lld mean_ns=%lld min_ns=%lld kept_open=%d\n", n, ticks, took[ticks / 2],
-           sum / ticks, took[0], kept);
+    for (int i = 0; i < ticks; i++) sum += took[i];
+    printf("containers=%d ticks=%d median_ns=%lld mean_ns=%lld min_ns=%lld kept_open=%d\n", t.n, ticks, took[ticks / 2],
+           sum / ticks, took[0], t.kept);
     return 0;
+}
+
+static int cadence(int nfiles, long period_ms, int seconds, const char *parent) {
+    struct tree t;
+    if (open_tree(parent, nfiles, &t) != 0) return 1;
+    volatile long long sink = 0;
+    struct timespec next, end;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    end = next;
+    end.tv_sec += seconds;
+    int ticks = 0;
+    for (;;) {
+        sink += read_tree(&t);
+        ticks++;
+        next.tv_nsec += period_ms * 1000000L;
+        while (next.tv_nsec >= 1000000000L) { next.tv_nsec -= 1000000000L; next.tv_sec++; }
+        if (next.tv_sec > end.tv_sec || (next.tv_sec == end.tv_sec && next.tv_nsec >= end.tv_nsec)) break;
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+    printf("containers=%d ticks=%d kept_open=%d\n", t.n, ticks, t.kept);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 6 && strcmp(argv[1], "--cadence") == 0) {
+        int nfiles = atoi(argv[2]);
+        if (nfiles != 1 && nfiles != 3) { fprintf(stderr, "FILES is 1 or 3\n"); return 2; }
+        return cadence(nfiles, atol(argv[3]), atoi(argv[4]), argv[5]);
+    }
+    if (argc == 3) return hot_loop(argv[1], atoi(argv[2]));
+    fprintf(stderr, "usage: baseline PARENT TICKS | baseline --cadence FILES PERIOD_MS SECONDS PARENT\n");
+    return 2;
 }

@@ -7,7 +7,7 @@ of its own, removed afterwards), three programs run in turn at the same
 its process CPU (utime + stime of every thread, /proc/PID/stat) over that
 wall time, divided by the ticks in it.
 
-  - C, 3 files: bench/ticker.c reading pids.current, pids.max, pids.events
+  - C, 3 files: bench/baseline.c --cadence reading pids.current, pids.max, pids.events
     (kept-open descriptors, pread), as a poller that reads them all;
   - C, 1 file: the same reading pids.current alone, the floor;
   - dockward: the real daemon, poll_interval 100ms, no engine.
@@ -24,7 +24,7 @@ line's _SOURCE_MONOTONIC_TIMESTAMP) to the entry's __MONOTONIC_TIMESTAMP.
 import json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import BIN, BUILD, IMAGE, PIDS, ROOT, SOCK, docker, make_cgroups, remove_cgroups  # noqa: E402
+from run import BIN, IMAGE, SOCK, build_baseline, cgroup_tree, docker, drop_tree, make_cgroups  # noqa: E402
 
 SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000,10000").split(",")]
 ROUNDS = int(os.environ.get("BENCH_CADENCE_ROUNDS", "2"))
@@ -72,8 +72,8 @@ def measure(proc):
 
 
 def ticker(binary, parent, files, n):
-    p = subprocess.Popen([binary, os.path.join(parent, "docker"), str(files), str(PERIOD_MS), str(int(WARMUP + WALL + 2))],
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([binary, "--cadence", str(files), str(PERIOD_MS), str(int(WARMUP + WALL + 2)),
+                          os.path.join(parent, "docker")], stdout=subprocess.PIPE, text=True)
     per_tick = measure(p)
     out, _ = p.communicate(timeout=30)
     seen = dict(kv.split("=") for kv in out.split())
@@ -149,16 +149,8 @@ def refusal_latency(bombs):
 
 
 def main():
-    if os.geteuid() != 0 or not os.path.isdir(PIDS):
-        sys.exit(f"bench: needs root and the v1 pids hierarchy at {PIDS}")
-    os.makedirs(BUILD, exist_ok=True)
-    binary = os.path.join(BUILD, "ticker")
-    subprocess.run(["cc", "-O2", "-o", binary, os.path.join(ROOT, "bench", "ticker.c")], check=True)
-    parent = os.path.join(PIDS, f"dockward-cadence-{os.getpid()}")
-    os.mkdir(parent)
-    os.mkdir(os.path.join(parent, "docker"))
-    root_dir = tempfile.mkdtemp(prefix="dockward-cadence-root-")
-    os.symlink(parent, os.path.join(root_dir, "pids"))
+    binary = build_baseline()
+    parent, root_dir = cgroup_tree("cadence")
     have = []
     print(f"cadence  {PERIOD_MS} ms ticks, process CPU over {WALL:.0f} s each, {ROUNDS} interleaved rounds, best shown")
     try:
@@ -177,9 +169,7 @@ def main():
                   f"dockward / C 3 files {dw / c3:.2f}x, / C 1 file {dw / c1:.2f}x | "
                   f"dockward anonymous memory {max(anon) / 1024:.1f} MiB{note}")
     finally:
-        os.unlink(os.path.join(root_dir, "pids"))
-        os.rmdir(root_dir)
-        remove_cgroups(parent)
+        drop_tree(parent, root_dir)
     refusal_latency(int(os.environ.get("BENCH_BOMBS", "20")))
 
 

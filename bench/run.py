@@ -245,17 +245,36 @@ def latency():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def main():
+def build_baseline():
+    """bench/baseline.c, built here (root and the v1 pids hierarchy checked first)."""
     if os.geteuid() != 0 or not os.path.isdir(PIDS):
         sys.exit(f"bench: needs root and the v1 pids hierarchy at {PIDS}")
     os.makedirs(BUILD, exist_ok=True)
     baseline = os.path.join(BUILD, "baseline")
     subprocess.run(["cc", "-O2", "-o", baseline, os.path.join(ROOT, "bench", "baseline.c")], check=True)
-    parent = os.path.join(PIDS, f"dockward-bench-{os.getpid()}")
+    return baseline
+
+
+def cgroup_tree(tag):
+    """A parent of the bench's own under the pids hierarchy, and a cgroup
+    root for the daemon whose `pids` is that parent; remove with drop_tree."""
+    parent = os.path.join(PIDS, f"dockward-{tag}-{os.getpid()}")
     os.mkdir(parent)
     os.mkdir(os.path.join(parent, "docker"))
-    root_dir = tempfile.mkdtemp(prefix="dockward-bench-root-")
+    root_dir = tempfile.mkdtemp(prefix=f"dockward-{tag}-root-")
     os.symlink(parent, os.path.join(root_dir, "pids"))
+    return parent, root_dir
+
+
+def drop_tree(parent, root_dir):
+    os.unlink(os.path.join(root_dir, "pids"))
+    os.rmdir(root_dir)
+    remove_cgroups(parent)
+
+
+def main():
+    baseline = build_baseline()
+    parent, root_dir = cgroup_tree("bench")
     have = []
     print(f"dockward bench, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, kernel {os.uname().release}, "
           f"cgroup v1 pids, {ROUNDS} interleaved rounds, best median")
@@ -294,9 +313,7 @@ def main():
     except BenchError as e:
         sys.exit(f"bench: FAILED: {e}")
     finally:
-        os.unlink(os.path.join(root_dir, "pids"))
-        os.rmdir(root_dir)
-        remove_cgroups(parent)
+        drop_tree(parent, root_dir)
 
 
 if __name__ == "__main__":
