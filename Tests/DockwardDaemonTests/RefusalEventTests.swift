@@ -22,18 +22,25 @@ final class RefusalEventTests: XCTestCase {
         return d
     }
 
+    /// A daemon watching one named container at `current` of `max`, polled once.
+    private func watching(_ id: ContainerID, name: String, current: Int, max: Int,
+                          kernelLog: Bool = true, firstPoll: Interval = .seconds(1)) throws -> DaemonUnderTest {
+        engine.add(details(id, name: name))
+        try host.setPids(id, current: current, max: max)
+        let d = try makeDaemon(kernelLog: kernelLog)
+        d.start()
+        d.waitForNames([id])
+        d.tick(advancing: firstPoll)
+        return d
+    }
+
     private func refusal(_ id: ContainerID) {
         kernel.record("cgroup: fork rejected by pids controller in /docker/\(id.full)")
     }
 
     func testRefusalIsAnEntryWithoutWaitingForThePoll() throws {
         let id = IDs.make(20)
-        engine.add(details(id, name: "bomb"))
-        try host.setPids(id, current: 3, max: 50)
-        let d = try makeDaemon()
-        d.start()
-        d.waitForNames([id])
-        d.tick()  // the one poll of this test
+        let d = try watching(id, name: "bomb", current: 3, max: 50)
         try host.setPids(id, current: 50, max: 50, refused: 17)
         kernel.record("eth0: link up")
         refusal(id)
@@ -55,12 +62,7 @@ final class RefusalEventTests: XCTestCase {
 
     func testContainerThatDiedOfItIsReportedWithItsName() throws {
         let id = IDs.make(21)
-        engine.add(details(id, name: "leaky"))
-        try host.setPids(id, current: 299, max: 300)
-        let d = try makeDaemon()
-        d.start()
-        d.waitForNames([id])
-        d.tick()
+        let d = try watching(id, name: "leaky", current: 299, max: 300)
         try host.removeCgroup(id)  // it failed to fork and exited at once
         refusal(id)
         d.waitUntil("the entry for a container already gone") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
@@ -105,12 +107,7 @@ final class RefusalEventTests: XCTestCase {
 
     func testLinesAboutOtherCgroupsAreSkipped() throws {
         let id = IDs.make(23)
-        engine.add(details(id, name: "calm"))
-        try host.setPids(id, current: 3, max: 50)
-        let d = try makeDaemon()
-        d.start()
-        d.waitForNames([id])
-        d.tick()
+        let d = try watching(id, name: "calm", current: 3, max: 50)
         kernel.record("cgroup: fork rejected by pids controller in /dockward-test-12447416558195105468")
         kernel.record("cgroup: fork rejected by pids controller in /docker/\(IDs.make(99).full)")  // not watched, gone
         kernel.record("cgroup: fork rejected by pids controller in ")
@@ -124,12 +121,7 @@ final class RefusalEventTests: XCTestCase {
     /// Without the kernel's word, refusals are still seen: at the next poll.
     func testWithoutKernelMessagesTheNextPollSeesRefusals() throws {
         let id = IDs.make(24)
-        engine.add(details(id, name: "bomb"))
-        try host.setPids(id, current: 3, max: 50)
-        let d = try makeDaemon(kernelLog: false)
-        d.start()
-        d.waitForNames([id])
-        d.tick(advancing: .seconds(5))  // one poll_interval
+        let d = try watching(id, name: "bomb", current: 3, max: 50, kernelLog: false, firstPoll: .seconds(5))
         try host.setPids(id, current: 50, max: 50, refused: 8)
         Thread.sleep(forTimeInterval: 0.2)
         XCTAssertTrue(d.writer.entries(.pidsExhausted).isEmpty, "nothing tells it between polls")
