@@ -90,6 +90,31 @@ public enum AlertText {
                             container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
     }
 
+    /// `socket-mount-unresolved` for a container none of whose mounts was
+    /// found to reach a socket, but some of whose host paths dockward could
+    /// not resolve: not a clean verdict, an unknown one.
+    public static func socketUnresolved(details: ContainerDetails, unresolved: [UnresolvedMount],
+                                        eventTimeNano: Int64?) -> JournalEntry? {
+        guard let first = unresolved.first else { return nil }
+        let name = sanitizedForMessage(details.metadata.name)
+        let more = unresolved.count > 1 ? " (and \(unresolved.count - 1) more mount(s))" : ""
+        let message = "Container \(name) (\(details.id.short)) could not be checked for socket exposure: "
+            + "dockward cannot resolve its mount source \(sanitizedForMessage(first.source)) "
+            + "(mounted at \(sanitizedForMessage(first.destination))): \(sanitizedForMessage(first.reason))\(more). "
+            + "A symlink or a socket folder behind it would go unseen; check that path by hand, "
+            + "or give the service the right to search it (the packaged unit grants CAP_DAC_READ_SEARCH)."
+        var fields: [(name: String, value: String)] = [
+            ("MOUNT_SOURCE", first.source),
+            ("MOUNT_DESTINATION", first.destination),
+            ("PATH_ERROR", first.reason),
+            ("CONTAINER_STATE", details.state),
+        ]
+        if unresolved.count > 1 { fields.append(("UNRESOLVED_COUNT", String(unresolved.count))) }
+        if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
+        return JournalEntry(kind: .socketMountUnresolved, priority: .err, message: message,
+                            container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
+    }
+
     // MARK: The daemon's own entries (DOCKWARD_EVENT)
 
     /// `openEpisodes`: alerts still open from the last run (the state file),

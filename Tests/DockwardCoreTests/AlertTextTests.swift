@@ -62,4 +62,29 @@ final class AlertTextTests: XCTestCase {
         XCTAssertEqual(AlertText.formatRate(-0.5), "-0.5")
         XCTAssertEqual(AlertText.formatRate(.nan), "0")
     }
+
+    func testUnresolvedMountEntryNamesThePathAndTheReason() throws {
+        let id = try XCTUnwrap(ContainerID(String(repeating: "c", count: 64)))
+        let details = ContainerDetails(id: id, metadata: ContainerMetadata(name: "/probe", image: "busybox"),
+                                       mounts: [], binds: [], state: "running")
+        XCTAssertNil(AlertText.socketUnresolved(details: details, unresolved: [], eventTimeNano: nil))
+        let entry = try XCTUnwrap(AlertText.socketUnresolved(details: details, unresolved: [
+            UnresolvedMount(source: "/srv/locked/docker.sock", destination: "/s", reason: "Permission denied"),
+            UnresolvedMount(source: "/root/x", destination: "/x", reason: "Permission denied"),
+        ], eventTimeNano: 42))
+        XCTAssertEqual(entry.kind, .socketMountUnresolved)
+        XCTAssertEqual(entry.priority, .err)
+        XCTAssertTrue(entry.kind.isAlert)
+        XCTAssertTrue(entry.message.contains("/srv/locked/docker.sock"), entry.message)
+        XCTAssertTrue(entry.message.contains("Permission denied"), entry.message)
+        XCTAssertTrue(entry.message.contains("and 1 more mount(s)"), entry.message)
+        let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(fields["MOUNT_SOURCE"], "/srv/locked/docker.sock")
+        XCTAssertEqual(fields["MOUNT_DESTINATION"], "/s")
+        XCTAssertEqual(fields["PATH_ERROR"], "Permission denied")
+        XCTAssertEqual(fields["UNRESOLVED_COUNT"], "2")
+        XCTAssertEqual(fields["ENGINE_EVENT_NANO"], "42")
+        XCTAssertEqual(fields["CONTAINER_STATE"], "running")
+        XCTAssertEqual(fields["DOCKWARD_ALERT"], "socket-mount-unresolved")
+    }
 }

@@ -143,6 +143,10 @@ final class CatalogTests: XCTestCase {
             fields.formUnion(containerFields)
             fields.formUnion(["SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE",
                               "CONTAINER_STATE", "EXPOSURE_COUNT", "ENGINE_EVENT_NANO"])
+        case .socketMountUnresolved:
+            fields.formUnion(containerFields)
+            fields.formUnion(["MOUNT_SOURCE", "MOUNT_DESTINATION", "PATH_ERROR", "CONTAINER_STATE", "UNRESOLVED_COUNT",
+                              "ENGINE_EVENT_NANO"])
         case .daemonStarted:
             fields.formUnion(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES"])
         case .daemonStopped:
