@@ -160,12 +160,30 @@ public enum AlertText {
 
     /// Once per outage, however many retries fail.
     public static func engineLost(socket: String, reason: String, retryCap: Interval) -> JournalEntry {
-        JournalEntry(
+        let advice = engineAdvice(reason: reason).map { " \($0)" } ?? ""
+        return JournalEntry(
             kind: .engineLost, priority: .warning,
-            message: "Lost the Docker engine at \(socket): \(sanitizedForMessage(reason)). "
+            message: "Lost the Docker engine at \(socket): \(sanitizedForMessage(reason)).\(advice) "
                 + "The pids watch goes on by container id; new containers are checked for socket exposure "
                 + "once the engine is back (retrying with backoff up to \(retryCap)).",
             fields: [("DOCKER_SOCKET", socket), ("ENGINE_ERROR", reason)])
+    }
+
+    /// What to do about the two failures a new install meets: no engine
+    /// (none installed yet, or another socket path), and a socket the
+    /// service's user may not open (not in the socket's group).
+    static func engineAdvice(reason: String) -> String? {
+        let lower = reason.lowercased()
+        if lower.contains("permission denied") || lower.contains("eacces") || lower.contains("errno: 13") {
+            return "The socket is there but dockward's user may not connect to it: add that user to the socket's "
+                + "group (usermod -aG docker dockward, where Docker made the group docker) and restart dockward "
+                + "(systemctl restart dockward)."
+        }
+        if lower.contains("does not exist") {
+            return "No engine listens there: Docker is not installed or not running, or it uses another socket "
+                + "(set docker.socket in the config)."
+        }
+        return nil
     }
 
     /// When the engine answers again; `outage` in nanoseconds.

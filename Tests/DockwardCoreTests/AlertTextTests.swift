@@ -87,4 +87,21 @@ final class AlertTextTests: XCTestCase {
         XCTAssertEqual(fields["CONTAINER_STATE"], "running")
         XCTAssertEqual(fields["DOCKWARD_ALERT"], "socket-mount-unresolved")
     }
+
+    func testEngineLostSaysWhatToDoForAMissingSocketOrAMissingGroup() {
+        let denied = AlertText.engineLost(
+            socket: "/var/run/docker.sock",
+            reason: "cannot reach the Docker engine at /var/run/docker.sock: connect(descriptor:addr:size:): Permission denied (errno: 13)",
+            retryCap: .seconds(30))
+        XCTAssertTrue(denied.message.contains("usermod -aG docker dockward"), denied.message)
+        XCTAssertTrue(denied.message.contains("systemctl restart dockward"), denied.message)
+        let missing = AlertText.engineLost(socket: "/var/run/docker.sock",
+                                           reason: "Docker engine socket /var/run/docker.sock does not exist (is dockerd running?)",
+                                           retryCap: .seconds(30))
+        XCTAssertTrue(missing.message.contains("Docker is not installed or not running"), missing.message)
+        XCTAssertFalse(missing.message.contains("usermod"), missing.message)
+        let reset = AlertText.engineLost(socket: "/var/run/docker.sock", reason: "connection reset", retryCap: .seconds(30))
+        XCTAssertFalse(reset.message.contains("usermod"), reset.message)
+        XCTAssertTrue(reset.message.contains("The pids watch goes on"), reset.message)
+    }
 }
