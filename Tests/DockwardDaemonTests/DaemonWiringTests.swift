@@ -90,6 +90,9 @@ final class DaemonWiringTests: XCTestCase {
         let d = try makeDaemon()
         d.start()
         d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        // The listing at connect comes after "connected": a container added
+        // before it would be found by the listing, not by its create event.
+        d.waitUntil("the first listing") { self.engine.listings > 0 }
         let id = IDs.make(4)
         let socketFolder = (host.engineSocket as NSString).deletingLastPathComponent
         engine.add(details(id, name: "ci", binds: [(socketFolder, "/host-run")], state: "created"))
@@ -128,6 +131,7 @@ final class DaemonWiringTests: XCTestCase {
             """)
         d.start()
         d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the first listing") { self.engine.listings > 0 }
         let id = IDs.make(6)
         engine.add(details(id, name: "probe", binds: [(loop + "/docker.sock", "/var/run/docker.sock")]))
         engine.emit("create", id, timeNano: 1_700_000_000_000_000_001)
