@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services deps clean bench soak deb fuzz
+.PHONY: all build release run test test-services test-systemd deps clean bench soak deb fuzz
 
 all: build
 
@@ -33,12 +33,25 @@ run: release
 test-services:
 	scripts/test-services.sh start
 
+# Every XCTest, then the package under a real systemd (test-systemd); each
+# prints its own passed/failed line, and either failing fails the target.
 test: deps test-services
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; rc=$${PIPESTATUS[0]}; \
 	count() { grep -a -c -E "Test Case '[^']+' $$1 \([0-9.]+ seconds\)" .build/test-output.txt; }; \
 	echo "XCTest: $$(count passed) passed, $$(count failed) failed, $$(count skipped) skipped"; \
-	exit $$rc
+	start=$$(date +%s); $(MAKE) --no-print-directory test-systemd; src=$$?; \
+	echo "test-systemd: $$([ $$src = 0 ] && echo passed || echo failed) in $$(( $$(date +%s) - start )) s (release package build included)"; \
+	[ $$rc = 0 ] && exit $$src; exit $$rc
+
+# The package under a real systemd: builds the release .deb (make deb),
+# boots a minimal Debian 12 under systemd-nspawn (its root tree cached in
+# /var/cache/dockward-test), installs the package there and checks start,
+# watchdog, reload, stop, a host without a docker group, the exposure
+# analysis under the shipped sandbox, the state directory and the journal.
+# scripts/systemd-test.sh says what each check printed.
+test-systemd: deps test-services deb
+	scripts/systemd-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
 
 # Minutes of container churn (socket mounts, fork bombs) against the real
 # engine: every alert reported once, descriptors and memory back to baseline.

@@ -11,7 +11,7 @@
 #   /usr/lib/systemd/catalog/dockward.catalog   (journalctl -x explanations)
 #   /usr/share/doc/dockward/examples/metrics.conf (drop-in for metrics.listen,
 #                                  from packaging/prometheus/dockward.service.d/)
-# Depends: libsystemd0 plus the Debian packages owning every other shared
+# Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
 # A binary that loads the Swift runtime from a toolchain (/opt/swift, e.g. a
@@ -42,7 +42,8 @@ ARCH=$(dpkg --print-architecture)
 # loader does (ldd): each must come from a Debian package (it becomes a
 # dependency), except the Swift runtime's when explicitly allowed.
 command -v readelf >/dev/null || die "readelf not found (apt-get install binutils)"
-declare -A DEPENDS=([libsystemd0]=1)
+# passwd: useradd/usermod in postinst (in every Debian, listed all the same).
+declare -A DEPENDS=([libsystemd0]=1 [passwd]=1)
 declare -A LIBPATH=()
 while read -r name path; do LIBPATH[$name]=$path; done \
     < <(ldd "$BINARY" | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }
@@ -125,8 +126,22 @@ if [ "$1" = configure ]; then
     if command -v journalctl >/dev/null 2>&1; then
         journalctl --update-catalog || true
     fi
-    if ! getent group docker >/dev/null 2>&1; then
-        echo "dockward: warning: there is no 'docker' group; dockward.service needs it (SupplementaryGroups=docker) to reach the engine's socket" >&2
+    # The service's own system user (User=dockward in the unit). useradd,
+    # not adduser: a minimal Debian has passwd but not adduser.
+    if ! getent passwd dockward >/dev/null 2>&1; then
+        useradd --system --user-group --no-create-home --home-dir /var/lib/dockward \
+            --shell /usr/sbin/nologin --comment "dockward daemon" dockward
+    fi
+    # The engine's socket is root:docker 0660. Membership, not the unit's
+    # SupplementaryGroups=, so a host without the group still runs the pids
+    # watch; the engine link then says, once, why it cannot connect.
+    if getent group docker >/dev/null 2>&1; then
+        if ! id -nG dockward | tr ' ' '\n' | grep -qx docker; then
+            usermod -a -G docker dockward
+        fi
+    else
+        echo "dockward: no 'docker' group on this host: the pids watch runs; the socket watch waits for the engine." >&2
+        echo "dockward: once Docker is installed: usermod -aG docker dockward && systemctl restart dockward" >&2
     fi
     if [ -d /run/systemd/system ]; then
         systemctl daemon-reload || true
@@ -172,6 +187,9 @@ case "$1" in
         ;;
 esac
 if [ "$1" = purge ]; then
+    # The state file (StateDirectory=dockward). The system user stays, as
+    # Debian leaves them: files it owned elsewhere keep a known owner.
+    rm -rf /var/lib/dockward /var/lib/private/dockward
     # dpkg removes the conffile itself; these are its leftovers from upgrades.
     rm -f /etc/dockward/dockward.yml.dpkg-old /etc/dockward/dockward.yml.dpkg-dist \
         /etc/dockward/dockward.yml.dpkg-new /etc/dockward/dockward.yml.ucf-old

@@ -101,6 +101,31 @@ public enum AlertText {
                             container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
     }
 
+    /// `socket-mount-unresolved` for a container none of whose mounts was
+    /// found to reach a socket, but some of whose host paths dockward could
+    /// not resolve: not a clean verdict, an unknown one.
+    public static func socketUnresolved(details: ContainerDetails, unresolved: [UnresolvedMount],
+                                        eventTimeNano: Int64?) -> JournalEntry? {
+        guard let first = unresolved.first else { return nil }
+        let name = sanitizedForMessage(details.metadata.name)
+        let more = unresolved.count > 1 ? " (and \(unresolved.count - 1) more mount(s))" : ""
+        let message = "Container \(name) (\(details.id.short)) could not be checked for socket exposure: "
+            + "dockward cannot resolve its mount source \(sanitizedForMessage(first.source)) "
+            + "(mounted at \(sanitizedForMessage(first.destination))): \(sanitizedForMessage(first.reason))\(more). "
+            + "A symlink or a socket folder behind it would go unseen; check that path by hand, "
+            + "or give the service the right to search it (the packaged unit grants CAP_DAC_READ_SEARCH)."
+        var fields: [(name: String, value: String)] = [
+            ("MOUNT_SOURCE", first.source),
+            ("MOUNT_DESTINATION", first.destination),
+            ("PATH_ERROR", first.reason),
+            ("CONTAINER_STATE", details.state),
+        ]
+        if unresolved.count > 1 { fields.append(("UNRESOLVED_COUNT", String(unresolved.count))) }
+        if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
+        return JournalEntry(kind: .socketMountUnresolved, priority: .err, message: message,
+                            container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
+    }
+
     // MARK: The daemon's own entries (DOCKWARD_EVENT)
 
     /// `openEpisodes`: alerts still open from the last run (the state file),
@@ -146,12 +171,30 @@ public enum AlertText {
 
     /// Once per outage, however many retries fail.
     public static func engineLost(socket: String, reason: String, retryCap: Interval) -> JournalEntry {
-        JournalEntry(
+        let advice = engineAdvice(reason: reason).map { " \($0)" } ?? ""
+        return JournalEntry(
             kind: .engineLost, priority: .warning,
-            message: "Lost the Docker engine at \(socket): \(sanitizedForMessage(reason)). "
+            message: "Lost the Docker engine at \(socket): \(sanitizedForMessage(reason)).\(advice) "
                 + "The pids watch goes on by container id; new containers are checked for socket exposure "
                 + "once the engine is back (retrying with backoff up to \(retryCap)).",
             fields: [("DOCKER_SOCKET", socket), ("ENGINE_ERROR", reason)])
+    }
+
+    /// What to do about the two failures a new install meets: no engine
+    /// (none installed yet, or another socket path), and a socket the
+    /// service's user may not open (not in the socket's group).
+    static func engineAdvice(reason: String) -> String? {
+        let lower = reason.lowercased()
+        if lower.contains("permission denied") || lower.contains("eacces") || lower.contains("errno: 13") {
+            return "The socket is there but dockward's user may not connect to it: add that user to the socket's "
+                + "group (usermod -aG docker dockward, where Docker made the group docker) and restart dockward "
+                + "(systemctl restart dockward)."
+        }
+        if lower.contains("does not exist") {
+            return "No engine listens there: Docker is not installed or not running, or it uses another socket "
+                + "(set docker.socket in the config)."
+        }
+        return nil
     }
 
     /// When the engine answers again; `outage` in nanoseconds.

@@ -17,6 +17,15 @@ public protocol HostPathInspector {
     func resolve(_ path: String) -> String?
     /// Device and inode of the file at `path` (following symlinks), or nil.
     func identity(_ path: String) -> FileIdentity?
+    /// Why `path` cannot be resolved, when `resolve` fails for another reason
+    /// than the path not existing: a folder on the way that dockward may not
+    /// search (`Permission denied`), a symlink loop. nil when it resolves or
+    /// does not exist.
+    func resolutionFailure(_ path: String) -> String?
+}
+
+extension HostPathInspector {
+    public func resolutionFailure(_ path: String) -> String? { nil }
 }
 
 /// A socket that gives control of the host, resolved once per check so a
@@ -75,6 +84,20 @@ public struct SocketExposure: Equatable, Sendable {
     }
 }
 
+/// A mount whose host path could not be resolved, so whether it reaches a
+/// socket is unknown: reported as such, never passed as clean.
+public struct UnresolvedMount: Equatable, Sendable {
+    public var source: String
+    public var destination: String
+    public var reason: String
+
+    public init(source: String, destination: String, reason: String) {
+        self.source = source
+        self.destination = destination
+        self.reason = reason
+    }
+}
+
 /// Decides from a container's mounts whether it can reach a protected socket.
 /// Compares resolved paths and device/inode identity, never mere strings, so
 /// `/var/run` (a symlink to `/run`), `/` and a second bind of the socket's
@@ -83,6 +106,33 @@ public enum SocketExposureAnalysis {
     public static func exposures(mounts: [MountPoint], binds: [String], sockets: [ProtectedSocket],
                                  host: HostPathInspector) -> [SocketExposure] {
         var out: [SocketExposure] = []
+        for mount in hostMounts(mounts: mounts, binds: binds) {
+            for socket in sockets {
+                if let kind = reach(source: mount.source, socket: socket, host: host) {
+                    out.append(SocketExposure(socket: socket.path, mountSource: mount.source,
+                                              mountDestination: mount.destination, readWrite: mount.readWrite, kind: kind))
+                }
+            }
+        }
+        return out
+    }
+
+    /// The mounts whose host path cannot be resolved (see
+    /// `HostPathInspector.resolutionFailure`): for those the analysis above
+    /// can only compare strings, so a symlink or a second view of the
+    /// socket's folder behind them would go unseen.
+    public static func unresolved(mounts: [MountPoint], binds: [String], host: HostPathInspector) -> [UnresolvedMount] {
+        hostMounts(mounts: mounts, binds: binds).compactMap { mount in
+            let lexical = normalize(mount.source)
+            guard host.resolve(lexical) == nil, let reason = host.resolutionFailure(lexical) else { return nil }
+            return UnresolvedMount(source: mount.source, destination: mount.destination, reason: reason)
+        }
+    }
+
+    /// Mounts and `Binds` entries with a host path, each source/destination
+    /// pair once.
+    static func hostMounts(mounts: [MountPoint], binds: [String]) -> [MountPoint] {
+        var out: [MountPoint] = []
         var seen = Set<String>()
         for mount in mounts + binds.compactMap(parseBind) {
             guard mount.kind != .tmpfs, mount.kind != .npipe else { continue }
@@ -91,12 +141,7 @@ public enum SocketExposureAnalysis {
             guard mount.source.hasPrefix("/"), !mount.source.contains("\0") else { continue }
             let key = "\(mount.source)\u{0}\(mount.destination)"
             guard seen.insert(key).inserted else { continue }
-            for socket in sockets {
-                if let kind = reach(source: mount.source, socket: socket, host: host) {
-                    out.append(SocketExposure(socket: socket.path, mountSource: mount.source,
-                                              mountDestination: mount.destination, readWrite: mount.readWrite, kind: kind))
-                }
-            }
+            out.append(mount)
         }
         return out
     }

@@ -40,6 +40,7 @@ public enum DaemonRunner {
     /// Builds everything, then hands the thread to Dispatch; throws a
     /// message fit for stderr when the daemon cannot start.
     public static func run(_ options: Options) throws -> Never {
+        startDispatchManagerHere()
         let sink = JournalSink(mirrorToStderr: options.mirrorToStderr)
         let level = options.logLevel
         LoggingSystem.bootstrap { label in JournalLogHandler(label: label, sink: sink, level: level) }
@@ -89,6 +90,24 @@ public enum DaemonRunner {
             sources.append(source)
         }
         withExtendedLifetime(sources) { dispatchMain() }
+    }
+
+    /// libdispatch runs every timer and signal source on one manager thread,
+    /// made by whichever thread first arms one; it starts by renicing itself
+    /// to -4 (its user-interactive class). A worker thread has by then
+    /// reniced itself to 0, and an unprivileged process may not go from 0
+    /// to -4 (EACCES: a "Failed to set thread priority" line in the
+    /// journal). Armed here, first thing, from the main thread, which runs
+    /// at the unit's Nice=-4, the manager inherits -4 and its renice asks
+    /// for nothing new. Waits (at most a second) for the timer to fire.
+    static func startDispatchManagerHere() {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "dockward.dispatch-manager"))
+        let fired = DispatchSemaphore(value: 0)
+        timer.schedule(deadline: .now())
+        timer.setEventHandler { fired.signal() }
+        timer.activate()
+        _ = fired.wait(timeout: .now() + 1)
+        timer.cancel()
     }
 
     /// Each watched container keeps its cgroup files open (a tenth of the

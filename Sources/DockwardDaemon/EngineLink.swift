@@ -72,14 +72,23 @@ final class EngineLink {
         self.logger = logger
     }
 
+    /// Every engine task runs at the default priority. A task made without
+    /// one inherits the creating thread's, and on Linux the main thread's is
+    /// user-initiated: libdispatch then starts workers of that class and
+    /// renices each to nice -2, which an unprivileged service may not take
+    /// (each refusal is a "Failed to set thread priority for worker thread"
+    /// line in the journal). At the default class a worker asks for nice 0,
+    /// which the packaged unit (Nice=-4) always grants.
+    static let workPriority = TaskPriority.medium
+
     var isConnected: Bool { if case .up = state { return true }; return false }
 
     /// Starts the connection and resync loops. Call on the queue.
     func start() {
         guard tasks.isEmpty else { return }
         tasks = [
-            Task { [self] in await connectionLoop() },
-            Task { [self] in await resyncLoop() },
+            Task(priority: Self.workPriority) { [self] in await connectionLoop() },
+            Task(priority: Self.workPriority) { [self] in await resyncLoop() },
         ]
     }
 
@@ -89,7 +98,7 @@ final class EngineLink {
         for task in tasks { task.cancel() }
         tasks.removeAll()
         stopped = completion
-        Task { [self] in
+        Task(priority: Self.workPriority) { [self] in
             try? await engine.shutdown()
             await onQueue { self.stopped?() }
         }
@@ -111,7 +120,7 @@ final class EngineLink {
             waiting.insert(id)
             return
         }
-        Task { [self] in
+        Task(priority: Self.workPriority) { [self] in
             do { try await inspectAndDeliver(id, eventTimeNano: nil) } catch {
                 // Left for the next listing, which checks every container it lacks.
                 logger.debug("cannot inspect container \(id.short) now: \(error)")

@@ -12,6 +12,19 @@ public struct HostPaths: HostPathInspector {
         return String(cString: resolved)
     }
 
+    /// realpath(3)'s error, unless it is ENOENT or ENOTDIR (the path is not
+    /// there, so nothing can be reached through it).
+    public func resolutionFailure(_ path: String) -> String? {
+        errno = 0
+        if let resolved = realpath(path, nil) {
+            free(resolved)
+            return nil
+        }
+        let code = errno
+        if code == ENOENT || code == ENOTDIR { return nil }
+        return String(cString: strerror(code))
+    }
+
     public func identity(_ path: String) -> FileIdentity? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }

@@ -6,7 +6,9 @@ import Logging
 /// listing at connect, or the periodic re-listing). One verdict per
 /// container, so one entry per container. Runs on the daemon's queue.
 final class SocketWatch {
-    enum Verdict: String, Codable { case clean, exposed, allowed }
+    /// `unresolved`: no exposure found, but a mount's host path could not be
+    /// resolved (reported once as `socket-mount-unresolved`).
+    enum Verdict: String, Codable { case clean, exposed, allowed, unresolved }
 
     private var config: DockwardConfig
     private let engineSocket: String
@@ -36,7 +38,17 @@ final class SocketWatch {
         let rule = config.socketWatch.allow.first { $0.matches(details.metadata) }
         guard let entry = AlertText.socketExposure(details: details, exposures: found, allowedBy: rule,
                                                    eventTimeNano: eventTimeNano) else {
-            verdicts[details.id] = .clean
+            // Nothing found is only clean when every path could be looked at;
+            // a container an allow rule matches may reach the socket anyway.
+            let unresolved = rule == nil
+                ? SocketExposureAnalysis.unresolved(mounts: details.mounts, binds: details.binds, host: host) : []
+            if let entry = AlertText.socketUnresolved(details: details, unresolved: unresolved,
+                                                      eventTimeNano: eventTimeNano) {
+                verdicts[details.id] = .unresolved
+                outlet.send(entry)
+            } else {
+                verdicts[details.id] = .clean
+            }
             return
         }
         verdicts[details.id] = rule == nil ? .exposed : .allowed

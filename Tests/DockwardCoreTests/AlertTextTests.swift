@@ -62,4 +62,46 @@ final class AlertTextTests: XCTestCase {
         XCTAssertEqual(AlertText.formatRate(-0.5), "-0.5")
         XCTAssertEqual(AlertText.formatRate(.nan), "0")
     }
+
+    func testUnresolvedMountEntryNamesThePathAndTheReason() throws {
+        let id = try XCTUnwrap(ContainerID(String(repeating: "c", count: 64)))
+        let details = ContainerDetails(id: id, metadata: ContainerMetadata(name: "/probe", image: "busybox"),
+                                       mounts: [], binds: [], state: "running")
+        XCTAssertNil(AlertText.socketUnresolved(details: details, unresolved: [], eventTimeNano: nil))
+        let entry = try XCTUnwrap(AlertText.socketUnresolved(details: details, unresolved: [
+            UnresolvedMount(source: "/srv/locked/docker.sock", destination: "/s", reason: "Permission denied"),
+            UnresolvedMount(source: "/root/x", destination: "/x", reason: "Permission denied"),
+        ], eventTimeNano: 42))
+        XCTAssertEqual(entry.kind, .socketMountUnresolved)
+        XCTAssertEqual(entry.priority, .err)
+        XCTAssertTrue(entry.kind.isAlert)
+        XCTAssertTrue(entry.message.contains("/srv/locked/docker.sock"), entry.message)
+        XCTAssertTrue(entry.message.contains("Permission denied"), entry.message)
+        XCTAssertTrue(entry.message.contains("and 1 more mount(s)"), entry.message)
+        let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(fields["MOUNT_SOURCE"], "/srv/locked/docker.sock")
+        XCTAssertEqual(fields["MOUNT_DESTINATION"], "/s")
+        XCTAssertEqual(fields["PATH_ERROR"], "Permission denied")
+        XCTAssertEqual(fields["UNRESOLVED_COUNT"], "2")
+        XCTAssertEqual(fields["ENGINE_EVENT_NANO"], "42")
+        XCTAssertEqual(fields["CONTAINER_STATE"], "running")
+        XCTAssertEqual(fields["DOCKWARD_ALERT"], "socket-mount-unresolved")
+    }
+
+    func testEngineLostSaysWhatToDoForAMissingSocketOrAMissingGroup() {
+        let denied = AlertText.engineLost(
+            socket: "/var/run/docker.sock",
+            reason: "cannot reach the Docker engine at /var/run/docker.sock: connect(descriptor:addr:size:): Permission denied (errno: 13)",
+            retryCap: .seconds(30))
+        XCTAssertTrue(denied.message.contains("usermod -aG docker dockward"), denied.message)
+        XCTAssertTrue(denied.message.contains("systemctl restart dockward"), denied.message)
+        let missing = AlertText.engineLost(socket: "/var/run/docker.sock",
+                                           reason: "Docker engine socket /var/run/docker.sock does not exist (is dockerd running?)",
+                                           retryCap: .seconds(30))
+        XCTAssertTrue(missing.message.contains("Docker is not installed or not running"), missing.message)
+        XCTAssertFalse(missing.message.contains("usermod"), missing.message)
+        let reset = AlertText.engineLost(socket: "/var/run/docker.sock", reason: "connection reset", retryCap: .seconds(30))
+        XCTAssertFalse(reset.message.contains("usermod"), reset.message)
+        XCTAssertTrue(reset.message.contains("The pids watch goes on"), reset.message)
+    }
 }

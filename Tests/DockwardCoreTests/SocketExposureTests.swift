@@ -8,8 +8,11 @@ struct TableHost: HostPathInspector {
     var symlinks: [String: String] = [:]
     /// Mount point -> the tree it shows (`mount --bind /run /mnt/run`).
     var binds: [String: String] = [:]
+    /// Folders the inspector may not search, with the error it gets.
+    var closed: [String: String] = [:]
 
     func resolve(_ path: String) -> String? {
+        if resolutionFailure(path) != nil { return nil }
         var current = SocketExposureAnalysis.normalize(path)
         for _ in 0..<40 {
             var changed = false
@@ -25,6 +28,11 @@ struct TableHost: HostPathInspector {
             if !changed { break }
         }
         return exists(current) ? current : nil
+    }
+
+    func resolutionFailure(_ path: String) -> String? {
+        let lexical = SocketExposureAnalysis.normalize(path)
+        return closed.first { lexical.hasPrefix($0.key + "/") }?.value
     }
 
     func exists(_ path: String) -> Bool {
@@ -105,6 +113,23 @@ final class SocketExposureTests: XCTestCase {
                 XCTAssertEqual(f.mountDestination, mounts[0].destination, name)
             }
         }
+    }
+
+    func testUnresolvablePathsAreListedWithTheirReason() {
+        var closedHost = host
+        closedHost.closed = ["/srv/locked": "Permission denied", "/home/u/loop": "Too many levels of symbolic links"]
+        let mounts = [bind("/srv/locked/docker.sock", "/s", rw: false), bind("/srv/data", "/d"),
+                      bind("/home/u/loop/x", "/l"), bind("/nowhere/at/all", "/n")]
+        let found = SocketExposureAnalysis.unresolved(mounts: mounts, binds: ["/srv/locked/docker.sock:/s:ro"],
+                                                      host: closedHost)
+        XCTAssertEqual(found, [
+            UnresolvedMount(source: "/srv/locked/docker.sock", destination: "/s", reason: "Permission denied"),
+            UnresolvedMount(source: "/home/u/loop/x", destination: "/l", reason: "Too many levels of symbolic links"),
+        ], "a path that does not exist reaches nothing; the same mount in Binds is one")
+        XCTAssertEqual(SocketExposureAnalysis.exposures(mounts: mounts, binds: [], sockets: sockets, host: closedHost), [],
+                       "behind a closed folder nothing can be compared")
+        XCTAssertEqual(SocketExposureAnalysis.unresolved(mounts: mounts, binds: [], host: host), [],
+                       "an inspector that can resolve everything has nothing to report")
     }
 
     func testBindsFromHostConfigCountWhenMountsAreEmpty() {

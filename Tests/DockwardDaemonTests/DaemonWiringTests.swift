@@ -90,6 +90,9 @@ final class DaemonWiringTests: XCTestCase {
         let d = try makeDaemon()
         d.start()
         d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        // The listing at connect comes after "connected": a container added
+        // before it would be found by the listing, not by its create event.
+        d.waitUntil("the first listing") { self.engine.listings > 0 }
         let id = IDs.make(4)
         let socketFolder = (host.engineSocket as NSString).deletingLastPathComponent
         engine.add(details(id, name: "ci", binds: [(socketFolder, "/host-run")], state: "created"))
@@ -111,6 +114,44 @@ final class DaemonWiringTests: XCTestCase {
         d.ticks(1)
         XCTAssertEqual(d.writer.entries(.socketMount).count, 1, "an unrelated bind is not an exposure")
         XCTAssertEqual(engine.inspected.filter { $0 == id }.count, 1, "create and start: one inspect, one verdict")
+    }
+
+    /// A mount whose host path cannot be resolved is an `err` entry naming
+    /// the path and the reason, never a clean verdict. A symlink loop stands
+    /// in for a folder closed to the daemon (the tests run as root, which
+    /// every folder lets through): realpath fails with ELOOP instead of EACCES.
+    func testUnresolvableMountIsReportedNotPassedAsClean() throws {
+        let loop = host.root + "/srv/loop"
+        try FileManager.default.createDirectory(atPath: host.root + "/srv", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+        let d = try makeDaemon(config: """
+            socket_watch:
+              allow:
+                - { name: trusted }
+            """)
+        d.start()
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the first listing") { self.engine.listings > 0 }
+        let id = IDs.make(6)
+        engine.add(details(id, name: "probe", binds: [(loop + "/docker.sock", "/var/run/docker.sock")]))
+        engine.emit("create", id, timeNano: 1_700_000_000_000_000_001)
+        d.waitUntil("the unresolved entry") { !d.writer.entries(.socketMountUnresolved).isEmpty }
+        let entry = d.writer.entries(.socketMountUnresolved, for: id)
+        XCTAssertEqual(entry.count, 1)
+        XCTAssertEqual(entry.first?.priority, .err)
+        XCTAssertEqual(field(entry.first, "MOUNT_SOURCE"), loop + "/docker.sock")
+        XCTAssertEqual(field(entry.first, "PATH_ERROR"), String(cString: strerror(ELOOP)))
+        XCTAssertEqual(field(entry.first, "ENGINE_EVENT_NANO"), "1700000000000000001")
+        XCTAssertTrue(entry.first?.message.contains(loop) ?? false, entry.first?.message ?? "")
+        XCTAssertEqual(d.writer.entries(.socketMount).count, 0)
+
+        // An allow rule that matches: the container may reach the socket anyway.
+        let allowed = IDs.make(7)
+        engine.add(details(allowed, name: "trusted", binds: [(loop + "/x", "/x")]))
+        engine.emit("create", allowed)
+        d.waitUntil("the allowed container to be inspected") { self.engine.inspected.contains(allowed) }
+        d.ticks(1)
+        XCTAssertEqual(d.writer.entries(.socketMountUnresolved).count, 1, "one verdict per container")
     }
 
     // MARK: An engine outage

@@ -18,6 +18,7 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     private var reachable = true
     private var streams: [AsyncThrowingStream<EngineEvent, Error>.Continuation] = []
     private(set) var negotiations = 0
+    private var listingCount = 0
     private var inspections: [ContainerID] = []
     private(set) var shutDown = false
 
@@ -47,6 +48,8 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     }
 
     var inspected: [ContainerID] { lock.withLock { inspections } }
+    /// How many times the container list was read.
+    var listings: Int { lock.withLock { listingCount } }
     var openStreams: Int { lock.withLock { streams.count } }
 
     // MARK: EngineAPI
@@ -64,7 +67,8 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     func listContainers(all: Bool) async throws -> [ContainerSummary] {
         try check()
         return lock.withLock {
-            containers.values.sorted { $0.id < $1.id }.map {
+            listingCount += 1
+            return containers.values.sorted { $0.id < $1.id }.map {
                 ContainerSummary(id: $0.id, names: [$0.metadata.name], image: $0.metadata.image,
                                  labels: $0.metadata.labels, state: $0.state)
             }

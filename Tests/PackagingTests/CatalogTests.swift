@@ -92,6 +92,8 @@ enum Expected {
     static let socket = base.union(["DOCKWARD_ALERT"]).union(container).union([
         "SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE", "CONTAINER_STATE",
         "EXPOSURE_COUNT", "ENGINE_EVENT_NANO"])
+    static let unresolved = base.union(["DOCKWARD_ALERT"]).union(container).union([
+        "MOUNT_SOURCE", "MOUNT_DESTINATION", "PATH_ERROR", "CONTAINER_STATE", "UNRESOLVED_COUNT", "ENGINE_EVENT_NANO"])
     static let event = base.union(["DOCKWARD_EVENT"])
 
     /// kind -> (MESSAGE_ID, fields)
@@ -105,6 +107,7 @@ enum Expected {
         "host-pids-recovered": ("3e2efc794a524648bac7e75f1f2965f1", hostPids),
         "socket-mount": ("c27bd08d95eb4ef99d7b04c64bb68468", socket),
         "socket-mount-allowed": ("2d8eaa6872db43f28eebfa4141f06fab", socket),
+        "socket-mount-unresolved": ("5856052d274c42afaa29a77e595c8d42", unresolved),
         "daemon-started": ("2a072edc0a2448d9bcd6de7eb9134a4b",
                            event.union(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES"])),
         "daemon-stopped": ("c6b8a0edd9d24cfd924894ae8362eab3", event),
@@ -140,6 +143,11 @@ enum Expected {
             if let entry = AlertText.socketExposure(details: details, exposures: exposures, allowedBy: rule, eventTimeNano: 1) {
                 entries.append(entry)
             }
+        }
+        let unreadable = [UnresolvedMount(source: "/srv/x", destination: "/x", reason: "Permission denied"),
+                          UnresolvedMount(source: "/srv/y", destination: "/y", reason: "Permission denied")]
+        if let entry = AlertText.socketUnresolved(details: details, unresolved: unreadable, eventTimeNano: 1) {
+            entries.append(entry)
         }
         entries.append(AlertText.daemonStarted(version: "1", config: DockwardConfig(), configPath: "/etc/dockward.yml",
                                                engineSocket: "/run/docker.sock", cgroupLayout: "v1", openEpisodes: 2,

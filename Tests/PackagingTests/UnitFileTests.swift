@@ -4,9 +4,12 @@ import XCTest
 /// packaging/dockward.service against systemd's own checkers, which work
 /// without systemd running as PID 1.
 final class UnitFileTests: XCTestCase {
-    /// The exposure `systemd-analyze security --offline=true` gave the unit
+    /// The exposure `systemd-analyze security --offline=true` gives the unit
     /// (systemd 252): it may only go down. 0.0 is the safest, 10.0 the least.
-    static let exposureCeiling = 0.3
+    /// 1.0 since the socket watch sees the host as the engine does (no
+    /// PrivateTmp=/PrivateUsers=, CAP_DAC_READ_SEARCH) and setpriority() is
+    /// allowed; packaging/README.md lists every item.
+    static let exposureCeiling = 1.0
 
     /// A copy of the unit, named dockward.service, whose ExecStart runs the
     /// dockward binary built next to this test bundle: `verify` checks that
@@ -55,10 +58,19 @@ final class UnitFileTests: XCTestCase {
         for expected in [
             "Type=notify", "NotifyAccess=main", "WatchdogSec=30s", "Restart=on-failure",
             "ExecStart=/usr/bin/dockward run --config /etc/dockward/dockward.yml",
-            "ExecReload=/bin/kill -HUP $MAINPID", "SupplementaryGroups=docker", "RestartPreventExitStatus=78",
+            "ExecReload=/bin/sh -c 'kill -HUP \"$$MAINPID\"'", "RestartPreventExitStatus=78",
+            "User=dockward", "StateDirectory=dockward", "PrivateTmp=no", "PrivateUsers=no",
+            "CapabilityBoundingSet=CAP_DAC_READ_SEARCH", "AmbientCapabilities=CAP_DAC_READ_SEARCH",
+            "SystemCallFilter=setpriority", "Nice=-4",
         ] {
             XCTAssertTrue(lines.contains(expected), "the unit lacks \(expected)")
         }
+        // A host without the group must still start the service (216/GROUP
+        // otherwise), and a minimal system has no /bin/kill (procps).
+        XCTAssertFalse(lines.contains { $0.hasPrefix("SupplementaryGroups=") }, "a missing group would stop every start")
+        XCTAssertFalse(lines.contains { $0.hasPrefix("ExecReload=/bin/kill") }, "/bin/kill is missing on a minimal system")
+        // DynamicUser=yes forces PrivateTmp=yes: the host's /tmp hidden from the socket watch.
+        XCTAssertFalse(lines.contains("DynamicUser=yes"), "DynamicUser=yes hides the host's /tmp")
         // /proc/loadavg and /proc/sys/kernel/* are what the host pids watch reads.
         XCTAssertFalse(lines.contains { $0.hasPrefix("ProcSubset=pid") }, "ProcSubset=pid hides /proc/loadavg and /proc/sys")
     }

@@ -1,0 +1,193 @@
+#!/bin/sh
+# Runs inside the Debian 12 guest that scripts/systemd-test.sh boots, from a
+# oneshot unit, with systemd 252 as PID 1. Installs the package as a first
+# install would and checks the service; writes one PASS/FAIL line per check
+# to /dockward-test/results.txt, then DONE, then powers the machine off.
+# Only what a minimal Debian has: sh, coreutils, grep, sed, awk, systemd.
+set -u
+DIR=/dockward-test
+OUT=$DIR/results.txt
+. "$DIR/env"
+: > "$OUT"
+
+pass() { echo "PASS $1: $2" >> "$OUT"; }
+fail() { echo "FAIL $1: $2" >> "$OUT"; }
+# verdict NAME CONDITION-RESULT DETAIL
+verdict() { if [ "$2" = 0 ]; then pass "$1" "$3"; else fail "$1" "$3"; fi; }
+prop() { systemctl show -p "$1" --value dockward.service; }
+# Entries dockward's unit wrote with FIELD=VALUE matches, one MESSAGE a line.
+messages() { journalctl -q --no-pager -u dockward.service -o cat "$@" 2>/dev/null; }
+count() { messages "$@" | grep -c . ; }
+# The value of FIELD in the last entry matching the rest.
+field() { f=$1; shift; journalctl -q --no-pager -u dockward.service -o export "$@" 2>/dev/null | sed -n "s/^$f=//p" | tail -n1; }
+wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
+    n=$(( $1 * 10 )); shift
+    while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+is_active() { [ "$(prop ActiveState)" = active ] && [ "$(prop SubState)" = running ]; }
+status_has() { prop StatusText | grep -q "$1"; }
+more_than() { [ "$(count "$2")" -gt "$1" ]; }
+finish() {
+    journalctl -b --no-pager > "$DIR/journal.txt" 2>&1
+    echo DONE >> "$OUT"
+    systemctl poweroff --no-block
+    exit 0
+}
+
+# The engine's socket where the packaged config looks for it.
+ln -sf "$GUEST_SOCK" /run/docker.sock
+# The host's view, re-made here: the engine resolved these paths on the host.
+mkdir -p "$TMP_DIR"
+ln -sf "$GUEST_SOCK" "$TMP_DIR/docker.sock"
+mkdir -p "$LOCKED_DIR"
+chmod 0700 "$LOCKED_DIR"
+ln -sf "$GUEST_SOCK" "$LOCKED_DIR/docker.sock"
+
+# --- A first install on a host without a docker group ----------------------
+if getent group docker >/dev/null; then
+    fail no-docker-group "the guest has a docker group before the test made one"
+fi
+[ -x /bin/kill ] && fail no-procps "/bin/kill exists; the test wants a system without procps"
+start=$(date +%s)
+install_out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$DIR/dockward.deb" 2>&1)
+rc=$?
+verdict install "$rc" "dpkg -i exit $rc; postinst said: $(echo "$install_out" | grep '^dockward:' | head -n1)"
+[ "$rc" = 0 ] || finish
+wait_for 20 is_active
+verdict start-without-group $? "$(prop ActiveState)/$(prop SubState) after $(( $(date +%s) - start )) s, NRestarts=$(prop NRestarts), STATUS=$(prop StatusText)"
+wait_for 30 more_than 0 DOCKWARD_EVENT=engine-lost
+sleep 3  # a few retries: still one entry
+lost=$(count DOCKWARD_EVENT=engine-lost)
+msg=$(messages DOCKWARD_EVENT=engine-lost | head -n1)
+echo "$msg" | grep -q "usermod -aG docker dockward"
+advice=$?
+[ "$lost" = 1 ] && [ "$advice" = 0 ]
+verdict engine-lost-once-with-advice $? "$lost engine-lost entry: $msg"
+layout=$(field CGROUP_LAYOUT DOCKWARD_EVENT=daemon-started)
+[ -n "$layout" ] && [ "$(prop NRestarts)" = 0 ] && is_active
+verdict pids-watch-without-group $? "daemon-started with CGROUP_LAYOUT=$layout, NRestarts=$(prop NRestarts)"
+
+# --- Docker's group appears; the advice is followed -------------------------
+groupadd -g "$SOCK_GID" docker && usermod -aG docker dockward
+start=$(date +%s)
+systemctl restart dockward.service
+rc=$?
+wait_for 20 is_active
+active=$?
+wait_for 10 status_has "engine connected"
+connected=$?
+[ "$rc" = 0 ] && [ "$active" = 0 ] && [ "$connected" = 0 ]
+verdict start-with-group $? "systemctl restart exit $rc, $(prop ActiveState)/$(prop SubState) after $(( $(date +%s) - start )) s, STATUS=$(prop StatusText)"
+pid=$(prop MainPID)
+restarts=$(prop NRestarts)
+
+# --- The exposure analysis sees what the engine sees ------------------------
+wait_for 15 more_than 0 DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$TMP_CONTAINER"
+exposure=$(field EXPOSURE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$TMP_CONTAINER")
+[ -n "$exposure" ]
+verdict tmp-symlink $? "socket-mount EXPOSURE=$exposure MOUNT_SOURCE=$(field MOUNT_SOURCE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$TMP_CONTAINER")"
+wait_for 15 more_than 0 DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$LOCKED_CONTAINER"
+exposure=$(field EXPOSURE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$LOCKED_CONTAINER")
+[ -n "$exposure" ]
+verdict folder-0700 $? "socket-mount EXPOSURE=$exposure MOUNT_SOURCE=$(field MOUNT_SOURCE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$LOCKED_CONTAINER") (folder mode $(stat -c %a "$LOCKED_DIR"))"
+unresolved=$(( $(count DOCKWARD_ALERT=socket-mount-unresolved CONTAINER_ID_FULL="$TMP_CONTAINER") \
+    + $(count DOCKWARD_ALERT=socket-mount-unresolved CONTAINER_ID_FULL="$LOCKED_CONTAINER") ))
+[ "$unresolved" = 0 ]
+verdict nothing-unresolved $? "$unresolved socket-mount-unresolved entries"
+
+# --- The watchdog: no restart over a watchdog period (WatchdogSec=30s) -------
+sleep 35
+[ "$(prop MainPID)" = "$pid" ] && [ "$(prop NRestarts)" = "$restarts" ] && is_active
+verdict watchdog $? "after 35 s: MainPID $pid -> $(prop MainPID), NRestarts=$(prop NRestarts), WatchdogUSec=$(prop WatchdogUSec)"
+
+# --- Reload: a good config is applied, a bad one refused, the service stays --
+cp /etc/dockward/dockward.yml "$DIR/dockward.yml.orig"
+before=$(count DOCKWARD_EVENT=config-reloaded)
+sed -i 's/^  poll_interval: 1s/  poll_interval: 2s/' /etc/dockward/dockward.yml
+systemctl reload dockward.service
+rc=$?
+wait_for 10 more_than "$before" DOCKWARD_EVENT=config-reloaded
+seen=$?
+[ "$rc" = 0 ] && [ "$seen" = 0 ] && is_active && [ "$(prop MainPID)" = "$pid" ]
+verdict reload-good $? "systemctl reload exit $rc, $(prop ActiveState), $(messages DOCKWARD_EVENT=config-reloaded | tail -n1)"
+before=$(count DOCKWARD_EVENT=config-rejected)
+printf 'pids:\n  poll_interval: often\n' > /etc/dockward/dockward.yml
+systemctl reload dockward.service
+rc=$?
+wait_for 10 more_than "$before" DOCKWARD_EVENT=config-rejected
+seen=$?
+[ "$seen" = 0 ] && is_active && [ "$(prop MainPID)" = "$pid" ]
+verdict reload-bad $? "systemctl reload exit $rc, $(prop ActiveState)/$(prop SubState), same MainPID, $(messages DOCKWARD_EVENT=config-rejected | tail -n1)"
+cp "$DIR/dockward.yml.orig" /etc/dockward/dockward.yml
+systemctl reload dockward.service
+
+# --- The state directory: a restart repeats no open alert --------------------
+state=/var/lib/dockward/state.json
+ours() { echo $(( $(count DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$TMP_CONTAINER") \
+    + $(count DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$LOCKED_CONTAINER") )); }
+alerts_before=$(ours)
+started_before=$(count DOCKWARD_EVENT=daemon-started)
+systemctl restart dockward.service
+wait_for 20 is_active
+wait_for 10 more_than "$started_before" DOCKWARD_EVENT=daemon-started
+wait_for 10 status_has "engine connected"
+sleep 3  # the listing after connect judges every container again
+open=$(field DOCKWARD_OPEN_EPISODES DOCKWARD_EVENT=daemon-started)
+alerts_after=$(ours)
+[ -f "$state" ] && [ "${open:-0}" -ge 2 ] && [ "$alerts_after" = "$alerts_before" ]
+verdict state-survives-restart $? "$state $(stat -c '%U %a %s bytes' "$state" 2>/dev/null), DOCKWARD_OPEN_EPISODES=$open, socket-mount entries $alerts_before -> $alerts_after"
+
+# --- dockward alerts reads the entries back ----------------------------------
+listed=$(dockward alerts --all 2>&1)
+rc=$?
+echo "$listed" | grep -q socket-mount
+seen=$?
+[ "$rc" = 0 ] && [ "$seen" = 0 ]
+verdict alerts-command $? "dockward alerts --all exit $rc, $(echo "$listed" | grep -c .) lines"
+
+# --- The sandbox, as this systemd rates it -----------------------------------
+score=$(systemd-analyze security --no-pager dockward.service 2>/dev/null | sed -n 's/.*Overall exposure level for dockward.service: \([0-9.]*\).*/\1/p')
+awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }'
+verdict exposure-score $? "systemd-analyze security: $score"
+
+# --- Without CAP_DAC_READ_SEARCH the 0700 folder is reported, not passed -------
+# A drop-in that takes the capability away, and no state file, so every
+# container is judged afresh: the one behind the 0700 folder cannot be
+# resolved, and says so.
+systemctl stop dockward.service
+rm -f "$state"
+mkdir -p /etc/systemd/system/dockward.service.d
+printf '[Service]\nCapabilityBoundingSet=\nAmbientCapabilities=\n' > /etc/systemd/system/dockward.service.d/no-capability.conf
+systemctl daemon-reload
+systemctl start dockward.service
+wait_for 30 more_than 0 DOCKWARD_ALERT=socket-mount-unresolved CONTAINER_ID_FULL="$LOCKED_CONTAINER"
+seen=$?
+reason=$(field PATH_ERROR DOCKWARD_ALERT=socket-mount-unresolved CONTAINER_ID_FULL="$LOCKED_CONTAINER")
+[ "$seen" = 0 ] && [ "$reason" = "Permission denied" ]
+verdict folder-0700-without-capability $? "socket-mount-unresolved PRIORITY=$(field PRIORITY DOCKWARD_ALERT=socket-mount-unresolved CONTAINER_ID_FULL="$LOCKED_CONTAINER") MOUNT_SOURCE=$(field MOUNT_SOURCE DOCKWARD_ALERT=socket-mount-unresolved CONTAINER_ID_FULL="$LOCKED_CONTAINER") PATH_ERROR=$reason"
+rm -f /etc/systemd/system/dockward.service.d/no-capability.conf
+systemctl daemon-reload
+systemctl restart dockward.service
+wait_for 20 is_active
+
+# --- Stop ---------------------------------------------------------------------
+systemctl stop dockward.service
+rc=$?
+[ "$rc" = 0 ] && [ "$(prop Result)" = success ] && [ "$(prop ExecMainStatus)" = 0 ]
+verdict stop $? "systemctl stop exit $rc, Result=$(prop Result), ExecMainStatus=$(prop ExecMainStatus), $(messages DOCKWARD_EVENT=daemon-stopped | tail -n1)"
+
+# --- The journal: nothing from the unit but dockward's own entries ------------
+# The unit's processes wrote only through the journal API (MESSAGE_ID or
+# DOCKWARD_LOGGER on every entry); nothing came by stdout, stderr or syslog.
+foreign=$(journalctl -q --no-pager -b _SYSTEMD_UNIT=dockward.service -o export 2>/dev/null | awk '
+    /^$/ { if (n && !ok) { print msg } n = 0; ok = 0; msg = ""; next }
+    { n = 1 }
+    /^(MESSAGE_ID|DOCKWARD_LOGGER)=/ { ok = 1 }
+    /^MESSAGE=/ { msg = substr($0, 9) }
+    END { if (n && !ok) print msg }')
+total=$(journalctl -q --no-pager -b _SYSTEMD_UNIT=dockward.service -o cat | grep -c .)
+[ -z "$foreign" ] && [ "$total" -gt 0 ]
+verdict journal-only-dockward $? "$total entries from the unit's processes, $(echo "$foreign" | grep -c .) not dockward's own${foreign:+: $(echo "$foreign" | head -n3 | tr '\n' '|')}"
+
+finish
