@@ -105,3 +105,34 @@ final class AlertTextTests: XCTestCase {
         XCTAssertTrue(reset.message.contains("The pids watch goes on"), reset.message)
     }
 }
+
+/// The two variants of pids entries that #11 added, field by field.
+final class PidsEntryVariantTests: XCTestCase {
+    private let container = ContainerRef(id: ContainerID(String(repeating: "cd", count: 32))!,
+                                         metadata: ContainerMetadata(name: "web", image: "nginx"), cgroupPath: "/x")
+
+    private func names(_ e: JournalEntry) -> [String] { e.allFields.map(\.name) }
+    private func value(_ e: JournalEntry, _ name: String) -> String? { e.allFields.first { $0.name == name }?.value }
+
+    func testUnlimitedUnderACeilingSetAroundIt() {
+        let f = PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 4915, limitIsInherited: true,
+                            ceilingOrigin: "systemd's DefaultTasksMax on its scope")
+        let e = AlertText.entry(for: f, container: container)
+        XCTAssertEqual(names(e), ["MESSAGE", "PRIORITY", "MESSAGE_ID", "DOCKWARD_ALERT", "CONTAINER_ID", "CONTAINER_ID_FULL",
+                                  "CONTAINER_NAME", "IMAGE_NAME", "CGROUP_PATH", "PIDS_CURRENT", "PIDS_MAX",
+                                  "PIDS_MAX_SOURCE", "PIDS_MAX_ORIGIN"])
+        XCTAssertEqual(value(e, "PIDS_MAX_SOURCE"), "inherited")
+        XCTAssertEqual(e.message, "Container web (cdcdcdcdcdcd) runs with no pids limit of its own: only the ceiling of 4915 tasks "
+                       + "set around it (systemd's DefaultTasksMax on its scope) stops a fork bomb, and it is shared or far too "
+                       + "high; 12 tasks now. Set one with docker update --pids-limit N.")
+    }
+
+    func testRefusalOfAContainerAlreadyGone() {
+        let f = PidsFinding(kind: .pidsExhausted, priority: .crit, current: 0, limit: 300, cgroupGone: true)
+        let e = AlertText.entry(for: f, container: container)
+        XCTAssertEqual(names(e), ["MESSAGE", "PRIORITY", "MESSAGE_ID", "DOCKWARD_ALERT", "CONTAINER_ID", "CONTAINER_ID_FULL",
+                                  "CONTAINER_NAME", "IMAGE_NAME", "CGROUP_PATH", "CGROUP_GONE", "PIDS_MAX"])
+        XCTAssertEqual(e.message, "Container web (cdcdcdcdcdcd) hit its pids limit of 300: the kernel refused a fork, and the "
+                       + "container was gone a moment later (its cgroup removed; it likely died of it).")
+    }
+}
