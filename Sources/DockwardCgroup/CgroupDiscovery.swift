@@ -24,7 +24,7 @@ public final class CgroupDiscovery {
     static let maxUserSliceDepth = 5
 
     /// The directories the last scan listed, plus the hierarchy root: where
-    /// a new container's cgroup would appear. `CgroupChangeWatcher` watches them.
+    /// a new container's cgroup would appear. The pids watch's `CgroupFileWatcher` watches them.
     public private(set) var listedParents: [String] = []
 
     public init(layout: CgroupLayout) {

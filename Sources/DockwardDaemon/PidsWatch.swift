@@ -46,8 +46,10 @@ final class PidsWatch {
     /// The safety net for a missed `pids.max` notification.
     static let limitRecheckInterval = Interval.seconds(30)
 
-    /// A cgroup file whose writes the watch follows.
+    /// What the watch's inotify instance follows.
     enum WatchedFile: Hashable {
+        /// A folder where container cgroups appear (discovery's parents).
+        case parent
         case limit(ContainerID)
         case events(ContainerID)
     }
@@ -107,8 +109,11 @@ final class PidsWatch {
     /// keeps the kernel's file structures and ours warm in cache.
     private var pollOrder: [Watched] = []
     private var host = HostPidsDetector()
-    private let changes = CgroupChangeWatcher()
     private var nextFullRescan: Int64 = .min
+    /// A parent folder changed since the last scan (always, without inotify).
+    private var parentsChanged = true
+    /// The watch descriptor of each parent folder, by path.
+    private var parentWatches: [String: Int32] = [:]
     /// How many containers may keep their files open; past it (a host whose
     /// open-file limit cannot be raised far enough) containers are read
     /// with open/read/close each poll: slower, never blind.
@@ -132,7 +137,7 @@ final class PidsWatch {
     private var refusalLog: KernelLineSource?
     private var refusalSource: DispatchSourceRead?
     private var overrunLogged = false
-    /// pids.max writes, and pids.events notifications on cgroup v2.
+    /// Parent folders, pids.max writes, and pids.events notifications on cgroup v2.
     private let fileWatcher = CgroupFileWatcher<WatchedFile>()
     private var fileSource: DispatchSourceRead?
     private var fileWatchesRefused = false
@@ -169,9 +174,6 @@ final class PidsWatch {
         }
     }
 
-    /// Whether refused forks arrive as events (the kernel's log lines).
-    var refusalsAreEvents: Bool { refusalLog != nil }
-
     /// /dev/kmsg where it can be read, else the journal's kernel entries,
     /// else none (said once: refusals are then seen at the next poll).
     private static func openKernelLines(_ choice: KernelMessages, logger: Logger) -> KernelLineSource? {
@@ -200,6 +202,7 @@ final class PidsWatch {
 
     /// One poll: discover, read, judge, send.
     func poll(now: Int64) {
+        readFileChanges()  // what happened since the queue last turned: a new cgroup is found now
         discover(now: now)
         flushGoneRefusals(now: SystemClock.monotonicNanos())
         let timing = AlertTiming(config)
@@ -289,11 +292,15 @@ final class PidsWatch {
         var refused: [ContainerID] = []
         let overflowed = watcher.drain { file in
             switch file {
+            case .parent: parentsChanged = true
             case .limit(let id): containers[id]?.limitStale = true
             case .events(let id): refused.append(id)
             }
         }
-        if overflowed { for w in pollOrder { w.limitStale = true } }
+        if overflowed {
+            parentsChanged = true
+            for w in pollOrder { w.limitStale = true }
+        }
         let now = SystemClock.monotonicNanos()
         for id in refused { refusalReported(id, at: now) }
     }
@@ -469,8 +476,8 @@ final class PidsWatch {
     }
 
     private func discover(now: Int64) {
-        let changed = changes?.drainChanges() ?? true
-        guard changed || now >= nextFullRescan else { return }
+        guard parentsChanged || now >= nextFullRescan else { return }
+        parentsChanged = fileWatcher == nil
         nextFullRescan = now + Self.fullRescanInterval.nanoseconds
         // A generation mark instead of a set of what was found: a rescan of
         // thousands of containers allocates nothing for those already watched.
@@ -484,11 +491,24 @@ final class PidsWatch {
                 containers[id]?.seenInScan = generation
             }
         }
-        changes?.watch(discovery.listedParents)
+        watchParents(discovery.listedParents)
         initialScanDone = true
         resumable.removeAll()  // containers gone while dockward was down
         let gone = pollOrder.filter { $0.seenInScan != generation }
         for watched in gone { drop(watched.cgroup.id, reason: "removed") }
+    }
+
+    /// Watches each parent that exists; forgets the watches of those gone.
+    private func watchParents(_ folders: [String]) {
+        guard let watcher = fileWatcher else { return }
+        let wanted = Set(folders)
+        for (path, wd) in parentWatches where !wanted.contains(path) {
+            watcher.unwatch(wd)
+            parentWatches[path] = nil
+        }
+        for path in folders where parentWatches[path] == nil {
+            if let wd = watcher.watchFolder(path, as: .parent) { parentWatches[path] = wd }
+        }
     }
 
     private func watch(_ cgroup: DiscoveredCgroup, now: Int64) {
@@ -512,10 +532,10 @@ final class PidsWatch {
             watched.refusedForks = refusedSoFar
             if refusedSoFar > 0 || refusalLog == nil { startReadingEvents(watched) }
             if let watcher = fileWatcher {
-                watched.limitWatch = watcher.watch(cgroup.path + "/pids.max", as: .limit(cgroup.id)) ?? -1
+                watched.limitWatch = watcher.watchFile(cgroup.path + "/pids.max", as: .limit(cgroup.id)) ?? -1
                 var ok = watched.limitWatch >= 0
                 if notifiesEvents {
-                    watched.eventsWatch = watcher.watch(cgroup.path + "/pids.events", as: .events(cgroup.id)) ?? -1
+                    watched.eventsWatch = watcher.watchFile(cgroup.path + "/pids.events", as: .events(cgroup.id)) ?? -1
                     ok = ok && watched.eventsWatch >= 0
                 }
                 if !ok && !fileWatchesRefused {

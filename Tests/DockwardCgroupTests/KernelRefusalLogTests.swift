@@ -72,11 +72,35 @@ final class KernelRefusalLogTests: XCTestCase {
         XCTAssertThrowsError(try KernelRefusalLog(path: "/nonexistent/kmsg"))
     }
 
+    func testFileWatcherSeesCgroupsMadeAndRemovedInAParent() throws {
+        let parent = try makeTempDir(self) + "/docker"
+        XCTAssertEqual(mkdir(parent, 0o755), 0)
+        let watcher = try XCTUnwrap(CgroupFileWatcher<String>())
+        XCTAssertNotNil(watcher.watchFolder(parent, as: "docker"))
+        var changed: [String] = []
+        watcher.drain { changed.append($0) }
+        XCTAssertEqual(changed, [])
+        XCTAssertEqual(mkdir(parent + "/a", 0o755), 0)
+        XCTAssertEqual(mkdir(parent + "/b", 0o755), 0)
+        watcher.drain { changed.append($0) }
+        XCTAssertEqual(changed, ["docker"], "two cgroups made, one change to look at")
+        changed = []
+        rmdir(parent + "/a")
+        rmdir(parent + "/b")
+        rmdir(parent)  // the parent itself goes: reported, then its watch ends
+        watcher.drain { changed.append($0) }
+        XCTAssertEqual(changed, ["docker"])
+        XCTAssertEqual(mkdir(parent, 0o755), 0)
+        changed = []
+        watcher.drain { changed.append($0) }
+        XCTAssertEqual(changed, [], "a new folder at the same path is not watched until asked")
+    }
+
     func testFileWatcherSeesALimitWritten() throws {
         let dir = try makeTempDir(self)
         try writePidsFiles(dir, max: "100\n")
         let watcher = try XCTUnwrap(CgroupFileWatcher<String>())
-        let wd = try XCTUnwrap(watcher.watch(dir + "/pids.max", as: "web"))
+        let wd = try XCTUnwrap(watcher.watchFile(dir + "/pids.max", as: "web"))
         var changed: [String] = []
         watcher.drain { changed.append($0) }
         XCTAssertEqual(changed, [])
