@@ -36,8 +36,6 @@ public final class KernelRefusalLog {
     public let path: String
     public let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: KernelRefusalLog.bufferSize)
-    /// Records the kernel overwrote before they were read (EPIPE), counted.
-    public private(set) var overruns = 0
 
     public init(path: String = KernelRefusalLog.defaultPath) throws(OpenError) {
         self.path = path
@@ -80,7 +78,6 @@ public final class KernelRefusalLog {
             switch errno {
             case EINTR: continue
             case EPIPE:
-                overruns += 1
                 outcome = .overrun
                 continue
             default:  // EAGAIN: nothing more now

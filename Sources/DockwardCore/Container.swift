@@ -74,11 +74,6 @@ public struct ContainerID: Hashable, Sendable, Comparable, CustomStringConvertib
         if let name, !name.isEmpty { return name }
         return short
     }
-
-    @inline(__always)
-    static func isLowerHex(_ c: UInt8) -> Bool {
-        (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
-    }
 }
 
 /// What the engine says about a container; fetched once and cached.

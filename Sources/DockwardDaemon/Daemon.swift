@@ -123,9 +123,13 @@ public final class Daemon {
     private var lastStatus = ""
     private var lastWatchdogPing: Int64 = 0
     private var nextPollAt: Int64 = 0
-    private var stopping = false
-    private var stopped = false
-    private var stopWaiters: [() -> Void]?
+    /// Running; stopping, with who waits for the end; or stopped.
+    private enum StopState {
+        case running
+        case stopping(waiters: [() -> Void])
+        case stopped
+    }
+    private var stopState = StopState.running
 
     /// `configPath` is read again on reload; `isExplicit`: a missing file is
     /// then an error rather than the built-in defaults.
@@ -179,13 +183,16 @@ public final class Daemon {
     /// `completion` runs on the queue once the engine's connections are closed.
     public func stop(completion: @escaping () -> Void) {
         queue.async { [self] in
-            if let waiting = stopWaiters {
-                // Already stopping: answered when that stop ends (or at once if it has).
-                if stopped { completion() } else { stopWaiters = waiting + [completion] }
+            switch stopState {
+            case .stopped:
+                return completion()
+            case .stopping(let waiters):
+                // Already stopping: answered when that stop ends.
+                stopState = .stopping(waiters: waiters + [completion])
                 return
+            case .running:
+                stopState = .stopping(waiters: [completion])
             }
-            stopWaiters = [completion]
-            stopping = true
             parts.notifier.stopping()
             timer?.cancel()
             timer = nil
@@ -197,9 +204,9 @@ public final class Daemon {
             link.stop { [self] in
                 outlet.send(AlertText.daemonStopped(watching: count))
                 outlet.retryPending()
-                stopped = true
-                for waiter in stopWaiters ?? [] { waiter() }
-                stopWaiters = []
+                guard case .stopping(let waiters) = stopState else { return }
+                stopState = .stopped
+                for waiter in waiters { waiter() }
             }
         }
     }
@@ -207,7 +214,7 @@ public final class Daemon {
     /// SIGHUP: a bad file is refused and the running config stays.
     public func reload() {
         queue.async { [self] in
-            guard !stopping else { return }
+            guard case .running = stopState else { return }
             parts.notifier.reloading()
             defer { parts.notifier.ready(status: lastStatus) }
             let newConfig: DockwardConfig
