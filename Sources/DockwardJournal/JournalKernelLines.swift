@@ -33,18 +33,16 @@ public final class JournalKernelLines {
         var j: OpaquePointer?
         let rc = sd_journal_open(&j, Int32(SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM))
         guard rc >= 0, let opened = j else { throw .cannotOpen(String(cString: strerror(-rc))) }
-        // Without read access to the system journal only the caller's own
-        // user journal opens, which holds no kernel lines.
-        var usage: UInt64 = 0
-        guard sd_journal_get_usage(opened, &usage) >= 0, usage > 0, Self.seesSystemJournal(opened) else {
+        let match = Array("_TRANSPORT=kernel".utf8)
+        _ = match.withUnsafeBytes { sd_journal_add_match(opened, $0.baseAddress, $0.count) }
+        // From now on: the last kernel entry is the position, next() gives
+        // new ones. Without read access to the system journal only the
+        // caller's own user journal opens, which holds no kernel entry at all.
+        _ = sd_journal_seek_tail(opened)
+        guard sd_journal_previous(opened) > 0 else {
             sd_journal_close(opened)
             throw .noSystemJournal
         }
-        let match = Array("_TRANSPORT=kernel".utf8)
-        _ = match.withUnsafeBytes { sd_journal_add_match(opened, $0.baseAddress, $0.count) }
-        // From now on: the last entry is the position, next() gives new ones.
-        _ = sd_journal_seek_tail(opened)
-        _ = sd_journal_previous(opened)
         let fd = sd_journal_get_fd(opened)
         guard fd >= 0 else {
             sd_journal_close(opened)
@@ -66,16 +64,5 @@ public final class JournalKernelLines {
             let text = String(decoding: UnsafeRawBufferPointer(start: p + 8, count: len - 8), as: UTF8.self)
             onLine(Substring(text))
         }
-    }
-
-    /// True when the open files include the system journal (a system.journal
-    /// file, or any file in /var/log/journal or /run/log/journal not owned by
-    /// a user), judged by whether a kernel entry can be found at all.
-    private static func seesSystemJournal(_ j: OpaquePointer) -> Bool {
-        let match = Array("_TRANSPORT=kernel".utf8)
-        _ = match.withUnsafeBytes { sd_journal_add_match(j, $0.baseAddress, $0.count) }
-        defer { sd_journal_flush_matches(j) }
-        _ = sd_journal_seek_tail(j)
-        return sd_journal_previous(j) > 0
     }
 }
