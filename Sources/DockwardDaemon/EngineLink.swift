@@ -53,11 +53,10 @@ final class EngineLink {
 
     // Queue-owned state.
     private var state: State = .connecting
-    private var metadata: [ContainerID: ContainerMetadata] = [:]
-    /// `HostConfig.PidsLimit` > 0, per container inspected.
-    private var ownPidsLimit: [ContainerID: Bool] = [:]
-    /// Containers whose inspect data went to the observer.
-    private var delivered: Set<ContainerID> = []
+    /// What the engine told of each container whose inspect data went to
+    /// the observer: its name, image and labels, and whether it asked for a
+    /// pids limit of its own (`HostConfig.PidsLimit` > 0).
+    private var delivered: [ContainerID: (metadata: ContainerMetadata, hasOwnPidsLimit: Bool)] = [:]
     private var inFlight: Set<ContainerID> = []
     /// Lookups asked while the engine was away; the next listing answers them.
     private var waiting: Set<ContainerID> = []
@@ -107,15 +106,15 @@ final class EngineLink {
     func apply(resyncInterval: Interval) { self.resyncInterval = resyncInterval }
 
     /// The cached name, image and labels of a container, if the engine told them.
-    func metadata(for id: ContainerID) -> ContainerMetadata? { metadata[id] }
+    func metadata(for id: ContainerID) -> ContainerMetadata? { delivered[id]?.metadata }
 
-    func hasOwnPidsLimit(_ id: ContainerID) -> Bool? { ownPidsLimit[id] }
+    func hasOwnPidsLimit(_ id: ContainerID) -> Bool? { delivered[id]?.hasOwnPidsLimit }
 
     /// Asks the engine about a container the cgroup tree shows; the answer
     /// comes as `containerInspected` or `containerUnknown`. While the engine
     /// is away, the next listing answers. Call on the queue.
     func lookUp(_ id: ContainerID) {
-        guard metadata[id] == nil, !delivered.contains(id), !inFlight.contains(id) else { return }
+        guard delivered[id] == nil, !inFlight.contains(id) else { return }
         guard isConnected else {
             waiting.insert(id)
             return
@@ -248,7 +247,7 @@ final class EngineLink {
     }
 
     private func beginInspection(_ id: ContainerID) -> Bool {
-        guard !delivered.contains(id) else { return false }
+        guard delivered[id] == nil else { return false }
         return inFlight.insert(id).inserted
     }
 
@@ -259,26 +258,21 @@ final class EngineLink {
             observer?.containerUnknown(id)
             return
         }
-        delivered.insert(id)
-        metadata[id] = details.metadata
-        ownPidsLimit[id] = details.hasOwnPidsLimit
+        delivered[id] = (details.metadata, details.hasOwnPidsLimit)
         observer?.containerInspected(details, eventTimeNano: eventTimeNano)
     }
 
     /// Forgets containers the listing lacks; returns those to inspect.
     private func noteListing(_ present: Set<ContainerID>) -> [ContainerID] {
-        for id in delivered where !present.contains(id) { forget(id) }
+        for id in delivered.keys where !present.contains(id) { forget(id) }
         for id in waiting where !present.contains(id) {
             waiting.remove(id)
             observer?.containerUnknown(id)
         }
-        return present.filter { !delivered.contains($0) }.sorted()
+        return present.filter { delivered[$0] == nil }.sorted()
     }
 
     private func forget(_ id: ContainerID) {
-        let known = delivered.remove(id) != nil
-        metadata[id] = nil
-        ownPidsLimit[id] = nil
-        if known { observer?.containerGone(id) }
+        if delivered.removeValue(forKey: id) != nil { observer?.containerGone(id) }
     }
 }
