@@ -81,11 +81,11 @@ public enum AlertText {
         if let rule {
             kind = .socketMountAllowed
             priority = .notice
-            message += " Allowed by socket_watch.allow rule \(rule.summary)."
+            message += " Allowed by host_control.allow rule \(rule.summary)."
         } else {
             kind = .socketMount
             priority = .crit
-            message += " Remove the mount, or add a socket_watch.allow rule if it truly needs the socket."
+            message += " Remove the mount, or add a host_control.allow rule if it truly needs the socket."
         }
         var fields: [(name: String, value: String)] = [
             ("SOCKET_PATH", first.socket),

@@ -38,9 +38,27 @@ public struct DockwardConfig: Equatable, Sendable {
         }
     }
 
-    public struct SocketWatch: Equatable, Sendable {
+    /// Which host-control checks run besides the socket check (always on).
+    public struct HostControlChecks: Equatable, Sendable {
+        /// `--privileged`: every device and capability, so the host's disk.
+        public var privileged = true
+        /// The host's PID namespace with CAP_SYS_PTRACE or CAP_SYS_ADMIN:
+        /// `/proc/1/root` is the host's root.
+        public var hostPID = true
+        /// The engine's data root or containerd's state folders mounted.
+        public var engineState = true
+        /// Host block devices given to the container (`--device /dev/sda`).
+        public var blockDevices = true
+        /// The engine listening on TCP without TLS client verification.
+        public var engineTCP = true
+        public init() {}
+    }
+
+    /// The host-control watch (`host_control:`, formerly `socket_watch:`).
+    public struct HostControl: Equatable, Sendable {
         /// Sockets that grant control of the host besides the engine's own
-        /// (which is always protected, wherever it is).
+        /// (which is always protected, wherever it is). Entries may be globs
+        /// (`*`, `?`, `[...]`), expanded at each check.
         public var protect: [String] = [
             "/run/containerd/containerd.sock",
             "/var/run/containerd/containerd.sock",
@@ -48,9 +66,18 @@ public struct DockwardConfig: Equatable, Sendable {
             "/var/run/crio/crio.sock",
             "/run/podman/podman.sock",
             "/var/run/podman/podman.sock",
+            // Rootless Docker ($XDG_RUNTIME_DIR/docker.sock) and rootless Podman.
+            "/run/user/*/docker.sock",
+            "/run/user/*/podman/podman.sock",
         ]
+        /// Containers that legitimately hold one of these powers: no alert,
+        /// a notice entry instead.
         public var allow: [ContainerMatcher] = []
         public var resyncInterval = Interval.minutes(5)
+        public var checks = HostControlChecks()
+        /// Where the engine's unit, drop-ins and `daemon.json` are read
+        /// (`/host` when dockward runs in a container with the host's `/` there).
+        public var engineConfigRoot = "/"
         public init() {}
     }
 
@@ -62,7 +89,7 @@ public struct DockwardConfig: Equatable, Sendable {
     /// How long every condition must stay clear before `pids-recovered`.
     public var recoverAfter = Interval.seconds(30)
     public var overrides: [Override] = []
-    public var socketWatch = SocketWatch()
+    public var hostControl = HostControl()
     /// `host:port` of the Prometheus endpoint; nil (the default) means off.
     public var metricsListen: String?
 
@@ -106,11 +133,17 @@ public struct DockwardConfig: Equatable, Sendable {
         note("alerts.repeat_interval", old.repeatInterval, repeatInterval)
         note("alerts.recover_after", old.recoverAfter, recoverAfter)
         if old.overrides != overrides { out.append("overrides: \(old.overrides.count) rule(s) -> \(overrides.count)") }
-        note("socket_watch.protect", old.socketWatch.protect, socketWatch.protect)
-        if old.socketWatch.allow != socketWatch.allow {
-            out.append("socket_watch.allow: \(old.socketWatch.allow.count) rule(s) -> \(socketWatch.allow.count)")
+        note("host_control.protect", old.hostControl.protect, hostControl.protect)
+        if old.hostControl.allow != hostControl.allow {
+            out.append("host_control.allow: \(old.hostControl.allow.count) rule(s) -> \(hostControl.allow.count)")
         }
-        note("socket_watch.resync_interval", old.socketWatch.resyncInterval, socketWatch.resyncInterval)
+        note("host_control.resync_interval", old.hostControl.resyncInterval, hostControl.resyncInterval)
+        note("host_control.checks.privileged", old.hostControl.checks.privileged, hostControl.checks.privileged)
+        note("host_control.checks.host_pid", old.hostControl.checks.hostPID, hostControl.checks.hostPID)
+        note("host_control.checks.engine_state", old.hostControl.checks.engineState, hostControl.checks.engineState)
+        note("host_control.checks.block_devices", old.hostControl.checks.blockDevices, hostControl.checks.blockDevices)
+        note("host_control.checks.engine_tcp", old.hostControl.checks.engineTCP, hostControl.checks.engineTCP)
+        note("host_control.engine_config_root", old.hostControl.engineConfigRoot, hostControl.engineConfigRoot)
         note("metrics.listen", old.metricsListen ?? "off", metricsListen ?? "off")
         return out
     }

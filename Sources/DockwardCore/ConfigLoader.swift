@@ -212,7 +212,8 @@ private struct Reader {
 
     mutating func readRoot(_ root: Node, into config: inout DockwardConfig) {
         if case .scalar(let s) = root, s.string.isEmpty || s.tag.rawValue.hasSuffix("null") { return }
-        entries(root, "", known: ["cgroup", "docker", "pids", "alerts", "overrides", "socket_watch", "metrics"]) { r, key, value, path in
+                var hostControlKey: String?
+        entries(root, "", known: ["cgroup", "docker", "pids", "alerts", "overrides", "host_control", "socket_watch", "metrics"]) { r, key, value, path in
             switch key {
             case "cgroup":
                 r.entries(value, path, known: ["root"]) { r, _, v, p in
@@ -229,7 +230,14 @@ private struct Reader {
                     if k == "repeat_interval" { config.repeatInterval = d } else { config.recoverAfter = d }
                 }
             case "overrides": r.readOverrides(value, path, into: &config)
-            case "socket_watch": r.readSocketWatch(value, path, into: &config)
+            case "host_control", "socket_watch":
+                // socket_watch is the section's first name, still read.
+                if let first = hostControlKey {
+                    r.issue(value, path, "\(first) is given too; they are one section (socket_watch is its old name)")
+                    return
+                }
+                hostControlKey = key
+                r.readHostControl(value, path, into: &config)
             case "metrics":
                 r.entries(value, path, known: ["listen"]) { r, _, v, p in
                     if r.isNull(v) { config.metricsListen = nil; return }
@@ -318,8 +326,8 @@ private struct Reader {
         }
     }
 
-    mutating func readSocketWatch(_ node: Node, _ path: String, into config: inout DockwardConfig) {
-        entries(node, path, known: ["protect", "allow", "resync_interval"]) { r, key, v, p in
+    mutating func readHostControl(_ node: Node, _ path: String, into config: inout DockwardConfig) {
+        entries(node, path, known: ["protect", "allow", "resync_interval", "checks", "engine_config_root"]) { r, key, v, p in
             switch key {
             case "protect":
                 guard let seq = v.sequence else { r.issue(v, p, "expected a list of socket paths"); return }
@@ -327,15 +335,28 @@ private struct Reader {
                 for (i, item) in seq.enumerated() {
                     if let s = r.absolutePath(item, "\(p)[\(i)]") { paths.append(s) }
                 }
-                config.socketWatch.protect = paths
+                config.hostControl.protect = paths
             case "allow":
                 guard let seq = v.sequence else {
                     if !r.isNull(v) { r.issue(v, p, "expected a list of match rules") }
                     return
                 }
-                config.socketWatch.allow = seq.enumerated().compactMap { i, item in r.matcher(item, "\(p)[\(i)]") }
+                config.hostControl.allow = seq.enumerated().compactMap { i, item in r.matcher(item, "\(p)[\(i)]") }
             case "resync_interval":
-                if let d = r.positiveInterval(v, p) { config.socketWatch.resyncInterval = d }
+                if let d = r.positiveInterval(v, p) { config.hostControl.resyncInterval = d }
+            case "checks":
+                r.entries(v, p, known: ["privileged", "host_pid", "engine_state", "block_devices", "engine_tcp"]) { r, k, v, p in
+                    guard let on = r.bool(v, p) else { return }
+                    switch k {
+                    case "privileged": config.hostControl.checks.privileged = on
+                    case "host_pid": config.hostControl.checks.hostPID = on
+                    case "engine_state": config.hostControl.checks.engineState = on
+                    case "block_devices": config.hostControl.checks.blockDevices = on
+                    default: config.hostControl.checks.engineTCP = on
+                    }
+                }
+            case "engine_config_root":
+                if let s = r.absolutePath(v, p) { config.hostControl.engineConfigRoot = s }
             default: break
             }
         }

@@ -142,7 +142,7 @@ public final class Daemon {
         self.parts = parts
         self.logger = parts.logger
         outlet = AlertOutlet(writer: parts.writer, metrics: parts.metrics)
-        link = EngineLink(engine: parts.engine, queue: queue, resyncInterval: config.socketWatch.resyncInterval,
+        link = EngineLink(engine: parts.engine, queue: queue, resyncInterval: config.hostControl.resyncInterval,
                           logger: parts.logger)
         pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
                          hostReader: parts.hostReader, names: link, outlet: outlet,
@@ -241,7 +241,7 @@ public final class Daemon {
             config = newConfig
             pids.apply(newConfig)
             sockets.apply(newConfig)
-            link.apply(resyncInterval: newConfig.socketWatch.resyncInterval)
+            link.apply(resyncInterval: newConfig.hostControl.resyncInterval)
             if intervalChanged && timer != nil { startTimer() }
             outlet.send(AlertText.configReloaded(changes: changes, configPath: configPath))
         }

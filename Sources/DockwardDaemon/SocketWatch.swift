@@ -32,10 +32,10 @@ final class SocketWatch {
         // Resolved afresh for each container: an engine restart recreates its
         // socket with a new inode, and a few stat calls are nothing beside
         // the inspect that brought the details.
-        let sockets = ProtectedSocket.resolve([engineSocket] + config.socketWatch.protect, on: host)
+        let sockets = ProtectedSocket.resolve([engineSocket] + config.hostControl.protect, on: host)
         let found = SocketExposureAnalysis.exposures(mounts: details.mounts, binds: details.binds,
                                                      sockets: sockets, host: host)
-        let rule = config.socketWatch.allow.first { $0.matches(details.metadata) }
+        let rule = config.hostControl.allow.first { $0.matches(details.metadata) }
         guard let entry = AlertText.socketExposure(details: details, exposures: found, allowedBy: rule,
                                                    eventTimeNano: eventTimeNano) else {
             // Nothing found is only clean when every path could be looked at;

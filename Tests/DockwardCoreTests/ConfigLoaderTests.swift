@@ -72,9 +72,9 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.overrides[0].match,
                        ContainerMatcher(name: "ci-*", image: "builder/*", labels: [.init(key: "tier", value: "batch")]))
         XCTAssertEqual(config.overrides[0].ignore, true)
-        XCTAssertEqual(config.socketWatch.protect, ["/run/x.sock"])
-        XCTAssertEqual(config.socketWatch.allow, [ContainerMatcher(name: "portainer")])
-        XCTAssertEqual(config.socketWatch.resyncInterval, .minutes(1))
+        XCTAssertEqual(config.hostControl.protect, ["/run/x.sock"])
+        XCTAssertEqual(config.hostControl.allow, [ContainerMatcher(name: "portainer")])
+        XCTAssertEqual(config.hostControl.resyncInterval, .minutes(1))
     }
 
     func testUnknownKeyNamesLineAndKey() {
