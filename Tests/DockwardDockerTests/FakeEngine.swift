@@ -48,13 +48,17 @@ final class FakeEngine: @unchecked Sendable {
         guard rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     }
 
+    /// Wakes the serving thread, which closes the socket itself: closed
+    /// here, its number could be reused by the next test's engine while the
+    /// thread still sits in accept(), which would then answer that test
+    /// with this one's responses.
     func stop() {
         shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
         unlink(path)
     }
 
     private func serve() {
+        defer { close(fd) }
         while true {
             let connection = accept(fd, nil, nil)
             if connection < 0 { return }
