@@ -72,10 +72,16 @@ public enum AlertText {
         case .direct: how = "has it mounted at \(destination)"
         case .parentDir: how = "has its folder \(source) mounted at \(destination)"
         case .alias: how = "reaches it through \(source) mounted at \(destination)"
+        case .hardLink:
+            let link = sanitizedForMessage(first.hardLink ?? first.mountSource)
+            how = first.mountSource == first.hardLink
+                ? "has \(link), a second name (hard link) of the socket, mounted at \(destination)"
+                : "has \(source) mounted at \(destination), which holds \(link), a second name (hard link) of the socket"
         }
+        let volume = first.viaVolume.map { " through the volume \(sanitizedForMessage($0)), which binds \(source)" } ?? ""
         let more = exposures.count > 1 ? " (and \(exposures.count - 1) more mount(s))" : ""
         let ro = first.readWrite ? "" : " Read-only does not help: connect() on a socket works through ro."
-        var message = "Container \(name) (\(details.id.short)) can reach \(first.socket) and so control the host: it \(how)\(more).\(ro)"
+        var message = "Container \(name) (\(details.id.short)) can reach \(first.socket) and so control the host: it \(how)\(volume)\(more).\(ro)"
         let kind: EntryKind
         let priority: Priority
         if let rule {
@@ -95,8 +101,65 @@ public enum AlertText {
             ("EXPOSURE", first.kind.rawValue),
             ("CONTAINER_STATE", details.state),
         ]
+        if let link = first.hardLink { fields.append(("SOCKET_LINK", link)) }
+        if let volume = first.viaVolume { fields.append(("MOUNT_VOLUME", volume)) }
         if exposures.count > 1 { fields.append(("EXPOSURE_COUNT", String(exposures.count))) }
         if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
+        return JournalEntry(kind: kind, priority: priority, message: message,
+                            container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
+    }
+
+    /// The entry for one host-control finding: its own kind, or
+    /// `host-control-allowed` (notice) when an allow rule matched.
+    public static func hostControl(details: ContainerDetails, finding: HostControlFinding,
+                                   allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> JournalEntry {
+        let who = "Container \(sanitizedForMessage(details.metadata.name)) (\(details.id.short))"
+        let what: String
+        let fix: String
+        var fields: [(name: String, value: String)] = [("HOST_CONTROL", finding.hostControlClass.rawValue)]
+        switch finding {
+        case .privileged:
+            what = "runs privileged: it has every capability and every host device, so it can mount the host's disk "
+                + "and load kernel modules, which is control of the host"
+            fix = "Drop --privileged and add only the capabilities and devices it needs (--cap-add, --device)"
+        case .hostPID(let caps):
+            let names = caps.map { $0 == "ALL" ? "every capability" : "CAP_\($0)" }.joined(separator: " and ")
+            what = "shares the host's PID namespace (--pid=host) with \(names): it can reach the host's root "
+                + "through /proc/1/root and act inside any host process"
+            fix = "Drop --pid=host, or the capability (--cap-drop)"
+            fields.append(("CAPABILITIES", caps.joined(separator: ",")))
+        case .engineState(let state, let mount):
+            let source = sanitizedForMessage(mount.source)
+            let via = mount.viaVolume.map { " (through the volume \(sanitizedForMessage($0)))" } ?? ""
+            what = "has \(source) mounted at \(sanitizedForMessage(mount.destination))\(via), which reaches "
+                + "\(sanitizedForMessage(state)), where the container engine keeps its state: it can rewrite other "
+                + "containers' files and configuration, and so get one started with the host's powers"
+            fix = "Remove the mount"
+            fields += [("ENGINE_STATE_PATH", state), ("MOUNT_SOURCE", mount.source),
+                       ("MOUNT_DESTINATION", mount.destination), ("MOUNT_RW", mount.readWrite ? "true" : "false")]
+            if let volume = mount.viaVolume { fields.append(("MOUNT_VOLUME", volume)) }
+        case .blockDevice(let path, let volume):
+            let how = volume.map { "mounts the host's block device \(sanitizedForMessage(path)) as its volume \(sanitizedForMessage($0))" }
+                ?? "is given the host's block device \(sanitizedForMessage(path)) (--device)"
+            what = "\(how): with it, it can read and write the host's filesystem under every permission check"
+            fix = "Give it a file or a volume instead of the device"
+            fields.append(("DEVICE", path))
+            if let volume { fields.append(("MOUNT_VOLUME", volume)) }
+        }
+        fields.append(("CONTAINER_STATE", details.state))
+        if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
+        let kind: EntryKind
+        let priority: Priority
+        var message = "\(who) \(what)."
+        if let rule {
+            kind = .hostControlAllowed
+            priority = .notice
+            message += " Allowed by host_control.allow rule \(rule.summary)."
+        } else {
+            kind = finding.hostControlClass.entryKind
+            priority = finding.hostControlClass.priority
+            message += " \(fix), or add a host_control.allow rule if it truly needs it."
+        }
         return JournalEntry(kind: kind, priority: priority, message: message,
                             container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
     }
@@ -131,9 +194,15 @@ public enum AlertText {
     /// `openEpisodes`: alerts still open from the last run (the state file),
     /// which this run will not repeat; nil when no state was carried over.
     public static func daemonStarted(version: String, config: DockwardConfig, configPath: String, engineSocket: String,
-                                     cgroupLayout: String, openEpisodes: Int?, stateFile: String?) -> JournalEntry {
+                                     cgroupLayout: String, openEpisodes: Int?, stateFile: String?,
+                                     engineSocketHardLinks: [String] = []) -> JournalEntry {
         var message = "dockward \(version) started: \(config.summary), engine \(engineSocket)"
         var fields: [(name: String, value: String)] = [("DOCKWARD_CONFIG", configPath), ("CGROUP_LAYOUT", cgroupLayout)]
+        if !engineSocketHardLinks.isEmpty {
+            let names = engineSocketHardLinks.map(sanitizedForMessage).joined(separator: ", ")
+            message += " (its socket has other names, hard links, protected like it: \(names))"
+            fields.append(("SOCKET_HARD_LINKS", engineSocketHardLinks.joined(separator: ",")))
+        }
         if let stateFile { fields.append(("DOCKWARD_STATE_FILE", stateFile)) }
         if let open = openEpisodes {
             message += "; \(open == 1 ? "1 alert episode is" : "\(open) alert episodes are") still open from the last run and will not be repeated"

@@ -99,12 +99,51 @@ public struct MountPoint: Equatable, Sendable {
     public var source: String
     public var destination: String
     public var readWrite: Bool
+    /// For a volume that binds a host folder: the volume's name (`source`
+    /// is then the folder it binds).
+    public var viaVolume: String?
 
-    public init(kind: Kind, source: String, destination: String, readWrite: Bool) {
+    public init(kind: Kind, source: String, destination: String, readWrite: Bool, viaVolume: String? = nil) {
         self.kind = kind
         self.source = source
         self.destination = destination
         self.readWrite = readWrite
+        self.viaVolume = viaVolume
+    }
+}
+
+/// A volume mounted into a container, with the options that decide what it
+/// really holds: the local driver's `type=none,o=bind,device=/path` makes a
+/// "volume" a bind of a host folder, though the container's `Mounts` entry
+/// shows only the volume's `_data` folder.
+public struct VolumeMount: Equatable, Sendable {
+    public var name: String
+    public var destination: String
+    public var driver: String
+    public var readWrite: Bool
+    /// The driver's options: the volume's (`GET /volumes/{name}`), else the
+    /// container's inline ones (`--mount volume-opt=...`); nil when neither
+    /// could be read.
+    public var options: [String: String]?
+
+    public init(name: String, destination: String, driver: String, readWrite: Bool, options: [String: String]? = nil) {
+        self.name = name
+        self.destination = destination
+        self.driver = driver
+        self.readWrite = readWrite
+        self.options = options
+    }
+
+    /// The host folder (or file) the volume binds: the local driver with
+    /// `o` holding `bind` or `rbind` and an absolute `device`. Any `type`
+    /// counts (`none` is usual): with a bind option the kernel binds.
+    public var hostBind: MountPoint? {
+        guard driver == "local" || driver.isEmpty, let options, let device = options["device"], device.hasPrefix("/"),
+              let o = options["o"] else { return nil }
+        let flags = o.split(separator: ",").map { String($0.filter { $0 != " " }) }
+        guard flags.contains("bind") || flags.contains("rbind") else { return nil }
+        return MountPoint(kind: .bind, source: device, destination: destination,
+                          readWrite: readWrite && !flags.contains("ro"), viaVolume: name.isEmpty ? "(anonymous)" : name)
     }
 }
 
@@ -120,17 +159,33 @@ public struct ContainerDetails: Equatable, Sendable {
     /// `HostConfig.PidsLimit`: the limit the container asked for; nil, 0 or
     /// -1 when it asked for none.
     public var pidsLimit: Int64?
+    /// Named and anonymous volumes, with their driver options once known.
+    public var volumes: [VolumeMount]
+    /// `HostConfig.Privileged`.
+    public var privileged: Bool
+    /// `HostConfig.PidMode`: empty (its own), `host`, or `container:<id>`.
+    public var pidMode: String
+    /// `HostConfig.CapAdd` as given (`SYS_PTRACE`, `CAP_SYS_ADMIN`, `ALL`).
+    public var capAdd: [String]
+    /// `HostConfig.Devices[].PathOnHost`.
+    public var devices: [String]
 
     /// True when the container asked for a pids limit of its own.
     public var hasOwnPidsLimit: Bool { (pidsLimit ?? 0) > 0 }
 
     public init(id: ContainerID, metadata: ContainerMetadata, mounts: [MountPoint], binds: [String], state: String,
-                pidsLimit: Int64? = nil) {
+                pidsLimit: Int64? = nil, volumes: [VolumeMount] = [], privileged: Bool = false, pidMode: String = "",
+                capAdd: [String] = [], devices: [String] = []) {
         self.id = id
         self.metadata = metadata
         self.mounts = mounts
         self.binds = binds
         self.state = state
         self.pidsLimit = pidsLimit
+        self.volumes = volumes
+        self.privileged = privileged
+        self.pidMode = pidMode
+        self.capAdd = capAdd
+        self.devices = devices
     }
 }

@@ -22,10 +22,24 @@ public protocol HostPathInspector {
     /// search (`Permission denied`), a symlink loop. nil when it resolves or
     /// does not exist.
     func resolutionFailure(_ path: String) -> String?
+    /// The paths a glob (`*`, `?`, `[...]`) matches now, sorted; a path
+    /// without glob characters is returned as it is.
+    func expand(_ pattern: String) -> [String]
+    /// How many names (hard links) the file at `path` has; 1 when unknown.
+    func linkCount(_ path: String) -> Int
+    /// Other names of the file `identity` on its own filesystem, at most
+    /// `wanted` of them, found by a bounded walk of that filesystem.
+    func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String]
+    /// True when `path` (following symlinks) is a block device.
+    func isBlockDevice(_ path: String) -> Bool
 }
 
 extension HostPathInspector {
     public func resolutionFailure(_ path: String) -> String? { nil }
+    public func expand(_ pattern: String) -> [String] { [pattern] }
+    public func linkCount(_ path: String) -> Int { 1 }
+    public func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String] { [] }
+    public func isBlockDevice(_ path: String) -> Bool { false }
 }
 
 /// A socket that gives control of the host, resolved once per check so a
@@ -36,25 +50,49 @@ public struct ProtectedSocket: Equatable, Sendable {
     /// Canonical path; the lexical form when the socket does not exist.
     public var resolved: String
     public var identity: FileIdentity?
+    /// For another name (hard link) of a socket: that socket's path. The
+    /// link's own name is `path`.
+    public var hardLinkOf: String?
 
-    public init(path: String, resolved: String, identity: FileIdentity?) {
+    public init(path: String, resolved: String, identity: FileIdentity?, hardLinkOf: String? = nil) {
         self.path = path
         self.resolved = resolved
         self.identity = identity
+        self.hardLinkOf = hardLinkOf
     }
 
+    /// Each path (globs expanded) once, by its resolved form. A glob that
+    /// matches nothing protects nothing yet; it is expanded again at the
+    /// next check.
     public static func resolve(_ paths: [String], on host: HostPathInspector) -> [ProtectedSocket] {
         var seen = Set<String>()
         var out: [ProtectedSocket] = []
-        for path in paths {
-            let lexical = SocketExposureAnalysis.normalize(path)
-            let resolved = host.resolve(lexical) ?? lexical
-            guard seen.insert(resolved).inserted else { continue }
-            out.append(ProtectedSocket(path: lexical, resolved: resolved, identity: host.identity(resolved)))
+        for pattern in paths {
+            let expanded = isGlob(pattern) ? host.expand(pattern) : [pattern]
+            for path in expanded {
+                let lexical = SocketExposureAnalysis.normalize(path)
+                let resolved = host.resolve(lexical) ?? lexical
+                guard seen.insert(resolved).inserted else { continue }
+                out.append(ProtectedSocket(path: lexical, resolved: resolved, identity: host.identity(resolved)))
+            }
         }
         return out
     }
+
+    /// True when `pattern` holds a glob character.
+    public static func isGlob(_ pattern: String) -> Bool {
+        pattern.contains { $0 == "*" || $0 == "?" || $0 == "[" }
+    }
+
+    /// The socket's other names as protected sockets of their own, so a
+    /// folder holding a hard link of the socket counts like the socket's.
+    public func hardLinks(_ names: [String]) -> [ProtectedSocket] {
+        names.filter { $0 != resolved && $0 != path }.map {
+            ProtectedSocket(path: $0, resolved: $0, identity: identity, hardLinkOf: path)
+        }
+    }
 }
+
 
 /// How a container reaches a protected socket.
 public enum ExposureKind: String, Sendable {
@@ -62,21 +100,29 @@ public enum ExposureKind: String, Sendable {
     case direct
     /// A directory above the socket is mounted (`/var/run`, `/run`, `/`).
     case parentDir = "parent-dir"
-    /// Another path to the same file: a symlink, a hard link, or a directory
-    /// that is a second view of the socket's own.
+    /// Another path to the same file: a symlink, or a directory that is a
+    /// second view of the socket's own.
     case alias
+    /// A second name of the socket (a hard link), or a folder holding one.
+    case hardLink = "hard-link"
 }
 
 public struct SocketExposure: Equatable, Sendable {
     public var socket: String
+    /// The hard link of `socket` that the mount reaches, for `.hardLink`.
+    public var hardLink: String?
     public var mountSource: String
     public var mountDestination: String
+    /// The volume that binds `mountSource`, when the mount is one.
+    public var viaVolume: String?
     /// `ro` does not stop `connect()` on a socket; reported, never a reason to pass.
     public var readWrite: Bool
     public var kind: ExposureKind
 
-    public init(socket: String, mountSource: String, mountDestination: String, readWrite: Bool, kind: ExposureKind) {
+    public init(socket: String, mountSource: String, mountDestination: String, readWrite: Bool, kind: ExposureKind,
+                hardLink: String? = nil) {
         self.socket = socket
+        self.hardLink = hardLink
         self.mountSource = mountSource
         self.mountDestination = mountDestination
         self.readWrite = readWrite
@@ -103,15 +149,25 @@ public struct UnresolvedMount: Equatable, Sendable {
 /// `/var/run` (a symlink to `/run`), `/` and a second bind of the socket's
 /// folder are all caught, and `docker.sock.bak` or `docker.sock.d/` are not.
 public enum SocketExposureAnalysis {
-    public static func exposures(mounts: [MountPoint], binds: [String], sockets: [ProtectedSocket],
-                                 host: HostPathInspector) -> [SocketExposure] {
+    /// `volumes`: their local-driver binds count as binds of the folder
+    /// they name.
+    public static func exposures(mounts: [MountPoint], binds: [String], volumes: [VolumeMount] = [],
+                                 sockets: [ProtectedSocket], host: HostPathInspector) -> [SocketExposure] {
         var out: [SocketExposure] = []
-        for mount in hostMounts(mounts: mounts, binds: binds) {
+        for mount in hostMounts(mounts: mounts, binds: binds, volumes: volumes) {
             for socket in sockets {
-                if let kind = reach(source: mount.source, socket: socket, host: host) {
-                    out.append(SocketExposure(socket: socket.path, mountSource: mount.source,
-                                              mountDestination: mount.destination, readWrite: mount.readWrite, kind: kind))
-                }
+                guard let kind = reach(source: mount.source, socket: socket, host: host) else { continue }
+                // One exposure per mount and socket: the socket by its own
+                // name wins over a hard link of it (listed after it).
+                let primary = socket.hardLinkOf ?? socket.path
+                guard !out.contains(where: { $0.socket == primary && $0.mountSource == mount.source
+                                                && $0.mountDestination == mount.destination }) else { continue }
+                var exposure = SocketExposure(socket: primary, mountSource: mount.source,
+                                              mountDestination: mount.destination, readWrite: mount.readWrite,
+                                              kind: socket.hardLinkOf == nil ? kind : .hardLink,
+                                              hardLink: socket.hardLinkOf == nil ? nil : socket.path)
+                exposure.viaVolume = mount.viaVolume
+                out.append(exposure)
             }
         }
         return out
@@ -121,20 +177,26 @@ public enum SocketExposureAnalysis {
     /// `HostPathInspector.resolutionFailure`): for those the analysis above
     /// can only compare strings, so a symlink or a second view of the
     /// socket's folder behind them would go unseen.
-    public static func unresolved(mounts: [MountPoint], binds: [String], host: HostPathInspector) -> [UnresolvedMount] {
-        hostMounts(mounts: mounts, binds: binds).compactMap { mount in
+    public static func unresolved(mounts: [MountPoint], binds: [String], volumes: [VolumeMount] = [],
+                                  host: HostPathInspector) -> [UnresolvedMount] {
+        hostMounts(mounts: mounts, binds: binds, volumes: volumes).compactMap { mount in
             let lexical = normalize(mount.source)
             guard host.resolve(lexical) == nil, let reason = host.resolutionFailure(lexical) else { return nil }
             return UnresolvedMount(source: mount.source, destination: mount.destination, reason: reason)
         }
     }
 
-    /// Mounts and `Binds` entries with a host path, each source/destination
-    /// pair once.
-    static func hostMounts(mounts: [MountPoint], binds: [String]) -> [MountPoint] {
+    /// Mounts, `Binds` entries and volumes that bind a host folder, with a
+    /// host path, each source/destination pair once.
+    public static func hostMounts(mounts: [MountPoint], binds: [String], volumes: [VolumeMount] = []) -> [MountPoint] {
         var out: [MountPoint] = []
         var seen = Set<String>()
-        for mount in mounts + binds.compactMap(parseBind) {
+        // A volume that binds a host folder is judged by that folder, not
+        // by the engine's `_data` path for the same mount.
+        let volumeBinds = volumes.compactMap(\.hostBind)
+        let boundDestinations = Set(volumeBinds.map(\.destination))
+        let engineMounts = mounts.filter { $0.kind != .volume || !boundDestinations.contains($0.destination) }
+        for mount in volumeBinds + engineMounts + binds.compactMap(parseBind) {
             guard mount.kind != .tmpfs, mount.kind != .npipe else { continue }
             // Relative or empty sources are not host paths (named volumes in
             // Binds, odd engine output): nothing to compare.
@@ -182,7 +244,7 @@ public enum SocketExposureAnalysis {
         return nil
     }
 
-    static func isAncestor(_ dir: String, of path: String) -> Bool {
+    public static func isAncestor(_ dir: String, of path: String) -> Bool {
         if dir == "/" { return path.hasPrefix("/") && path != "/" }
         return path.hasPrefix(dir + "/")
     }

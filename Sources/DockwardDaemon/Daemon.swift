@@ -111,7 +111,7 @@ public final class Daemon {
     private let outlet: AlertOutlet
     private let link: EngineLink
     private let pids: PidsWatch
-    private let sockets: SocketWatch
+    private let hostControl: HostControlWatch
     private let stateFile: StateFile?
     private let bootID: String
     private var savedAlertCount = -1
@@ -148,8 +148,8 @@ public final class Daemon {
                          hostReader: parts.hostReader, names: link, outlet: outlet,
                          keepOpenBudget: parts.descriptors.containers, eventsBudget: parts.descriptors.events,
                          kernelMessages: parts.kernelMessages, queue: queue, logger: parts.logger)
-        sockets = SocketWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
-                              outlet: outlet, logger: parts.logger)
+        hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
+                                       outlet: outlet, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }
         bootID = StateFile.currentBootID()
         link.observer = self
@@ -172,7 +172,8 @@ public final class Daemon {
             outlet.send(AlertText.daemonStarted(
                 version: DockwardVersion.current, config: config, configPath: configPath,
                 engineSocket: parts.engine.socketPath, cgroupLayout: parts.cgroupLayout.summary,
-                openEpisodes: open, stateFile: stateFile?.path))
+                openEpisodes: open, stateFile: stateFile?.path,
+                engineSocketHardLinks: hostControl.engineSocketHardLinks()))
             link.start()
             if timer { startTimer() }
         }
@@ -240,7 +241,7 @@ public final class Daemon {
             }
             config = newConfig
             pids.apply(newConfig)
-            sockets.apply(newConfig)
+            hostControl.apply(newConfig)
             link.apply(resyncInterval: newConfig.hostControl.resyncInterval)
             if intervalChanged && timer != nil { startTimer() }
             outlet.send(AlertText.configReloaded(changes: changes, configPath: configPath))
@@ -336,14 +337,16 @@ public final class Daemon {
             return 0
         case .loaded(let state):
             var pidsEpisodes: [ContainerID: PidsEpisodes] = [:]
-            var verdicts: [ContainerID: SocketWatch.Verdict] = [:]
+            var judgements: [ContainerID: HostControlWatch.Judgement] = [:]
             for (key, saved) in state.containers {
                 guard let id = ContainerID(key) else { continue }
                 if let p = saved.pids { pidsEpisodes[id] = p }
-                if let v = saved.exposure { verdicts[id] = v }
+                if saved.exposure != nil || saved.hostControl != nil {
+                    judgements[id] = .init(socket: saved.exposure ?? .clean, classes: saved.hostControl ?? [])
+                }
             }
             pids.resume(containers: pidsEpisodes, host: state.hostPids, at: now)
-            sockets.resume(verdicts)
+            hostControl.resume(judgements)
             savedEpisodes = state
             return state.openCount
         }
@@ -356,8 +359,9 @@ public final class Daemon {
         for (id, episodes) in open.containers {
             state.containers[id.full, default: .init()].pids = episodes
         }
-        for (id, verdict) in sockets.reported {
-            state.containers[id.full, default: .init()].exposure = verdict
+        for (id, judgement) in hostControl.reported {
+            state.containers[id.full, default: .init()].exposure = judgement.socket
+            if !judgement.classes.isEmpty { state.containers[id.full, default: .init()].hostControl = judgement.classes }
         }
         return state
     }
@@ -400,9 +404,13 @@ extension Daemon: EngineLinkObserver {
         outlet.send(AlertText.engineLost(socket: parts.engine.socketPath, reason: reason, retryCap: EngineLink.maxRetry))
     }
 
+    func engineDescribed(_ info: EngineInfo) {
+        hostControl.engineDescribed(info)
+    }
+
     func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?) {
         pids.learn(details.id, details.metadata, hasOwnLimit: details.hasOwnPidsLimit)
-        sockets.judge(details, eventTimeNano: eventTimeNano)
+        hostControl.judge(details, eventTimeNano: eventTimeNano)
         saveState(force: false)
     }
 
@@ -411,11 +419,11 @@ extension Daemon: EngineLinkObserver {
     }
 
     func containerGone(_ id: ContainerID) {
-        sockets.forget(id)
+        hostControl.forget(id)
     }
 
     func listingCompleted(_ present: Set<ContainerID>, reason: String) {
-        sockets.listingCompleted(present, reason: reason)
+        hostControl.listingCompleted(present, reason: reason)
     }
 
     func engineEventArrived(timeNano: Int64) {

@@ -11,6 +11,9 @@ protocol EngineLinkObserver: AnyObject {
     func engineConnected(afterOutage outage: Int64?)
     /// The first failure of an outage (later retries are silent).
     func engineLost(reason: String)
+    /// What the engine says of itself, at each connection, before any
+    /// container of that connection is delivered.
+    func engineDescribed(_ info: EngineInfo)
     /// A container's inspect data, once per container while it exists;
     /// `eventTimeNano` when a `create`/`start` event brought it.
     func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?)
@@ -142,7 +145,11 @@ final class EngineLink {
             do {
                 _ = try await engine.negotiate()
                 let stream = engine.events(sinceNano: lastEventNano ?? since)
-                await onQueue { self.markUp() }
+                let info = try await engine.info()
+                await onQueue {
+                    self.markUp()
+                    self.observer?.engineDescribed(info)
+                }
                 backoff = Self.firstRetry
                 try await reconcile(reason: "connected")
                 for try await event in stream {
@@ -206,9 +213,13 @@ final class EngineLink {
     /// One inspect per container: skipped when already delivered or asked.
     private func inspectAndDeliver(_ id: ContainerID, eventTimeNano: Int64?) async throws {
         guard await onQueue({ self.beginInspection(id) }) else { return }
-        let details: ContainerDetails?
+        var details: ContainerDetails?
         do {
             details = try await engine.inspect(id)
+            if var found = details {
+                try await readVolumeOptions(&found)
+                details = found
+            }
         } catch {
             await onQueue { _ = self.inFlight.remove(id) }
             // An odd answer about one container is not an outage: it is left
@@ -218,6 +229,20 @@ final class EngineLink {
             throw error
         }
         await onQueue { self.finishInspection(id, details, eventTimeNano: eventTimeNano) }
+    }
+
+    /// Each volume's driver options as the engine keeps them: the local
+    /// driver can bind any host folder under a volume's name. The volume's
+    /// own options win over the container's inline ones (`volume-opt=` is
+    /// ignored when the volume already existed); a volume gone meanwhile
+    /// keeps the inline ones, if any.
+    private func readVolumeOptions(_ details: inout ContainerDetails) async throws {
+        for index in details.volumes.indices {
+            let volume = details.volumes[index]
+            guard !volume.name.isEmpty, let found = try await engine.volume(named: volume.name) else { continue }
+            details.volumes[index].driver = found.driver
+            details.volumes[index].options = found.options
+        }
     }
 
     private func onQueue<T>(_ body: @escaping () -> T) async -> T {

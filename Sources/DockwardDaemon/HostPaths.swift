@@ -1,8 +1,8 @@
 import DockwardCore
 import Glibc
 
-/// The real filesystem behind the exposure analysis: realpath(3) and stat(2)
-/// as dockward sees the host.
+/// The real filesystem behind the exposure analysis: realpath(3), stat(2),
+/// glob(3) and a bounded directory walk, as dockward sees the host.
 public struct HostPaths: HostPathInspector {
     public init() {}
 
@@ -29,5 +29,88 @@ public struct HostPaths: HostPathInspector {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    public func expand(_ pattern: String) -> [String] {
+        var matches = glob_t()
+        defer { globfree(&matches) }
+        guard glob(pattern, 0, nil, &matches) == 0 else { return [] }
+        return (0..<Int(matches.gl_pathc)).compactMap { i in matches.gl_pathv[i].map { String(cString: $0) } }.sorted()
+    }
+
+    public func linkCount(_ path: String) -> Int {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return 1 }
+        return Int(st.st_nlink)
+    }
+
+    public func isBlockDevice(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFBLK
+    }
+
+    /// Walks the file's own filesystem nearest first: its folder, then each
+    /// folder above it (without the part already walked) up to the top of
+    /// that filesystem, never crossing into another mount, comparing inode
+    /// numbers; at most `HostControlWatch.hardLinkSearchBudget` entries. A
+    /// hard link can only live on the same filesystem, and is usually made
+    /// near the original.
+    public func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String] {
+        var search = LinkSearch(original: path, identity: identity, wanted: wanted)
+        var walked: String?
+        var folder = Self.parent(of: SocketExposureAnalysis.normalize(path))
+        while search.canGoOn {
+            search.walk(folder, skipping: walked)
+            let parent = Self.parent(of: folder)
+            guard folder != "/", self.identity(parent)?.device == identity.device else { break }
+            walked = folder
+            folder = parent
+        }
+        return search.found.sorted()
+    }
+
+    private struct LinkSearch {
+        let original: String
+        let identity: FileIdentity
+        let wanted: Int
+        var found: [String] = []
+        var visited = 0
+
+        var canGoOn: Bool { found.count < wanted && visited < HostControlWatch.hardLinkSearchBudget }
+
+        mutating func walk(_ root: String, skipping walked: String?) {
+            var pending = [root]
+            while canGoOn, let folder = pending.popLast() {
+                guard let dir = opendir(folder) else { continue }
+                defer { closedir(dir) }
+                while canGoOn, let entry = readdir(dir) {
+                    visited += 1
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                    }
+                    if name == "." || name == ".." { continue }
+                    let full = folder == "/" ? "/" + name : folder + "/" + name
+                    let type = entry.pointee.d_type
+                    if type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) {
+                        var st = stat()
+                        guard lstat(full, &st) == 0 else { continue }
+                        if (st.st_mode & S_IFMT) == S_IFDIR {
+                            if UInt64(st.st_dev) == identity.device, full != walked { pending.append(full) }
+                            continue
+                        }
+                    }
+                    guard UInt64(entry.pointee.d_ino) == identity.inode, full != original else { continue }
+                    var st = stat()
+                    if lstat(full, &st) == 0, UInt64(st.st_dev) == identity.device, UInt64(st.st_ino) == identity.inode {
+                        found.append(full)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
     }
 }

@@ -12,7 +12,9 @@ struct SavedState: Codable, Equatable {
 
     struct ContainerState: Codable, Equatable {
         var pids: PidsEpisodes?
-        var exposure: SocketWatch.Verdict?
+        var exposure: HostControlWatch.Verdict?
+        /// Host-control classes reported besides the socket.
+        var hostControl: [HostControlClass]?
     }
 
     var format = SavedState.currentFormat
@@ -24,7 +26,7 @@ struct SavedState: Codable, Equatable {
     /// Alerts that a restart would otherwise repeat.
     var openCount: Int {
         containers.values.reduce(hostPids == nil ? 0 : 1) { total, c in
-            total + (c.pids?.openCount ?? 0) + (c.exposure.map { $0 == .clean ? 0 : 1 } ?? 0)
+            total + (c.pids?.openCount ?? 0) + (c.exposure.map { $0 == .clean ? 0 : 1 } ?? 0) + (c.hostControl?.count ?? 0)
         }
     }
 }

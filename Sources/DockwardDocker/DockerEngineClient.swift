@@ -89,6 +89,21 @@ public final class DockerEngineClient: @unchecked Sendable {
         return details
     }
 
+    /// A volume's driver and options; nil when the engine has no such volume.
+    public func volume(named name: String) async throws -> VolumeInfo? {
+        let (path, body) = try await fetch(.volume(name: name), maxBytes: 1 << 20)
+        guard let body else { return nil }
+        let wire: WireVolume = try decode(body, request: path)
+        return VolumeInfo(driver: wire.Driver ?? "", options: wire.Options ?? [:])
+    }
+
+    public func info() async throws -> EngineInfo {
+        let (path, body) = try await fetch(.info, maxBytes: 4 << 20)
+        guard let body else { throw DockerClientError.httpStatus(code: 404, request: path, message: "not found") }
+        let wire: WireInfo = try decode(body, request: path)
+        return EngineInfo(dataRoot: wire.DockerRootDir.flatMap { $0.hasPrefix("/") ? $0 : nil })
+    }
+
     /// Container events since `sinceNano` (replayed by the engine) and then live.
     /// Finishes when the engine closes the stream and throws when the connection
     /// fails; the caller reconnects from the last `timeNano` it saw. Lines that

@@ -12,6 +12,10 @@ public protocol EngineAPI: AnyObject, Sendable {
     func listContainers(all: Bool) async throws -> [ContainerSummary]
     /// `GET /containers/{id}/json`; nil when the engine does not know the id.
     func inspect(_ id: ContainerID) async throws -> ContainerDetails?
+    /// `GET /volumes/{name}`; nil when the engine has no such volume.
+    func volume(named name: String) async throws -> VolumeInfo?
+    /// `GET /info`: where the engine keeps its state.
+    func info() async throws -> EngineInfo
     /// `GET /events` from `sinceNano`, then live; finishes or throws when the
     /// connection ends.
     func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error>

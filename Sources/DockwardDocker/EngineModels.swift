@@ -33,13 +33,37 @@ struct WireSummary: Decodable {
 struct WireInspect: Decodable {
     struct Mount: Decodable {
         var `Type`: String?
+        var Name: String?
+        var Driver: String?
         var Source: String?
         var Destination: String?
         var RW: Bool?
     }
+    /// `HostConfig.Mounts`: the `--mount` requests as given, the only place
+    /// a volume's inline driver options (`volume-opt=`) show.
+    struct RequestedMount: Decodable {
+        struct VolumeOptions: Decodable {
+            struct DriverConfig: Decodable {
+                var Name: String?
+                var Options: [String: String]?
+            }
+            var DriverConfig: DriverConfig?
+        }
+        var `Type`: String?
+        var Source: String?
+        var Target: String?
+        var ReadOnly: Bool?
+        var VolumeOptions: VolumeOptions?
+    }
+    struct Device: Decodable { var PathOnHost: String? }
     struct HostConfig: Decodable {
         var Binds: [String]?
         var PidsLimit: Int64?
+        var Privileged: Bool?
+        var PidMode: String?
+        var CapAdd: [String]?
+        var Devices: [Device]?
+        var Mounts: [RequestedMount]?
     }
     struct Config: Decodable {
         var Image: String?
@@ -80,15 +104,74 @@ extension ContainerDetails {
                 readWrite: m.RW ?? true
             )
         }
+        let host = wire.HostConfig
         self.init(
             id: id,
             metadata: ContainerMetadata(
                 name: wire.Name ?? "", image: wire.Config?.Image ?? "", labels: wire.Config?.Labels ?? [:]),
             mounts: mounts,
-            binds: wire.HostConfig?.Binds ?? [],
+            binds: host?.Binds ?? [],
             state: wire.State?.Status ?? "",
-            pidsLimit: wire.HostConfig?.PidsLimit
+            pidsLimit: host?.PidsLimit,
+            volumes: Self.volumes(mounted: wire.Mounts ?? [], requested: host?.Mounts ?? []),
+            privileged: host?.Privileged ?? false,
+            pidMode: host?.PidMode ?? "",
+            capAdd: host?.CapAdd ?? [],
+            devices: (host?.Devices ?? []).compactMap(\.PathOnHost)
         )
+    }
+
+    /// The container's volumes: those the engine mounted (`Mounts`, which
+    /// name each volume, anonymous ones too), with the inline driver options
+    /// of the `--mount` request for the same target; requested volumes not
+    /// (yet) among the mounted ones as well.
+    static func volumes(mounted: [WireInspect.Mount], requested: [WireInspect.RequestedMount]) -> [VolumeMount] {
+        let requestedVolumes = requested.filter { $0.Type == "volume" }
+        var out: [VolumeMount] = []
+        var targets = Set<String>()
+        for m in mounted where m.Type == "volume" {
+            let destination = m.Destination ?? ""
+            let request = requestedVolumes.first { $0.Target == destination }
+            out.append(VolumeMount(name: m.Name ?? request?.Source ?? "", destination: destination,
+                                   driver: m.Driver ?? request?.VolumeOptions?.DriverConfig?.Name ?? "local",
+                                   readWrite: m.RW ?? true, options: request?.VolumeOptions?.DriverConfig?.Options))
+            targets.insert(destination)
+        }
+        for r in requestedVolumes where !targets.contains(r.Target ?? "") {
+            out.append(VolumeMount(name: r.Source ?? "", destination: r.Target ?? "",
+                                   driver: r.VolumeOptions?.DriverConfig?.Name ?? "local",
+                                   readWrite: !(r.ReadOnly ?? false), options: r.VolumeOptions?.DriverConfig?.Options))
+        }
+        return out
+    }
+}
+
+/// `GET /volumes/{name}`: the driver and its options.
+struct WireVolume: Decodable {
+    var Name: String?
+    var Driver: String?
+    var Options: [String: String]?
+}
+
+/// `GET /info`, the one field read.
+struct WireInfo: Decodable {
+    var DockerRootDir: String?
+}
+
+/// What the engine says of itself: where it keeps its state.
+public struct EngineInfo: Equatable, Sendable {
+    /// `DockerRootDir`: images, containers' layers and configs, volumes.
+    public var dataRoot: String?
+    public init(dataRoot: String?) { self.dataRoot = dataRoot }
+}
+
+/// A volume's driver and options as the engine keeps them.
+public struct VolumeInfo: Equatable, Sendable {
+    public var driver: String
+    public var options: [String: String]
+    public init(driver: String, options: [String: String]) {
+        self.driver = driver
+        self.options = options
     }
 }
 

@@ -8,6 +8,8 @@ public enum EngineRequest: Sendable, Equatable {
     case listContainers(all: Bool)
     case inspect(ContainerID)
     case events(sinceNano: Int64?)
+    case volume(name: String)
+    case info
 
     public var method: HTTPMethod { .GET }
 
@@ -21,6 +23,10 @@ public enum EngineRequest: Sendable, Equatable {
         case .inspect(let id):
             // ContainerID is 64 lowercase hex, so it needs no escaping.
             return "/v\(apiVersion)/containers/\(id.full)/json"
+        case .volume(let name):
+            return "/v\(apiVersion)/volumes/" + Self.queryEscape(name)
+        case .info:
+            return "/v\(apiVersion)/info"
         case .events(let sinceNano):
             var query = "filters=" + Self.queryEscape(#"{"type":["container"]}"#)
             if let sinceNano {

@@ -69,6 +69,8 @@ final class AbsentEngine: EngineAPI, @unchecked Sendable {
     func negotiate() async throws -> String { throw DockerClientError.socketMissing(path: socketPath) }
     func listContainers(all: Bool) async throws -> [ContainerSummary] { throw DockerClientError.socketMissing(path: socketPath) }
     func inspect(_ id: ContainerID) async throws -> ContainerDetails? { throw DockerClientError.socketMissing(path: socketPath) }
+    func volume(named name: String) async throws -> VolumeInfo? { throw DockerClientError.socketMissing(path: socketPath) }
+    func info() async throws -> EngineInfo { throw DockerClientError.socketMissing(path: socketPath) }
     func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error> {
         AsyncThrowingStream { $0.finish(throwing: DockerClientError.socketMissing(path: self.socketPath)) }
     }

@@ -21,14 +21,21 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     private var listingCount = 0
     private var inspections: [ContainerID] = []
     private(set) var shutDown = false
+    private var volumes: [String: VolumeInfo] = [:]
+    private var dataRoot: String?
 
-    init(socketPath: String) { self.socketPath = socketPath }
+    init(socketPath: String, dataRoot: String? = nil) {
+        self.socketPath = socketPath
+        self.dataRoot = dataRoot
+    }
 
     // MARK: Scripting
 
     func add(_ details: ContainerDetails) { lock.withLock { containers[details.id] = details } }
 
     func remove(_ id: ContainerID) { lock.withLock { containers[id] = nil } }
+
+    func addVolume(_ name: String, _ info: VolumeInfo) { lock.withLock { volumes[name] = info } }
 
     /// Sends an event to every open stream.
     func emit(_ action: String, _ id: ContainerID, timeNano: Int64 = Int64(Date().timeIntervalSince1970 * 1e9)) {
@@ -81,6 +88,16 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
             inspections.append(id)
             return containers[id]
         }
+    }
+
+    func volume(named name: String) async throws -> VolumeInfo? {
+        try check()
+        return lock.withLock { volumes[name] }
+    }
+
+    func info() async throws -> EngineInfo {
+        try check()
+        return EngineInfo(dataRoot: lock.withLock { dataRoot })
     }
 
     func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error> {
