@@ -115,7 +115,7 @@ public enum HostControlAnalysis {
             let lexical = SocketExposureAnalysis.normalize(path)
             let resolved = host.resolve(lexical) ?? lexical
             return (lexical, resolved, host.identity(resolved))
-        }.filter { $0.identity != nil }
+        }.filter { host.resolve($0.path) != nil }
         guard !states.isEmpty else { return nil }
         let mounts = SocketExposureAnalysis.hostMounts(mounts: details.mounts, binds: details.binds,
                                                        volumes: details.volumes)

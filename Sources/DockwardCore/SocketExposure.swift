@@ -154,18 +154,23 @@ public enum SocketExposureAnalysis {
     public static func exposures(mounts: [MountPoint], binds: [String], volumes: [VolumeMount] = [],
                                  sockets: [ProtectedSocket], host: HostPathInspector) -> [SocketExposure] {
         var out: [SocketExposure] = []
+        let links = sockets.filter { $0.hardLinkOf != nil }
         for mount in hostMounts(mounts: mounts, binds: binds, volumes: volumes) {
-            for socket in sockets {
-                guard let kind = reach(source: mount.source, socket: socket, host: host) else { continue }
-                // One exposure per mount and socket: the socket by its own
-                // name wins over a hard link of it (listed after it).
-                let primary = socket.hardLinkOf ?? socket.path
-                guard !out.contains(where: { $0.socket == primary && $0.mountSource == mount.source
-                                                && $0.mountDestination == mount.destination }) else { continue }
-                var exposure = SocketExposure(socket: primary, mountSource: mount.source,
+            for socket in sockets where socket.hardLinkOf == nil {
+                let kind = reach(source: mount.source, socket: socket, host: host)
+                var exposure = SocketExposure(socket: socket.path, mountSource: mount.source,
                                               mountDestination: mount.destination, readWrite: mount.readWrite,
-                                              kind: socket.hardLinkOf == nil ? kind : .hardLink,
-                                              hardLink: socket.hardLinkOf == nil ? nil : socket.path)
+                                              kind: kind ?? .alias)
+                // A hard link explains more than "the same file" does: it
+                // wins over an alias, never over the socket's own path.
+                if kind == nil || kind == .alias,
+                   let link = links.first(where: { $0.hardLinkOf == socket.path
+                                                       && reach(source: mount.source, socket: $0, host: host) != nil }) {
+                    exposure.kind = .hardLink
+                    exposure.hardLink = link.path
+                } else if kind == nil {
+                    continue
+                }
                 exposure.viaVolume = mount.viaVolume
                 out.append(exposure)
             }

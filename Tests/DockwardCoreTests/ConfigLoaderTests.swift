@@ -77,6 +77,43 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.hostControl.resyncInterval, .minutes(1))
     }
 
+    func testHostControlSectionAndItsOldName() throws {
+        let config = try ConfigLoader.parse("""
+        host_control:
+          protect: ["/run/user/*/docker.sock"]
+          checks: { privileged: false, host_pid: false, engine_state: true, block_devices: false, engine_tcp: false }
+          engine_config_root: /host
+        """, file: "t.yml")
+        XCTAssertEqual(config.hostControl.protect, ["/run/user/*/docker.sock"])
+        var checks = DockwardConfig.HostControlChecks()
+        checks.privileged = false
+        checks.hostPID = false
+        checks.blockDevices = false
+        checks.engineTCP = false
+        XCTAssertEqual(config.hostControl.checks, checks)
+        XCTAssertEqual(config.hostControl.engineConfigRoot, "/host")
+        XCTAssertEqual(try ConfigLoader.parse("socket_watch:\n  checks: { privileged: false }\n", file: "t.yml")
+                        .hostControl.checks.privileged, false, "the old name still reads the same section")
+
+        let both = issues("""
+        socket_watch:
+          resync_interval: 1m
+        host_control:
+          resync_interval: 2m
+        """)
+        XCTAssertEqual(both.map(\.line), [4])
+        XCTAssertTrue(both[0].message.contains("socket_watch is given too"), both[0].message)
+        let bad = issues("""
+        host_control:
+          checks:
+            privileged: sometimes
+            sockets: true
+          engine_config_root: host
+        """)
+        XCTAssertEqual(bad.map(\.key), ["host_control.checks.privileged", "host_control.checks.sockets",
+                                        "host_control.engine_config_root"])
+    }
+
     func testUnknownKeyNamesLineAndKey() {
         let found = issues("""
         pids:

@@ -80,6 +80,44 @@ final class RealEngineTests: XCTestCase {
         XCTAssertEqual(details.mounts.count, 4)
     }
 
+    /// What the host-control watch reads: privileges, PID namespace,
+    /// capabilities, devices, volumes with their options (inline and the
+    /// volume's own), and the engine's data root.
+    func testInspectMapsHostControlFieldsAndVolumes() async throws {
+        let folder = "/run/dockward-test/volume-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let named = "dockward-test-vol-\(UUID().uuidString.prefix(8).lowercased())"
+        let inline = named + "-inline"
+        try Self.docker(["volume", "create", "--driver", "local", "--opt", "type=none", "--opt", "o=bind",
+                         "--opt", "device=\(folder)", named])
+        addTeardownBlock { _ = try? Self.docker(["volume", "rm", "-f", named, inline]) }
+        let container = try makeContainer([
+            "--privileged", "--pid", "host", "--cap-add", "SYS_PTRACE", "--device", "/dev/null",
+            "-v", "\(named):/named",
+            "--mount", "type=volume,src=\(inline),dst=/inline,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=\(folder)",
+            Self.image, "sleep", "300",
+        ])
+        let details = try await XCTUnwrapAsync(try await client.inspect(container.id))
+        XCTAssertTrue(details.privileged)
+        XCTAssertEqual(details.pidMode, "host")
+        XCTAssertEqual(details.capAdd.map { $0.uppercased() }.filter { $0.hasSuffix("SYS_PTRACE") }.count, 1, "\(details.capAdd)")
+        XCTAssertEqual(details.devices, ["/dev/null"])
+        let volumes = Dictionary(uniqueKeysWithValues: details.volumes.map { ($0.destination, $0) })
+        XCTAssertEqual(volumes["/named"]?.name, named)
+        XCTAssertNil(volumes["/named"]?.options, "a -v volume's options live with the volume, not the container")
+        XCTAssertEqual(volumes["/inline"]?.name, inline)
+        XCTAssertEqual(volumes["/inline"]?.options?["device"], folder, "inline volume-opt from HostConfig.Mounts")
+        XCTAssertEqual(volumes["/inline"]?.hostBind?.source, folder)
+
+        let volume = try await XCTUnwrapAsync(try await client.volume(named: named))
+        XCTAssertEqual(volume, VolumeInfo(driver: "local", options: ["type": "none", "o": "bind", "device": folder]))
+        let missing = try await client.volume(named: "dockward-test-no-such-volume")
+        XCTAssertNil(missing)
+        let info = try await client.info()
+        XCTAssertEqual(info.dataRoot, try Self.docker(["info", "--format", "{{.DockerRootDir}}"]))
+    }
+
     func testInspectUnknownIsNil() async throws {
         let unknown = try XCTUnwrap(ContainerID(String(repeating: "0", count: 60) + "dead"))
         let details = try await client.inspect(unknown)
