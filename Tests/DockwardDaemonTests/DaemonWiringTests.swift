@@ -1,5 +1,6 @@
 import DockwardCore
 import DockwardDaemon
+import DockwardDocker
 import Foundation
 import XCTest
 
@@ -114,6 +115,74 @@ final class DaemonWiringTests: XCTestCase {
         d.ticks(1)
         XCTAssertEqual(d.writer.entries(.socketMount).count, 1, "an unrelated bind is not an exposure")
         XCTAssertEqual(engine.inspected.filter { $0 == id }.count, 1, "create and start: one inspect, one verdict")
+    }
+
+    /// Every class of the host-control watch through the wiring: a volume
+    /// that binds the socket's folder (options from the engine's volume
+    /// record), a hard link of the socket (found at start, said in the start
+    /// entry), privileged, the engine's data root, an allowed container; one
+    /// entry per container and kind, and none again after a restart.
+    func testHostControlClassesOneEntryEachAndNoneAfterRestart() throws {
+        let dataRoot = host.root + "/engine-data"
+        let links = host.root + "/links"
+        try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: links, withIntermediateDirectories: true)
+        XCTAssertEqual(link(host.engineSocket, links + "/engine.sock"), 0, "hard link: \(errno)")
+        engine = ScriptedEngine(socketPath: host.engineSocket, dataRoot: dataRoot)
+        let socketFolder = (host.engineSocket as NSString).deletingLastPathComponent
+        engine.addVolume("bound", VolumeInfo(driver: "local", options: ["type": "none", "o": "bind", "device": socketFolder]))
+
+        let volume = IDs.make(0x31), linked = IDs.make(0x32), privileged = IDs.make(0x33), state = IDs.make(0x34)
+        let allowed = IDs.make(0x35)
+        var v = details(volume, name: "vol")
+        v.volumes = [VolumeMount(name: "bound", destination: "/x", driver: "local", readWrite: true)]
+        engine.add(v)
+        engine.add(details(linked, name: "linked", binds: [(links, "/l")]))
+        var p = details(privileged, name: "priv", state: "created")
+        p.privileged = true
+        engine.add(p)
+        engine.add(details(state, name: "state", binds: [(dataRoot + "/containers", "/c")]))
+        var a = details(allowed, name: "tools")
+        a.pidMode = "host"
+        a.capAdd = ["CAP_SYS_PTRACE"]
+        engine.add(a)
+
+        let config = """
+            host_control:
+              allow: [{ name: tools }]
+            """
+        let first = try makeDaemon(config: config, stateDirectory: host.stateDirectory)
+        first.start()
+        XCTAssertEqual(field(first.writer.entries(.daemonStarted).first, "SOCKET_HARD_LINKS"), links + "/engine.sock")
+        first.waitForNames([volume, linked, privileged, state, allowed])
+        first.ticks(2)
+        let viaVolume = first.writer.entries(.socketMount, for: volume)
+        XCTAssertEqual(viaVolume.count, 1)
+        XCTAssertEqual(field(viaVolume.first, "MOUNT_VOLUME"), "bound")
+        XCTAssertEqual(field(viaVolume.first, "MOUNT_SOURCE"), socketFolder)
+        XCTAssertEqual(field(viaVolume.first, "EXPOSURE"), "parent-dir")
+        let viaLink = first.writer.entries(.socketMount, for: linked)
+        XCTAssertEqual(viaLink.count, 1)
+        XCTAssertEqual(field(viaLink.first, "EXPOSURE"), "hard-link")
+        XCTAssertEqual(field(viaLink.first, "SOCKET_LINK"), links + "/engine.sock")
+        XCTAssertEqual(first.writer.entries(.privileged, for: privileged).map(\.priority), [.crit])
+        let stateEntries = first.writer.entries(.engineStateMount, for: state)
+        XCTAssertEqual(stateEntries.count, 1)
+        XCTAssertEqual(field(stateEntries.first, "ENGINE_STATE_PATH"), dataRoot)
+        let notice = first.writer.entries(.hostControlAllowed, for: allowed)
+        XCTAssertEqual(notice.map(\.priority), [.notice])
+        XCTAssertEqual(field(notice.first, "HOST_CONTROL"), "host-pid")
+        XCTAssertEqual(first.writer.entries(.hostPID), [], "allowed: a notice, not an alert")
+        let alerts = first.writer.entries.filter { $0.kind.isAlert }
+        first.stop()
+
+        let second = try makeDaemon(config: config, stateDirectory: host.stateDirectory)
+        second.start()
+        XCTAssertEqual(field(second.writer.entries(.daemonStarted).first, "DOCKWARD_OPEN_EPISODES"), String(alerts.count),
+                       alerts.map(\.kind.rawValue).description)
+        second.waitForNames([volume, linked, privileged, state, allowed])
+        second.ticks(2)
+        XCTAssertEqual(second.writer.entries.filter { $0.kind.isAlert }.map(\.kind), [], "nothing reported again")
     }
 
     /// A mount whose host path cannot be resolved is an `err` entry naming
