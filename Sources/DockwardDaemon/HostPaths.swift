@@ -79,8 +79,12 @@ public struct HostPaths: HostPathInspector {
         var canGoOn: Bool { found.count < wanted && visited < HostControlWatch.hardLinkSearchBudget }
 
         mutating func walk(_ root: String, skipping walked: String?) {
+            // Breadth first: names close to the top of the walk come first.
             var pending = [root]
-            while canGoOn, let folder = pending.popLast() {
+            var next = 0
+            while canGoOn, next < pending.count {
+                let folder = pending[next]
+                next += 1
                 guard let dir = opendir(folder) else { continue }
                 defer { closedir(dir) }
                 while canGoOn, let entry = readdir(dir) {

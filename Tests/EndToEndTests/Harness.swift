@@ -182,6 +182,33 @@ enum E2E {
         }
     }
 
+    /// A Unix socket bound and listening at `path` (a stand-in for another
+    /// runtime's socket); close the returned descriptor when done.
+    static func listeningUnixSocket(_ path: String) throws -> Int32 {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 1) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw failure("cannot listen on \(path): \(reason)")
+        }
+        return fd
+    }
+
+    /// The first block device in /dev (a disk or a loop device), by name.
+    static func firstBlockDevice() -> String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/dev"))?.sorted() ?? []
+        return names.map { "/dev/" + $0 }.first { path in
+            var st = stat()
+            return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFBLK
+        }
+    }
+
     static func nowMicros() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000_000) }
 }
 

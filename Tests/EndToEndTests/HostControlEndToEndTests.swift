@@ -1,15 +1,16 @@
 import Foundation
 import XCTest
 
-/// The socket watch against the real engine and journal: every way of
-/// reaching the engine's socket gives exactly one `socket-mount` entry;
-/// unrelated and lookalike mounts give none.
-final class SocketWatchEndToEndTests: XCTestCase {
+/// The host-control watch against the real engine and journal: every way of
+/// reaching the engine's socket gives exactly one `socket-mount` entry, each
+/// other way to the host exactly one entry of its own kind; unrelated and
+/// lookalike mounts give none.
+final class HostControlEndToEndTests: XCTestCase {
     static var daemon: DaemonProcess?
     static let config = """
     pids:
       unlimited: ignore
-    socket_watch:
+    host_control:
       resync_interval: 1s
       allow:
         - { name: "dockward-e2e-allowed-*" }
@@ -37,7 +38,7 @@ final class SocketWatchEndToEndTests: XCTestCase {
     /// `count` more periodic re-listings of the engine's containers (each
     /// judges every container again) than when called.
     func waitForResyncs(_ count: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
-        let marker = "socket watch (periodic)"
+        let marker = "host-control watch (periodic)"
         let before = daemon.stderrText.components(separatedBy: marker).count
         let deadline = Date().addingTimeInterval(20)
         while daemon.stderrText.components(separatedBy: marker).count < before + count && Date() < deadline {
@@ -54,34 +55,140 @@ final class SocketWatchEndToEndTests: XCTestCase {
             .filter { $0["DOCKWARD_ALERT"]?.hasPrefix("socket-mount") ?? false }
     }
 
-    /// Creates (or runs) a container and expects exactly one socket-mount
-    /// entry for it, with the given exposure; returns the entry.
+    /// Every alert for the container from this test's daemon.
+    func alertEntries(_ name: String, since: UInt64) throws -> [[String: String]] {
+        try E2E.journalEntries(["_PID": daemon.pid, "CONTAINER_NAME": name], sinceMicros: since)
+            .filter { $0["DOCKWARD_ALERT"] != nil }
+    }
+
+    /// Creates (or runs) a container and expects exactly one entry of
+    /// `alert` for it (after two more re-listings); prints the time from the
+    /// engine's create event to the entry; returns the entry.
     @discardableResult
-    func expectExposure(_ label: String, options: [String], exposure: String, rw: String = "true",
-                        start: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws -> [String: String]? {
+    func expectEntry(_ label: String, options: [String], alert: String, messageID: String, priority: String,
+                     start: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws -> [String: String]? {
         let name = E2E.uniqueName(label)
         defer { E2E.removeContainer(name) }
         let since = E2E.nowMicros()
         let verb = start ? ["run", "-d"] : ["create"]
         try E2E.run("docker", verb + ["--network", "none", "--name", name] + options + [E2E.image, "sleep", "3600"])
-        let found = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "socket-mount"],
+        let found = try E2E.waitForEntries(["_PID": daemon.pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": alert],
                                            sinceMicros: since, timeout: 15)
         waitForResyncs(file: file, line: line)
-        let all = try socketEntries(name, since: since)
-        XCTAssertEqual(all.count, 1, "\(label): exactly one entry; daemon said:\n\(daemon.stderrText.suffix(2000))", file: file, line: line)
+        let all = try alertEntries(name, since: since).filter { $0["DOCKWARD_ALERT"] == alert }
+        XCTAssertEqual(all.count, 1, "\(label): exactly one \(alert) entry; daemon said:\n\(daemon.stderrText.suffix(2000))",
+                       file: file, line: line)
         guard let entry = found.first else { return nil }
-        XCTAssertEqual(entry["PRIORITY"], "2", file: file, line: line)
-        XCTAssertEqual(entry["EXPOSURE"], exposure, label, file: file, line: line)
-        XCTAssertEqual(entry["MOUNT_RW"], rw, label, file: file, line: line)
-        XCTAssertEqual(entry["SOCKET_PATH"], E2E.socket, file: file, line: line)
-        XCTAssertEqual(entry["MESSAGE_ID"], "c27bd08d95eb4ef99d7b04c64bb68468", file: file, line: line)
+        XCTAssertEqual(entry["PRIORITY"], priority, label, file: file, line: line)
+        XCTAssertEqual(entry["MESSAGE_ID"], messageID, label, file: file, line: line)
         XCTAssertEqual(entry["CONTAINER_ID_FULL"]?.count, 64, file: file, line: line)
         if let nano = entry["ENGINE_EVENT_NANO"].flatMap(Int64.init),
            let at = entry["__REALTIME_TIMESTAMP"].flatMap(Int64.init) {
-            print("e2e: \(label): create event -> journal entry in \(String(format: "%.1f", Double(at * 1000 - nano) / 1e6)) ms")
+            print("e2e: \(label): create event -> \(alert) entry in \(String(format: "%.1f", Double(at * 1000 - nano) / 1e6)) ms")
+        } else {
+            XCTFail("\(label): the entry came from a listing, not from the create event", file: file, line: line)
         }
         return entry
     }
+
+    /// Exactly one `socket-mount` entry with the given exposure.
+    @discardableResult
+    func expectExposure(_ label: String, options: [String], exposure: String, rw: String = "true",
+                        socket: String = E2E.socket, start: Bool = true,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> [String: String]? {
+        let entry = try expectEntry(label, options: options, alert: "socket-mount",
+                                    messageID: "c27bd08d95eb4ef99d7b04c64bb68468", priority: "2", start: start,
+                                    file: file, line: line)
+        XCTAssertEqual(entry?["EXPOSURE"], exposure, label, file: file, line: line)
+        XCTAssertEqual(entry?["MOUNT_RW"], rw, label, file: file, line: line)
+        XCTAssertEqual(entry?["SOCKET_PATH"], socket, file: file, line: line)
+        return entry
+    }
+
+    var socketFolder: String { URL(fileURLWithPath: E2E.socket).deletingLastPathComponent().path }
+
+    // MARK: Ways to the socket beyond a plain bind
+
+    func testNamedVolumeThatBindsTheSocketsFolder() throws {
+        let volume = "dockward-e2e-vol-\(UInt32.random(in: 0...UInt32.max))"
+        try E2E.run("docker", ["volume", "create", "--driver", "local", "--opt", "type=none", "--opt", "o=bind",
+                               "--opt", "device=\(socketFolder)", volume])
+        defer { _ = try? E2E.run("docker", ["volume", "rm", "-f", volume], allowFailure: true) }
+        let entry = try expectExposure("volume", options: ["-v", "\(volume):/x"], exposure: "parent-dir")
+        XCTAssertEqual(entry?["MOUNT_VOLUME"], volume)
+        XCTAssertEqual(entry?["MOUNT_SOURCE"], socketFolder)
+        XCTAssertEqual(entry?["MOUNT_DESTINATION"], "/x")
+    }
+
+    func testInlineVolumeOptionsThatBindTheSocketsFolder() throws {
+        let volume = "dockward-e2e-inline-\(UInt32.random(in: 0...UInt32.max))"
+        defer { _ = try? E2E.run("docker", ["volume", "rm", "-f", volume], allowFailure: true) }
+        let entry = try expectExposure("inline-volume", options: [
+            "--mount", "type=volume,src=\(volume),dst=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=\(socketFolder)",
+        ], exposure: "parent-dir", start: false)
+        XCTAssertEqual(entry?["MOUNT_VOLUME"], volume)
+        XCTAssertEqual(entry?["MOUNT_SOURCE"], socketFolder)
+    }
+
+    func testFolderHoldingAHardLinkOfTheSocket() throws {
+        let folder = socketFolder + "/dockward-e2e-hl-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        XCTAssertEqual(link(E2E.socket, folder + "/engine.sock"), 0, "link(2): \(String(cString: strerror(errno)))")
+        let entry = try expectExposure("hardlink", options: ["-v", "\(folder):/x"], exposure: "hard-link")
+        XCTAssertEqual(entry?["SOCKET_LINK"], folder + "/engine.sock")
+        XCTAssertEqual(entry?["MOUNT_SOURCE"], folder)
+    }
+
+    func testRootlessDockerSocketPath() throws {
+        let folder = "/run/user/\(UInt32.random(in: 60000...69999))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let listener = try E2E.listeningUnixSocket(folder + "/docker.sock")
+        defer { close(listener) }
+        try expectExposure("rootless", options: ["-v", "\(folder):/x"], exposure: "parent-dir",
+                           socket: folder + "/docker.sock")
+    }
+
+    // MARK: The other ways to the host
+
+    func testHostPIDNamespaceWithPtrace() throws {
+        let entry = try expectEntry("hostpid", options: ["--pid", "host", "--cap-add", "SYS_PTRACE"], alert: "host-pid",
+                                    messageID: "26a3cb077d644d63a064f1c830781e0e", priority: "3")
+        XCTAssertEqual(entry?["CAPABILITIES"], "SYS_PTRACE")
+        XCTAssertEqual(entry?["HOST_CONTROL"], "host-pid")
+    }
+
+    func testEngineDataRootMounted() throws {
+        let dataRoot = try E2E.run("docker", ["info", "--format", "{{.DockerRootDir}}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let entry = try expectEntry("dataroot", options: ["-v", "\(dataRoot):/engine:ro"], alert: "engine-state-mount",
+                                    messageID: "3dc5910927984251a3d158ff62048ea9", priority: "3")
+        XCTAssertEqual(entry?["ENGINE_STATE_PATH"], dataRoot)
+        XCTAssertEqual(entry?["MOUNT_SOURCE"], dataRoot)
+        XCTAssertEqual(entry?["MOUNT_RW"], "false")
+    }
+
+    /// Privileged containers cannot start on every test machine ("unable to
+    /// apply caps"); created is enough: the verdict comes on `create`.
+    func testPrivilegedContainerCreated() throws {
+        try expectEntry("privileged", options: ["--privileged"], alert: "privileged",
+                        messageID: "1d1f77f24dfc4e0987ba92c09c77ed6d", priority: "2", start: false)
+    }
+
+    func testHostBlockDeviceGiven() throws {
+        let device = try XCTUnwrap(E2E.firstBlockDevice(), "no block device in /dev on this machine")
+        let entry = try expectEntry("blockdev", options: ["--device", device], alert: "block-device",
+                                    messageID: "cd607ced6f204f13ae351ddb1293aa85", priority: "3", start: false)
+        XCTAssertEqual(entry?["DEVICE"], device)
+    }
+
+    func testAllowedHostPIDIsANotice() throws {
+        try expectEntry("allowed-pid", options: ["--pid", "host", "--cap-add", "SYS_ADMIN"], alert: "host-control-allowed",
+                        messageID: "f2647ea6333a4f19be85d3b915ece6c1", priority: "5")
+    }
+
+    // MARK: Plain binds
 
     func testSocketMountedAtTheUsualPlace() throws {
         try expectExposure("direct", options: ["-v", "\(E2E.socket):/var/run/docker.sock"], exposure: "direct")
@@ -128,7 +235,7 @@ final class SocketWatchEndToEndTests: XCTestCase {
         // A positive control after them: once its entry is in, theirs would be too.
         try expectExposure("control", options: ["-v", "\(E2E.socket):/s"], exposure: "direct")
         for name in names {
-            XCTAssertEqual(try socketEntries(name, since: since).count, 0, name)
+            XCTAssertEqual(try alertEntries(name, since: since).count, 0, name)
         }
     }
 
