@@ -11,7 +11,7 @@ extension AlertText {
         switch finding.tls {
         case .noVerify:
             how = "with TLS but without client verification (--tlsverify): the traffic is encrypted, yet any client is let in"
-        case .none, .verified:
+        case .none, .verified:  // a verified listener is never a finding
             how = "without TLS: plain HTTP, no authentication at all"
         }
         let who = finding.isLoopback

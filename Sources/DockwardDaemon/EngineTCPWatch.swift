@@ -103,6 +103,10 @@ struct EngineConfigFiles {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return .unreadable(String(cString: strerror(errno))) }
+        // A unit linked to /dev/null is masked (systemctl mask): empty, so
+        // the engine it would start sets nothing, and the unit below it is
+        // not read in its place.
+        if (st.st_mode & S_IFMT) == S_IFCHR { return .text("") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { return .unreadable("not a regular file") }
         guard st.st_size <= sizeLimit else { return .unreadable("larger than \(sizeLimit) bytes, not read") }
         var bytes: [UInt8] = []

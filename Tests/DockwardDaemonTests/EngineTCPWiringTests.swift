@@ -78,6 +78,29 @@ final class EngineTCPWiringTests: XCTestCase {
         XCTAssertEqual(d.writer.entries(.engineTCPExposed), [])
     }
 
+    func testAFileOverTheSizeLimitIsNamedInTheEntry() throws {
+        try FixtureHost.write("[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2375\n", to: dropIn)
+        try FixtureHost.write("{" + String(repeating: " ", count: 1 << 20) + "}", to: engineRoot + "/etc/docker/daemon.json")
+        let d = try makeDaemon(config: config())
+        d.start()
+        let entries = d.writer.entries(.engineTCPExposed)
+        XCTAssertEqual(entries.count, 1)
+        XCTAssertEqual(values(entries.first)["ENGINE_CONFIG_UNREADABLE"], "/etc/docker/daemon.json")
+        XCTAssertTrue(entries.first?.message.contains("Not read (the check may miss what they set): /etc/docker/daemon.json") ?? false,
+                      entries.first?.message ?? "")
+    }
+
+    func testAMaskedUnitStartsNothingSoNothingIsReported() throws {
+        try FixtureHost.write("[Service]\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2375\n",
+                              to: engineRoot + "/lib/systemd/system/docker.service")
+        try FileManager.default.createDirectory(atPath: engineRoot + "/etc/systemd/system", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: engineRoot + "/etc/systemd/system/docker.service",
+                                                   withDestinationPath: "/dev/null")
+        let d = try makeDaemon(config: config())
+        d.start()
+        XCTAssertEqual(d.writer.entries(.engineTCPExposed), [])
+    }
+
     func testVerifiedListenerAndMalformedDaemonJSONWriteNothing() throws {
         try FixtureHost.write("[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2376 --tlsverify\n", to: dropIn)
         try FixtureHost.write("{ \"hosts\": [", to: engineRoot + "/etc/docker/daemon.json")
