@@ -316,7 +316,7 @@ public enum EngineListeners {
 
     /// `tcp://host:port` as dockerd resolves it, or nil for `unix://`,
     /// `fd://`, `npipe://` and other non-TCP hosts. A host without a scheme
-    /// is TCP to dockerd; a missing host is `localhost`, a missing port 2375
+    /// (`0.0.0.0:2375`, not a path) is TCP to dockerd; a missing host is `localhost`, a missing port 2375
     /// (2376 with TLS).
     public static func tcpListener(_ text: String, tls: EngineTLS) -> (address: String, isLoopback: Bool)? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -325,7 +325,8 @@ public enum EngineListeners {
             guard trimmed[..<scheme.lowerBound].lowercased() == "tcp" else { return nil }
             rest = trimmed[scheme.upperBound...]
         } else {
-            guard !trimmed.isEmpty else { return nil }
+            // A bare path is no TCP address: dockerd refuses it and does not start.
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("/") else { return nil }
             rest = Substring(trimmed)
         }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }

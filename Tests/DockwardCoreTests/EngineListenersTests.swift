@@ -80,6 +80,8 @@ final class EngineListenersTests: XCTestCase {
         for dropIn in [
             "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --host=unix:///x\n",
             "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd://\n",
+            "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H /var/run/docker.sock\n",
+            "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H npipe:////./pipe/docker_engine\n",
             "[Service]\n#ExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2375\n",
             "[Service]\n; ExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2375\n",
             "[Unit]\nExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2375\n",
