@@ -6,7 +6,7 @@ import Darwin
 
 /// Matches containers by name glob, image glob and labels. Every criterion
 /// given must match; a matcher with none is rejected by the config loader.
-/// Shared by `overrides` and `socket_watch.allow`.
+/// Shared by `overrides` and `host_control.allow`.
 public struct ContainerMatcher: Equatable, Sendable {
     public struct LabelCriterion: Equatable, Sendable {
         public var key: String

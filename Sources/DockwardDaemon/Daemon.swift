@@ -112,6 +112,7 @@ public final class Daemon {
     private let link: EngineLink
     private let pids: PidsWatch
     private let hostControl: HostControlWatch
+    private let engineTCP: EngineTCPWatch
     private let stateFile: StateFile?
     private let bootID: String
     private var savedAlertCount = -1
@@ -150,6 +151,7 @@ public final class Daemon {
                          kernelMessages: parts.kernelMessages, queue: queue, logger: parts.logger)
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                                        outlet: outlet, logger: parts.logger)
+        engineTCP = EngineTCPWatch(outlet: outlet, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }
         bootID = StateFile.currentBootID()
         link.observer = self
@@ -174,6 +176,7 @@ public final class Daemon {
                 engineSocket: parts.engine.socketPath, cgroupLayout: parts.cgroupLayout.summary,
                 openEpisodes: open, stateFile: stateFile?.path,
                 engineSocketHardLinks: hostControl.engineSocketHardLinks()))
+            engineTCP.check(config)
             link.start()
             if timer { startTimer() }
         }
@@ -225,6 +228,9 @@ public final class Daemon {
             case .success(let loaded): newConfig = loaded
             case .failure(let error):
                 outlet.send(AlertText.configRejected(error, configPath: configPath))
+                // A reload asks to look again: the engine's files may have
+                // changed even when dockward's own did not parse.
+                engineTCP.check(config)
                 return
             }
             var changes = newConfig.changes(from: config)
@@ -245,6 +251,7 @@ public final class Daemon {
             link.apply(resyncInterval: newConfig.hostControl.resyncInterval)
             if intervalChanged && timer != nil { startTimer() }
             outlet.send(AlertText.configReloaded(changes: changes, configPath: configPath))
+            engineTCP.check(newConfig)
         }
     }
 

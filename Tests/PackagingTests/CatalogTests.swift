@@ -95,6 +95,8 @@ enum Expected {
     static let unresolved = base.union(["DOCKWARD_ALERT"]).union(container).union([
         "MOUNT_SOURCE", "MOUNT_DESTINATION", "PATH_ERROR", "CONTAINER_STATE", "UNRESOLVED_COUNT", "ENGINE_EVENT_NANO"])
     static let event = base.union(["DOCKWARD_EVENT"])
+    static let engineTCP = base.union(["DOCKWARD_ALERT", "ENGINE_LISTEN", "ENGINE_TLS", "ENGINE_LOOPBACK", "ENGINE_CONFIG",
+                                       "ENGINE_CONFIG_UNREADABLE"])
 
     /// kind -> (MESSAGE_ID, fields)
     static let kinds: [String: (id: String, fields: Set<String>)] = [
@@ -108,6 +110,7 @@ enum Expected {
         "socket-mount": ("c27bd08d95eb4ef99d7b04c64bb68468", socket),
         "socket-mount-allowed": ("2d8eaa6872db43f28eebfa4141f06fab", socket),
         "socket-mount-unresolved": ("5856052d274c42afaa29a77e595c8d42", unresolved),
+        "engine-tcp-exposed": ("bdc5053ff2f94fd68a452962e23a1387", engineTCP),
         "daemon-started": ("2a072edc0a2448d9bcd6de7eb9134a4b",
                            event.union(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES"])),
         "daemon-stopped": ("c6b8a0edd9d24cfd924894ae8362eab3", event),
@@ -149,6 +152,10 @@ enum Expected {
         if let entry = AlertText.socketUnresolved(details: details, unresolved: unreadable, eventTimeNano: 1) {
             entries.append(entry)
         }
+        entries.append(AlertText.engineTCPExposed(
+            EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
+                                  place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)),
+            unreadable: ["/etc/docker/daemon.json"]))
         entries.append(AlertText.daemonStarted(version: "1", config: DockwardConfig(), configPath: "/etc/dockward.yml",
                                                engineSocket: "/run/docker.sock", cgroupLayout: "v1", openEpisodes: 2,
                                                stateFile: "/var/lib/dockward/state"))

@@ -1,0 +1,169 @@
+import DockwardCore
+import Foundation
+import Glibc
+import Logging
+
+/// The engine's configuration files as they lie under a root (`/`, or
+/// `/host`, or a test's fixture folder): its systemd unit with drop-ins and
+/// environment files, and `daemon.json`. Reads files only, never asks the
+/// engine or the docker CLI: an engine that listens on TCP is one whose API
+/// dockward should not need to trust to find out.
+struct EngineConfigFiles {
+    /// Files larger than this are refused: no real unit or daemon.json is near it.
+    static let sizeLimit = 1 << 20
+
+    /// Unit folders in systemd's precedence, highest first.
+    static let unitFolders = ["/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"]
+
+    let root: String
+
+    struct Problem: Hashable, CustomStringConvertible {
+        var path: String
+        var reason: String
+        var description: String { "\(path): \(reason)" }
+    }
+
+    struct Read {
+        var unit = EngineUnit()
+        var environmentFiles: [ConfigText] = []
+        var daemonJSON: ConfigText?
+        /// Each file or folder there but not readable.
+        var problems: [Problem] = []
+    }
+
+    func read() -> Read {
+        var out = Read()
+        var unitFiles: [ConfigText] = []
+        for folder in Self.unitFolders {
+            if let file = take(folder + "/docker.service", into: &out) {
+                unitFiles.append(file)
+                break
+            }
+        }
+        // Drop-ins apply in file-name order across all folders; a name in a
+        // higher folder masks the same name below it.
+        var dropIns: [String: String] = [:]
+        for folder in Self.unitFolders {
+            let dir = folder + "/docker.service.d"
+            for name in list(dir, into: &out) where name.hasSuffix(".conf") && dropIns[name] == nil {
+                dropIns[name] = dir + "/" + name
+            }
+        }
+        for name in dropIns.keys.sorted() {
+            if let file = take(dropIns[name]!, into: &out) { unitFiles.append(file) }
+        }
+        out.unit = EngineUnit(files: unitFiles)
+        out.environmentFiles = out.unit.environmentFiles.compactMap { take($0, into: &out) }
+        let jsonPath = EngineListeners.daemonJSONPath(unit: out.unit, environmentFiles: out.environmentFiles)
+        out.daemonJSON = take(jsonPath, into: &out)
+        return out
+    }
+
+    /// The file at host path `path`; nil when it is missing (normal) or
+    /// unreadable (noted in `problems`).
+    private func take(_ path: String, into out: inout Read) -> ConfigText? {
+        switch Self.readBounded(under(path)) {
+        case .text(let text): return ConfigText(path: path, text: text)
+        case .missing: return nil
+        case .unreadable(let reason):
+            out.problems.append(Problem(path: path, reason: reason))
+            return nil
+        }
+    }
+
+    private func list(_ dir: String, into out: inout Read) -> [String] {
+        guard let handle = opendir(under(dir)) else {
+            if errno != ENOENT && errno != ENOTDIR { out.problems.append(Problem(path: dir, reason: String(cString: strerror(errno)))) }
+            return []
+        }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    private func under(_ path: String) -> String {
+        root == "/" || root.isEmpty ? path : (root.hasSuffix("/") ? String(root.dropLast()) : root) + path
+    }
+
+    enum Outcome: Equatable {
+        case text(String)
+        case missing
+        case unreadable(String)
+    }
+
+    static func readBounded(_ path: String) -> Outcome {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            return errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .unreadable(String(cString: strerror(errno))) }
+        // A unit linked to /dev/null is masked (systemctl mask): empty, so
+        // the engine it would start sets nothing, and the unit below it is
+        // not read in its place.
+        if (st.st_mode & S_IFMT) == S_IFCHR { return .text("") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return .unreadable("not a regular file") }
+        guard st.st_size <= sizeLimit else { return .unreadable("larger than \(sizeLimit) bytes, not read") }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while bytes.count <= sizeLimit {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .unreadable(String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        guard bytes.count <= sizeLimit else { return .unreadable("larger than \(sizeLimit) bytes, not read") }
+        return .text(String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+/// The engine's own exposure: TCP listeners without client verification in
+/// its configuration, checked at start and at each reload. Each finding is
+/// written once; a reload writes only what is new (another listener, or the
+/// same one set somewhere else). Runs on the daemon's queue.
+final class EngineTCPWatch {
+    private let outlet: AlertOutlet
+    private let logger: Logger
+    private var reported: Set<EngineListenerFinding> = []
+    /// Problems already logged, so a reload does not log them again.
+    private var loggedProblems: Set<EngineConfigFiles.Problem> = []
+
+    init(outlet: AlertOutlet, logger: Logger) {
+        self.outlet = outlet
+        self.logger = logger
+    }
+
+    func check(_ config: DockwardConfig) {
+        guard config.hostControl.checks.engineTCP else {
+            // Turned back on later, it reports afresh.
+            reported = []
+            return
+        }
+        let read = EngineConfigFiles(root: config.hostControl.engineConfigRoot).read()
+        let report = EngineListeners.report(unit: read.unit, environmentFiles: read.environmentFiles,
+                                            daemonJSON: read.daemonJSON)
+        let problems = read.problems + report.malformed.map { EngineConfigFiles.Problem(path: $0.path, reason: $0.reason) }
+        for problem in problems where !loggedProblems.contains(problem) {
+            logger.warning("engine TCP check: cannot read \(problem); a listener set there would go unseen")
+        }
+        loggedProblems = Set(problems)
+        let unreadable = problems.map(\.path)
+        let current = Set(report.findings)
+        for finding in report.findings where !reported.contains(finding) {
+            outlet.send(AlertText.engineTCPExposed(finding, unreadable: unreadable))
+        }
+        for gone in reported.subtracting(current) {
+            logger.info("engine TCP check: \(gone.address) (was set at \(gone.place)) is no longer in the engine's configuration")
+        }
+        reported = current
+        logger.info("engine TCP check under \(config.hostControl.engineConfigRoot): \(current.count) exposed listener(s)")
+    }
+}
