@@ -91,7 +91,13 @@ enum Expected {
     static let hostPids = base.union(["DOCKWARD_ALERT"]).union(pidsFigures)
     static let socket = base.union(["DOCKWARD_ALERT"]).union(container).union([
         "SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE", "CONTAINER_STATE",
-        "EXPOSURE_COUNT", "ENGINE_EVENT_NANO"])
+        "EXPOSURE_COUNT", "ENGINE_EVENT_NANO", "SOCKET_LINK", "MOUNT_VOLUME"])
+    static let hostControl = base.union(["DOCKWARD_ALERT"]).union(container).union([
+        "HOST_CONTROL", "CONTAINER_STATE", "ENGINE_EVENT_NANO"])
+    static let hostPID = hostControl.union(["CAPABILITIES"])
+    static let engineState = hostControl.union(["ENGINE_STATE_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW",
+                                                "MOUNT_VOLUME"])
+    static let blockDevice = hostControl.union(["DEVICE", "MOUNT_VOLUME"])
     static let unresolved = base.union(["DOCKWARD_ALERT"]).union(container).union([
         "MOUNT_SOURCE", "MOUNT_DESTINATION", "PATH_ERROR", "CONTAINER_STATE", "UNRESOLVED_COUNT", "ENGINE_EVENT_NANO"])
     static let event = base.union(["DOCKWARD_EVENT"])
@@ -110,9 +116,15 @@ enum Expected {
         "socket-mount": ("c27bd08d95eb4ef99d7b04c64bb68468", socket),
         "socket-mount-allowed": ("2d8eaa6872db43f28eebfa4141f06fab", socket),
         "socket-mount-unresolved": ("5856052d274c42afaa29a77e595c8d42", unresolved),
+        "privileged": ("1d1f77f24dfc4e0987ba92c09c77ed6d", hostControl),
+        "host-pid": ("26a3cb077d644d63a064f1c830781e0e", hostPID),
+        "engine-state-mount": ("3dc5910927984251a3d158ff62048ea9", engineState),
+        "block-device": ("cd607ced6f204f13ae351ddb1293aa85", blockDevice),
+        "host-control-allowed": ("f2647ea6333a4f19be85d3b915ece6c1", hostPID.union(engineState).union(blockDevice)),
         "engine-tcp-exposed": ("bdc5053ff2f94fd68a452962e23a1387", engineTCP),
         "daemon-started": ("2a072edc0a2448d9bcd6de7eb9134a4b",
-                           event.union(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES"])),
+                           event.union(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES",
+                                        "SOCKET_HARD_LINKS"])),
         "daemon-stopped": ("c6b8a0edd9d24cfd924894ae8362eab3", event),
         "config-reloaded": ("68645a8bd89a4542bdc03af8728f3109", event.union(["CONFIG_FILE"])),
         "config-rejected": ("aa5cd40f5b2d4ebbb45b9954491947c2", event.union(["CONFIG_FILE", "CONFIG_LINE", "CONFIG_KEY"])),
@@ -138,8 +150,10 @@ enum Expected {
         let details = ContainerDetails(id: id, metadata: metadata,
                                        mounts: [MountPoint(kind: .bind, source: "/run/docker.sock", destination: "/s", readWrite: true)],
                                        binds: [], state: "running")
-        let exposures = [SocketExposure(socket: "/run/docker.sock", mountSource: "/run/docker.sock", mountDestination: "/s",
-                                        readWrite: true, kind: .direct),
+        var hardLink = SocketExposure(socket: "/run/docker.sock", mountSource: "/srv/links", mountDestination: "/s",
+                                      readWrite: true, kind: .hardLink, hardLink: "/srv/links/engine.sock")
+        hardLink.viaVolume = "links"
+        let exposures = [hardLink,
                          SocketExposure(socket: "/run/docker.sock", mountSource: "/run", mountDestination: "/r",
                                         readWrite: false, kind: .parentDir)]
         for rule in [nil, ContainerMatcher(name: "web")] {
@@ -152,13 +166,24 @@ enum Expected {
         if let entry = AlertText.socketUnresolved(details: details, unresolved: unreadable, eventTimeNano: 1) {
             entries.append(entry)
         }
+        let throughVolume = MountPoint(kind: .bind, source: "/var/lib/docker", destination: "/d", readWrite: true,
+                                       viaVolume: "state")
+        let findings: [HostControlFinding] = [
+            .privileged, .hostPID(capabilities: ["SYS_PTRACE"]),
+            .engineState(statePath: "/var/lib/docker", mount: throughVolume), .blockDevice(path: "/dev/sdb1", volume: "disk"),
+        ]
+        for rule in [nil, ContainerMatcher(name: "web")] {
+            for finding in findings {
+                entries.append(AlertText.hostControl(details: details, finding: finding, allowedBy: rule, eventTimeNano: 1))
+            }
+        }
         entries.append(AlertText.engineTCPExposed(
             EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
                                   place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)),
             unreadable: ["/etc/docker/daemon.json"]))
         entries.append(AlertText.daemonStarted(version: "1", config: DockwardConfig(), configPath: "/etc/dockward.yml",
                                                engineSocket: "/run/docker.sock", cgroupLayout: "v1", openEpisodes: 2,
-                                               stateFile: "/var/lib/dockward/state"))
+                                               stateFile: "/var/lib/dockward/state", engineSocketHardLinks: ["/srv/links/engine.sock"]))
         entries.append(AlertText.daemonStopped(watching: 3))
         entries.append(AlertText.configReloaded(changes: ["x"], configPath: "/etc/dockward.yml"))
         entries.append(AlertText.configRejected(ConfigError([ConfigIssue(file: "/etc/dockward.yml", line: 3, key: "pids.x",
@@ -183,17 +208,24 @@ final class CatalogTests: XCTestCase {
         }
     }
 
-    /// Each entry the code builds carries exactly the fields written out
-    /// above (SYSLOG_IDENTIFIER is added by the journal sink).
+    /// The entries the code builds of each kind carry, together, exactly
+    /// the fields written out above, and none carries another
+    /// (SYSLOG_IDENTIFIER is added by the journal sink).
     func testEntriesCarryExactlyTheExpectedFields() {
         let built = Expected.builtEntries()
         XCTAssertEqual(Set(built.map(\.kind.rawValue)), Set(Expected.kinds.keys), "one entry of every kind")
+        var carried: [String: Set<String>] = [:]
         for entry in built {
             let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
             let kind = fields["DOCKWARD_ALERT"] ?? fields["DOCKWARD_EVENT"] ?? "?"
             guard let expected = Expected.kinds[kind] else { XCTFail("entry of unknown kind \(kind)"); continue }
             XCTAssertEqual(fields["MESSAGE_ID"], expected.id, kind)
-            XCTAssertEqual(Set(fields.keys).union(["SYSLOG_IDENTIFIER"]), expected.fields, kind)
+            let names = Set(fields.keys).union(["SYSLOG_IDENTIFIER"])
+            XCTAssertEqual(names.subtracting(expected.fields), [], "\(kind) carries fields not written out")
+            carried[kind, default: []].formUnion(names)
+        }
+        for (kind, expected) in Expected.kinds {
+            XCTAssertEqual(carried[kind], expected.fields, kind)
         }
     }
 
