@@ -96,6 +96,16 @@ unresolved=$(( $(count DOCKWARD_ALERT=socket-mount-unresolved CONTAINER_ID_FULL=
 [ "$unresolved" = 0 ]
 verdict nothing-unresolved $? "$unresolved socket-mount-unresolved entries"
 
+# --- Host control beyond binds, under the sandbox ----------------------------
+wait_for 15 more_than 0 DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$VOLUME_CONTAINER"
+volume=$(field MOUNT_VOLUME DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$VOLUME_CONTAINER")
+[ "$volume" = "$VOLUME" ]
+verdict named-volume $? "socket-mount MOUNT_VOLUME=$volume MOUNT_SOURCE=$(field MOUNT_SOURCE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$VOLUME_CONTAINER") EXPOSURE=$(field EXPOSURE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$VOLUME_CONTAINER")"
+wait_for 15 more_than 0 DOCKWARD_ALERT=privileged CONTAINER_ID_FULL="$PRIVILEGED_CONTAINER"
+priority=$(field PRIORITY DOCKWARD_ALERT=privileged CONTAINER_ID_FULL="$PRIVILEGED_CONTAINER")
+[ "$priority" = 2 ]
+verdict privileged $? "privileged PRIORITY=$priority for $PRIVILEGED_CONTAINER"
+
 # --- The watchdog: no restart over a watchdog period (WatchdogSec=30s) -------
 sleep 35
 [ "$(prop MainPID)" = "$pid" ] && [ "$(prop NRestarts)" = "$restarts" ] && is_active

@@ -129,6 +129,7 @@ CONTAINERS=()
 
 cleanup() {
     for c in "${CONTAINERS[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
+    [ -z "${VOLUME:-}" ] || docker volume rm -f "$VOLUME" >/dev/null 2>&1 || true
     rm -rf "$WORK" "$TMP_DIR" "$LOCKED_DIR"
 }
 trap cleanup EXIT
@@ -154,6 +155,14 @@ run_container() { # NAME SOURCE: prints the container's full id
 }
 TMP_CONTAINER=$(run_container "${CONTAINERS[0]}" "$TMP_DIR/docker.sock")
 LOCKED_CONTAINER=$(run_container "${CONTAINERS[1]}" "$LOCKED_DIR/docker.sock")
+# Host control beyond a bind: a named volume that binds the socket's folder
+# (read by the daemon through GET /volumes) and a privileged container
+# (created only: it cannot start on every machine).
+VOLUME=dockward-systemd-vol-$ID
+docker volume create --driver local --opt type=none --opt o=bind --opt "device=$SOCK_DIR" "$VOLUME" >/dev/null
+CONTAINERS+=("dockward-systemd-volume-$ID" "dockward-systemd-privileged-$ID")
+VOLUME_CONTAINER=$(docker create --network none --name "${CONTAINERS[2]}" -v "$VOLUME:/x" "$IMAGE" sleep 600)
+PRIVILEGED_CONTAINER=$(docker create --network none --name "${CONTAINERS[3]}" --privileged "$IMAGE" sleep 600)
 
 cat > "$GUEST/dockward-test/env" <<EOF
 SOCK_GID=$(stat -c %g "$SOCK")
@@ -162,6 +171,9 @@ TMP_DIR=$TMP_DIR
 LOCKED_DIR=$LOCKED_DIR
 TMP_CONTAINER=$TMP_CONTAINER
 LOCKED_CONTAINER=$LOCKED_CONTAINER
+VOLUME=$VOLUME
+VOLUME_CONTAINER=$VOLUME_CONTAINER
+PRIVILEGED_CONTAINER=$PRIVILEGED_CONTAINER
 EOF
 
 # The checks run at boot from a oneshot unit, which powers the machine off.
