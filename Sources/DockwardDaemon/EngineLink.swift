@@ -145,7 +145,7 @@ final class EngineLink {
             do {
                 _ = try await engine.negotiate()
                 let stream = engine.events(sinceNano: lastEventNano ?? since)
-                let info = try await engine.info()
+                let info = try await describeEngine()
                 await onQueue {
                     self.markUp()
                     self.observer?.engineDescribed(info)
@@ -224,8 +224,7 @@ final class EngineLink {
             await onQueue { _ = self.inFlight.remove(id) }
             // An odd answer about one container is not an outage: it is left
             // for the next listing, which inspects what it lacks.
-            if case DockerClientError.httpStatus = error { logger.warning("cannot inspect container \(id.short): \(error)"); return }
-            if case DockerClientError.badResponse = error { logger.warning("cannot inspect container \(id.short): \(error)"); return }
+            if Self.isRefusal(error) { logger.warning("cannot inspect container \(id.short): \(error)"); return }
             throw error
         }
         await onQueue { self.finishInspection(id, details, eventTimeNano: eventTimeNano) }
@@ -239,9 +238,34 @@ final class EngineLink {
     private func readVolumeOptions(_ details: inout ContainerDetails) async throws {
         for index in details.volumes.indices {
             let volume = details.volumes[index]
-            guard !volume.name.isEmpty, let found = try await engine.volume(named: volume.name) else { continue }
+            guard !volume.name.isEmpty else { continue }
+            let found: VolumeInfo?
+            do { found = try await engine.volume(named: volume.name) } catch where Self.isRefusal(error) {
+                // A socket proxy may forbid /volumes: the container is still
+                // judged, on its inline options if it has any.
+                logger.warning("cannot read volume \(volume.name) of container \(details.id.short): \(error)")
+                continue
+            }
+            guard let found else { continue }
             details.volumes[index].driver = found.driver
             details.volumes[index].options = found.options
+        }
+    }
+
+    /// `GET /info`; an engine (or a socket proxy) that refuses it only
+    /// leaves the data root unknown, it is no outage.
+    private func describeEngine() async throws -> EngineInfo {
+        do { return try await engine.info() } catch where Self.isRefusal(error) {
+            logger.warning("the engine did not describe itself (GET /info): \(error); its data root is not watched")
+            return EngineInfo(dataRoot: nil)
+        }
+    }
+
+    /// An answer, though not the one asked for: the engine is there.
+    static func isRefusal(_ error: Error) -> Bool {
+        switch error {
+        case DockerClientError.httpStatus, DockerClientError.badResponse: true
+        default: false
         }
     }
 

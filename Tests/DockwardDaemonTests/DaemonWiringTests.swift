@@ -185,6 +185,27 @@ final class DaemonWiringTests: XCTestCase {
         XCTAssertEqual(second.writer.entries.filter { $0.kind.isAlert }.map(\.kind), [], "nothing reported again")
     }
 
+    /// Behind a socket proxy that refuses `/volumes` and `/info`, the engine
+    /// is still up and every container still judged: inline volume options
+    /// and binds count, only the data root goes unwatched.
+    func testEngineRefusingVolumesAndInfoIsNoOutage() throws {
+        engine.refusesVolumesAndInfo = true
+        let socketFolder = (host.engineSocket as NSString).deletingLastPathComponent
+        let inline = IDs.make(0x41), plain = IDs.make(0x42)
+        var v = details(inline, name: "inline")
+        v.volumes = [VolumeMount(name: "opt", destination: "/x", driver: "local", readWrite: true,
+                                 options: ["type": "none", "o": "bind", "device": socketFolder])]
+        engine.add(v)
+        engine.add(details(plain, name: "plain", binds: [(host.engineSocket, "/s")]))
+        let d = try makeDaemon()
+        d.start()
+        d.waitForNames([inline, plain])
+        d.ticks(1)
+        XCTAssertEqual(d.writer.entries(.engineLost), [], "a refusal is an answer, not an outage")
+        XCTAssertEqual(field(d.writer.entries(.socketMount, for: inline).first, "MOUNT_VOLUME"), "opt")
+        XCTAssertEqual(d.writer.entries(.socketMount, for: plain).count, 1)
+    }
+
     /// A mount whose host path cannot be resolved is an `err` entry naming
     /// the path and the reason, never a clean verdict. A symlink loop stands
     /// in for a folder closed to the daemon (the tests run as root, which

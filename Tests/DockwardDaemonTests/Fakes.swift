@@ -23,6 +23,9 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     private(set) var shutDown = false
     private var volumes: [String: VolumeInfo] = [:]
     private var dataRoot: String?
+    /// Like a socket proxy that allows only some endpoints: volume and info
+    /// requests answered 403.
+    var refusesVolumesAndInfo = false
 
     init(socketPath: String, dataRoot: String? = nil) {
         self.socketPath = socketPath
@@ -92,11 +95,17 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
 
     func volume(named name: String) async throws -> VolumeInfo? {
         try check()
+        if lock.withLock({ refusesVolumesAndInfo }) {
+            throw DockerClientError.httpStatus(code: 403, request: "/volumes/\(name)", message: "forbidden")
+        }
         return lock.withLock { volumes[name] }
     }
 
     func info() async throws -> EngineInfo {
         try check()
+        if lock.withLock({ refusesVolumesAndInfo }) {
+            throw DockerClientError.httpStatus(code: 403, request: "/info", message: "forbidden")
+        }
         return EngineInfo(dataRoot: lock.withLock { dataRoot })
     }
 
