@@ -140,7 +140,7 @@ if [ "$1" = configure ]; then
             usermod -a -G docker dockward
         fi
     else
-        echo "dockward: no 'docker' group on this host: the pids watch runs; the socket watch waits for the engine." >&2
+        echo "dockward: no 'docker' group on this host: the pids watch runs; the host-control watch waits for the engine." >&2
         echo "dockward: once Docker is installed: usermod -aG docker dockward && systemctl restart dockward" >&2
     fi
     if [ -d /run/systemd/system ]; then

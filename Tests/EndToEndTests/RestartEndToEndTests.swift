@@ -41,11 +41,11 @@ final class RestartEndToEndTests: XCTestCase {
         // Positive control: the second daemon listed and judged the
         // containers and watches the unlimited one's cgroup.
         let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline && !(second.stderrText.contains("socket watch (connected)")
+        while Date() < deadline && !(second.stderrText.contains("host-control watch (connected)")
                                      && second.stderrText.contains("watching container \(unlimitedID.prefix(12))")) {
             Thread.sleep(forTimeInterval: 0.2)
         }
-        XCTAssertTrue(second.stderrText.contains("socket watch (connected)"), second.stderrText.suffix(3000).description)
+        XCTAssertTrue(second.stderrText.contains("host-control watch (connected)"), second.stderrText.suffix(3000).description)
         XCTAssertTrue(second.stderrText.contains("watching container \(unlimitedID.prefix(12))"), second.stderrText.suffix(3000).description)
         // Past the metadata grace (2 s) and the unlimited settle time (1 s).
         Thread.sleep(forTimeInterval: 4)

@@ -6,7 +6,7 @@ import XCTest
 final class UnitFileTests: XCTestCase {
     /// The exposure `systemd-analyze security --offline=true` gives the unit
     /// (systemd 252): it may only go down. 0.0 is the safest, 10.0 the least.
-    /// 1.0 since the socket watch sees the host as the engine does (no
+    /// 1.0 since the host-control watch sees the host as the engine does (no
     /// PrivateTmp=/PrivateUsers=, CAP_DAC_READ_SEARCH) and setpriority() is
     /// allowed; packaging/README.md lists every item.
     static let exposureCeiling = 1.0
@@ -69,7 +69,7 @@ final class UnitFileTests: XCTestCase {
         // otherwise), and a minimal system has no /bin/kill (procps).
         XCTAssertFalse(lines.contains { $0.hasPrefix("SupplementaryGroups=") }, "a missing group would stop every start")
         XCTAssertFalse(lines.contains { $0.hasPrefix("ExecReload=/bin/kill") }, "/bin/kill is missing on a minimal system")
-        // DynamicUser=yes forces PrivateTmp=yes: the host's /tmp hidden from the socket watch.
+        // DynamicUser=yes forces PrivateTmp=yes: the host's /tmp hidden from the host-control watch.
         XCTAssertFalse(lines.contains("DynamicUser=yes"), "DynamicUser=yes hides the host's /tmp")
         // /proc/loadavg and /proc/sys/kernel/* are what the host pids watch reads.
         XCTAssertFalse(lines.contains { $0.hasPrefix("ProcSubset=pid") }, "ProcSubset=pid hides /proc/loadavg and /proc/sys")
