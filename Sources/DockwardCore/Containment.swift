@@ -134,11 +134,13 @@ public struct ContainmentPlanner: Sendable {
         if episodes[id, default: Episode()].refusingSince == nil { episodes[id, default: Episode()].refusingSince = now }
     }
 
-    /// Whether the exhausted action is due: refusing since `exhausted_for`
-    /// ago, and still refusing (`lastRefusalAt` within `stillRefusingWithin`).
+    /// Whether the exhausted action is due: forks refused across
+    /// `exhausted_for` (the last refusal at least that long after the
+    /// episode's first entry), and still refused now (the last one within
+    /// `stillRefusingWithin`).
     public func exhaustionDue(_ id: ContainerID, lastRefusalAt: Int64?, policy: ActionsPolicy, at now: Int64) -> Bool {
         guard let since = episodes[id]?.refusingSince, let last = lastRefusalAt else { return false }
-        return now - since >= policy.exhaustedFor.nanoseconds && now - last <= Self.stillRefusingWithin.nanoseconds
+        return last - since >= policy.exhaustedFor.nanoseconds && now - last <= Self.stillRefusingWithin.nanoseconds
     }
 
     /// The container recovered (`pids-recovered`) or is gone: a new episode may act again.

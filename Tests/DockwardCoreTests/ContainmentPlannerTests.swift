@@ -95,6 +95,8 @@ final class ContainmentPlannerTests: XCTestCase {
         XCTAssertTrue(planner.exhaustionDue(c, lastRefusalAt: 40 * s, policy: on, at: 40 * s))
         XCTAssertFalse(planner.exhaustionDue(c, lastRefusalAt: 30 * s, policy: on, at: 40 * s),
                        "stopped refusing 10 s ago: it backed off, leave it")
+        XCTAssertFalse(planner.exhaustionDue(c, lastRefusalAt: 38 * s, policy: on, at: 41 * s),
+                       "refusals that stopped before exhausted_for ran out do not count, however recent")
         XCTAssertEqual(planner.decide(.pause, for: c, guards: named, policy: on, at: 40 * s), .act(.pause))
         XCTAssertEqual(planner.refusing, [], "timing ends with the decision")
         planner.episodeEnded(c)
