@@ -64,7 +64,7 @@ public struct ContainerActionClient: ContainerActionAPI {
         let version = try await engine.currentVersion()
         let path = request.path(apiVersion: version, id: id)
         let response = try await engine.execute(method: request.method, path: path, body: request.body, using: engine.client)
-        try await engine.ensureSuccess(response, request: path)
+        try await engine.ensureSuccess(response, request: "POST " + path)
         // The answer (`{"Warnings":[]}` or nothing) is read and dropped so the connection is reused.
         _ = try? await response.body.collect(upTo: 64 << 10)
     }
