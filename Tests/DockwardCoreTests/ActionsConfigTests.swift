@@ -2,20 +2,8 @@ import DockwardCore
 import XCTest
 
 /// The `actions:` section: defaults, strict parsing, overrides, reload lines.
-final class ActionsConfigTests: XCTestCase {
-    func parse(_ yaml: String) throws -> DockwardConfig { try ConfigLoader.parse(yaml, file: "test.yml") }
-
-    func issues(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> [ConfigIssue] {
-        do {
-            _ = try ConfigLoader.parse(yaml, file: "test.yml")
-            XCTFail("expected the config to be refused", file: file, line: line)
-            return []
-        } catch {
-            return error.issues
-        }
-    }
-
-    func testDefaultsChangeNothing() {
+extension ConfigLoaderTests {
+    func testActionsDefaultsChangeNothing() {
         let a = DockwardConfig().actions
         XCTAssertFalse(a.enabled)
         XCTAssertFalse(a.dryRun)
@@ -26,7 +14,7 @@ final class ActionsConfigTests: XCTestCase {
         XCTAssertFalse(DockwardConfig().actionsMayBeEnabled)
     }
 
-    func testEveryKeyIsRead() throws {
+    func testEveryActionsKeyIsRead() throws {
         let c = try parse("""
         actions:
           enabled: true
@@ -44,7 +32,7 @@ final class ActionsConfigTests: XCTestCase {
         XCTAssertTrue(c.summary.hasSuffix(", actions enabled (dry run)"), c.summary)
     }
 
-    func testBadValuesNameLineAndKey() {
+    func testBadActionsValuesNameLineAndKey() {
         let found = issues("""
         actions:
           enabled: yes please
@@ -71,7 +59,7 @@ final class ActionsConfigTests: XCTestCase {
         XCTAssertEqual(issues("actions: 3\n").first?.key, "actions")
     }
 
-    func testOverridesApplyByTheSameMatcherInOrder() throws {
+    func testActionsOverridesApplyByTheSameMatcherInOrder() throws {
         let c = try parse("""
         actions:
           cap_unlimited: 1000

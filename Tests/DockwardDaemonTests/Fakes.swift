@@ -1,4 +1,5 @@
 import DockwardSystem
+import DockwardTestSupport
 import DockwardCgroup
 import DockwardCore
 import DockwardDaemon
@@ -243,18 +244,10 @@ struct FixtureHost {
     static func bindSocket(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
+        switch UnixSocket.open(path, .bind) {
+        case .success(let fd): close(fd)
+        case .failure(let error): throw POSIXError(.init(rawValue: error.code) ?? .EIO)
         }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     }
 }
 

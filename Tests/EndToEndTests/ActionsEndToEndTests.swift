@@ -1,3 +1,4 @@
+import DockwardTestSupport
 import Foundation
 import Glibc
 import XCTest
@@ -292,26 +293,10 @@ final class SocketProxy: @unchecked Sendable {
     }
 
     static func unixSocket(_ path: String, bind doBind: Bool) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw E2E.failure("socket: errno \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
+        switch UnixSocket.open(path, doBind ? .bind : .connect) {
+        case .success(let fd): return fd
+        case .failure(let error): throw E2E.failure("\(doBind ? "bind" : "connect") \(path): \(error)")
         }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                doBind ? bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                    : connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard rc == 0 else {
-            let code = errno
-            close(fd)
-            throw E2E.failure("\(doBind ? "bind" : "connect") \(path): errno \(code)")
-        }
-        return fd
     }
 
     private func acceptLoop() {
