@@ -242,12 +242,22 @@ extension AlertText {
     /// `action-taken`, `action-failed`, `action-skipped` or `action-dry-run`.
     public static func action(_ r: ActionReport) -> JournalEntry {
         let who = "container \(sanitizedForMessage(r.container.displayName)) (\(r.container.id.short))"
+        // The action in the base form ("would pause ...") and as done ("Paused ...").
         let doing: String
+        let done: String
         switch r.action {
-        case .cap(let n): doing = "give \(who) a pids limit of \(n)"
-        case .pause: doing = "pause \(who)"
-        case .stop: doing = "stop \(who)"
-        case .kill: doing = "kill \(who)"
+        case .cap(let n):
+            doing = "give \(who) a pids limit of \(n)"
+            done = "Gave \(who) a pids limit of \(n)"
+        case .pause:
+            doing = "pause \(who)"
+            done = "Paused \(who)"
+        case .stop:
+            doing = "stop \(who)"
+            done = "Stopped \(who)"
+        case .kill:
+            doing = "kill \(who)"
+            done = "Killed \(who)"
         }
         let why: String
         switch r.reason {
@@ -265,7 +275,7 @@ extension AlertText {
         switch r.result {
         case .taken:
             priority = .warning
-            message = "Did \(doing): \(why)\(count). Undo: \(r.undo)."
+            message = "\(done): \(why)\(count). Undo: \(r.undo)."
             if r.engineUpdate == "pending" {
                 message += " The kernel limit (pids.max) is in place; the engine is unreachable, so docker inspect shows it once dockward has told the engine."
             }

@@ -50,6 +50,12 @@ final class Containment {
     /// Every entry that leaves through the outlet. Call on the queue.
     func observe(_ entry: JournalEntry) {
         guard entry.kind.isAlert, !entry.kind.isAction else { return }
+        if entry.kind == .pidsRecovered {
+            if let id = entry.container?.id { planner.episodeEnded(id) }
+            return
+        }
+        // Actions off everywhere (the default): nothing more per alert.
+        guard config.actionsMayBeEnabled else { return }
         switch entry.kind {
         case .pidsForecast:
             guard let id = entry.container?.id, let f = pids.facts(for: id), !f.hasOwnLimit else { return }
@@ -63,8 +69,6 @@ final class Containment {
             let policy = config.actionsPolicy(for: f.metadata)
             guard policy.enabled, policy.onExhausted != .none else { return }
             planner.refusalSeen(id, at: now)
-        case .pidsRecovered:
-            if let id = entry.container?.id { planner.episodeEnded(id) }
         default:
             break
         }
@@ -223,6 +227,5 @@ final class Containment {
         r.result = result
         edit(&r)
         outlet.send(AlertText.action(r))
-        if result == .failed { logger.warning("action \(r.action.name) on container \(r.container.id.short) failed: \(r.error ?? "?")") }
     }
 }
