@@ -139,7 +139,9 @@ final class ActionsEndToEndTests: XCTestCase {
         XCTAssertEqual(actions.count, 1, "one action per episode")
         let samples = try E2E.scrape(port: Self.metricsPort)
         XCTAssertGreaterThanOrEqual(Double(samples[#"dockward_actions_total{action="cap",result="taken"}"#] ?? "0") ?? 0, 1)
-        print("e2e-actions: cap: pids-forecast [\(Self.summary(forecast)) PIDS_CURRENT=\(forecast["PIDS_CURRENT"] ?? "?")]"
+        let first = try E2E.journalEntries(["_PID": pid, "CONTAINER_NAME": name, "DOCKWARD_ALERT": "pids-unlimited"], sinceMicros: since).first
+        print("e2e-actions: cap: first alert pids-unlimited -> action-taken in \(Self.milliseconds(from: first, to: taken)) ms;"
+              + " pids-forecast [\(Self.summary(forecast))]"
               + " -> action-taken [\(Self.summary(taken))] in \(Self.milliseconds(from: forecast, to: taken)) ms;"
               + " docker inspect HostConfig.PidsLimit=\(try Self.inspect(name, "{{.HostConfig.PidsLimit}}")),"
               + " pids.max=\(Self.pidsMax(id)), pids.current after the leak=\(current)")
