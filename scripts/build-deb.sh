@@ -11,6 +11,8 @@
 #   /usr/lib/systemd/catalog/dockward.catalog   (journalctl -x explanations)
 #   /usr/share/doc/dockward/examples/metrics.conf (drop-in for metrics.listen,
 #                                  from packaging/prometheus/dockward.service.d/)
+#   /usr/share/doc/dockward/examples/actions.conf (drop-in for actions.enabled,
+#                                  from packaging/actions/dockward.service.d/)
 # Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
@@ -93,6 +95,8 @@ install -m 0644 "$ROOT_DIR/packaging/dockward.catalog" "$PKG/usr/lib/systemd/cat
 install -m 0644 "$ROOT_DIR/README.md" "$PKG/usr/share/doc/dockward/README.md"
 install -D -m 0644 "$ROOT_DIR/packaging/prometheus/dockward.service.d/metrics.conf" \
     "$PKG/usr/share/doc/dockward/examples/metrics.conf"
+install -D -m 0644 "$ROOT_DIR/packaging/actions/dockward.service.d/actions.conf" \
+    "$PKG/usr/share/doc/dockward/examples/actions.conf"
 
 echo /etc/dockward/dockward.yml > "$PKG/DEBIAN/conffiles"
 

@@ -181,6 +181,35 @@ systemctl daemon-reload
 systemctl restart dockward.service
 wait_for 20 is_active
 
+# --- The actions drop-in: the cgroup tree writable, CAP_DAC_OVERRIDE ---------
+# What enabling actions needs to write a container's pids.max, granted by the
+# example the package ships. Without it the service sees every cgroup mount
+# read-only; with it, each as writable as the machine itself has it (under
+# systemd-nspawn the v1 controllers are read-only even to the guest's PID 1).
+cgroup_modes() { # PID: "mount-point=rw|ro" of every mount at or under /sys/fs/cgroup it sees
+    awk '$5 ~ "^/sys/fs/cgroup" { split($6, o, ","); print $5 "=" o[1] }' "/proc/$1/mountinfo" | sort | tr '\n' ' '
+}
+before_modes=$(cgroup_modes "$(prop MainPID)")
+machine_modes=$(cgroup_modes 1)
+install -D -m 0644 /usr/share/doc/dockward/examples/actions.conf /etc/systemd/system/dockward.service.d/actions.conf
+systemctl daemon-reload
+systemctl restart dockward.service
+wait_for 20 is_active
+active=$?
+after_modes=$(cgroup_modes "$(prop MainPID)")
+caps=$(prop CapabilityBoundingSet)
+echo "$caps" | grep -q cap_dac_override
+has_cap=$?
+echo "$machine_modes" | grep -q "=rw"
+machine_rw=$?
+[ "$active" = 0 ] && [ "$has_cap" = 0 ] && [ "$machine_rw" = 0 ] && [ "$after_modes" = "$machine_modes" ] \
+    && ! echo "$before_modes" | grep -q "=rw"
+verdict actions-drop-in $? "$(prop ActiveState), CapabilityBoundingSet=$caps; the machine's cgroup mounts: $machine_modes; the service's without the drop-in: $before_modes; with it: $after_modes"
+rm -f /etc/systemd/system/dockward.service.d/actions.conf
+systemctl daemon-reload
+systemctl restart dockward.service
+wait_for 20 is_active
+
 # --- Stop ---------------------------------------------------------------------
 systemctl stop dockward.service
 rc=$?

@@ -50,6 +50,10 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case configRejected = "config-rejected"
     case engineLost = "engine-lost"
     case engineBack = "engine-back"
+    case actionTaken = "action-taken"
+    case actionFailed = "action-failed"
+    case actionSkipped = "action-skipped"
+    case actionDryRun = "action-dry-run"
 
     public var messageID: String {
         switch self {
@@ -75,6 +79,10 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .configRejected: "aa5cd40f5b2d4ebbb45b9954491947c2"
         case .engineLost: "f1a671def2e047adb6520636d728a9dd"
         case .engineBack: "4d9dd32cb9854ccebe0be6efd86131c6"
+        case .actionTaken: "e9b9578cce3544a5b02545e7310cd9db"
+        case .actionFailed: "2f0b79948c5549f093212ade0ffa753c"
+        case .actionSkipped: "563843aea54740e09456a9fa6872f980"
+        case .actionDryRun: "516d0b9e206d4b6889ec35ea87863989"
         }
     }
 
@@ -84,6 +92,14 @@ public enum EntryKind: String, CaseIterable, Sendable {
         switch self {
         case .daemonStarted, .daemonStopped, .configReloaded, .configRejected, .engineLost, .engineBack: false
         default: true
+        }
+    }
+
+    /// The four results of an action (`actions:`), each its own entry.
+    public var isAction: Bool {
+        switch self {
+        case .actionTaken, .actionFailed, .actionSkipped, .actionDryRun: true
+        default: false
         }
     }
 }

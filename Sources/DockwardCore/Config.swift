@@ -18,6 +18,52 @@ public struct PidsPolicy: Equatable, Sendable {
     public init() {}
 }
 
+/// Opt-in containment (`actions:`): what dockward may do to a runaway
+/// container. Nothing is ever changed on a container unless `enabled`.
+public struct ActionsPolicy: Equatable, Sendable {
+    /// What is done to a container that has refused forks at its own limit
+    /// for `exhaustedFor`.
+    public enum OnExhausted: String, Equatable, Sendable, CaseIterable { case none, pause, stop, kill }
+
+    public var enabled = false
+    /// Write what would be done (`action-dry-run`), change nothing.
+    public var dryRun = false
+    /// The pids limit given to a container without a limit of its own when
+    /// it runs away; 0: never.
+    public var capUnlimited: Int64 = 0
+    public var onExhausted = OnExhausted.none
+    /// How long a container must have refused forks at its limit before
+    /// `onExhausted`: long enough that a service which hits its wall once
+    /// and backs off is left alone.
+    public var exhaustedFor = Interval.seconds(30)
+
+    public init() {}
+
+    /// Whether this policy could ever act (or say it would).
+    public var mayAct: Bool { enabled && (capUnlimited > 0 || onExhausted != .none) }
+}
+
+/// The keys of `actions:` an override sets; nil keeps the value before it.
+public struct ActionsOverride: Equatable, Sendable {
+    public var enabled: Bool?
+    public var dryRun: Bool?
+    public var capUnlimited: Int64?
+    public var onExhausted: ActionsPolicy.OnExhausted?
+    public var exhaustedFor: Interval?
+
+    public init() {}
+
+    public func applied(to base: ActionsPolicy) -> ActionsPolicy {
+        var p = base
+        if let v = enabled { p.enabled = v }
+        if let v = dryRun { p.dryRun = v }
+        if let v = capUnlimited { p.capUnlimited = v }
+        if let v = onExhausted { p.onExhausted = v }
+        if let v = exhaustedFor { p.exhaustedFor = v }
+        return p
+    }
+}
+
 /// The daemon's whole configuration. Defaults here are the documented ones
 /// (`config/dockward.yml` shows each).
 public struct DockwardConfig: Equatable, Sendable {
@@ -29,6 +75,8 @@ public struct DockwardConfig: Equatable, Sendable {
         public var unlimited: PidsPolicy.UnlimitedAction?
         public var forecastHorizon: Interval?
         public var ignore: Bool?
+        /// `actions:` keys for the containers this rule matches.
+        public var actions: ActionsOverride?
         /// Line of the rule in its file, for log lines.
         public var line: Int
 
@@ -92,8 +140,27 @@ public struct DockwardConfig: Equatable, Sendable {
     public var hostControl = HostControl()
     /// `host:port` of the Prometheus endpoint; nil (the default) means off.
     public var metricsListen: String?
+    public var actions = ActionsPolicy()
 
     public init() {}
+
+    /// The actions policy for one container: the global one with every
+    /// matching override's `actions:` applied in file order, by the same
+    /// matcher as the pids keys. A container the engine has not named
+    /// matches no rule.
+    public func actionsPolicy(for metadata: ContainerMetadata?) -> ActionsPolicy {
+        var p = actions
+        for rule in overrides where rule.match.matches(metadata) {
+            if let a = rule.actions { p = a.applied(to: p) }
+        }
+        return p
+    }
+
+    /// Whether actions may be enabled for any container (globally or by an
+    /// override): only then does the daemon make an action client at all.
+    public var actionsMayBeEnabled: Bool {
+        actions.enabled || overrides.contains { $0.actions?.enabled == true }
+    }
 
     /// The policy for one container: the global one with every matching
     /// override applied in file order (later rules win).
@@ -115,6 +182,7 @@ public struct DockwardConfig: Equatable, Sendable {
         "poll every \(pollInterval), warn at \(pids.warnRatio), critical at \(pids.criticalRatio), "
             + "forecast \(pids.forecastHorizon) ahead, unlimited=\(pids.unlimited.rawValue), "
             + "repeat every \(repeatInterval), \(overrides.count) override(s), cgroup root \(cgroupRoot)"
+            + (actionsMayBeEnabled ? ", actions enabled\(actions.dryRun ? " (dry run)" : "")" : "")
     }
 
     /// Human lines naming what differs, for the reload entry.
@@ -145,6 +213,11 @@ public struct DockwardConfig: Equatable, Sendable {
         note("host_control.checks.engine_tcp", old.hostControl.checks.engineTCP, hostControl.checks.engineTCP)
         note("host_control.engine_config_root", old.hostControl.engineConfigRoot, hostControl.engineConfigRoot)
         note("metrics.listen", old.metricsListen ?? "off", metricsListen ?? "off")
+        note("actions.enabled", old.actions.enabled, actions.enabled)
+        note("actions.dry_run", old.actions.dryRun, actions.dryRun)
+        note("actions.cap_unlimited", old.actions.capUnlimited, actions.capUnlimited)
+        note("actions.on_exhausted", old.actions.onExhausted.rawValue, actions.onExhausted.rawValue)
+        note("actions.exhausted_for", old.actions.exhaustedFor, actions.exhaustedFor)
         return out
     }
 }

@@ -213,7 +213,7 @@ private struct Reader {
     mutating func readRoot(_ root: Node, into config: inout DockwardConfig) {
         if case .scalar(let s) = root, s.string.isEmpty || s.tag.rawValue.hasSuffix("null") { return }
                 var hostControlKey: String?
-        entries(root, "", known: ["cgroup", "docker", "pids", "alerts", "overrides", "host_control", "socket_watch", "metrics"]) { r, key, value, path in
+        entries(root, "", known: ["cgroup", "docker", "pids", "alerts", "overrides", "host_control", "socket_watch", "metrics", "actions"]) { r, key, value, path in
             switch key {
             case "cgroup":
                 r.entries(value, path, known: ["root"]) { r, _, v, p in
@@ -238,6 +238,9 @@ private struct Reader {
                 }
                 hostControlKey = key
                 r.readHostControl(value, path, into: &config)
+            case "actions":
+                if r.isNull(value) { return }
+                if let a = r.readActions(value, path) { config.actions = a.applied(to: config.actions) }
             case "metrics":
                 r.entries(value, path, known: ["listen"]) { r, _, v, p in
                     if r.isNull(v) { config.metricsListen = nil; return }
@@ -304,7 +307,7 @@ private struct Reader {
             var rule = DockwardConfig.Override(match: ContainerMatcher(), line: item.mark?.line ?? 0)
             var sawMatch = false
             entries(item, p, known: ["match", "warn_ratio", "critical_ratio", "high_for", "unlimited",
-                                     "forecast_horizon", "ignore"]) { r, key, v, kp in
+                                     "forecast_horizon", "ignore", "actions"]) { r, key, v, kp in
                 switch key {
                 case "match": sawMatch = true; if let m = r.matcher(v, kp) { rule.match = m }
                 case "warn_ratio": rule.warnRatio = r.ratio(v, kp)
@@ -313,6 +316,7 @@ private struct Reader {
                 case "unlimited": rule.unlimited = r.unlimitedAction(v, kp)
                 case "forecast_horizon": rule.forecastHorizon = r.positiveInterval(v, kp)
                 case "ignore": rule.ignore = r.bool(v, kp)
+                case "actions": rule.actions = r.readActions(v, kp)
                 default: break
                 }
             }
@@ -324,6 +328,45 @@ private struct Reader {
             }
             config.overrides.append(rule)
         }
+    }
+
+    /// The keys of an `actions:` mapping, top level or in an override; only
+    /// the keys given are set.
+    mutating func readActions(_ node: Node, _ path: String) -> ActionsOverride? {
+        var a = ActionsOverride()
+        entries(node, path, known: ["enabled", "dry_run", "cap_unlimited", "on_exhausted", "exhausted_for"]) { r, key, v, p in
+            switch key {
+            case "enabled": a.enabled = r.bool(v, p)
+            case "dry_run": a.dryRun = r.bool(v, p)
+            case "cap_unlimited": a.capUnlimited = r.pidsLimit(v, p)
+            case "on_exhausted":
+                guard let s = r.scalar(v, p, expected: "none, pause, stop or kill") else { return }
+                guard let x = ActionsPolicy.OnExhausted(rawValue: s) else {
+                    r.issue(v, p, "expected none, pause, stop or kill, got \"\(s)\"")
+                    return
+                }
+                a.onExhausted = x
+            case "exhausted_for": a.exhaustedFor = r.positiveInterval(v, p)
+            default: break
+            }
+        }
+        return node.mapping != nil ? a : nil
+    }
+
+    /// The largest pids limit the kernel takes (PID_MAX_LIMIT on 64-bit).
+    static let maxPidsLimit: Int64 = 4_194_304
+
+    mutating func pidsLimit(_ node: Node, _ path: String) -> Int64? {
+        guard let s = scalar(node, path, expected: "a whole number of tasks (0 = off)") else { return nil }
+        guard let n = Int64(s) else {
+            issue(node, path, "expected a whole number of tasks (0 = off), got \"\(s)\"")
+            return nil
+        }
+        guard n >= 0 && n <= Reader.maxPidsLimit else {
+            issue(node, path, "must be from 0 (off) to \(Reader.maxPidsLimit), got \(n)")
+            return nil
+        }
+        return n
     }
 
     mutating func readHostControl(_ node: Node, _ path: String, into config: inout DockwardConfig) {

@@ -78,7 +78,7 @@ struct Episode: Equatable, Sendable {
 public struct ContainerPidsDetector: Sendable {
     public private(set) var trend: PidsTrend
     var lastRefused: Int64?
-    var lastRefusalAt: Int64?
+    public internal(set) var lastRefusalAt: Int64?
     var unlimitedReported = false
     var unlimitedSince: Int64?
     /// What the engine says of the container's own limit

@@ -24,6 +24,8 @@ public final class AlertOutlet {
     private let metrics: MetricsRegistry
     /// Alerts sent so far; the daemon saves its state file when this moves.
     private(set) var alertsSent = 0
+    /// Hears every entry once it is written: containment (`actions:`).
+    var listener: ((JournalEntry) -> Void)?
 
     public init(writer: EntryWriter, metrics: MetricsRegistry) {
         self.writer = writer
@@ -38,5 +40,9 @@ public final class AlertOutlet {
             alertsSent += 1
             metrics.recordAlert(kind: entry.kind)
         }
+        if entry.kind.isAction, let action = entry.fields.first(where: { $0.name == "DOCKWARD_ACTION" })?.value {
+            metrics.recordAction(action: action, result: String(entry.kind.rawValue.dropFirst("action-".count)))
+        }
+        listener?(entry)
     }
 }

@@ -78,13 +78,18 @@ public final class Daemon {
         /// Where the kernel's refusal lines are read.
         public var kernelMessages: KernelMessages
         public var logger: Logger
+        /// Makes the client that can update, pause, stop or kill one
+        /// container; called only when `actions:` decided to act. nil: no
+        /// action reaches the engine (a cap still goes to `pids.max`).
+        public var makeActionClient: ((ContainerID) -> ContainerActionAPI)?
 
         public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: EntryWriter, notifier: ServiceNotifier,
                     metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?,
                     descriptors: DescriptorBudget, kernelMessages: KernelMessages = .kmsgElseJournal(KernelRefusalLog.defaultPath),
-                    logger: Logger) {
+                    logger: Logger, makeActionClient: ((ContainerID) -> ContainerActionAPI)? = nil) {
             self.engine = engine
+            self.makeActionClient = makeActionClient
             self.cgroupLayout = cgroupLayout
             self.hostReader = hostReader
             self.hostPaths = hostPaths
@@ -113,6 +118,7 @@ public final class Daemon {
     private let pids: PidsWatch
     private let hostControl: HostControlWatch
     private let engineTCP: EngineTCPWatch
+    private let containment: Containment
     private let stateFile: StateFile?
     private let bootID: String
     private var savedAlertCount = -1
@@ -152,9 +158,12 @@ public final class Daemon {
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                                        outlet: outlet, logger: parts.logger)
         engineTCP = EngineTCPWatch(outlet: outlet, logger: parts.logger)
+        containment = Containment(config: config, outlet: outlet, pids: pids, makeClient: parts.makeActionClient,
+                                  queue: queue, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }
         bootID = StateFile.currentBootID()
         link.observer = self
+        outlet.listener = { [weak containment] in containment?.observe($0) }
     }
 
     // MARK: Life cycle
@@ -248,6 +257,7 @@ public final class Daemon {
             config = newConfig
             pids.apply(newConfig)
             hostControl.apply(newConfig)
+            containment.apply(newConfig)
             link.apply(resyncInterval: newConfig.hostControl.resyncInterval)
             if intervalChanged && timer != nil { startTimer() }
             outlet.send(AlertText.configReloaded(changes: changes, configPath: configPath))
@@ -283,7 +293,9 @@ public final class Daemon {
         if now >= nextPollAt - timerInterval / 2 {
             nextPollAt = now + config.pollInterval.nanoseconds
             outlet.retryPending()
+            containment.clock(now)
             pids.poll(now: now)
+            containment.checkExhausted()
             parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - now) / 1e9)
             saveState(force: false)
             let status = statusLine
@@ -304,6 +316,9 @@ public final class Daemon {
 
     /// The engine's name for a container, once it has told it. Call on the queue.
     public func containerName(_ id: ContainerID) -> String? { link.metadata(for: id)?.name }
+
+    /// Action calls to the engine under way. Call on the queue.
+    public var actionsInFlight: Int { containment.inFlight }
 
     /// Containers whose cgroups are watched now. Call on the queue.
     public var watchedContainerCount: Int { pids.containers.count }
@@ -399,6 +414,7 @@ public final class Daemon {
 extension Daemon: EngineLinkObserver {
     func engineConnected(afterOutage outage: Int64?) {
         parts.metrics.setEngineConnected(true)
+        containment.engineConnected()
         if let outage {
             outlet.send(AlertText.engineBack(socket: parts.engine.socketPath, outage: outage))
         } else {
@@ -408,6 +424,7 @@ extension Daemon: EngineLinkObserver {
 
     func engineLost(reason: String) {
         parts.metrics.setEngineConnected(false)
+        containment.engineLost()
         outlet.send(AlertText.engineLost(socket: parts.engine.socketPath, reason: reason, retryCap: EngineLink.maxRetry))
     }
 
@@ -427,6 +444,7 @@ extension Daemon: EngineLinkObserver {
 
     func containerGone(_ id: ContainerID) {
         hostControl.forget(id)
+        containment.containerGone(id)
     }
 
     func listingCompleted(_ present: Set<ContainerID>, reason: String) {

@@ -67,10 +67,13 @@ public enum DaemonRunner {
         logger.info("\(layout.summary); engine socket \(endpoint.socketPath)")
         let stateDirectory = options.stateDirectory ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]
             .flatMap { $0.split(separator: ":").first.map(String.init) }
+        let engine = DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine"))
         let parts = Daemon.Parts(
-            engine: DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine")),
+            engine: engine,
             cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
-            descriptors: budget, logger: logger)
+            descriptors: budget, logger: logger,
+            // Called only for an action `actions:` decided on: one client per action, bound to its container.
+            makeActionClient: { ContainerActionClient(id: $0, engine: engine) })
         let daemon = Daemon(config: config, configPath: options.configPath,
                             configIsExplicit: options.configIsExplicit, parts: parts)
         daemon.start()

@@ -443,6 +443,34 @@ final class PidsWatch {
         }
     }
 
+    // MARK: What containment asks
+
+    /// A watched container as containment sees it, or nil when it is not watched.
+    func facts(for id: ContainerID) -> ContainerFacts? {
+        containers[id].map(Self.facts)
+    }
+
+    /// Every watched container that has been read at least once.
+    func allFacts() -> [ContainerFacts] {
+        pollOrder.compactMap { $0.lastSample == nil ? nil : Self.facts($0) }
+    }
+
+    private static func facts(_ w: Watched) -> ContainerFacts {
+        let unlimited = w.lastSample?.isUnlimited ?? true
+        return ContainerFacts(ref: w.ref, current: w.lastSample?.current, limit: unlimited ? nil : w.lastSample?.limit,
+                              // A number in pids.max the engine says it did not ask for is a ceiling set around it.
+                              hasOwnLimit: !unlimited && (w.detector.hasOwnLimit ?? true),
+                              lastRefusalAt: w.detector.lastRefusalAt, rate: w.detector.trend.averageRate)
+    }
+
+    /// Containment gave the container a limit: it is its own from now on,
+    /// and `pids.max` is read again at the next poll.
+    func limitGiven(_ id: ContainerID) {
+        guard let w = containers[id] else { return }
+        w.detector.hasOwnLimit = true
+        w.limitStale = true
+    }
+
     func shutdown() {
         refusalSource?.cancel()
         refusalSource = nil
@@ -572,6 +600,22 @@ final class PidsWatch {
         watched.files.close()
         if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }
     }
+}
+
+/// What containment needs of a watched container.
+struct ContainerFacts {
+    let ref: ContainerRef
+    var id: ContainerID { ref.id }
+    var metadata: ContainerMetadata? { ref.metadata }
+    /// Its task count and `pids.max` (nil: "max") at the last read.
+    let current: Int64?
+    let limit: Int64?
+    /// A limit in `pids.max` that the container asked for (or was given).
+    let hasOwnLimit: Bool
+    /// When the kernel last refused one of its forks (the daemon's clock).
+    let lastRefusalAt: Int64?
+    /// Tasks per second across the trend window.
+    let rate: Double
 }
 
 /// Where the kernel's "fork rejected" lines come from: /dev/kmsg, or the

@@ -21,7 +21,8 @@ public enum DockerClientError: Error, Equatable, CustomStringConvertible {
         case .engineUnreachable(let path, let reason):
             return "cannot reach the Docker engine at \(path): \(reason)"
         case .httpStatus(let code, let request, let message):
-            return "Docker engine answered \(code) to GET \(request): \(message)"
+            // The watching client's requests are GETs and give their path; an action client's say POST.
+            return "Docker engine answered \(code) to \(request.hasPrefix("POST ") ? request : "GET " + request): \(message)"
         case .badResponse(let request, let reason):
             return "bad response from the Docker engine to GET \(request): \(reason)"
         case .versionTooOld(let engine, let minimum):

@@ -15,7 +15,7 @@ public final class DockerEngineClient: @unchecked Sendable {
     public let endpoint: DockerEndpoint
     private let logger: Logger
     /// Short requests: bounded connect, idle-read and overall time.
-    private let client: HTTPClient
+    let client: HTTPClient
     /// `/events` is silent for hours on a quiet host, so it gets no read timeout.
     private let streamClient: HTTPClient
     private let requestTimeout: TimeAmount = .seconds(30)
@@ -122,15 +122,23 @@ public final class DockerEngineClient: @unchecked Sendable {
 
     // MARK: - The one way out
 
-    private func currentVersion() async throws -> String {
+    func currentVersion() async throws -> String {
         if let version = negotiatedVersion { return version }
         return try await negotiate()
     }
 
-    /// The only place a request is built: always a GET without a body, from an
+    /// The watching client's requests: always a GET without a body, from an
     /// `EngineRequest`.
     private func send(_ request: EngineRequest, apiVersion: String, using http: HTTPClient) async throws -> HTTPClientResponse {
-        let path = request.path(apiVersion: apiVersion)
+        try await execute(method: request.method, path: request.path(apiVersion: apiVersion), body: nil, using: http)
+    }
+
+    /// The only place an HTTP request to the engine is built, for this
+    /// client's `EngineRequest`s (GET) and a `ContainerActionClient`'s
+    /// `ContainerActionRequest`s (POST), which share its connections and
+    /// negotiated version. Module-internal: nothing outside can send a
+    /// method or a path of its own.
+    func execute(method: HTTPMethod, path: String, body: [UInt8]?, using http: HTTPClient) async throws -> HTTPClientResponse {
         guard FileManager.default.fileExists(atPath: endpoint.socketPath) else {
             throw DockerClientError.socketMissing(path: endpoint.socketPath)
         }
@@ -138,10 +146,14 @@ public final class DockerEngineClient: @unchecked Sendable {
             throw DockerClientError.invalidSocketPath(endpoint.socketPath)
         }
         var http1 = HTTPClientRequest(url: url.absoluteString)
-        http1.method = request.method
+        http1.method = method
         // AHC sends no Host over a Unix socket, and Go's HTTP/1.1 server rejects a request without one.
         http1.headers.add(name: "Host", value: "docker")
         http1.headers.add(name: "Accept", value: "application/json")
+        if let body {
+            http1.headers.add(name: "Content-Type", value: "application/json")
+            http1.body = .bytes(body)
+        }
         do {
             return try await http.execute(http1, timeout: requestTimeout, logger: logger)
         } catch is CancellationError {
@@ -172,7 +184,7 @@ public final class DockerEngineClient: @unchecked Sendable {
         return (path, try await collect(response, maxBytes: maxBytes, request: path))
     }
 
-    private func ensureSuccess(_ response: HTTPClientResponse, request: String) async throws {
+    func ensureSuccess(_ response: HTTPClientResponse, request: String) async throws {
         guard !(200..<300).contains(response.status.code) else { return }
         var message = response.status.reasonPhrase
         if var body = try? await response.body.collect(upTo: 64 << 10),

@@ -23,6 +23,7 @@ import Prometheus
 /// | `dockward_container_pids_refused_forks_total` | counter | `max` of `pids.events` |
 /// | `dockward_containers_watched` | gauge | |
 /// | `dockward_alerts_total{kind}` | counter | every alert entry written, reminders included |
+/// | `dockward_actions_total{action,result}` | counter | `actions:` results: action cap, pause, stop, kill; result taken, failed, skipped, dry-run |
 /// | `dockward_poll_duration_seconds` | histogram | one poll of every container |
 /// | `dockward_engine_connected` | gauge | 1 while the events stream is up |
 /// | `dockward_event_stream_lag_seconds` | gauge | arrival time minus the last event's `timeNano`; absent before the first event |
@@ -49,6 +50,7 @@ public final class MetricsRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var series: [ContainerID: ContainerSeries] = [:]
     private let alerts: [EntryKind: Counter]
+    private let actions: [String: Counter]
     private let pollDuration: ValueHistogram
     private let engineConnected: Gauge
     /// Registered at the first event, so there is no misleading 0 before one.
@@ -64,6 +66,15 @@ public final class MetricsRegistry: @unchecked Sendable {
             alerts[kind] = registry.makeCounter(descriptor: Names.alerts, labels: [("kind", kind.rawValue)])
         }
         self.alerts = alerts
+        // Every action and result starts at 0 too: 4 x 4 series, whether actions are on or not.
+        var actions: [String: Counter] = [:]
+        for action in ContainmentAction.names {
+            for result in ActionReport.Result.allCases {
+                actions[action + "/" + result.rawValue] = registry.makeCounter(
+                    descriptor: Names.actions, labels: [("action", action), ("result", result.rawValue)])
+            }
+        }
+        self.actions = actions
         pollDuration = registry.makeValueHistogram(descriptor: Names.pollDuration, buckets: Self.pollDurationBuckets)
         engineConnected = registry.makeGauge(descriptor: Names.engineConnected)
         watched = registry.makeGauge(descriptor: Names.watched)
@@ -75,6 +86,11 @@ public final class MetricsRegistry: @unchecked Sendable {
     /// Counts one alert entry. Lifecycle entries (`daemon-started`, ...) are not alerts and are ignored.
     public func recordAlert(kind: EntryKind) {
         alerts[kind]?.increment()
+    }
+
+    /// Counts one action result (`action-taken`, ... entries).
+    public func recordAction(action: String, result: String) {
+        actions[action + "/" + result]?.increment()
     }
 
     /// One poll's wall time (discovery, reads and detectors for every container).
@@ -165,6 +181,7 @@ enum Names {
     }
 
     static let alerts = d("dockward_alerts_total", "Alert entries dockward wrote, by kind (reminders included).")
+    static let actions = d("dockward_actions_total", "Containment actions (actions:) by action and result: taken, failed, skipped, dry-run.")
     static let pollDuration = d("dockward_poll_duration_seconds", "Time one poll of every watched container took.")
     static let engineConnected = d("dockward_engine_connected", "1 while the Docker engine's events stream is connected, else 0.")
     static let eventLag = d("dockward_event_stream_lag_seconds", "Arrival time minus timeNano of the last engine event read.")

@@ -125,7 +125,7 @@ final class RealKernelPidsTests: XCTestCase {
     }
 
     /// rmdir, retrying while exiting tasks still hold the cgroup (EBUSY).
-    private static func removeCgroup(_ dir: String) -> Int32 {
+    static func removeCgroup(_ dir: String) -> Int32 {
         let deadline = Date().addingTimeInterval(10)
         while true {
             if rmdir(dir) == 0 { return 0 }

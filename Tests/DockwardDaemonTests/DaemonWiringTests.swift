@@ -377,8 +377,4 @@ final class DaemonWiringTests: XCTestCase {
         XCTAssertEqual(d.notifier.messages.last, "STOPPING=1")
         XCTAssertEqual(d.writer.entries.last?.kind, .daemonStopped)
     }
-
-    private func field(_ entry: JournalEntry?, _ name: String) -> String? {
-        entry?.allFields.first { $0.name == name }?.value
-    }
 }

@@ -1,4 +1,5 @@
 import DockwardSystem
+import DockwardTestSupport
 import DockwardCgroup
 import DockwardCore
 import DockwardDaemon
@@ -130,6 +131,37 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     }
 }
 
+/// The action clients the daemon made, as one recorder: each request with
+/// the container its client was bound to. Scripted to fail for some
+/// containers, or to hang up as an unreachable engine does.
+final class ScriptedActions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sent: [(id: ContainerID, request: ContainerActionRequest)] = []
+    private var failures: [ContainerID: Error] = [:]
+    private(set) var clientsMade = 0
+
+    var requests: [(id: ContainerID, request: ContainerActionRequest)] { lock.withLock { sent } }
+
+    func fail(_ id: ContainerID, with error: Error) { lock.withLock { failures[id] = error } }
+
+    /// What `Daemon.Parts.makeActionClient` is given.
+    func makeClient(_ id: ContainerID) -> ContainerActionAPI {
+        lock.withLock { clientsMade += 1 }
+        return Client(id: id, recorder: self)
+    }
+
+    struct Client: ContainerActionAPI {
+        let id: ContainerID
+        let recorder: ScriptedActions
+        func perform(_ request: ContainerActionRequest) async throws {
+            try recorder.lock.withLock {
+                if let error = recorder.failures[id] { throw error }
+                recorder.sent.append((id, request))
+            }
+        }
+    }
+}
+
 /// Every entry that left through the outlet, in order.
 final class RecordingWriter: EntryWriter, @unchecked Sendable {
     private let lock = NSLock()
@@ -238,18 +270,10 @@ struct FixtureHost {
     static func bindSocket(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
+        switch UnixSocket.open(path, .bind) {
+        case .success(let fd): close(fd)
+        case .failure(let error): throw POSIXError(.init(rawValue: error.code) ?? .EIO)
         }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     }
 }
 
@@ -267,7 +291,7 @@ final class DaemonUnderTest {
     /// `kernelLog`: a FIFO standing in for /dev/kmsg; nil: none, so refusals
     /// are read from `pids.events` every poll.
     init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
-         kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1) throws {
+         kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1, actions: ScriptedActions? = nil) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
@@ -277,7 +301,8 @@ final class DaemonUnderTest {
             engine: engine, cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
-            kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger)
+            kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger,
+            makeActionClient: actions.map { recorder in { recorder.makeClient($0) } })
         daemon = Daemon(config: loaded, configPath: configPath, configIsExplicit: true, parts: parts)
         now = SystemClock.monotonicNanos()
     }
@@ -340,4 +365,9 @@ func details(_ id: ContainerID, name: String, binds: [(source: String, destinati
         id: id, metadata: ContainerMetadata(name: "/" + name, image: "local/busybox:test", labels: labels),
         mounts: binds.map { MountPoint(kind: .bind, source: $0.source, destination: $0.destination, readWrite: true) },
         binds: binds.map { "\($0.source):\($0.destination)" }, state: state, pidsLimit: pidsLimit)
+}
+
+/// A field of an entry, as written.
+func field(_ entry: JournalEntry?, _ name: String) -> String? {
+    entry?.allFields.first { $0.name == name }?.value
 }

@@ -144,8 +144,4 @@ final class RefusalEventTests: XCTestCase {
         d.ticks(4)
         XCTAssertEqual(field(d.writer.entries(.pidsHigh, for: id).first, "PIDS_MAX"), "50", "45 of 50 now")
     }
-
-    private func field(_ entry: JournalEntry?, _ name: String) -> String? {
-        entry?.allFields.first { $0.name == name }?.value
-    }
 }

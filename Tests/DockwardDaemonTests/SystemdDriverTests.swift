@@ -58,8 +58,4 @@ final class SystemdDriverTests: XCTestCase {
         d.waitUntil("the entry from the pids.events notification") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
         XCTAssertEqual(field(d.writer.entries(.pidsExhausted, for: id).first, "PIDS_REJECTED"), "6")
     }
-
-    private func field(_ entry: JournalEntry?, _ name: String) -> String? {
-        entry?.allFields.first { $0.name == name }?.value
-    }
 }

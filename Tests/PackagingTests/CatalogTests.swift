@@ -103,6 +103,9 @@ enum Expected {
     static let event = base.union(["DOCKWARD_EVENT"])
     static let engineTCP = base.union(["DOCKWARD_ALERT", "ENGINE_LISTEN", "ENGINE_TLS", "ENGINE_LOOPBACK", "ENGINE_CONFIG",
                                        "ENGINE_CONFIG_UNREADABLE"])
+    static let action = base.union(["DOCKWARD_ALERT", "CGROUP_PATH"]).union(container).union([
+        "DOCKWARD_ACTION", "ACTION_REASON", "PIDS_LIMIT_SET", "PIDS_CURRENT", "PIDS_MAX", "SKIP_REASON", "ACTION_ERROR",
+        "CGROUP_WRITE", "ENGINE_UPDATE"])
 
     /// kind -> (MESSAGE_ID, fields)
     static let kinds: [String: (id: String, fields: Set<String>)] = [
@@ -130,6 +133,10 @@ enum Expected {
         "config-rejected": ("aa5cd40f5b2d4ebbb45b9954491947c2", event.union(["CONFIG_FILE", "CONFIG_LINE", "CONFIG_KEY"])),
         "engine-lost": ("f1a671def2e047adb6520636d728a9dd", event.union(["DOCKER_SOCKET", "ENGINE_ERROR"])),
         "engine-back": ("4d9dd32cb9854ccebe0be6efd86131c6", event.union(["DOCKER_SOCKET", "OUTAGE_SECONDS"])),
+        "action-taken": ("e9b9578cce3544a5b02545e7310cd9db", action.union(["ACTION_UNDO"])),
+        "action-failed": ("2f0b79948c5549f093212ade0ffa753c", action),
+        "action-skipped": ("563843aea54740e09456a9fa6872f980", action),
+        "action-dry-run": ("516d0b9e206d4b6889ec35ea87863989", action.union(["ACTION_UNDO"])),
     ]
 
     /// One entry of each kind as the code builds it, with every optional
@@ -191,6 +198,11 @@ enum Expected {
                                                 configPath: "/etc/dockward.yml"))
         entries.append(AlertText.engineLost(socket: "/run/docker.sock", reason: "gone", retryCap: .seconds(30)))
         entries.append(AlertText.engineBack(socket: "/run/docker.sock", outage: 1_500_000_000))
+        for result in ActionReport.Result.allCases {
+            entries.append(AlertText.action(ActionReport(
+                result: result, action: .cap(500), reason: .runawayForecast, container: container, current: 10, limit: 20,
+                skipReason: .label, error: "x", cgroupWrite: "ok", engineUpdate: "pending")))
+        }
         return entries
     }
 }

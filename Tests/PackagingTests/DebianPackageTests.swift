@@ -12,6 +12,7 @@ final class DebianPackageTests: XCTestCase {
         "/etc/dockward/dockward.yml",
         "/usr/lib/systemd/catalog/dockward.catalog",
         "/usr/share/doc/dockward/examples/metrics.conf",
+        "/usr/share/doc/dockward/examples/actions.conf",
     ]
 
     func buildPackage(into dir: URL) throws -> String {

@@ -1,3 +1,4 @@
+import DockwardTestSupport
 import Foundation
 import XCTest
 
@@ -16,6 +17,13 @@ final class UnitFileTests: XCTestCase {
     /// the command exists, and /usr/bin/dockward is there only once the
     /// package is installed.
     func unitCopy() throws -> URL {
+        let url = try Self.unitCopy()
+        addTeardownBlock { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        return url
+    }
+
+    /// The same in a folder of its own, which the caller removes.
+    static func unitCopy() throws -> URL {
         let dir = try Packaging.makeTempDir("unit")
         let text = try String(contentsOf: Packaging.unitFile, encoding: .utf8)
         XCTAssertTrue(text.contains("\nExecStart=/usr/bin/dockward run "), "ExecStart runs the packaged binary")
@@ -23,7 +31,6 @@ final class UnitFileTests: XCTestCase {
                                              with: "\nExecStart=\(Packaging.binary.path) ")
         let url = dir.appendingPathComponent("dockward.service")
         try copy.write(to: url, atomically: true, encoding: .utf8)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         return url
     }
 
@@ -73,5 +80,34 @@ final class UnitFileTests: XCTestCase {
         XCTAssertFalse(lines.contains("DynamicUser=yes"), "DynamicUser=yes hides the host's /tmp")
         // /proc/loadavg and /proc/sys/kernel/* are what the host pids watch reads.
         XCTAssertFalse(lines.contains { $0.hasPrefix("ProcSubset=pid") }, "ProcSubset=pid hides /proc/loadavg and /proc/sys")
+    }
+}
+
+/// packaging/actions/dockward.service.d/actions.conf: the drop-in that
+/// enabling actions needs loads cleanly on top of the unit and grants what
+/// it says, and the unit itself stays without it.
+final class ActionsDropInTests: XCTestCase {
+    func testActionsDropInVerifiesOnTopOfTheUnit() throws {
+        try Packaging.requireTools("systemd-analyze")
+        try Packaging.requireBinary()
+        let dir = try UnitFileTests.unitCopy().deletingLastPathComponent()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dropIn = TestEnvironment.repoRoot.appendingPathComponent("packaging/actions/dockward.service.d/actions.conf")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("dockward.service.d"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: dropIn, to: dir.appendingPathComponent("dockward.service.d/actions.conf"))
+        let service = dir.appendingPathComponent("dockward.service").path
+        let verify = try Packaging.run("/usr/bin/env", ["SYSTEMD_UNIT_PATH=\(dir.path):", "systemd-analyze", "verify", service])
+        XCTAssertEqual(verify.status, 0, verify.output)
+        XCTAssertEqual(verify.output.trimmingCharacters(in: .whitespacesAndNewlines), "", verify.output)
+
+        let lines = Set(try String(contentsOf: dropIn, encoding: .utf8).split(separator: "\n").map(String.init))
+        for expected in ["ProtectControlGroups=no", "ReadWritePaths=/sys/fs/cgroup",
+                         "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE",
+                         "AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE"] {
+            XCTAssertTrue(lines.contains(expected), "the drop-in lacks \(expected)")
+        }
+        let unit = try String(contentsOf: Packaging.unitFile, encoding: .utf8)
+        XCTAssertFalse(unit.contains("CAP_DAC_OVERRIDE"), "the default unit grants no write to the cgroup tree")
+        XCTAssertTrue(unit.contains("\nProtectControlGroups=yes\n"))
     }
 }
