@@ -14,9 +14,11 @@ BENCH_BIN: the folder of dockward and dockward-bench (default .build/release).
    at N=10000 (RSS), measured only once it reports (sd_notify STATUS) watching
    every container, and checked alive and still watching them at the end.
 4. With the tests' private engine: create-event -> journal latency for 50
-   socket-mounting containers, and fork-bomb start -> pids-exhausted.
+   socket-mounting containers, for 10 containers of each host-control case
+   (volumes, hard link, host PID, data root, privileged, block device), and
+   fork-bomb start -> pids-exhausted.
 """
-import json, os, re, secrets, shutil, socket, statistics, subprocess, sys, tempfile, time
+import json, os, re, secrets, shutil, socket, stat, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PIDS = "/sys/fs/cgroup/pids"
@@ -192,6 +194,64 @@ def journal(pid, **fields):
     return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
 
 
+def host_control_latency(p, d, names, per_case=10):
+    """Create event -> entry for each host-control case: containers created
+    (never started) with a named volume or inline volume options that bind
+    the socket's folder, a folder holding a hard link of the socket,
+    --pid=host with SYS_PTRACE, the engine's data root, --privileged and a
+    host block device."""
+    folder = os.path.dirname(SOCK)
+    tag = f"{os.getpid()}"
+    links = os.path.join(folder, f"dockward-bench-hl-{tag}")
+    os.makedirs(links, exist_ok=True)
+    os.link(SOCK, os.path.join(links, "engine.sock"))
+    volume = f"dockward-bench-vol-{tag}"
+    docker("volume", "create", "--driver", "local", "--opt", "type=none", "--opt", "o=bind", "--opt", f"device={folder}", volume)
+    data_root = docker("info", "--format", "{{.DockerRootDir}}")
+    device = next((f"/dev/{n}" for n in sorted(os.listdir("/dev"))
+                   if stat.S_ISBLK(os.lstat(f"/dev/{n}").st_mode)), None)
+    cases = [
+        ("named volume", "socket-mount", ["-v", f"{volume}:/x"]),
+        ("inline volume", "socket-mount", ["--mount", f"type=volume,dst=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device={folder}"]),
+        ("hard link", "socket-mount", ["-v", f"{links}:/x"]),
+        ("host PID + ptrace", "host-pid", ["--pid", "host", "--cap-add", "SYS_PTRACE"]),
+        ("data root", "engine-state-mount", ["-v", f"{data_root}:/x:ro"]),
+        ("privileged", "privileged", ["--privileged"]),
+    ] + ([("block device", "block-device", ["--device", device])] if device else [])
+    try:
+        made = {}
+        for label, kind, options in cases:
+            for i in range(per_case):
+                name = f"dockward-bench-hc-{tag}-{len(made)}"
+                names.append(name)
+                made[name] = (label, kind)
+                docker("create", "--network", "none", "--name", name, *options, IMAGE, "true")
+        deadline = time.time() + 30
+        found = {}
+        while time.time() < deadline and len(found) < len(made):
+            for e in journal(p.pid):
+                name = e.get("CONTAINER_NAME")
+                if name in made and e.get("DOCKWARD_ALERT") == made[name][1]:
+                    found[name] = e
+            time.sleep(0.5)
+        check_alive(p, d, "while host-control containers were created")
+        for label, kind, _ in cases:
+            lat = [int(e["__REALTIME_TIMESTAMP"]) * 1000 - int(e["ENGINE_EVENT_NANO"])
+                   for n, e in found.items() if made[n][0] == label and "ENGINE_EVENT_NANO" in e]
+            if len(lat) != per_case:
+                raise BenchError(f"latency: {label}: {len(lat)}/{per_case} {kind} entries within 30 s")
+            print(f"latency  {label:<18} -> {kind:<19} {per_case}/{per_case} reported, median "
+                  f"{statistics.median(lat) / 1e6:.1f} ms, max {max(lat) / 1e6:.1f} ms")
+    finally:
+        for name in list(names):
+            if name.startswith(f"dockward-bench-hc-{tag}-"):
+                subprocess.run(["docker", "rm", "-f", "-v", name], env=dict(os.environ, DOCKER_HOST=f"unix://{SOCK}"),
+                               capture_output=True)
+        subprocess.run(["docker", "volume", "rm", "-f", volume], env=dict(os.environ, DOCKER_HOST=f"unix://{SOCK}"),
+                       capture_output=True)
+        shutil.rmtree(links, ignore_errors=True)
+
+
 def latency():
     if not os.path.exists(SOCK):
         raise BenchError(f"latency: no engine at {SOCK} (make test-services)")
@@ -217,6 +277,7 @@ def latency():
         print(f"latency  socket-mount, create event -> journal entry: {len(entries)}/50 reported, "
               f"median {statistics.median(lat) / 1e6:.1f} ms, mean {statistics.mean(lat) / 1e6:.1f} ms, "
               f"max {max(lat) / 1e6:.1f} ms")
+        host_control_latency(p, d, names)
         bomb = f"dockward-bench-bomb-{os.getpid()}"
         names.append(bomb)
         docker("run", "-d", "--network", "none", "--pids-limit", "50", "--name", bomb, IMAGE, "sh", "-c",
