@@ -243,6 +243,15 @@ final class DaemonProcess {
 
     var pid: String { String(processIdentifier) }
 
+    /// A daemon with a metrics endpoint on a free loopback port, started
+    /// and past its start entry; `config` is given the port.
+    static func startedWithMetrics(_ config: (Int) -> String) throws -> (DaemonProcess, Int) {
+        let port = try E2E.freeLoopbackPort()
+        let daemon = try DaemonProcess(config: config(port))
+        try daemon.waitUntilStarted()
+        return (daemon, port)
+    }
+
     func writeConfig(_ text: String) throws { try text.write(to: configURL, atomically: true, encoding: .utf8) }
     func signal(_ sig: Int32) { if exitStatus == nil { kill(processIdentifier, sig) } }
 

@@ -34,9 +34,7 @@ final class PidsWatchEndToEndTests: XCTestCase {
     override func setUpWithError() throws {
         try E2E.requireServices()
         if Self.daemon == nil {
-            Self.metricsPort = try E2E.freeLoopbackPort()
-            Self.daemon = try DaemonProcess(config: Self.config(metricsPort: Self.metricsPort))
-            try Self.daemon!.waitUntilStarted()
+            (Self.daemon, Self.metricsPort) = try DaemonProcess.startedWithMetrics { Self.config(metricsPort: $0) }
         }
         XCTAssertTrue(Self.daemon?.isRunning ?? false, "daemon died: \(Self.daemon?.stderrText ?? "")")
     }
