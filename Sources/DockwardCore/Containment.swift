@@ -111,8 +111,8 @@ public struct ContainmentPlanner: Sendable {
     public static let stillRefusingWithin = Interval.seconds(5)
 
     private struct Episode {
-        /// The action taken, dry-run or skipped for good this episode.
-        var settled: ContainmentAction?
+        /// The name of the action taken, dry-run or skipped for good this episode.
+        var settled: String?
         /// Reasons already said in an `action-skipped` entry this episode.
         var said: Set<String> = []
         /// When its first `pids-exhausted` of the episode came.
@@ -143,6 +143,15 @@ public struct ContainmentPlanner: Sendable {
         return last - since >= policy.exhaustedFor.nanoseconds && now - last <= Self.stillRefusingWithin.nanoseconds
     }
 
+    /// The episodes already settled (acted on, dry-run, or skipped for good),
+    /// by the action's name: what a restart must not do again.
+    public var settled: [ContainerID: String] { episodes.compactMapValues(\.settled) }
+
+    /// Episodes settled before a restart: not acted on again until they end.
+    public mutating func resume(settled: [ContainerID: String]) {
+        for (id, name) in settled { episodes[id, default: Episode()].settled = name }
+    }
+
     /// The container recovered (`pids-recovered`) or is gone: a new episode may act again.
     public mutating func episodeEnded(_ id: ContainerID) {
         episodes[id] = nil
@@ -158,12 +167,12 @@ public struct ContainmentPlanner: Sendable {
         if let done = episode.settled {
             episode.refusingSince = nil
             // The same action asked again (a reminder) is no news; another one is said once.
-            guard done.name != action.name else { return .nothing }
+            guard done != action.name else { return .nothing }
             return episode.said.insert(SkipReason.alreadyActed.rawValue).inserted ? .skip(action, .alreadyActed) : .nothing
         }
         if let reason = guards.forbidding {
             // Left alone for the whole episode, said once.
-            episode.settled = action
+            episode.settled = action.name
             episode.refusingSince = nil
             episode.said.formUnion([reason.rawValue, SkipReason.alreadyActed.rawValue])
             return .skip(action, reason)
@@ -174,7 +183,7 @@ public struct ContainmentPlanner: Sendable {
             return episode.said.insert(SkipReason.rateLimit.rawValue).inserted ? .skip(action, .rateLimit) : .nothing
         }
         recent.append(now)
-        episode.settled = action
+        episode.settled = action.name
         episode.refusingSince = nil
         return policy.dryRun ? .dryRun(action) : .act(action)
     }

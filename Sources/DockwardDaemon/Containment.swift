@@ -89,6 +89,24 @@ final class Containment {
         }
     }
 
+    // MARK: State carried across restarts
+
+    /// Per container: the action settled this episode, and a pids limit set
+    /// in `pids.max` that the engine has not been told yet.
+    var savedState: [ContainerID: (settled: String?, pendingLimit: Int64?)] {
+        var out: [ContainerID: (settled: String?, pendingLimit: Int64?)] = [:]
+        for (id, name) in planner.settled { out[id, default: (nil, nil)].settled = name }
+        for (id, limit) in pendingUpdates { out[id, default: (nil, nil)].pendingLimit = limit }
+        return out
+    }
+
+    /// From the last run: settled episodes are not acted on again, and
+    /// pending engine updates are sent at the next connection.
+    func resume(settled: [ContainerID: String], pendingLimits: [ContainerID: Int64]) {
+        planner.resume(settled: settled)
+        pendingUpdates.merge(pendingLimits) { _, saved in saved }
+    }
+
     func containerGone(_ id: ContainerID) {
         planner.episodeEnded(id)
         pendingUpdates[id] = nil

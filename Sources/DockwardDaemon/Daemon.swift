@@ -360,15 +360,20 @@ public final class Daemon {
         case .loaded(let state):
             var pidsEpisodes: [ContainerID: PidsEpisodes] = [:]
             var judgements: [ContainerID: HostControlWatch.Judgement] = [:]
+            var settled: [ContainerID: String] = [:]
+            var pending: [ContainerID: Int64] = [:]
             for (key, saved) in state.containers {
                 guard let id = ContainerID(key) else { continue }
                 if let p = saved.pids { pidsEpisodes[id] = p }
                 if saved.exposure != nil || saved.hostControl != nil {
                     judgements[id] = .init(socket: saved.exposure ?? .clean, classes: saved.hostControl ?? [])
                 }
+                if let name = saved.action { settled[id] = name }
+                if let limit = saved.pendingPidsLimit { pending[id] = limit }
             }
             pids.resume(containers: pidsEpisodes, host: state.hostPids, at: now)
             hostControl.resume(judgements)
+            containment.resume(settled: settled, pendingLimits: pending)
             savedEpisodes = state
             return state.openCount
         }
@@ -384,6 +389,10 @@ public final class Daemon {
         for (id, judgement) in hostControl.reported {
             state.containers[id.full, default: .init()].exposure = judgement.socket
             if !judgement.classes.isEmpty { state.containers[id.full, default: .init()].hostControl = judgement.classes }
+        }
+        for (id, saved) in containment.savedState {
+            state.containers[id.full, default: .init()].action = saved.settled
+            state.containers[id.full, default: .init()].pendingPidsLimit = saved.pendingLimit
         }
         return state
     }

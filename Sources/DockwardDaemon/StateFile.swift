@@ -15,6 +15,10 @@ struct SavedState: Codable, Equatable {
         var exposure: HostControlWatch.Verdict?
         /// Host-control classes reported besides the socket.
         var hostControl: [HostControlClass]?
+        /// The containment action settled this episode (its name).
+        var action: String?
+        /// A pids limit set in `pids.max` the engine has not been told yet.
+        var pendingPidsLimit: Int64?
     }
 
     var format = SavedState.currentFormat

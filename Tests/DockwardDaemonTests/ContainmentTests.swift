@@ -110,6 +110,37 @@ final class ContainmentTests: XCTestCase {
         XCTAssertEqual(d.writer.entries.filter { $0.kind.isAction }.count, 1, "the late update is no second action")
     }
 
+    /// A restart while the engine is away: the state file carries the
+    /// settled episode and the engine update still owed, so the next run
+    /// tells the engine once it answers and does not act again.
+    func testRestartCarriesThePendingEngineUpdateAndTheSettledEpisode() throws {
+        let id = IDs.make(7)
+        engine.add(details(id, name: "leaky"))
+        let config = Self.base + "\nactions: { enabled: true, cap_unlimited: 300 }"
+        let first = try DaemonUnderTest(host: host, engine: engine, config: config,
+                                        stateDirectory: host.stateDirectory, actions: actions)
+        first.start()
+        first.waitForNames([id])
+        engine.setReachable(false)
+        first.waitUntil("engine-lost") { !first.writer.entries(.engineLost).isEmpty }
+        try leak(first, id)
+        XCTAssertEqual(field(first.writer.entries(.actionTaken, for: id).first, "ENGINE_UPDATE"), "pending")
+        first.stop()
+
+        let second = try DaemonUnderTest(host: host, engine: engine, config: config,
+                                         stateDirectory: host.stateDirectory, actions: actions)
+        addTeardownBlock { second.stop() }
+        second.start()
+        try leak(second, id, from: 200, step: 20, ticks: 4)
+        XCTAssertTrue(actions.requests.isEmpty, "the engine is still away")
+        engine.setReachable(true)
+        second.waitUntil("the owed engine update", timeout: 10) { !self.actions.requests.isEmpty }
+        XCTAssertEqual(actions.requests.map(\.request), [.updatePidsLimit(300)])
+        waitForNoCalls(second)
+        XCTAssertEqual(second.writer.entries.filter { $0.kind.isAction }.map(\.kind), [],
+                       "the episode was settled before the restart")
+    }
+
     func testCapFailsWhenNeitherTheKernelNorTheEngineTakesIt() throws {
         let id = IDs.make(3)
         engine.add(details(id, name: "leaky"))
