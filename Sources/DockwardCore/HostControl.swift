@@ -111,17 +111,20 @@ public enum HostControlAnalysis {
     /// data (every volume lives in the data root, by design).
     static func engineStateMount(_ details: ContainerDetails, statePaths: [String],
                                  host: HostPathInspector) -> HostControlFinding? {
-        let states = statePaths.map { path -> (path: String, resolved: String, identity: FileIdentity?) in
-            let lexical = SocketExposureAnalysis.normalize(path)
-            let resolved = host.resolve(lexical) ?? lexical
-            return (lexical, resolved, host.identity(resolved))
-        }.filter { host.resolve($0.path) != nil }
-        guard !states.isEmpty else { return nil }
+        // Most containers have no host mount: the state folders are only
+        // looked up for those that do.
         let mounts = SocketExposureAnalysis.hostMounts(mounts: details.mounts, binds: details.binds,
-                                                       volumes: details.volumes)
-        for mount in mounts where mount.kind != .volume {
-            let lexical = SocketExposureAnalysis.normalize(mount.source)
-            let resolved = host.resolve(lexical) ?? lexical
+                                                       volumes: details.volumes).filter { $0.kind != .volume }
+        guard !mounts.isEmpty else { return nil }
+        // Only the state folders this host has.
+        let states = statePaths.compactMap { path -> (path: String, resolved: String, identity: FileIdentity?)? in
+            let lexical = SocketExposureAnalysis.normalize(path)
+            guard let resolved = host.resolve(lexical) else { return nil }
+            return (lexical, resolved, host.identity(resolved))
+        }
+        guard !states.isEmpty else { return nil }
+        for mount in mounts {
+            let (_, resolved) = SocketExposureAnalysis.canonical(mount.source, on: host)
             let identity = host.identity(resolved)
             for state in states {
                 let above = resolved == state.resolved || SocketExposureAnalysis.isAncestor(resolved, of: state.resolved)

@@ -70,8 +70,7 @@ public struct ProtectedSocket: Equatable, Sendable {
         for pattern in paths {
             let expanded = isGlob(pattern) ? host.expand(pattern) : [pattern]
             for path in expanded {
-                let lexical = SocketExposureAnalysis.normalize(path)
-                let resolved = host.resolve(lexical) ?? lexical
+                let (lexical, resolved) = SocketExposureAnalysis.canonical(path, on: host)
                 guard seen.insert(resolved).inserted else { continue }
                 out.append(ProtectedSocket(path: lexical, resolved: resolved, identity: host.identity(resolved)))
             }
@@ -215,8 +214,7 @@ public enum SocketExposureAnalysis {
 
     /// How (if at all) a mount of `source` reaches `socket`.
     static func reach(source: String, socket: ProtectedSocket, host: HostPathInspector) -> ExposureKind? {
-        let lexical = normalize(source)
-        let resolved = host.resolve(lexical) ?? lexical
+        let (lexical, resolved) = canonical(source, on: host)
         if lexical == socket.path || lexical == socket.resolved {
             return .direct
         }
@@ -252,6 +250,14 @@ public enum SocketExposureAnalysis {
     public static func isAncestor(_ dir: String, of path: String) -> Bool {
         if dir == "/" { return path.hasPrefix("/") && path != "/" }
         return path.hasPrefix(dir + "/")
+    }
+
+    /// A host path as written (normalized) and as the host resolves it;
+    /// the written form stands for both when it does not resolve (a
+    /// missing socket is still compared by its path).
+    public static func canonical(_ path: String, on host: HostPathInspector) -> (lexical: String, resolved: String) {
+        let lexical = normalize(path)
+        return (lexical, host.resolve(lexical) ?? lexical)
     }
 
     /// Collapses `//`, `.` and `..` and drops a trailing slash, without
