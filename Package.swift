@@ -36,7 +36,7 @@ let package = Package(
         // cgroupfs and procfs readers; every reader takes a root path.
         .target(
             name: "DockwardCgroup",
-            dependencies: ["DockwardCore"],
+            dependencies: ["DockwardCore", "DockwardSystem"],
             swiftSettings: swift5
         ),
         // Docker Engine API over its Unix socket, read-only.

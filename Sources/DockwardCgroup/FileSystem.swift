@@ -1,3 +1,4 @@
+import DockwardSystem
 import Glibc
 
 /// Small syscall helpers shared by the readers. Cold paths only: they allocate.
@@ -38,23 +39,19 @@ enum FileSystem {
     /// Names of the subdirectories of `path`, or [] when it is missing or unreadable
     /// (a missing parent just means no containers of that kind).
     static func subdirectories(of path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
         var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if name == "." || name == ".." { continue }
-            switch Int32(entry.pointee.d_type) {
+        Directory.forEachEntry(in: path) { entry in
+            guard !entry.isSelfOrParent else { return true }
+            switch Int32(entry.type) {
             case Int32(DT_DIR):
-                names.append(name)
+                names.append(entry.name)
             case Int32(DT_UNKNOWN), Int32(DT_LNK):
                 // Some filesystems (and bind-mounted copies of the tree) don't fill d_type.
-                if isDirectory(join(path, name)) { names.append(name) }
+                if isDirectory(join(path, entry.name)) { names.append(entry.name) }
             default:
-                continue
+                break
             }
+            return true
         }
         return names
     }

@@ -20,6 +20,9 @@ public enum PidsLimitFile {
     }
 
     /// Writes `limit` into `<cgroupDirectory>/pids.max` in one write(2).
+    /// Not `FileDescriptorWriter.writeAll`: the kernel parses each write
+    /// of a cgroup file on its own, so finishing a short write with a
+    /// second one would set a limit made of the first digits.
     public static func write(_ limit: Int64, cgroupDirectory: String) throws(WriteError) {
         let path = cgroupDirectory + "/pids.max"
         let fd = open(path, O_WRONLY | O_CLOEXEC)

@@ -1,4 +1,5 @@
 import DockwardCore
+import DockwardSystem
 import Foundation
 import Glibc
 import Logging
@@ -72,15 +73,13 @@ struct EngineConfigFiles {
     }
 
     private func list(_ dir: String, into out: inout Read) -> [String] {
-        guard let handle = opendir(under(dir)) else {
+        var names: [String] = []
+        guard Directory.forEachEntry(in: under(dir), { entry in
+            if !entry.isSelfOrParent { names.append(entry.name) }
+            return true
+        }) else {
             if errno != ENOENT && errno != ENOTDIR { out.problems.append(Problem(path: dir, reason: String(cString: strerror(errno)))) }
             return []
-        }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
         }
         return names
     }

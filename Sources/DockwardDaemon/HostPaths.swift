@@ -1,4 +1,5 @@
 import DockwardCore
+import DockwardSystem
 import Glibc
 
 /// The real filesystem behind the exposure analysis: realpath(3), stat(2),
@@ -85,29 +86,24 @@ public struct HostPaths: HostPathInspector {
             while canGoOn, next < pending.count {
                 let folder = pending[next]
                 next += 1
-                guard let dir = opendir(folder) else { continue }
-                defer { closedir(dir) }
-                while canGoOn, let entry = readdir(dir) {
+                Directory.forEachEntry(in: folder) { entry in
                     visited += 1
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                    }
-                    if name == "." || name == ".." { continue }
-                    let full = folder == "/" ? "/" + name : folder + "/" + name
-                    let type = entry.pointee.d_type
-                    if type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) {
+                    if entry.isSelfOrParent { return canGoOn }
+                    let full = folder == "/" ? "/" + entry.name : folder + "/" + entry.name
+                    if entry.isDirectoryOrUnknown {
                         var st = stat()
-                        guard lstat(full, &st) == 0 else { continue }
+                        guard lstat(full, &st) == 0 else { return canGoOn }
                         if (st.st_mode & S_IFMT) == S_IFDIR {
                             if UInt64(st.st_dev) == identity.device, full != walked { pending.append(full) }
-                            continue
+                            return canGoOn
                         }
                     }
-                    guard UInt64(entry.pointee.d_ino) == identity.inode, full != original else { continue }
+                    guard entry.inode == identity.inode, full != original else { return canGoOn }
                     var st = stat()
                     if lstat(full, &st) == 0, UInt64(st.st_dev) == identity.device, UInt64(st.st_ino) == identity.inode {
                         found.append(full)
                     }
+                    return canGoOn
                 }
             }
         }
