@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "DockwardDaemonTests",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardSystem", "DockwardTestSupport",
+                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardMetrics", "DockwardSystem", "DockwardTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift5

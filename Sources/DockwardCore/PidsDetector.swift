@@ -121,8 +121,12 @@ public struct ContainerPidsDetector: Sendable {
     }
 
     /// Feeds one sample taken at monotonic time `now` (nanoseconds).
+    /// `ceilingOrigin`: where a ceiling the container did not ask for comes
+    /// from, as the watch knows it from the cgroup driver; it goes into the
+    /// finding that names such a ceiling.
     public mutating func observe(_ sample: PidsSample, at now: Int64, policy: PidsPolicy,
-                                 timing: AlertTiming, host: HostPidsSample?) -> [PidsFinding] {
+                                 timing: AlertTiming, host: HostPidsSample?,
+                                 ceilingOrigin: String? = nil) -> [PidsFinding] {
         trend.append(time: now, value: sample.current)
         let atLimit = !sample.isUnlimited && sample.current >= sample.limit
         let previousRefused = lastRefused ?? (countsEarlierRefusals || atLimit ? 0 : sample.refusedForks)
@@ -148,7 +152,7 @@ public struct ContainerPidsDetector: Sendable {
                 unlimitedReported = true
                 out.append(inherited
                     ? PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
-                                  limit: sample.limit, limitIsInherited: true)
+                                  limit: sample.limit, limitIsInherited: true, ceilingOrigin: ceilingOrigin)
                     : PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
                                   limit: host.map { $0.ceiling }, limitIsHost: true))
             }

@@ -2,47 +2,62 @@ import DockwardCore
 import DockwardJournal
 import DockwardMetrics
 
-/// Where entries finally land: journald in the daemon, a list in tests.
-public protocol EntryWriter: AnyObject {
-    func record(_ entry: JournalEntry)
+/// Where findings finally land: journald in the daemon, a recorder of typed
+/// findings in tests. The writer is the one that renders: a `Finding`
+/// becomes a journal entry only here.
+public protocol FindingWriter: AnyObject {
+    func write(_ finding: Finding)
     /// Tries again what could not be written (journald was away); called
-    /// every poll and at stop.
-    func retryPending()
+    /// every poll and at stop. Returns the outage that just ended, if one did.
+    func retryPending() -> JournalReplay?
 }
 
-extension JournalSink: EntryWriter {
-    public func record(_ entry: JournalEntry) { write(entry) }
-    public func retryPending() { retryQueued() }
+extension JournalSink: FindingWriter {
+    public func write(_ finding: Finding) { write(finding.entry) }
+
+    public func retryPending() -> JournalReplay? {
+        retryQueued()
+        return takeFinishedReplay()
+    }
 }
 
-/// The one way out for every entry dockward writes, alerts and its own
-/// lifecycle entries alike: the writer (journald), the alert counter of the
-/// metrics, and whatever acts on alerts later all hang here, so no entry can
-/// leave by a side door. Called on the daemon's queue.
+/// The one way out for everything dockward says, alerts and its own
+/// lifecycle entries alike, as typed findings: the writer (journald), the
+/// metrics and containment each take the value, and none reads a rendered
+/// entry. Consumers only take note: containment decides after the pass
+/// (`Containment.afterPass`), so nothing is sent again from inside `send`.
+/// Called on the daemon's queue. (The daemon's operational log lines are
+/// not findings: they go to the same journal sink through swift-log.)
 public final class AlertOutlet {
-    private let writer: EntryWriter
+    private let writer: FindingWriter
     private let metrics: MetricsRegistry
     /// Alerts sent so far; the daemon saves its state file when this moves.
     private(set) var alertsSent = 0
-    /// Hears every entry once it is written: containment (`actions:`).
-    var listener: ((JournalEntry) -> Void)?
+    /// Hear every finding once it is written: containment (`actions:`).
+    private var consumers: [(Finding) -> Void] = []
 
-    public init(writer: EntryWriter, metrics: MetricsRegistry) {
+    public init(writer: FindingWriter, metrics: MetricsRegistry) {
         self.writer = writer
         self.metrics = metrics
     }
 
-    func retryPending() { writer.retryPending() }
+    func addConsumer(_ consumer: @escaping (Finding) -> Void) { consumers.append(consumer) }
 
-    func send(_ entry: JournalEntry) {
-        writer.record(entry)
-        if entry.kind.isAlert {
+    /// Retries what journald missed, and says so once it took it all.
+    func retryPending() {
+        if let replay = writer.retryPending() { send(.lifecycle(.journalReplayed(replay))) }
+    }
+
+    func send(_ finding: Finding) {
+        writer.write(finding)
+        let kind = finding.kind
+        if kind.isAlert {
             alertsSent += 1
-            metrics.recordAlert(kind: entry.kind)
+            metrics.recordAlert(kind: kind)
         }
-        if entry.kind.isAction, let action = entry.fields.first(where: { $0.name == "DOCKWARD_ACTION" })?.value {
-            metrics.recordAction(action: action, result: String(entry.kind.rawValue.dropFirst("action-".count)))
+        if case .action(let report) = finding {
+            metrics.recordAction(action: report.action.name, result: report.result.rawValue)
         }
-        listener?(entry)
+        for consumer in consumers { consumer(finding) }
     }
 }

@@ -1,82 +1,135 @@
 import Dispatch
+import DockwardSystem
 import DockwardCgroup
 import DockwardCore
 import DockwardDocker
 import Logging
 
-/// Opt-in containment (`actions:`): hangs on the one outlet, hears every
-/// alert, and, where the operator asked for it, caps a runaway container
-/// without a limit of its own, or pauses, stops or kills one that has
-/// refused forks at its limit for `exhausted_for`. The policy is
-/// `ContainmentPlanner` (Core); this part reads the facts, executes the
-/// decisions and writes each result through the outlet as its own entry.
+/// Opt-in containment (`actions:`): a consumer of the one outlet. Where the
+/// operator asked for it, it caps a runaway container without a limit of
+/// its own, or pauses, stops or kills one that refused forks at its limit
+/// and stayed stuck there for `exhausted_for`. The policy is
+/// `ContainmentPlanner` (Core); this part executes its decisions and writes
+/// each result through the outlet as its own finding.
 ///
-/// All state lives on the daemon's queue. Engine calls run in short tasks
-/// that hop back to the queue with their result. An action client (the only
-/// code that can change a container) is made per action, only once the
-/// planner said to act, which it does only for `actions.enabled`.
+/// systemd-oomd's shape: during a pass it only takes note of the typed
+/// findings (`observe`); after the pass (`afterPass`, on the daemon's
+/// queue) it reads the watch's facts, decides, and acts: the kernel's
+/// `pids.max` at once, engine calls in short tasks whose results come back
+/// to the queue. So no judgement is ever interrupted by an action. An
+/// action client (the only code that can change a container) is made per
+/// action, only once the planner said to act, which it does only for
+/// `actions.enabled`.
 final class Containment {
+    /// The engine's own grace for `stop` before it kills: Docker's default.
+    static let stopTimeoutSeconds = 10
+
+    /// What a finding asked for, decided after the pass.
+    private enum Trigger {
+        case cap(ContainerID, ContainmentReason)
+        /// The host is at `host-pids-high` err.
+        case hostPidsHigh
+        case refused(ContainerID)
+        case episodeEnded(ContainerID)
+    }
+
     private var config: DockwardConfig
     private var planner = ContainmentPlanner()
     private let outlet: AlertOutlet
     private let pids: PidsWatch
     private let makeClient: ((ContainerID) -> ContainerActionAPI)?
+    /// Whether the engine link is connected: a cap's engine update waits for it.
+    private let engineIsUp: () -> Bool
     private let queue: DispatchQueue
     private let logger: Logger
-    /// The daemon's clock as of its last tick: what the planner times with.
-    private var now: Int64 = 0
-    /// Whether the engine link is connected; a cap's engine update waits for it.
-    private var engineUp = false
+    /// Noted during a pass, decided after it, in order.
+    private var triggers: [Trigger] = []
+    private var afterPassScheduled = false
     /// Caps in `pids.max` whose engine update waits for the engine.
     private var pendingUpdates: [ContainerID: Int64] = [:]
-    /// Engine calls under way, so a stop waits for none and tests can wait for them.
-    private(set) var inFlight = 0
+    /// Engine calls under way, by number, with the report their result
+    /// completes (nil: an update owed from an earlier cap).
+    private var calls: [Int: ActionReport?] = [:]
+    private var nextCall = 0
+    /// Who waits for the calls under way to end (a stop).
+    private var drained: (() -> Void)?
+    /// How long a stop waits for them (`Daemon.actionsStopGrace`).
+    private let stopGrace: Interval
 
     init(config: DockwardConfig, outlet: AlertOutlet, pids: PidsWatch,
-         makeClient: ((ContainerID) -> ContainerActionAPI)?, queue: DispatchQueue, logger: Logger) {
+         makeClient: ((ContainerID) -> ContainerActionAPI)?, engineIsUp: @escaping () -> Bool,
+         stopGrace: Interval, queue: DispatchQueue, logger: Logger) {
+        self.stopGrace = stopGrace
         self.config = config
         self.outlet = outlet
         self.pids = pids
         self.makeClient = makeClient
+        self.engineIsUp = engineIsUp
         self.queue = queue
         self.logger = logger
     }
 
     func apply(_ newConfig: DockwardConfig) { config = newConfig }
 
-    /// The start of a tick: findings made during the poll are timed with this.
-    func clock(_ now: Int64) { self.now = now }
+    /// Engine calls under way.
+    var inFlight: Int { calls.count }
 
-    /// Every entry that leaves through the outlet. Call on the queue.
-    func observe(_ entry: JournalEntry) {
-        guard entry.kind.isAlert, !entry.kind.isAction else { return }
-        if entry.kind == .pidsRecovered {
-            if let id = entry.container?.id { planner.episodeEnded(id) }
+    /// Every finding that leaves through the outlet: noted, never acted on
+    /// here. Call on the queue.
+    func observe(_ finding: Finding) {
+        let trigger: Trigger
+        switch finding {
+        case .containerPids(let f, let ref, _) where f.kind == .pidsRecovered:
+            trigger = .episodeEnded(ref.id)
+        case .containerPids(let f, let ref, _) where config.actionsMayBeEnabled:
+            switch f.kind {
+            case .pidsForecast: trigger = .cap(ref.id, .runawayForecast)
+            case .pidsExhausted where !f.cgroupGone: trigger = .refused(ref.id)
+            default: return
+            }
+        case .hostPids(let f) where f.kind == .hostPidsHigh && f.priority == .err && config.actionsMayBeEnabled:
+            trigger = .hostPidsHigh
+        default:
+            // Actions off everywhere (the default): nothing more per alert.
             return
         }
-        // Actions off everywhere (the default): nothing more per alert.
-        guard config.actionsMayBeEnabled else { return }
-        switch entry.kind {
-        case .pidsForecast:
-            guard let id = entry.container?.id, let f = pids.facts(for: id), !f.hasOwnLimit else { return }
-            considerCap(f, reason: .runawayForecast)
-        case .hostPidsHigh where entry.priority == .err:
-            // The fastest-growing container without a limit of its own.
-            let runaway = pids.allFacts().filter { !$0.hasOwnLimit && $0.rate > 0 }.max { $0.rate < $1.rate }
-            if let f = runaway { considerCap(f, reason: .hostPidsHigh) }
-        case .pidsExhausted:
-            guard let id = entry.container?.id, let f = pids.facts(for: id), f.hasOwnLimit else { return }
-            let policy = config.actionsPolicy(for: f.metadata)
-            guard policy.enabled, policy.onExhausted != .none else { return }
-            planner.refusalSeen(id, at: now)
-        default:
-            break
-        }
+        triggers.append(trigger)
+        // Findings come from polls, the kernel's refusal lines and the
+        // engine's answers; whichever pass made this one, decide after it.
+        guard !afterPassScheduled else { return }
+        afterPassScheduled = true
+        queue.async { [weak self] in self?.afterPass(now: SystemClock.monotonicNanos()) }
     }
 
-    /// After each poll: containers refusing forks at their limit for
-    /// `exhausted_for` get `on_exhausted`. Call on the queue.
-    func checkExhausted() {
+    /// After a pass: decides on what the findings asked for, then gives
+    /// `on_exhausted` to containers stuck at their limit for
+    /// `exhausted_for`. The daemon calls it after each poll. Call on the queue.
+    func afterPass(now: Int64) {
+        afterPassScheduled = false
+        let noted = triggers
+        triggers.removeAll()
+        for trigger in noted {
+            switch trigger {
+            case .episodeEnded(let id):
+                planner.episodeEnded(id)
+            case .cap(let id, let reason):
+                guard let f = pids.facts(for: id), !f.hasOwnLimit else { continue }
+                considerCap(f, reason: reason, at: now)
+            case .hostPidsHigh:
+                // The fastest-growing container without a limit of its own.
+                let runaway = pids.allFacts().filter { !$0.hasOwnLimit && $0.rate > 0 }.max { $0.rate < $1.rate }
+                if let f = runaway { considerCap(f, reason: .hostPidsHigh, at: now) }
+            case .refused(let id):
+                guard let f = pids.facts(for: id), f.hasOwnLimit else { continue }
+                let policy = config.actionsPolicy(for: f.metadata)
+                guard policy.enabled, policy.onExhausted != .none else { continue }
+                planner.refusalSeen(id, at: now)
+            }
+        }
+        checkExhausted(now: now)
+    }
+
+    private func checkExhausted(now: Int64) {
         for id in planner.refusing {
             guard let f = pids.facts(for: id) else {
                 planner.episodeEnded(id)
@@ -84,8 +137,29 @@ final class Containment {
             }
             let policy = config.actionsPolicy(for: f.metadata)
             guard let action = ContainmentAction(policy.onExhausted),
-                  planner.exhaustionDue(id, lastRefusalAt: f.lastRefusalAt, policy: policy, at: now) else { continue }
-            consider(action, reason: .exhausted, f, policy: policy)
+                  planner.exhaustionDue(id, current: f.current, limit: f.limit, lastRefusalAt: f.lastRefusalAt,
+                                        policy: policy, at: now) else { continue }
+            consider(action, reason: .exhausted, f, policy: policy, at: now)
+        }
+    }
+
+    /// A stop: `done` runs on the queue once the engine calls under way have
+    /// answered and their results are journaled, or after `stopGrace`, when
+    /// each one still open is journaled as failed (its result unknown).
+    func drain(_ done: @escaping () -> Void) {
+        guard !calls.isEmpty else { return done() }
+        drained = done
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(stopGrace.nanoseconds))) { [weak self] in
+            guard let self, let done = drained else { return }
+            drained = nil
+            for (_, report) in calls.sorted(by: { $0.key < $1.key }) {
+                guard let report else { continue }
+                send(report, .failed) {
+                    $0.error = "dockward stopped before the engine answered (within \(self.stopGrace)); the action may still take effect: check docker inspect"
+                }
+            }
+            calls.removeAll()
+            done()
         }
     }
 
@@ -112,15 +186,12 @@ final class Containment {
         pendingUpdates[id] = nil
     }
 
-    func engineLost() { engineUp = false }
-
     /// The engine answers again: caps set in `pids.max` while it was away
     /// are told to it now, so `docker inspect` shows them.
     func engineConnected() {
-        engineUp = true
         for (id, limit) in pendingUpdates.sorted(by: { $0.key < $1.key }) {
             guard let client = makeClient?(id) else { return }
-            call(client, .updatePidsLimit(limit)) { [self] error in
+            call(client, .updatePidsLimit(limit), report: nil) { [self] error in
                 switch error.map(Self.classify) {
                 case nil:
                     pendingUpdates[id] = nil
@@ -137,13 +208,14 @@ final class Containment {
 
     // MARK: Deciding
 
-    private func considerCap(_ f: ContainerFacts, reason: ContainmentReason) {
+    private func considerCap(_ f: ContainerFacts, reason: ContainmentReason, at now: Int64) {
         let policy = config.actionsPolicy(for: f.metadata)
         guard policy.capUnlimited > 0 else { return }
-        consider(.cap(policy.capUnlimited), reason: reason, f, policy: policy)
+        consider(.cap(policy.capUnlimited), reason: reason, f, policy: policy, at: now)
     }
 
-    private func consider(_ action: ContainmentAction, reason: ContainmentReason, _ f: ContainerFacts, policy: ActionsPolicy) {
+    private func consider(_ action: ContainmentAction, reason: ContainmentReason, _ f: ContainerFacts,
+                          policy: ActionsPolicy, at now: Int64) {
         let guards = ContainmentGuards(metadata: f.metadata, ignored: config.policy(for: f.metadata).ignore,
                                        allowRuleMatches: config.hostControl.allow.contains { $0.matches(f.metadata) })
         let report = ActionReport(result: .taken, action: action, reason: reason, container: f.ref,
@@ -169,10 +241,10 @@ final class Containment {
             guard let client else { return send(report, .failed) { $0.error = "no engine client for actions" } }
             let request: ContainerActionRequest = switch action {
             case .pause: .pause
-            case .stop: .stop(timeoutSeconds: 10)
+            case .stop: .stop(timeoutSeconds: Self.stopTimeoutSeconds)
             default: .kill
             }
-            call(client, request) { [self] error in
+            call(client, request, report: report) { [self] error in
                 send(report, error == nil ? .taken : .failed) { $0.error = error.map { "\($0)" } }
             }
             return
@@ -189,7 +261,7 @@ final class Containment {
             }
         }
         let kernelCapped = cgroupWrite == "ok"
-        guard engineUp, let client else {
+        guard engineIsUp(), let client else {
             if kernelCapped { pendingUpdates[id] = limit }
             return send(report, kernelCapped ? .taken : .failed) {
                 $0.cgroupWrite = cgroupWrite
@@ -197,7 +269,9 @@ final class Containment {
                 if !kernelCapped { $0.error = "\(cgroupWrite.dropFirst(8)); the engine is unreachable" }
             }
         }
-        call(client, .updatePidsLimit(limit)) { [self] error in
+        var inFlightReport = report
+        inFlightReport.cgroupWrite = cgroupWrite
+        call(client, .updatePidsLimit(limit), report: inFlightReport) { [self] error in
             var engineUpdate = "ok"
             switch error.map(Self.classify) {
             case nil: pids.limitGiven(id)
@@ -225,17 +299,24 @@ final class Containment {
         }
     }
 
-    /// One engine call in a short task; `done` runs on the queue with its error, if any.
-    private func call(_ client: ContainerActionAPI, _ request: ContainerActionRequest,
+    /// One engine call in a short task, awaited off the queue; `done` runs
+    /// on the queue with its error, if any, unless a stop gave up on it.
+    private func call(_ client: ContainerActionAPI, _ request: ContainerActionRequest, report: ActionReport?,
                       _ done: @escaping (Error?) -> Void) {
-        inFlight += 1
+        let number = nextCall
+        nextCall += 1
+        calls[number] = .some(report)
         Task(priority: EngineLink.workPriority) { [queue] in
             var failure: Error?
             do { try await client.perform(request) } catch { failure = error }
             let result = failure
             queue.async { [self] in
-                inFlight -= 1
+                guard calls.removeValue(forKey: number) != nil else { return }  // journaled as unknown at stop
                 done(result)
+                if calls.isEmpty, let waiter = drained {
+                    drained = nil
+                    waiter()
+                }
             }
         }
     }
@@ -244,6 +325,6 @@ final class Containment {
         var r = report
         r.result = result
         edit(&r)
-        outlet.send(AlertText.action(r))
+        outlet.send(.action(r))
     }
 }

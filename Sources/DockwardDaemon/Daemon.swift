@@ -67,7 +67,7 @@ public final class Daemon {
         public var cgroupLayout: CgroupLayout
         public var hostReader: HostPidsReader
         public var hostPaths: HostPathInspector
-        public var writer: EntryWriter
+        public var writer: FindingWriter
         public var notifier: ServiceNotifier
         public var metrics: MetricsRegistry
         /// Where open episodes survive a restart; nil: nowhere (a restart repeats them).
@@ -82,13 +82,17 @@ public final class Daemon {
         /// container; called only when `actions:` decided to act. nil: no
         /// action reaches the engine (a cap still goes to `pids.max`).
         public var makeActionClient: ((ContainerID) -> ContainerActionAPI)?
+        /// How long a stop waits for actions under way (`actionsStopGrace`).
+        public var actionsStopGrace: Interval
 
         public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
-                    hostPaths: HostPathInspector = HostPaths(), writer: EntryWriter, notifier: ServiceNotifier,
+                    hostPaths: HostPathInspector = HostPaths(), writer: FindingWriter, notifier: ServiceNotifier,
                     metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?,
                     descriptors: DescriptorBudget, kernelMessages: KernelMessages = .kmsgElseJournal(KernelRefusalLog.defaultPath),
-                    logger: Logger, makeActionClient: ((ContainerID) -> ContainerActionAPI)? = nil) {
+                    logger: Logger, makeActionClient: ((ContainerID) -> ContainerActionAPI)? = nil,
+                    actionsStopGrace: Interval = Daemon.actionsStopGrace) {
             self.engine = engine
+            self.actionsStopGrace = actionsStopGrace
             self.makeActionClient = makeActionClient
             self.cgroupLayout = cgroupLayout
             self.hostReader = hostReader
@@ -105,7 +109,13 @@ public final class Daemon {
 
     /// Exit codes from sysexits.h, so systemd and scripts can tell a bad config
     /// from a crash.
-    public enum ExitCode: Int32 { case ok = 0, software = 70, config = 78 }
+    public enum ExitCode: Int32 { case ok = 0, config = 78 }
+
+    /// How long a stop waits for actions under way, so the result of a pause
+    /// the engine carried out is journaled before `daemon-stopped`: a pause
+    /// or an update answers in milliseconds, a container stop within its
+    /// timeout (10 s, Docker's default).
+    public static let actionsStopGrace = Interval.seconds(12)
 
     public let queue: DispatchQueue
     private let configPath: String
@@ -158,12 +168,14 @@ public final class Daemon {
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                                        outlet: outlet, logger: parts.logger)
         engineTCP = EngineTCPWatch(outlet: outlet, logger: parts.logger)
+        let link = self.link
         containment = Containment(config: config, outlet: outlet, pids: pids, makeClient: parts.makeActionClient,
-                                  queue: queue, logger: parts.logger)
+                                  engineIsUp: { [unowned link] in link.isConnected },
+                                  stopGrace: parts.actionsStopGrace, queue: queue, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }
         bootID = StateFile.currentBootID()
         link.observer = self
-        outlet.listener = { [weak containment] in containment?.observe($0) }
+        outlet.addConsumer { [weak containment] in containment?.observe($0) }
     }
 
     // MARK: Life cycle
@@ -180,20 +192,22 @@ public final class Daemon {
                 // unguarded: say so and watch on (Prometheus sees it down).
                 do { try startMetrics(listen: listen) } catch { logger.error("\(error); metrics stay off") }
             }
-            outlet.send(AlertText.daemonStarted(
+            outlet.send(.lifecycle(.daemonStarted(DaemonStart(
                 version: DockwardVersion.current, config: config, configPath: configPath,
                 engineSocket: parts.engine.socketPath, cgroupLayout: parts.cgroupLayout.summary,
                 openEpisodes: open, stateFile: stateFile?.path,
-                engineSocketHardLinks: hostControl.engineSocketHardLinks()))
+                engineSocketHardLinks: hostControl.engineSocketHardLinks()))))
             engineTCP.check(config)
             link.start()
             if timer { startTimer() }
         }
     }
 
-    /// SIGTERM: stops the timer, cancels the engine tasks, saves the state,
-    /// flushes what journald missed, says STOPPING and writes the last entry;
-    /// `completion` runs on the queue once the engine's connections are closed.
+    /// SIGTERM: says STOPPING, stops the timer, waits (at most
+    /// `Parts.actionsStopGrace`) for actions under way and journals their
+    /// results, saves the state, cancels the engine tasks, writes the last
+    /// entry and flushes what journald missed; `completion` runs on the
+    /// queue once the engine's connections are closed.
     public func stop(completion: @escaping () -> Void) {
         queue.async { [self] in
             switch stopState {
@@ -211,15 +225,19 @@ public final class Daemon {
             timer = nil
             metricsServer?.stop()
             metricsServer = nil
-            saveState(force: true)
-            let count = pids.containers.count
-            pids.shutdown()
-            link.stop { [self] in
-                outlet.send(AlertText.daemonStopped(watching: count))
-                outlet.retryPending()
-                guard case .stopping(let waiters) = stopState else { return }
-                stopState = .stopped
-                for waiter in waiters { waiter() }
+            // Actions under way first: their results are journaled before
+            // the engine's connections close and before `daemon-stopped`.
+            containment.drain { [self] in
+                saveState(force: true)
+                let count = pids.containers.count
+                pids.shutdown()
+                link.stop { [self] in
+                    outlet.send(.lifecycle(.daemonStopped(watching: count)))
+                    outlet.retryPending()
+                    guard case .stopping(let waiters) = stopState else { return }
+                    stopState = .stopped
+                    for waiter in waiters { waiter() }
+                }
             }
         }
     }
@@ -236,7 +254,7 @@ public final class Daemon {
             }) {
             case .success(let loaded): newConfig = loaded
             case .failure(let error):
-                outlet.send(AlertText.configRejected(error, configPath: configPath))
+                outlet.send(.lifecycle(.configRejected(error, configPath: configPath)))
                 // A reload asks to look again: the engine's files may have
                 // changed even when dockward's own did not parse.
                 engineTCP.check(config)
@@ -260,7 +278,7 @@ public final class Daemon {
             containment.apply(newConfig)
             link.apply(resyncInterval: newConfig.hostControl.resyncInterval)
             if intervalChanged && timer != nil { startTimer() }
-            outlet.send(AlertText.configReloaded(changes: changes, configPath: configPath))
+            outlet.send(.lifecycle(.configReloaded(changes: changes, configPath: configPath)))
             engineTCP.check(newConfig)
         }
     }
@@ -293,9 +311,9 @@ public final class Daemon {
         if now >= nextPollAt - timerInterval / 2 {
             nextPollAt = now + config.pollInterval.nanoseconds
             outlet.retryPending()
-            containment.clock(now)
             pids.poll(now: now)
-            containment.checkExhausted()
+            // Actions after the pass, never inside a judgement.
+            containment.afterPass(now: now)
             parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - now) / 1e9)
             saveState(force: false)
             let status = statusLine
@@ -425,7 +443,7 @@ extension Daemon: EngineLinkObserver {
         parts.metrics.setEngineConnected(true)
         containment.engineConnected()
         if let outage {
-            outlet.send(AlertText.engineBack(socket: parts.engine.socketPath, outage: outage))
+            outlet.send(.lifecycle(.engineBack(socket: parts.engine.socketPath, outage: outage)))
         } else {
             logger.info("connected to the Docker engine at \(parts.engine.socketPath)")
         }
@@ -433,8 +451,7 @@ extension Daemon: EngineLinkObserver {
 
     func engineLost(reason: String) {
         parts.metrics.setEngineConnected(false)
-        containment.engineLost()
-        outlet.send(AlertText.engineLost(socket: parts.engine.socketPath, reason: reason, retryCap: EngineLink.maxRetry))
+        outlet.send(.lifecycle(.engineLost(socket: parts.engine.socketPath, reason: reason, retryCap: EngineLink.maxRetry)))
     }
 
     func engineDescribed(_ info: EngineInfo) {

@@ -33,9 +33,11 @@ public enum DaemonRunner {
         }
     }
 
-    /// SIGTERM to exit: systemd's patience is longer, but a guard that lingers
-    /// delays every shutdown of the host.
-    static let stopDeadline = DispatchTimeInterval.milliseconds(900)
+    /// SIGTERM to exit: the engine's connections close in milliseconds, but
+    /// an action under way is given `Daemon.actionsStopGrace` to answer, so
+    /// its result is journaled. Within the unit's TimeoutStopSec=15s: a
+    /// guard that lingers delays every shutdown of the host.
+    static let stopDeadline = DispatchTimeInterval.nanoseconds(Int(Daemon.actionsStopGrace.nanoseconds) + 900_000_000)
 
     /// Builds everything, then hands the thread to Dispatch; throws a
     /// message fit for stderr when the daemon cannot start.

@@ -157,7 +157,7 @@ final class EngineTCPWatch {
         let unreadable = problems.map(\.path)
         let current = Set(report.findings)
         for finding in report.findings where !reported.contains(finding) {
-            outlet.send(AlertText.engineTCPExposed(finding, unreadable: unreadable))
+            outlet.send(.engineTCPExposed(finding, unreadable: unreadable))
         }
         for gone in reported.subtracting(current) {
             logger.info("engine TCP check: \(gone.address) (was set at \(gone.place)) is no longer in the engine's configuration")

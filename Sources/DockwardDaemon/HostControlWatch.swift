@@ -99,8 +99,7 @@ final class HostControlWatch {
                                                     statePaths: statePaths, host: host)
         for finding in findings {
             judgement.classes.append(finding.hostControlClass)
-            outlet.send(AlertText.hostControl(details: details, finding: finding, allowedBy: rule,
-                                              eventTimeNano: eventTimeNano))
+            outlet.send(.hostControl(details, finding, allowedBy: rule, eventTimeNano: eventTimeNano))
         }
         judgements[details.id] = judgement
     }
@@ -108,9 +107,9 @@ final class HostControlWatch {
     private func judgeSocket(_ details: ContainerDetails, allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> Verdict {
         let found = SocketExposureAnalysis.exposures(mounts: details.mounts, binds: details.binds, volumes: details.volumes,
                                                      sockets: protectedSockets(), host: host)
-        if let entry = AlertText.socketExposure(details: details, exposures: found, allowedBy: rule,
+        if let exposure = SocketExposureFinding(details: details, exposures: found, allowedBy: rule,
                                                 eventTimeNano: eventTimeNano) {
-            outlet.send(entry)
+            outlet.send(.socketExposure(exposure))
             return rule == nil ? .exposed : .allowed
         }
         // Nothing found is only clean when every path could be looked at;
@@ -119,9 +118,8 @@ final class HostControlWatch {
             ? SocketExposureAnalysis.unresolved(mounts: details.mounts, binds: details.binds, volumes: details.volumes,
                                                 host: host)
             : []
-        guard let entry = AlertText.socketUnresolved(details: details, unresolved: unresolved,
-                                                     eventTimeNano: eventTimeNano) else { return .clean }
-        outlet.send(entry)
+        guard !unresolved.isEmpty else { return .clean }
+        outlet.send(.socketUnresolved(details, unresolved, eventTimeNano: eventTimeNano))
         return .unresolved
     }
 

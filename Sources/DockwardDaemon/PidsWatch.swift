@@ -95,6 +95,7 @@ final class PidsWatch {
         }
 
         var ref: ContainerRef { ContainerRef(id: cgroup.id, metadata: metadata, cgroupPath: cgroup.path) }
+        var ceilingOrigin: String { PidsWatch.ceilingOrigin(cgroup.driver) }
     }
 
     private(set) var config: DockwardConfig
@@ -246,7 +247,7 @@ final class PidsWatch {
         for id in gone { drop(id, reason: "its cgroup is gone") }
         if let hostSample = lastHostSample {
             for f in host.observe(hostSample, at: now, policy: config.pids, timing: timing) {
-                outlet.send(AlertText.entry(for: f, container: nil))
+                outlet.send(.hostPids(f))
             }
         }
     }
@@ -261,7 +262,21 @@ final class PidsWatch {
             watched.limitReadAt = now
         }
         if watched.readsEvents { watched.refusedForks = try watched.files.readRefusedForks() }
-        return PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks)
+        var sample = PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks)
+        if isAtRisk(watched, sample) { sample.peak = watched.files.readPeak() }
+        return sample
+    }
+
+    /// Whether `pids.peak` belongs with this sample: the container has
+    /// refused forks, has an episode open, or is at its warn ratio of its
+    /// ceiling. The peak is read with the sample, before the detector
+    /// decides, so a finding carries it as a fact; reading it for every
+    /// container every poll would double the poll's cost.
+    @inline(__always)
+    private func isAtRisk(_ watched: Watched, _ sample: PidsSample) -> Bool {
+        if watched.readsEvents || watched.detector.isAlerting { return true }
+        guard let ceiling = sample.ceiling(host: lastHostSample), ceiling > 0 else { return false }
+        return Double(sample.current) >= watched.policy.warnRatio * Double(ceiling)
     }
 
     // MARK: Refused forks, as the kernel tells them
@@ -365,8 +380,8 @@ final class PidsWatch {
 
     private func sendGone(_ id: ContainerID, _ gone: GoneRefusal, _ metadata: ContainerMetadata?) {
         guard !config.policy(for: metadata).ignore else { return }
-        outlet.send(AlertText.entry(for: gone.finding,
-                                    container: ContainerRef(id: id, metadata: metadata, cgroupPath: gone.cgroupPath)))
+        outlet.send(.containerPids(gone.finding, ContainerRef(id: id, metadata: metadata, cgroupPath: gone.cgroupPath),
+                                   peak: nil))
     }
 
     /// Those whose name did not come in time go out by id alone.
@@ -483,14 +498,9 @@ final class PidsWatch {
 
     private func judge(_ watched: Watched, _ sample: PidsSample, at now: Int64, timing: AlertTiming) {
         let findings = watched.detector.observe(sample, at: now, policy: watched.policy, timing: timing,
-                                                host: lastHostSample)
-        guard !findings.isEmpty else { return }
-        // pids.peak is read only when there is something to say (the kernel
-        // keeps it; reading it every poll would double the poll's cost).
-        let peak = watched.files.readPeak()
-        for var f in findings {
-            if f.limitIsInherited { f.ceilingOrigin = Self.ceilingOrigin(watched.cgroup.driver) }
-            outlet.send(AlertText.entry(for: f, container: watched.ref, peak: peak))
+                                                host: lastHostSample, ceilingOrigin: watched.ceilingOrigin)
+        for f in findings {
+            outlet.send(.containerPids(f, watched.ref, peak: sample.peak))
         }
     }
 

@@ -8,9 +8,9 @@ import Glibc
 /// Writes entries to journald through `sd_journal_sendv`, one structured entry
 /// each. When journald cannot be reached the entry goes to stderr at once and
 /// into a bounded queue; when journald is back the queue is written in order,
-/// each entry with its original time in `DOCKWARD_ORIGINAL_TIME_USEC`, and a
-/// notice says how many were kept and how many had to be dropped. The daemon
-/// keeps running either way.
+/// each entry with its original time in `DOCKWARD_ORIGINAL_TIME_USEC`, and
+/// the outlet then writes a `journal-replayed` entry saying how many were
+/// kept and how many had to be dropped. The daemon keeps running either way.
 ///
 /// The one part of the daemon's write path with a lock of its own: alerts
 /// come from the daemon's queue, but the log handler writes operational
@@ -38,6 +38,7 @@ public final class JournalSink: @unchecked Sendable {
     private var queueStart = 0
     private var dropped = 0
     private var replayed = 0
+    private var finishedReplay: JournalReplay?
 
     public init(mirrorToStderr: Bool = false, queueLimit: Int = JournalSink.defaultQueueLimit) {
         self.mirrorToStderr = mirrorToStderr
@@ -101,22 +102,25 @@ public final class JournalSink: @unchecked Sendable {
             queueStart += 1
             replayed += 1
         }
-        // Everything queued is in; only now is journald really back.
-        guard JournalSink.send([
-            ("MESSAGE", "journald was unreachable for \((SystemClock.realtimeMicros() - downSinceUsec) / 1_000_000) s; "
-                + "\(replayed) entries kept meanwhile are written above with DOCKWARD_ORIGINAL_TIME_USEC"
-                + (dropped > 0 ? ", \(dropped) older ones were dropped (queue limit \(queueLimit))" : "")),
-            ("PRIORITY", String(dropped > 0 ? Priority.warning.rawValue : Priority.notice.rawValue)),
-            ("DOCKWARD_QUEUE_WRITTEN", String(replayed)),
-            ("DOCKWARD_QUEUE_DROPPED", String(dropped)),
-            ("SYSLOG_IDENTIFIER", JournalSink.identifier),
-        ]) >= 0 else { return }
+        // Everything queued is in: journald is back. The notice is the
+        // outlet's to write, as a typed `journal-replayed` entry.
         queue.removeAll(keepingCapacity: false)
         queueStart = 0
         StderrWriter.write("dockward: journald reachable again; \(replayed) queued entries written, \(dropped) dropped\n")
+        finishedReplay = JournalReplay(outageSeconds: (SystemClock.realtimeMicros() - downSinceUsec) / 1_000_000,
+                                       written: replayed, dropped: dropped, queueLimit: queueLimit)
         dropped = 0
         replayed = 0
         journalDown = false
+    }
+
+    /// The outage that ended since the last call, once: the outlet writes
+    /// it as `journal-replayed`.
+    public func takeFinishedReplay() -> JournalReplay? {
+        lock.locked {
+            defer { finishedReplay = nil }
+            return finishedReplay
+        }
     }
 
     /// One `FIELD=value` iovec per field. The strings' bytes are copied into

@@ -47,10 +47,10 @@ enum PollBenchmark {
     }
 }
 
-final class CountingWriter: EntryWriter {
+final class CountingWriter: FindingWriter {
     var count = 0
-    func record(_ entry: JournalEntry) { count += 1 }
-    func retryPending() {}
+    func write(_ finding: Finding) { count += 1 }
+    func retryPending() -> JournalReplay? { nil }
 }
 
 final class SilentNotifier: ServiceNotifier {

@@ -84,24 +84,41 @@ final class ContainmentPlannerTests: XCTestCase {
         XCTAssertEqual(planner.decide(.pause, for: id(99), guards: named, policy: on, at: 0), .act(.pause))
     }
 
-    func testExhaustionIsDueAfterExhaustedForWhileStillRefusing() {
+    func testExhaustionIsDueAfterExhaustedForStuckWithoutABreak() {
         var planner = ContainmentPlanner()
         let c = id(1)
-        XCTAssertFalse(planner.exhaustionDue(c, lastRefusalAt: 0, policy: on, at: 100 * s), "not timed before its first entry")
+        func due(_ current: Int64, lastRefusal: Int64?, at t: Int64) -> Bool {
+            planner.exhaustionDue(c, current: current, limit: 50, lastRefusalAt: lastRefusal, policy: on, at: t)
+        }
+        XCTAssertFalse(due(50, lastRefusal: 0, at: 100 * s), "not timed before its first entry")
         planner.refusalSeen(c, at: 10 * s)
         planner.refusalSeen(c, at: 20 * s)  // a reminder keeps the start
         XCTAssertEqual(planner.refusing, [c])
-        XCTAssertFalse(planner.exhaustionDue(c, lastRefusalAt: 39 * s, policy: on, at: 39 * s), "29 s of 30")
-        XCTAssertTrue(planner.exhaustionDue(c, lastRefusalAt: 40 * s, policy: on, at: 40 * s))
-        XCTAssertFalse(planner.exhaustionDue(c, lastRefusalAt: 30 * s, policy: on, at: 40 * s),
-                       "stopped refusing 10 s ago: it backed off, leave it")
-        XCTAssertFalse(planner.exhaustionDue(c, lastRefusalAt: 38 * s, policy: on, at: 41 * s),
-                       "refusals that stopped before exhausted_for ran out do not count, however recent")
-        XCTAssertEqual(planner.decide(.pause, for: c, guards: named, policy: on, at: 40 * s), .act(.pause))
+        XCTAssertFalse(due(50, lastRefusal: 10 * s, at: 39 * s), "29 s of 30")
+        XCTAssertTrue(due(50, lastRefusal: 10 * s, at: 40 * s), "pinned at its limit, refusing nothing more")
+        XCTAssertFalse(due(30, lastRefusal: 10 * s, at: 41 * s), "it got room and refused nothing: leave it")
+        XCTAssertFalse(due(30, lastRefusal: 42 * s, at: 42 * s), "refusing again, with room: stuck from 42 s")
+        XCTAssertFalse(due(49, lastRefusal: 42 * s, at: 71 * s), "one below its limit counts; 29 s of 30")
+        XCTAssertTrue(due(49, lastRefusal: 42 * s, at: 72 * s))
+        XCTAssertEqual(planner.decide(.pause, for: c, guards: named, policy: on, at: 72 * s), .act(.pause))
         XCTAssertEqual(planner.refusing, [], "timing ends with the decision")
+        XCTAssertFalse(due(50, lastRefusal: 199 * s, at: 200 * s), "settled: never due again this episode")
         planner.episodeEnded(c)
-        planner.refusalSeen(c, at: 100 * s)
-        XCTAssertFalse(planner.exhaustionDue(c, lastRefusalAt: 120 * s, policy: on, at: 120 * s), "a new episode is timed afresh")
+        planner.refusalSeen(c, at: 300 * s)
+        XCTAssertFalse(due(50, lastRefusal: 300 * s, at: 320 * s), "a new episode is timed afresh")
+        XCTAssertTrue(due(50, lastRefusal: 300 * s, at: 330 * s))
+    }
+
+    func testStillRefusingWithRoomCountsAsStuck() {
+        // Tasks die and are forked again at once: the count moves below the
+        // limit, but every check finds new refusals.
+        var planner = ContainmentPlanner()
+        let c = id(2)
+        planner.refusalSeen(c, at: 0)
+        for t in 0..<30 {
+            XCTAssertFalse(planner.exhaustionDue(c, current: 20, limit: 50, lastRefusalAt: Int64(t) * s, policy: on, at: Int64(t) * s))
+        }
+        XCTAssertTrue(planner.exhaustionDue(c, current: 20, limit: 50, lastRefusalAt: 30 * s, policy: on, at: 30 * s))
     }
 
     func testEntryTextsSayWhatWhyAndUndo() {

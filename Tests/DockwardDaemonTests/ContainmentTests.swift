@@ -201,6 +201,74 @@ final class ContainmentTests: XCTestCase {
         XCTAssertEqual(try pidsMax(id), "50", "its own limit is left as it is")
     }
 
+    /// A busybox fork bomb under --pids-limit refuses a burst of forks,
+    /// then holds every slot with its shells blocked and refuses no more.
+    func testASaturatedForkBombIsPausedThoughItRefusesNoMore() throws {
+        let id = IDs.make(16)
+        engine.add(details(id, name: "bomb", pidsLimit: 64))
+        let d = try makeDaemon("actions: { enabled: true, on_exhausted: pause, exhausted_for: 5s }")
+        d.start()
+        d.waitForNames([id])
+        try host.setPids(id, current: 3, max: 64)
+        d.ticks(2)
+        try host.setPids(id, current: 64, max: 64, refused: 43)
+        d.ticks(5)
+        XCTAssertEqual(d.writer.entries(.pidsExhausted, for: id).count, 1)
+        waitForNoCalls(d)
+        XCTAssertTrue(d.writer.entries(.actionTaken, for: id).isEmpty, "4 s pinned at its limit: not yet")
+        d.ticks(2)
+        d.waitUntil("the pause") { !d.writer.entries(.actionTaken, for: id).isEmpty }
+        XCTAssertEqual(actions.requests.map(\.request), [.pause])
+        XCTAssertEqual(d.writer.actionReports.map(\.reason), [.exhausted], "the typed report, as containment made it")
+        XCTAssertTrue(d.metrics.render(containers: []).contains(#"dockward_actions_total{action="pause",result="taken"} 1"#),
+                      "the metrics count the typed report")
+    }
+
+    /// The engine paused it, but answers only after the stop began: the
+    /// result is journaled before `daemon-stopped`.
+    func testAnActionInFlightAtStopIsJournaledBeforeDaemonStopped() throws {
+        let id = IDs.make(17)
+        engine.add(details(id, name: "bomb", pidsLimit: 20))
+        actions.hold(id)
+        let d = try makeDaemon("actions: { enabled: true, on_exhausted: pause, exhausted_for: 2s }")
+        d.start()
+        d.waitForNames([id])
+        for refused in [5, 15, 25, 35] {
+            try host.setPids(id, current: 20, max: 20, refused: refused)
+            d.tick()
+        }
+        d.waitUntil("the pause under way") { d.daemon.actionsInFlight == 1 }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { self.actions.release(id) }
+        d.stop()
+        let kinds = d.writer.entries.map(\.kind)
+        XCTAssertEqual(kinds.suffix(2), [.actionTaken, .daemonStopped], "\(kinds.map(\.rawValue))")
+        XCTAssertEqual(actions.requests.map(\.request), [.pause])
+    }
+
+    /// An engine that never answers within the grace: the action is
+    /// journaled as failed with its result unknown, still before `daemon-stopped`.
+    func testAnActionStillOpenAfterTheStopGraceIsJournaledAsUnknown() throws {
+        let id = IDs.make(18)
+        engine.add(details(id, name: "bomb", pidsLimit: 20))
+        actions.hold(id)
+        let d = try DaemonUnderTest(host: host, engine: engine, config: Self.base + "\nactions: { enabled: true, on_exhausted: kill, exhausted_for: 2s }",
+                                    actions: actions, actionsStopGrace: .milliseconds(300))
+        d.start()
+        d.waitForNames([id])
+        for refused in [5, 15, 25, 35] {
+            try host.setPids(id, current: 20, max: 20, refused: refused)
+            d.tick()
+        }
+        d.waitUntil("the kill under way") { d.daemon.actionsInFlight == 1 }
+        d.stop()
+        let kinds = d.writer.entries.map(\.kind)
+        XCTAssertEqual(kinds.suffix(2), [.actionFailed, .daemonStopped], "\(kinds.map(\.rawValue))")
+        XCTAssertTrue(field(d.writer.entries(.actionFailed, for: id).first, "ACTION_ERROR")?.contains("may still take effect") ?? false)
+        actions.release(id)
+        Thread.sleep(forTimeInterval: 0.1)
+        XCTAssertEqual(d.writer.entries.map(\.kind).last, .daemonStopped, "a late answer writes nothing after the stop")
+    }
+
     func testAContainerThatStoppedRefusingIsLeftAlone() throws {
         let id = IDs.make(5)
         engine.add(details(id, name: "svc", pidsLimit: 50))

@@ -4,6 +4,7 @@ import DockwardCgroup
 import DockwardCore
 import DockwardDaemon
 import DockwardDocker
+import DockwardMetrics
 import Foundation
 import Glibc
 import Logging
@@ -138,11 +139,17 @@ final class ScriptedActions: @unchecked Sendable {
     private let lock = NSLock()
     private var sent: [(id: ContainerID, request: ContainerActionRequest)] = []
     private var failures: [ContainerID: Error] = [:]
+    private var held: Set<ContainerID> = []
     private(set) var clientsMade = 0
 
     var requests: [(id: ContainerID, request: ContainerActionRequest)] { lock.withLock { sent } }
 
     func fail(_ id: ContainerID, with error: Error) { lock.withLock { failures[id] = error } }
+
+    /// The engine takes its time with this container's requests until `release`.
+    func hold(_ id: ContainerID) { _ = lock.withLock { held.insert(id) } }
+    func release(_ id: ContainerID) { _ = lock.withLock { held.remove(id) } }
+    fileprivate func isHeld(_ id: ContainerID) -> Bool { lock.withLock { held.contains(id) } }
 
     /// What `Daemon.Parts.makeActionClient` is given.
     func makeClient(_ id: ContainerID) -> ContainerActionAPI {
@@ -154,6 +161,7 @@ final class ScriptedActions: @unchecked Sendable {
         let id: ContainerID
         let recorder: ScriptedActions
         func perform(_ request: ContainerActionRequest) async throws {
+            while recorder.isHeld(id) { try await Task.sleep(nanoseconds: 5_000_000) }
             try recorder.lock.withLock {
                 if let error = recorder.failures[id] { throw error }
                 recorder.sent.append((id, request))
@@ -162,20 +170,29 @@ final class ScriptedActions: @unchecked Sendable {
     }
 }
 
-/// Every entry that left through the outlet, in order.
-final class RecordingWriter: EntryWriter, @unchecked Sendable {
+/// Every finding that left through the outlet, in order, as the typed
+/// value: the journal writer replaced by a recorder. `entries` renders them
+/// the way the journal writer does, for the assertions on fields.
+final class RecordingWriter: FindingWriter, @unchecked Sendable {
     private let lock = NSLock()
-    private var recorded: [JournalEntry] = []
+    private var recorded: [Finding] = []
 
-    func record(_ entry: JournalEntry) { lock.withLock { recorded.append(entry) } }
-    func retryPending() {}
+    func write(_ finding: Finding) { lock.withLock { recorded.append(finding) } }
+    func retryPending() -> JournalReplay? { nil }
 
-    var entries: [JournalEntry] { lock.withLock { recorded } }
+    var findings: [Finding] { lock.withLock { recorded } }
 
-    func entries(_ kind: EntryKind) -> [JournalEntry] { entries.filter { $0.kind == kind } }
+    var entries: [JournalEntry] { findings.map(\.entry) }
+
+    func entries(_ kind: EntryKind) -> [JournalEntry] { findings.filter { $0.kind == kind }.map(\.entry) }
 
     func entries(_ kind: EntryKind, for id: ContainerID) -> [JournalEntry] {
-        entries(kind).filter { $0.container?.id == id }
+        findings.filter { $0.kind == kind && $0.container?.id == id }.map(\.entry)
+    }
+
+    /// The action reports, typed, in order.
+    var actionReports: [ActionReport] {
+        findings.compactMap { if case .action(let r) = $0 { r } else { nil } }
     }
 }
 
@@ -283,6 +300,7 @@ final class DaemonUnderTest {
     let daemon: Daemon
     let writer = RecordingWriter()
     let notifier = RecordingNotifier()
+    let metrics = MetricsRegistry(version: "test")
     let engine: ScriptedEngine
     let host: FixtureHost
     let configPath: String
@@ -291,7 +309,8 @@ final class DaemonUnderTest {
     /// `kernelLog`: a FIFO standing in for /dev/kmsg; nil: none, so refusals
     /// are read from `pids.events` every poll.
     init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
-         kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1, actions: ScriptedActions? = nil) throws {
+         kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1, actions: ScriptedActions? = nil,
+         actionsStopGrace: Interval = Daemon.actionsStopGrace) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
@@ -300,9 +319,10 @@ final class DaemonUnderTest {
         let parts = Daemon.Parts(
             engine: engine, cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
-            stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
+            metrics: metrics, stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
             kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger,
-            makeActionClient: actions.map { recorder in { recorder.makeClient($0) } })
+            makeActionClient: actions.map { recorder in { recorder.makeClient($0) } },
+            actionsStopGrace: actionsStopGrace)
         daemon = Daemon(config: loaded, configPath: configPath, configIsExplicit: true, parts: parts)
         now = SystemClock.monotonicNanos()
     }
@@ -326,10 +346,10 @@ final class DaemonUnderTest {
         for _ in 0..<n { tick(advancing: step) }
     }
 
-    func stop() {
+    func stop(timeout: TimeInterval = 5) {
         let done = DispatchSemaphore(value: 0)
         daemon.stop { done.signal() }
-        _ = done.wait(timeout: .now() + 5)
+        _ = done.wait(timeout: .now() + timeout)
     }
 
     /// Waits until the engine has named these containers, so the manual

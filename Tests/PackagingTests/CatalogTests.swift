@@ -133,6 +133,8 @@ enum Expected {
         "config-rejected": ("aa5cd40f5b2d4ebbb45b9954491947c2", event.union(["CONFIG_FILE", "CONFIG_LINE", "CONFIG_KEY"])),
         "engine-lost": ("f1a671def2e047adb6520636d728a9dd", event.union(["DOCKER_SOCKET", "ENGINE_ERROR"])),
         "engine-back": ("4d9dd32cb9854ccebe0be6efd86131c6", event.union(["DOCKER_SOCKET", "OUTAGE_SECONDS"])),
+        "journal-replayed": ("e52b5bedb59a4630820d8c6f35c416f3",
+                             event.union(["OUTAGE_SECONDS", "DOCKWARD_QUEUE_WRITTEN", "DOCKWARD_QUEUE_DROPPED"])),
         "action-taken": ("e9b9578cce3544a5b02545e7310cd9db", action.union(["ACTION_UNDO"])),
         "action-failed": ("2f0b79948c5549f093212ade0ffa753c", action),
         "action-skipped": ("563843aea54740e09456a9fa6872f980", action),
@@ -198,6 +200,7 @@ enum Expected {
                                                 configPath: "/etc/dockward.yml"))
         entries.append(AlertText.engineLost(socket: "/run/docker.sock", reason: "gone", retryCap: .seconds(30)))
         entries.append(AlertText.engineBack(socket: "/run/docker.sock", outage: 1_500_000_000))
+        entries.append(AlertText.journalReplayed(JournalReplay(outageSeconds: 12, written: 40, dropped: 2, queueLimit: 4096)))
         for result in ActionReport.Result.allCases {
             entries.append(AlertText.action(ActionReport(
                 result: result, action: .cap(500), reason: .runawayForecast, container: container, current: 10, limit: 20,

@@ -36,7 +36,8 @@ public enum ContainmentReason: String, Equatable, Sendable {
     /// The host is at `host-pids-high` err and this container, without a
     /// limit of its own, grows fastest of those without one.
     case hostPidsHigh = "host-pids-high"
-    /// It has refused forks at its own limit for `exhausted_for`.
+    /// It refused forks at its own limit and has been stuck there (still
+    /// refusing, or at its limit) for `exhausted_for`.
     case exhausted
 }
 
@@ -97,26 +98,25 @@ public enum ContainmentDecision: Equatable, Sendable {
 /// The pure policy of containment: from a trigger, a container's guards,
 /// its actions policy and the time, what to do. It keeps the state that
 /// makes actions rare: one action per container per episode (an episode
-/// ends with `pids-recovered` or when the container is gone), the time
-/// each container started refusing forks, and a global rate limit, so a
+/// ends with `pids-recovered` or when the container is gone), since when
+/// each container has been stuck at its limit, and a global rate limit, so a
 /// bug cannot stop a fleet. No I/O: the daemon executes the decisions.
 public struct ContainmentPlanner: Sendable {
     /// At most this many actions (dry runs included) in any `rateWindow`:
     /// enough for a few runaways at once, far too few to stop a fleet.
     public static let maxActionsPerWindow = 5
     public static let rateWindow = Interval.seconds(60)
-    /// A container counts as still refusing forks when the kernel refused
-    /// one this recently: a fork bomb retries at once, a service that hit
-    /// its wall once and backs off does not.
-    public static let stillRefusingWithin = Interval.seconds(5)
-
     private struct Episode {
         /// The name of the action taken, dry-run or skipped for good this episode.
         var settled: String?
         /// Reasons already said in an `action-skipped` entry this episode.
         var said: Set<String> = []
-        /// When its first `pids-exhausted` of the episode came.
-        var refusingSince: Int64?
+        /// Its exhaustion is timed: it refused forks at its own limit this episode.
+        var refused = false
+        /// Since when it has been stuck without a break (see `exhaustionDue`).
+        var stuckSince: Int64?
+        /// When it was last checked: refusals after it are new.
+        var checkedAt: Int64?
     }
 
     private var episodes: [ContainerID: Episode] = [:]
@@ -125,22 +125,43 @@ public struct ContainmentPlanner: Sendable {
 
     public init() {}
 
-    /// Containers whose refusals are being timed for `exhausted_for`.
-    public var refusing: [ContainerID] { episodes.compactMap { $0.value.refusingSince == nil ? nil : $0.key }.sorted() }
+    /// Containers whose exhaustion is being timed for `exhausted_for`.
+    public var refusing: [ContainerID] { episodes.compactMap { $0.value.refused ? $0.key : nil }.sorted() }
 
-    /// A `pids-exhausted` entry for a container refusing forks at its own
-    /// limit: times the episode from the first one.
+    /// A `pids-exhausted` finding of a container refusing forks at its own
+    /// limit: its exhaustion is timed from now on, until the episode ends.
     public mutating func refusalSeen(_ id: ContainerID, at now: Int64) {
-        if episodes[id, default: Episode()].refusingSince == nil { episodes[id, default: Episode()].refusingSince = now }
+        var episode = episodes[id, default: Episode()]
+        guard episode.settled == nil else { return }
+        episode.refused = true
+        if episode.stuckSince == nil { episode.stuckSince = now }
+        episodes[id] = episode
     }
 
-    /// Whether the exhausted action is due: forks refused across
-    /// `exhausted_for` (the last refusal at least that long after the
-    /// episode's first entry), and still refused now (the last one within
-    /// `stillRefusingWithin`).
-    public func exhaustionDue(_ id: ContainerID, lastRefusalAt: Int64?, policy: ActionsPolicy, at now: Int64) -> Bool {
-        guard let since = episodes[id]?.refusingSince, let last = lastRefusalAt else { return false }
-        return last - since >= policy.exhaustedFor.nanoseconds && now - last <= Self.stillRefusingWithin.nanoseconds
+    /// Whether the exhausted action is due, checked after each poll: since
+    /// its refusals the container has been stuck at its limit, without a
+    /// break, for `exhausted_for`. Stuck means still refusing forks (a
+    /// refusal since the last check) or pinned at (or one below) its own
+    /// limit: a saturated fork bomb refuses a burst of forks, then holds
+    /// every slot with its shells blocked and refuses no more; it is as stuck
+    /// as one still refusing. A break (it got room and refused nothing)
+    /// restarts the timing at the next stuck check.
+    public mutating func exhaustionDue(_ id: ContainerID, current: Int64?, limit: Int64?, lastRefusalAt: Int64?,
+                                       policy: ActionsPolicy, at now: Int64) -> Bool {
+        guard var episode = episodes[id], episode.refused, episode.settled == nil else { return false }
+        defer {
+            episode.checkedAt = now
+            episodes[id] = episode
+        }
+        let refusing = lastRefusalAt.map { $0 > (episode.checkedAt ?? .min) } ?? false
+        let pinned = current.flatMap { c in limit.map { c >= $0 - 1 } } ?? false
+        guard refusing || pinned else {
+            episode.stuckSince = nil
+            return false
+        }
+        let since = episode.stuckSince ?? now
+        episode.stuckSince = since
+        return now - since >= policy.exhaustedFor.nanoseconds
     }
 
     /// The episodes already settled (acted on, dry-run, or skipped for good),
@@ -165,7 +186,7 @@ public struct ContainmentPlanner: Sendable {
         var episode = episodes[id, default: Episode()]
         defer { episodes[id] = episode }
         if let done = episode.settled {
-            episode.refusingSince = nil
+            episode.refused = false
             // The same action asked again (a reminder) is no news; another one is said once.
             guard done != action.name else { return .nothing }
             return episode.said.insert(SkipReason.alreadyActed.rawValue).inserted ? .skip(action, .alreadyActed) : .nothing
@@ -173,7 +194,7 @@ public struct ContainmentPlanner: Sendable {
         if let reason = guards.forbidding {
             // Left alone for the whole episode, said once.
             episode.settled = action.name
-            episode.refusingSince = nil
+            episode.refused = false
             episode.said.formUnion([reason.rawValue, SkipReason.alreadyActed.rawValue])
             return .skip(action, reason)
         }
@@ -184,7 +205,7 @@ public struct ContainmentPlanner: Sendable {
         }
         recent.append(now)
         episode.settled = action.name
-        episode.refusingSince = nil
+        episode.refused = false
         return policy.dryRun ? .dryRun(action) : .act(action)
     }
 }
@@ -276,7 +297,7 @@ extension AlertText {
             why = "the host's process table is at its critical level and it grows fastest of the containers without a pids limit of their own"
         case .exhausted:
             let of = r.limit.map { " of \($0)" } ?? ""
-            why = "it has refused forks at its pids limit\(of) for actions.exhausted_for"
+            why = "it refused forks at its pids limit\(of) and has been stuck there (still refusing, or every task slot taken) for actions.exhausted_for"
         }
         let count = r.current.map { " (\(tasks($0)) then)" } ?? ""
         var message: String

@@ -1,0 +1,79 @@
+import DockwardCore
+import XCTest
+
+/// The typed finding decides its kind and container from its data; the
+/// entry the writer renders from it must agree, for every case.
+final class FindingTests: XCTestCase {
+    static let id = ContainerID(String(repeating: "b", count: 64))!
+    static let metadata = ContainerMetadata(name: "/web", image: "nginx:1")
+
+    static func everyCase() -> [Finding] {
+        let ref = ContainerRef(id: id, metadata: metadata, cgroupPath: "/docker/x")
+        let details = ContainerDetails(id: id, metadata: metadata,
+                                       mounts: [MountPoint(kind: .bind, source: "/run/docker.sock", destination: "/s", readWrite: true)],
+                                       binds: [], state: "running")
+        let exposure = SocketExposure(socket: "/run/docker.sock", mountSource: "/run/docker.sock", mountDestination: "/s",
+                                      readWrite: true, kind: .direct)
+        var out: [Finding] = []
+        for kind in [EntryKind.pidsUnlimited, .pidsHigh, .pidsExhausted, .pidsForecast, .pidsRecovered] {
+            out.append(.containerPids(PidsFinding(kind: kind, priority: .err, current: 10, limit: 20), ref, peak: 12))
+        }
+        for kind in [EntryKind.hostPidsHigh, .hostPidsRecovered] {
+            out.append(.hostPids(PidsFinding(kind: kind, priority: .err, current: 10, limit: 20, limitIsHost: true)))
+        }
+        for rule in [nil, ContainerMatcher(name: "web")] {
+            out.append(.socketExposure(SocketExposureFinding(details: details, exposures: [exposure], allowedBy: rule,
+                                                             eventTimeNano: 1)!))
+            for finding in [HostControlFinding.privileged, .hostPID(capabilities: ["SYS_ADMIN"]),
+                            .blockDevice(path: "/dev/sda", volume: nil),
+                            .engineState(statePath: "/var/lib/docker",
+                                         mount: MountPoint(kind: .bind, source: "/var/lib", destination: "/l", readWrite: true))] {
+                out.append(.hostControl(details, finding, allowedBy: rule, eventTimeNano: nil))
+            }
+        }
+        out.append(.socketUnresolved(details, [UnresolvedMount(source: "/srv", destination: "/x", reason: "EACCES")],
+                                     eventTimeNano: nil))
+        out.append(.engineTCPExposed(EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
+                                                           place: ConfigPlace(path: "/etc/docker/daemon.json", line: 2)),
+                                     unreadable: []))
+        for result in ActionReport.Result.allCases {
+            out.append(.action(ActionReport(result: result, action: .pause, reason: .exhausted, container: ref)))
+        }
+        out += [
+            .lifecycle(.daemonStarted(DaemonStart(version: "1", config: DockwardConfig(), configPath: "/c", engineSocket: "/s",
+                                                  cgroupLayout: "v2", openEpisodes: nil, stateFile: nil))),
+            .lifecycle(.daemonStopped(watching: 1)),
+            .lifecycle(.configReloaded(changes: [], configPath: "/c")),
+            .lifecycle(.configRejected(ConfigError([]), configPath: "/c")),
+            .lifecycle(.engineLost(socket: "/s", reason: "gone", retryCap: .seconds(30))),
+            .lifecycle(.engineBack(socket: "/s", outage: 1)),
+            .lifecycle(.journalReplayed(JournalReplay(outageSeconds: 3, written: 2, dropped: 0, queueLimit: 10))),
+        ]
+        return out
+    }
+
+    func testKindAndContainerAgreeWithTheRenderedEntry() {
+        let all = Self.everyCase()
+        XCTAssertEqual(Set(all.map(\.kind)), Set(EntryKind.allCases), "one finding of every kind")
+        for finding in all {
+            let entry = finding.entry
+            XCTAssertEqual(finding.kind, entry.kind, "\(finding)")
+            XCTAssertEqual(finding.container?.id, entry.container?.id, "\(finding.kind)")
+            XCTAssertEqual(finding.container?.metadata, entry.container?.metadata, "\(finding.kind)")
+        }
+    }
+
+    func testASocketExposureFindingNeedsAnExposure() {
+        let details = ContainerDetails(id: Self.id, metadata: Self.metadata, mounts: [], binds: [], state: "running")
+        XCTAssertNil(SocketExposureFinding(details: details, exposures: [], allowedBy: nil, eventTimeNano: nil))
+    }
+
+    func testTheReplayNoticeIsAWarningOnlyWhenEntriesWereDropped() {
+        let kept = AlertText.journalReplayed(JournalReplay(outageSeconds: 3, written: 2, dropped: 0, queueLimit: 10))
+        XCTAssertEqual(kept.priority, .notice)
+        XCTAssertFalse(kept.message.contains("dropped"))
+        let cut = AlertText.journalReplayed(JournalReplay(outageSeconds: 3, written: 10, dropped: 5, queueLimit: 10))
+        XCTAssertEqual(cut.priority, .warning)
+        XCTAssertTrue(cut.message.contains("5 older ones were dropped (queue limit 10)"), cut.message)
+    }
+}
