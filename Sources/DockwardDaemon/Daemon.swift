@@ -7,49 +7,6 @@ import DockwardJournal
 import DockwardMetrics
 import Logging
 
-/// How many cgroup files may stay open: `pids.current` for this many
-/// containers, `pids.events` besides for this many of them.
-public struct DescriptorBudget: Equatable, Sendable {
-    public var containers: Int
-    public var events: Int
-
-    public init(containers: Int, events: Int) {
-        self.containers = containers
-        self.events = events
-    }
-
-    /// The budget under an open-file limit.
-    public init(openFileLimit limit: Int) {
-        self.init(containers: PidsCounterFiles.containersFitting(descriptors: limit),
-                  events: PidsCounterFiles.eventsFitting(descriptors: limit))
-    }
-}
-
-/// Where the pids watch hears of refused forks between polls.
-public enum KernelMessages: Equatable, Sendable {
-    /// /dev/kmsg (needs CAP_SYSLOG while `kernel.dmesg_restrict=1`), else the
-    /// journal's kernel entries (needs the `systemd-journal` group), else none.
-    case kmsgElseJournal(String)
-    /// This file alone, read as /dev/kmsg is (tests hand it a FIFO).
-    case file(String)
-    /// None: every container's `pids.events` is read every poll.
-    case none
-}
-
-/// The service manager's side of the daemon (sd_notify), as a seam: systemd
-/// in the daemon, a recorder in tests.
-public protocol ServiceNotifier: AnyObject {
-    /// Half of `WatchdogSec` when systemd's watchdog is on, else nil.
-    var watchdogPingInterval: Int64? { get }
-    func ready(status: String)
-    func status(_ text: String)
-    func watchdog()
-    func reloading()
-    func stopping()
-}
-
-extension SystemdNotifier: ServiceNotifier {}
-
 /// The wiring: sources (the cgroup reader, the engine link) feed the watches
 /// (pids, socket), whose findings leave through the one outlet. Every piece
 /// of mutable state here and in the parts it owns lives on `queue`: the poll
@@ -162,8 +119,7 @@ public final class Daemon {
         link = EngineLink(engine: parts.engine, queue: queue, resyncInterval: config.hostControl.resyncInterval,
                           logger: parts.logger)
         pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
-                         hostReader: parts.hostReader, names: link, outlet: outlet,
-                         keepOpenBudget: parts.descriptors.containers, eventsBudget: parts.descriptors.events,
+                         hostReader: parts.hostReader, names: link, outlet: outlet, budget: parts.descriptors,
                          kernelMessages: parts.kernelMessages, queue: queue, logger: parts.logger)
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                                        outlet: outlet, logger: parts.logger)
@@ -376,43 +332,18 @@ public final class Daemon {
             logger.warning("ignoring state file \(stateFile.path): \(reason); open alerts will be repeated")
             return 0
         case .loaded(let state):
-            var pidsEpisodes: [ContainerID: PidsEpisodes] = [:]
-            var judgements: [ContainerID: HostControlWatch.Judgement] = [:]
-            var settled: [ContainerID: String] = [:]
-            var pending: [ContainerID: Int64] = [:]
-            for (key, saved) in state.containers {
-                guard let id = ContainerID(key) else { continue }
-                if let p = saved.pids { pidsEpisodes[id] = p }
-                if saved.exposure != nil || saved.hostControl != nil {
-                    judgements[id] = .init(socket: saved.exposure ?? .clean, classes: saved.hostControl ?? [])
-                }
-                if let name = saved.action { settled[id] = name }
-                if let limit = saved.pendingPidsLimit { pending[id] = limit }
-            }
-            pids.resume(containers: pidsEpisodes, host: state.hostPids, at: now)
-            hostControl.resume(judgements)
-            containment.resume(settled: settled, pendingLimits: pending)
+            pids.resume(containers: state.pidsEpisodes, host: state.hostPids, at: now)
+            hostControl.resume(state.judgements)
+            containment.resume(settled: state.settledActions, pendingLimits: state.pendingPidsLimits)
             savedEpisodes = state
             return state.openCount
         }
     }
 
     private var currentState: SavedState {
-        var state = SavedState(bootID: bootID)
         let open = pids.openEpisodes()
-        state.hostPids = open.host
-        for (id, episodes) in open.containers {
-            state.containers[id.full, default: .init()].pids = episodes
-        }
-        for (id, judgement) in hostControl.reported {
-            state.containers[id.full, default: .init()].exposure = judgement.socket
-            if !judgement.classes.isEmpty { state.containers[id.full, default: .init()].hostControl = judgement.classes }
-        }
-        for (id, saved) in containment.savedState {
-            state.containers[id.full, default: .init()].action = saved.settled
-            state.containers[id.full, default: .init()].pendingPidsLimit = saved.pendingLimit
-        }
-        return state
+        return SavedState(bootID: bootID, pidsEpisodes: open.containers, hostPids: open.host,
+                          judgements: hostControl.reported, actions: containment.savedState)
     }
 
     /// Written when an alert went out since the last save (an episode opened

@@ -21,7 +21,9 @@ extension EngineLink: ContainerNames {}
 /// The pids watch: every poll it reads each container's `pids.current`
 /// (source), feeds the sample to that container's detector (policy) and
 /// sends the findings through the outlet. Runs on the daemon's one queue; no
-/// locks.
+/// locks. Its sources are its own parts: the registry of watched cgroups
+/// (`WatchedCgroups`, which owns their files and inotify watches) and the
+/// kernel's refusal lines (`KernelRefusalSource`).
 ///
 /// One read per container per poll: `pids.max` is read again only when it
 /// is written (inotify) and every `limitRecheckInterval`; `pids.events` only
@@ -39,94 +41,22 @@ final class PidsWatch {
     /// An inspect takes milliseconds; past this a container is judged by its
     /// id alone (the engine may be away).
     static let metadataGrace = Interval.seconds(2)
-    /// Re-list the cgroup parents at least this often even when inotify is
-    /// quiet: the safety net for a lost event.
-    static let fullRescanInterval = Interval.seconds(30)
 
     /// The safety net for a missed `pids.max` notification.
     static let limitRecheckInterval = Interval.seconds(30)
 
-    /// What the watch's inotify instance follows.
-    enum WatchedFile: Hashable {
-        /// A folder where container cgroups appear (discovery's parents).
-        case parent
-        case limit(ContainerID)
-        case events(ContainerID)
-    }
-
-    final class Watched {
-        let cgroup: DiscoveredCgroup
-        let files: PidsCounterFiles
-        /// `pids.max` as last read.
-        var limit: Int64 = PidsSample.unlimited
-        var limitStale = true
-        var limitReadAt: Int64 = 0
-        /// The `max` count of `pids.events` as last read.
-        var refusedForks: Int64 = 0
-        /// Read every poll: it has refused forks, or the kernel's word cannot be had.
-        var readsEvents = false
-        /// inotify watches on its pids.max (and pids.events on v2), -1 for none.
-        var limitWatch: Int32 = -1
-        var eventsWatch: Int32 = -1
-        var detector: ContainerPidsDetector
-        var policy: PidsPolicy
-        var metadata: ContainerMetadata?
-        /// False while waiting for the name; findings are made only once true.
-        var judged: Bool
-        let discoveredAt: Int64
-        var lastSample: PidsSample?
-        var lastSampleAt: Int64 = 0
-        /// The last unexpected read problem, logged once until it changes.
-        var lastProblem: String?
-        /// Index in `pollOrder`.
-        var slot = 0
-        /// The last discovery scan that found it.
-        var seenInScan: UInt32 = 0
-
-        init(cgroup: DiscoveredCgroup, files: PidsCounterFiles, detector: ContainerPidsDetector,
-             policy: PidsPolicy, metadata: ContainerMetadata?, discoveredAt: Int64) {
-            self.cgroup = cgroup
-            self.files = files
-            self.detector = detector
-            self.policy = policy
-            self.metadata = metadata
-            self.judged = metadata != nil
-            self.discoveredAt = discoveredAt
-        }
-
-        var ref: ContainerRef { ContainerRef(id: cgroup.id, metadata: metadata, cgroupPath: cgroup.path) }
-        var ceilingOrigin: String { PidsWatch.ceilingOrigin(cgroup.driver) }
-    }
-
     private(set) var config: DockwardConfig
-    private let discovery: CgroupDiscovery
     private let hostReader: HostPidsReader
     private let names: ContainerNames
     private let outlet: AlertOutlet
     private let logger: Logger
-    private(set) var containers: [ContainerID: Watched] = [:]
-    /// The same containers in a stable order: the poll walks this array, in
-    /// the order the descriptors were opened, rather than hash order, which
-    /// keeps the kernel's file structures and ours warm in cache.
-    private var pollOrder: [Watched] = []
+    let cgroups: WatchedCgroups
+    private(set) var refusals: KernelRefusalSource!
     private var host = HostPidsDetector()
-    private var nextFullRescan: Int64 = .min
-    /// A parent folder changed since the last scan (always, without inotify).
-    private var parentsChanged = true
-    /// The watch descriptor of each parent folder, by path.
-    private var parentWatches: [String: Int32] = [:]
-    /// How many containers may keep their files open; past it (a host whose
-    /// open-file limit cannot be raised far enough) containers are read
-    /// with open/read/close each poll: slower, never blind.
-    private let keepOpenBudget: Int
-    private var keptOpen = 0
-    private var budgetWarned = false
     /// Containers found by the first scan were there before dockward; later
     /// ones are new, and forks refused before their first poll count.
     private var initialScanDone = false
-    private var scanGeneration: UInt32 = 0
-    /// Refusals of containers already gone, waiting (briefly) for their names.
-    private var goneRefusals: [ContainerID: GoneRefusal] = [:]
+    private var goneRefusals = GoneRefusals()
     private var hostProblemLogged = false
     /// The last host reading: the ceiling for containers without a limit.
     private var lastHostSample: HostPidsSample?
@@ -134,78 +64,31 @@ final class PidsWatch {
     private var resumable: [ContainerID: PidsEpisodes] = [:]
     /// Containers with an open pids episode, as of the last poll.
     private(set) var alertingCount = 0
-    /// The kernel's refusal lines; nil where they cannot be read.
-    private var refusalLog: KernelLineSource?
-    private var refusalSource: DispatchSourceRead?
-    private var overrunLogged = false
-    /// Parent folders, pids.max writes, and pids.events notifications on cgroup v2.
-    private let fileWatcher = CgroupFileWatcher<WatchedFile>()
-    private var fileSource: DispatchSourceRead?
-    private var fileWatchesRefused = false
-    /// Containers whose `pids.events` may stay open beside `pids.current`.
-    private let eventsBudget: Int
-    private var eventsKeptOpen = 0
-    private let notifiesEvents: Bool
 
     /// Sources are registered on `queue`, the daemon's.
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader, names: ContainerNames,
-         outlet: AlertOutlet, keepOpenBudget: Int, eventsBudget: Int, kernelMessages: KernelMessages,
+         outlet: AlertOutlet, budget: DescriptorBudget, kernelMessages: KernelMessages,
          queue: DispatchQueue, logger: Logger) {
         self.config = config
-        self.discovery = discovery
         self.hostReader = hostReader
         self.names = names
         self.outlet = outlet
-        self.keepOpenBudget = keepOpenBudget
-        self.eventsBudget = eventsBudget
         self.logger = logger
-        notifiesEvents = discovery.layout.version == .v2
-        if let log = Self.openKernelLines(kernelMessages, logger: logger) {
-            let source = DispatchSource.makeReadSource(fileDescriptor: log.fd, queue: queue)
-            source.setEventHandler { [weak self] in self?.readKernelLog() }
-            source.resume()
-            refusalLog = log
-            refusalSource = source
+        cgroups = WatchedCgroups(discovery: discovery, budget: budget, queue: queue, logger: logger)
+        refusals = KernelRefusalSource(kernelMessages, queue: queue, logger: logger) { [weak self] id in
+            self?.refusalReported(id, at: SystemClock.monotonicNanos())
         }
-        if let watcher = fileWatcher {
-            let source = DispatchSource.makeReadSource(fileDescriptor: watcher.fd, queue: queue)
-            source.setEventHandler { [weak self] in self?.readFileChanges() }
-            source.resume()
-            fileSource = source
-        }
+        refusals.onClosed = { [weak self] in self?.refusalSourceClosed() }
+        cgroups.onRefusal = { [weak self] id in self?.refusalReported(id, at: SystemClock.monotonicNanos()) }
     }
 
-    /// /dev/kmsg where it can be read, else the journal's kernel entries,
-    /// else none (said once: refusals are then seen at the next poll).
-    private static func openKernelLines(_ choice: KernelMessages, logger: Logger) -> KernelLineSource? {
-        let fallback = "refused forks are seen at the next poll, by reading every container's pids.events"
-        switch choice {
-        case .none:
-            return nil
-        case .file(let path):
-            do { return try KernelRefusalLog(path: path) } catch {
-                logger.notice("\(error); \(fallback)")
-                return nil
-            }
-        case .kmsgElseJournal(let path):
-            let kmsgError: Error
-            do { return try KernelRefusalLog(path: path) } catch { kmsgError = error }
-            do {
-                let lines = try JournalKernelLines()
-                logger.info("\(kmsgError); reading the kernel's refusal lines from the journal instead")
-                return lines
-            } catch {
-                logger.notice("\(kmsgError), and \(error); \(fallback)")
-                return nil
-            }
-        }
-    }
+    var containers: [ContainerID: WatchedContainer] { cgroups.byID }
 
     /// One poll: discover, read, judge, send.
     func poll(now: Int64) {
-        readFileChanges()  // what happened since the queue last turned: a new cgroup is found now
+        cgroups.readFileChanges()  // what happened since the queue last turned: a new cgroup is found now
         discover(now: now)
-        flushGoneRefusals(now: SystemClock.monotonicNanos())
+        for (id, gone) in goneRefusals.takeExpired(at: SystemClock.monotonicNanos()) { sendGone(id, gone, nil) }
         let timing = AlertTiming(config)
         do {
             lastHostSample = try hostReader.read()
@@ -219,7 +102,7 @@ final class PidsWatch {
         }
         var gone: [ContainerID] = []
         var alerting = 0
-        for watched in pollOrder {
+        for watched in cgroups.pollOrder {
             let sample: PidsSample
             do {
                 sample = try self.sample(watched, at: now)
@@ -244,7 +127,7 @@ final class PidsWatch {
             if watched.detector.isAlerting { alerting += 1 }
         }
         alertingCount = alerting
-        for id in gone { drop(id, reason: "its cgroup is gone") }
+        for id in gone { cgroups.remove(id, reason: "its cgroup is gone") }
         if let hostSample = lastHostSample {
             for f in host.observe(hostSample, at: now, policy: config.pids, timing: timing) {
                 outlet.send(.hostPids(f))
@@ -254,7 +137,7 @@ final class PidsWatch {
 
     /// `pids.current` every time; the limit and the refusals only when they may have changed.
     @inline(__always)
-    private func sample(_ watched: Watched, at now: Int64) throws(CgroupReadError) -> PidsSample {
+    private func sample(_ watched: WatchedContainer, at now: Int64) throws(CgroupReadError) -> PidsSample {
         let current = try watched.files.readCurrent()
         if watched.limitStale || now - watched.limitReadAt >= Self.limitRecheckInterval.nanoseconds {
             watched.limit = try watched.files.readLimit()
@@ -273,7 +156,7 @@ final class PidsWatch {
     /// decides, so a finding carries it as a fact; reading it for every
     /// container every poll would double the poll's cost.
     @inline(__always)
-    private func isAtRisk(_ watched: Watched, _ sample: PidsSample) -> Bool {
+    private func isAtRisk(_ watched: WatchedContainer, _ sample: PidsSample) -> Bool {
         if watched.readsEvents || watched.detector.isAlerting { return true }
         guard let ceiling = sample.ceiling(host: lastHostSample), ceiling > 0 else { return false }
         return Double(sample.current) >= watched.policy.warnRatio * Double(ceiling)
@@ -281,65 +164,26 @@ final class PidsWatch {
 
     // MARK: Refused forks, as the kernel tells them
 
-    private func readKernelLog() {
-        guard let log = refusalLog else { return }
-        var ids: [ContainerID] = []
-        let outcome = log.drain { path in
-            if let id = CgroupDiscovery.containerID(inCgroupPath: path) { ids.append(id) }
-        }
-        switch outcome {
-        case .overrun where !overrunLogged:
-            overrunLogged = true
-            logger.warning("the kernel's message buffer overran before dockward read it (\(log.name)); refusals lost there are still counted at each poll of the containers that refused before")
-        case .closed:
-            // A writer that went away (a FIFO in tests): stop, or the source spins.
-            refusalSource?.cancel()
-            refusalSource = nil
-        default:
-            break
-        }
-        let now = SystemClock.monotonicNanos()
-        for id in ids { refusalReported(id, at: now) }
-    }
-
-    private func readFileChanges() {
-        guard let watcher = fileWatcher else { return }
-        var refused: [ContainerID] = []
-        let overflowed = watcher.drain { file in
-            switch file {
-            case .parent: parentsChanged = true
-            case .limit(let id): containers[id]?.limitStale = true
-            case .events(let id): refused.append(id)
-            }
-        }
-        if overflowed {
-            parentsChanged = true
-            for w in pollOrder { w.limitStale = true }
-        }
-        let now = SystemClock.monotonicNanos()
-        for id in refused { refusalReported(id, at: now) }
-    }
-
     /// A fork was refused in this container's cgroup: read its counters now
     /// and judge, rather than at the next poll. From now on its `pids.events`
     /// is read every poll (the kernel logs only the first refusal).
     func refusalReported(_ id: ContainerID, at now: Int64) {
-        if containers[id] == nil {
+        if cgroups[id] == nil {
             // Forked and refused within milliseconds of its start: look now.
-            nextFullRescan = .min
+            cgroups.rescanNow()
             discover(now: now)
         }
-        guard let watched = containers[id] else {
+        guard let watched = cgroups[id] else {
             refusedWithoutCgroup(id, lastKnown: nil)
             return
         }
-        startReadingEvents(watched)
+        cgroups.startReadingEvents(watched)
         let sample: PidsSample
         do {
             sample = try self.sample(watched, at: now)
         } catch .vanished {
             refusedWithoutCgroup(id, lastKnown: watched)
-            drop(id, reason: "its cgroup is gone")
+            cgroups.remove(id, reason: "its cgroup is gone")
             return
         } catch {
             logger.warning("container \(id.short) refused a fork but its counters cannot be read: \(error)")
@@ -353,61 +197,44 @@ final class PidsWatch {
         judge(watched, sample, at: now, timing: AlertTiming(config))
     }
 
+    /// The kernel's lines went away: every container's `pids.events` is
+    /// read every poll from now on, so no refusal goes unseen.
+    private func refusalSourceClosed() {
+        for watched in cgroups.pollOrder { cgroups.startReadingEvents(watched) }
+    }
+
     /// The container refused forks and its cgroup is already gone (it died of
     /// it): the entry says so with what is known, its name from the engine.
-    private func refusedWithoutCgroup(_ id: ContainerID, lastKnown watched: Watched?) {
+    private func refusedWithoutCgroup(_ id: ContainerID, lastKnown watched: WatchedContainer?) {
         let last = watched?.lastSample
         let finding = PidsFinding(kind: .pidsExhausted, priority: .crit, current: last?.current ?? 0,
                                   limit: last.flatMap { $0.isUnlimited ? nil : $0.limit },
                                   refusedForks: nil, cgroupGone: true)
-        let gone = GoneRefusal(finding: finding, cgroupPath: watched?.cgroup.path,
-                               deadline: SystemClock.monotonicNanos() + Self.metadataGrace.nanoseconds)
+        let gone = GoneRefusals.Waiting(finding: finding, cgroupPath: watched?.cgroup.path,
+                                        deadline: SystemClock.monotonicNanos() + Self.metadataGrace.nanoseconds)
         if let metadata = watched?.metadata ?? names.metadata(for: id) {
             sendGone(id, gone, metadata)
         } else {
             // The engine still has its record: ask, and say it with the name.
-            goneRefusals[id] = gone
+            goneRefusals.hold(id, gone)
             names.lookUp(id)
         }
     }
 
-    /// A refusal of a container already gone, waiting for its name.
-    struct GoneRefusal {
-        var finding: PidsFinding
-        var cgroupPath: String?
-        var deadline: Int64
-    }
-
-    private func sendGone(_ id: ContainerID, _ gone: GoneRefusal, _ metadata: ContainerMetadata?) {
+    private func sendGone(_ id: ContainerID, _ gone: GoneRefusals.Waiting, _ metadata: ContainerMetadata?) {
         guard !config.policy(for: metadata).ignore else { return }
         outlet.send(.containerPids(gone.finding, ContainerRef(id: id, metadata: metadata, cgroupPath: gone.cgroupPath),
                                    peak: nil))
     }
 
-    /// Those whose name did not come in time go out by id alone.
-    private func flushGoneRefusals(now: Int64) {
-        guard !goneRefusals.isEmpty else { return }
-        for (id, gone) in goneRefusals where now >= gone.deadline {
-            goneRefusals[id] = nil
-            sendGone(id, gone, nil)
-        }
-    }
-
-    private func startReadingEvents(_ watched: Watched) {
-        guard !watched.readsEvents else { return }
-        watched.readsEvents = true
-        if eventsKeptOpen < eventsBudget {
-            watched.files.keepEventsOpen()
-            if watched.files.keepsEventsOpen { eventsKeptOpen += 1 }
-        }
-    }
+    // MARK: What the engine says
 
     /// The engine's answer about a container: its metadata, or nil when the
     /// engine does not know it. A container waiting for its name is judged
     /// at once on its last sample.
     func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil) {
-        if let gone = goneRefusals.removeValue(forKey: id) { sendGone(id, gone, metadata) }
-        guard let watched = containers[id] else { return }
+        if let gone = goneRefusals.take(id) { sendGone(id, gone, metadata) }
+        guard let watched = cgroups[id] else { return }
         if let hasOwnLimit { watched.detector.hasOwnLimit = hasOwnLimit }
         if let metadata, metadata != watched.metadata {
             watched.metadata = metadata
@@ -424,7 +251,7 @@ final class PidsWatch {
     /// Applies a reloaded config; per-container trends and open episodes stay.
     func apply(_ newConfig: DockwardConfig) {
         config = newConfig
-        for watched in containers.values {
+        for watched in cgroups.pollOrder {
             watched.policy = newConfig.policy(for: watched.metadata)
             watched.detector.adopt(policy: watched.policy)
         }
@@ -435,9 +262,9 @@ final class PidsWatch {
     /// Open episodes per container, and the host's, for the state file.
     func openEpisodes() -> (containers: [ContainerID: PidsEpisodes], host: Priority?) {
         var out: [ContainerID: PidsEpisodes] = [:]
-        for (id, watched) in containers {
+        for watched in cgroups.pollOrder {
             let episodes = watched.detector.openEpisodes
-            if episodes.openCount > 0 { out[id] = episodes }
+            if episodes.openCount > 0 { out[watched.cgroup.id] = episodes }
         }
         return (out, host.openPriority)
     }
@@ -451,52 +278,39 @@ final class PidsWatch {
 
     /// Per-container figures for a scrape. Call on the daemon's queue.
     func metricsSnapshot() -> [ContainerMetrics] {
-        containers.values.compactMap { w in
+        cgroups.pollOrder.compactMap { w in
             guard let sample = w.lastSample else { return nil }  // not read yet
             return ContainerMetrics(id: w.cgroup.id, metadata: w.metadata, sample: sample,
                                     trend: w.detector.trend, host: lastHostSample)
         }
     }
 
-    // MARK: What containment asks
+    // MARK: What containment asks, after the pass
 
     /// A watched container as containment sees it, or nil when it is not watched.
-    func facts(for id: ContainerID) -> ContainerFacts? {
-        containers[id].map(Self.facts)
-    }
+    func facts(for id: ContainerID) -> ContainerFacts? { cgroups[id]?.facts }
 
     /// Every watched container that has been read at least once.
     func allFacts() -> [ContainerFacts] {
-        pollOrder.compactMap { $0.lastSample == nil ? nil : Self.facts($0) }
-    }
-
-    private static func facts(_ w: Watched) -> ContainerFacts {
-        let unlimited = w.lastSample?.isUnlimited ?? true
-        return ContainerFacts(ref: w.ref, current: w.lastSample?.current, limit: unlimited ? nil : w.lastSample?.limit,
-                              // A number in pids.max the engine says it did not ask for is a ceiling set around it.
-                              hasOwnLimit: !unlimited && (w.detector.hasOwnLimit ?? true),
-                              lastRefusalAt: w.detector.lastRefusalAt, rate: w.detector.trend.averageRate)
+        cgroups.pollOrder.compactMap { $0.lastSample == nil ? nil : $0.facts }
     }
 
     /// Containment gave the container a limit: it is its own from now on,
     /// and `pids.max` is read again at the next poll.
     func limitGiven(_ id: ContainerID) {
-        guard let w = containers[id] else { return }
+        guard let w = cgroups[id] else { return }
         w.detector.hasOwnLimit = true
         w.limitStale = true
     }
 
     func shutdown() {
-        refusalSource?.cancel()
-        refusalSource = nil
-        fileSource?.cancel()
-        fileSource = nil
-        for id in Array(containers.keys) { drop(id, reason: nil) }
+        refusals.cancel()
+        cgroups.shutdown()
     }
 
     // MARK: Inside
 
-    private func judge(_ watched: Watched, _ sample: PidsSample, at now: Int64, timing: AlertTiming) {
+    private func judge(_ watched: WatchedContainer, _ sample: PidsSample, at now: Int64, timing: AlertTiming) {
         let findings = watched.detector.observe(sample, at: now, policy: watched.policy, timing: timing,
                                                 host: lastHostSample, ceilingOrigin: watched.ceilingOrigin)
         for f in findings {
@@ -504,150 +318,30 @@ final class PidsWatch {
         }
     }
 
-    /// Where a ceiling the container did not ask for comes from.
-    static func ceilingOrigin(_ driver: CgroupDriver) -> String {
-        switch driver {
-        case .systemd: return "systemd's DefaultTasksMax on its scope"
-        case .rootless: return "the user manager's TasksMax on its scope"
-        case .cgroupfs: return "a parent cgroup's pids.max"
-        }
-    }
-
     private func discover(now: Int64) {
-        guard parentsChanged || now >= nextFullRescan else { return }
-        parentsChanged = fileWatcher == nil
-        nextFullRescan = now + Self.fullRescanInterval.nanoseconds
-        // A generation mark instead of a set of what was found: a rescan of
-        // thousands of containers allocates nothing for those already watched.
-        scanGeneration &+= 1
-        let generation = scanGeneration
-        discovery.scan { id, driver, path in
-            if let watched = containers[id] {
-                watched.seenInScan = generation
-            } else {
-                watch(DiscoveredCgroup(id: id, path: path(), driver: driver), now: now)
-                containers[id]?.seenInScan = generation
-            }
+        let scanned = cgroups.discover(now: now) { cgroup, files throws(CgroupReadError) in
+            try makeWatched(cgroup, files, now: now)
         }
-        watchParents(discovery.listedParents)
+        guard scanned else { return }
         initialScanDone = true
         resumable.removeAll()  // containers gone while dockward was down
-        let gone = pollOrder.filter { $0.seenInScan != generation }
-        for watched in gone { drop(watched.cgroup.id, reason: "removed") }
     }
 
-    /// Watches each parent that exists; forgets the watches of those gone.
-    private func watchParents(_ folders: [String]) {
-        guard let watcher = fileWatcher else { return }
-        let wanted = Set(folders)
-        for (path, wd) in parentWatches where !wanted.contains(path) {
-            watcher.unwatch(wd)
-            parentWatches[path] = nil
-        }
-        for path in folders where parentWatches[path] == nil {
-            if let wd = watcher.watchFolder(path, as: .parent) { parentWatches[path] = wd }
-        }
-    }
-
-    private func watch(_ cgroup: DiscoveredCgroup, now: Int64) {
-        do {
-            let keepOpen = keptOpen < keepOpenBudget
-            if !keepOpen && !budgetWarned {
-                budgetWarned = true
-                logger.warning("open-file limit reached after \(keptOpen) containers; further containers are read with open/read/close each poll (raise LimitNOFILE)")
-            }
-            let files = try PidsCounterFiles(directory: cgroup.path, keepOpen: keepOpen)
-            if keepOpen { keptOpen += 1 }
-            let refusedSoFar = try files.readRefusedForks()
-            let metadata = names.metadata(for: cgroup.id)
-            let policy = config.policy(for: metadata)
-            var detector = ContainerPidsDetector(policy: policy,
-                                                 countsEarlierRefusals: initialScanDone)
-            if let saved = resumable.removeValue(forKey: cgroup.id) { detector.resume(saved, at: now) }
-            detector.hasOwnLimit = names.hasOwnPidsLimit(cgroup.id)
-            let watched = Watched(cgroup: cgroup, files: files, detector: detector, policy: policy,
-                                  metadata: metadata, discoveredAt: now)
-            watched.refusedForks = refusedSoFar
-            if refusedSoFar > 0 || refusalLog == nil { startReadingEvents(watched) }
-            if let watcher = fileWatcher {
-                watched.limitWatch = watcher.watchFile(cgroup.path + "/pids.max", as: .limit(cgroup.id)) ?? -1
-                var ok = watched.limitWatch >= 0
-                if notifiesEvents {
-                    watched.eventsWatch = watcher.watchFile(cgroup.path + "/pids.events", as: .events(cgroup.id)) ?? -1
-                    ok = ok && watched.eventsWatch >= 0
-                }
-                if !ok && !fileWatchesRefused {
-                    fileWatchesRefused = true
-                    logger.notice("inotify refused a watch on \(cgroup.path) (fs.inotify.max_user_watches?); limits are re-read every \(Self.limitRecheckInterval)")
-                }
-            }
-            watched.slot = pollOrder.count
-            pollOrder.append(watched)
-            containers[cgroup.id] = watched
-            logger.debug("watching container \(cgroup.id.short) at \(cgroup.path)")
-            if metadata == nil { names.lookUp(cgroup.id) }
-        } catch .vanished {
-            return  // created and removed between scan and open
-        } catch {
-            logger.warning("cannot watch container \(cgroup.id.short) at \(cgroup.path): \(error)")
-        }
-    }
-
-    private func drop(_ id: ContainerID, reason: String?) {
-        guard let watched = containers.removeValue(forKey: id) else { return }
-        // Swap-remove keeps removal O(1); the order only needs to be stable.
-        let last = pollOrder.removeLast()
-        if last !== watched {
-            pollOrder[watched.slot] = last
-            last.slot = watched.slot
-        }
-        if watched.files.keepOpen { keptOpen -= 1 }
-        if watched.files.keepsEventsOpen { eventsKeptOpen -= 1 }
-        if let watcher = fileWatcher {
-            if watched.limitWatch >= 0 { watcher.unwatch(watched.limitWatch) }
-            if watched.eventsWatch >= 0 { watcher.unwatch(watched.eventsWatch) }
-        }
-        watched.files.close()
-        if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }
-    }
-}
-
-/// What containment needs of a watched container.
-struct ContainerFacts {
-    let ref: ContainerRef
-    var id: ContainerID { ref.id }
-    var metadata: ContainerMetadata? { ref.metadata }
-    /// Its task count and `pids.max` (nil: "max") at the last read.
-    let current: Int64?
-    let limit: Int64?
-    /// A limit in `pids.max` that the container asked for (or was given).
-    let hasOwnLimit: Bool
-    /// When the kernel last refused one of its forks (the daemon's clock).
-    let lastRefusalAt: Int64?
-    /// Tasks per second across the trend window.
-    let rate: Double
-}
-
-/// Where the kernel's "fork rejected" lines come from: /dev/kmsg, or the
-/// journal's kernel entries. Driven by a read source on `fd`.
-protocol KernelLineSource: AnyObject {
-    var fd: Int32 { get }
-    var name: String { get }
-    /// Hands each refusal's cgroup path to `onRefusal`.
-    func drain(_ onRefusal: (Substring) -> Void) -> KernelRefusalLog.Outcome
-}
-
-extension KernelRefusalLog: KernelLineSource {
-    var name: String { path }
-}
-
-extension JournalKernelLines: KernelLineSource {
-    var name: String { "the journal's kernel entries" }
-
-    func drain(_ onRefusal: (Substring) -> Void) -> KernelRefusalLog.Outcome {
-        readNew { line in
-            if let path = KernelRefusalLog.refusedCgroup(inRecord: line) { onRefusal(path) }
-        }
-        return .drained
+    /// The watch's side of a newly found cgroup: its detector under its
+    /// policy, episodes resumed from the last run, and the engine asked for its name.
+    private func makeWatched(_ cgroup: DiscoveredCgroup, _ files: PidsCounterFiles,
+                             now: Int64) throws(CgroupReadError) -> WatchedContainer {
+        let refusedSoFar = try files.readRefusedForks()
+        let metadata = names.metadata(for: cgroup.id)
+        let policy = config.policy(for: metadata)
+        var detector = ContainerPidsDetector(policy: policy, countsEarlierRefusals: initialScanDone)
+        if let saved = resumable.removeValue(forKey: cgroup.id) { detector.resume(saved, at: now) }
+        detector.hasOwnLimit = names.hasOwnPidsLimit(cgroup.id)
+        let watched = WatchedContainer(cgroup: cgroup, files: files, detector: detector, policy: policy,
+                                       metadata: metadata, discoveredAt: now)
+        watched.refusedForks = refusedSoFar
+        if refusedSoFar > 0 || !refusals.isListening { cgroups.startReadingEvents(watched) }
+        if metadata == nil { names.lookUp(cgroup.id) }
+        return watched
     }
 }

@@ -35,6 +35,49 @@ struct SavedState: Codable, Equatable {
     }
 }
 
+/// The mapping between the state file and the parts whose state it keeps.
+extension SavedState {
+    /// What a save gathers: the pids watch's open episodes, the host-control
+    /// watch's verdicts and containment's settled episodes and owed updates.
+    init(bootID: String, pidsEpisodes: [ContainerID: PidsEpisodes], hostPids: Priority?,
+         judgements: [ContainerID: HostControlWatch.Judgement],
+         actions: [ContainerID: (settled: String?, pendingLimit: Int64?)]) {
+        self.init(bootID: bootID)
+        self.hostPids = hostPids
+        for (id, episodes) in pidsEpisodes { containers[id.full, default: .init()].pids = episodes }
+        for (id, judgement) in judgements {
+            containers[id.full, default: .init()].exposure = judgement.socket
+            if !judgement.classes.isEmpty { containers[id.full, default: .init()].hostControl = judgement.classes }
+        }
+        for (id, saved) in actions {
+            containers[id.full, default: .init()].action = saved.settled
+            containers[id.full, default: .init()].pendingPidsLimit = saved.pendingLimit
+        }
+    }
+
+    private func byContainer<T>(_ value: (ContainerState) -> T?) -> [ContainerID: T] {
+        var out: [ContainerID: T] = [:]
+        for (key, saved) in containers {
+            guard let id = ContainerID(key), let v = value(saved) else { continue }
+            out[id] = v
+        }
+        return out
+    }
+
+    var pidsEpisodes: [ContainerID: PidsEpisodes] { byContainer(\.pids) }
+
+    var judgements: [ContainerID: HostControlWatch.Judgement] {
+        byContainer { saved in
+            guard saved.exposure != nil || saved.hostControl != nil else { return nil }
+            return HostControlWatch.Judgement(socket: saved.exposure ?? .clean, classes: saved.hostControl ?? [])
+        }
+    }
+
+    var settledActions: [ContainerID: String] { byContainer(\.action) }
+
+    var pendingPidsLimits: [ContainerID: Int64] { byContainer(\.pendingPidsLimit) }
+}
+
 /// The state file in the service's state directory (`StateDirectory=dockward`,
 /// so `$STATE_DIRECTORY`). Written atomically (a temporary file, fsync,
 /// rename); a missing, truncated or garbled file is reported and ignored:

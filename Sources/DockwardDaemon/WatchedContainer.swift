@@ -1,0 +1,82 @@
+import DockwardCgroup
+import DockwardCore
+
+/// One watched container: its cgroup files as last read (the registry's
+/// side) and its judgement state (the watch's side). Lives on the daemon's
+/// queue.
+final class WatchedContainer {
+    let cgroup: DiscoveredCgroup
+    let files: PidsCounterFiles
+    /// `pids.max` as last read.
+    var limit: Int64 = PidsSample.unlimited
+    var limitStale = true
+    var limitReadAt: Int64 = 0
+    /// The `max` count of `pids.events` as last read.
+    var refusedForks: Int64 = 0
+    /// Read every poll: it has refused forks, or the kernel's word cannot be had.
+    var readsEvents = false
+    /// inotify watches on its pids.max (and pids.events on v2), -1 for none.
+    var limitWatch: Int32 = -1
+    var eventsWatch: Int32 = -1
+    var detector: ContainerPidsDetector
+    var policy: PidsPolicy
+    var metadata: ContainerMetadata?
+    /// False while waiting for the name; findings are made only once true.
+    var judged: Bool
+    let discoveredAt: Int64
+    var lastSample: PidsSample?
+    var lastSampleAt: Int64 = 0
+    /// The last unexpected read problem, logged once until it changes.
+    var lastProblem: String?
+    /// Index in the registry's poll order.
+    var slot = 0
+    /// The last discovery scan that found it.
+    var seenInScan: UInt32 = 0
+
+    init(cgroup: DiscoveredCgroup, files: PidsCounterFiles, detector: ContainerPidsDetector,
+         policy: PidsPolicy, metadata: ContainerMetadata?, discoveredAt: Int64) {
+        self.cgroup = cgroup
+        self.files = files
+        self.detector = detector
+        self.policy = policy
+        self.metadata = metadata
+        self.judged = metadata != nil
+        self.discoveredAt = discoveredAt
+    }
+
+    var ref: ContainerRef { ContainerRef(id: cgroup.id, metadata: metadata, cgroupPath: cgroup.path) }
+
+    /// Where a ceiling the container did not ask for comes from.
+    var ceilingOrigin: String {
+        switch cgroup.driver {
+        case .systemd: "systemd's DefaultTasksMax on its scope"
+        case .rootless: "the user manager's TasksMax on its scope"
+        case .cgroupfs: "a parent cgroup's pids.max"
+        }
+    }
+
+    /// What containment needs of it.
+    var facts: ContainerFacts {
+        let unlimited = lastSample?.isUnlimited ?? true
+        return ContainerFacts(ref: ref, current: lastSample?.current, limit: unlimited ? nil : lastSample?.limit,
+                              // A number in pids.max the engine says it did not ask for is a ceiling set around it.
+                              hasOwnLimit: !unlimited && (detector.hasOwnLimit ?? true),
+                              lastRefusalAt: detector.lastRefusalAt, rate: detector.trend.averageRate)
+    }
+}
+
+/// What containment needs of a watched container, read after the pass.
+struct ContainerFacts {
+    let ref: ContainerRef
+    var id: ContainerID { ref.id }
+    var metadata: ContainerMetadata? { ref.metadata }
+    /// Its task count and `pids.max` (nil: "max") at the last read.
+    let current: Int64?
+    let limit: Int64?
+    /// A limit in `pids.max` that the container asked for (or was given).
+    let hasOwnLimit: Bool
+    /// When the kernel last refused one of its forks (the daemon's clock).
+    let lastRefusalAt: Int64?
+    /// Tasks per second across the trend window.
+    let rate: Double
+}
