@@ -110,7 +110,7 @@ final class HardLinkWalkTests: XCTestCase {
             if ["a", "b", "c"].contains(entry.name) { listed.append(entry.name) }
             return true
         }
-        XCTAssertEqual(listed.count, 3)
+        guard listed.count == 3 else { return XCTFail("readdir listed \(listed) of a, b and c") }
         let near = try link(socket.path, at: "\(listed[1])/near.sock")
         let farFirst = try link(socket.path, at: "\(listed[0])/g/h/far.sock")
         let farLast = try link(socket.path, at: "\(listed[2])/g/h/far.sock")
