@@ -31,17 +31,10 @@ public final class CgroupDiscovery {
         self.layout = layout
     }
 
-    /// Every container cgroup present now, sorted by id then path. Missing parents
-    /// are not errors: they just hold no containers.
-    public func scan() -> [DiscoveredCgroup] {
-        var found: [DiscoveredCgroup] = []
-        scan { id, driver, path in found.append(DiscoveredCgroup(id: id, path: path(), driver: driver)) }
-        return found.sorted { ($0.id, $0.path) < ($1.id, $1.path) }
-    }
-
     /// Every container cgroup present now, in directory order: `visit` gets
     /// its id and driver, and builds its path only if it asks (`path()`), so
     /// a rescan allocates nothing for the containers already watched.
+    /// Missing parents are not errors: they just hold no containers.
     public func scan(_ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
         let root = layout.hierarchyRoot
         let dockerParent = FileSystem.join(root, "docker")

@@ -16,23 +16,18 @@ enum FileSystem {
     /// valid during the call: a rescan of 10,000 containers then makes no
     /// string for the ones already known. Nothing when `path` is missing.
     static func forEachSubdirectoryName(of path: String, _ body: (UnsafeRawBufferPointer) -> Void) {
-        guard let dir = opendir(path) else { return }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-                let name = UnsafeRawBufferPointer(rebasing: raw[0..<length])
-                if name.elementsEqual(".".utf8) || name.elementsEqual("..".utf8) { return }
-                switch Int32(entry.pointee.d_type) {
-                case Int32(DT_DIR):
-                    body(name)
-                case Int32(DT_UNKNOWN), Int32(DT_LNK):
-                    // Some filesystems (and bind-mounted copies of the tree) don't fill d_type.
-                    if isDirectory(join(path, String(decoding: name, as: UTF8.self))) { body(name) }
-                default:
-                    return
-                }
+        Directory.forEachRawEntry(in: path) { entry in
+            guard !entry.isSelfOrParent else { return true }
+            switch Int32(entry.type) {
+            case Int32(DT_DIR):
+                body(entry.name)
+            case Int32(DT_UNKNOWN), Int32(DT_LNK):
+                // Some filesystems (and bind-mounted copies of the tree) don't fill d_type.
+                if isDirectory(join(path, String(decoding: entry.name, as: UTF8.self))) { body(entry.name) }
+            default:
+                break
             }
+            return true
         }
     }
 

@@ -162,14 +162,6 @@ public final class PidsCounterFiles {
         return try? readOnce("pids.peak", PidsFileParser.parseCount)
     }
 
-    /// Every counter at once (and the peak): for tests and one-off looks.
-    public func read(includePeak: Bool = true) throws(CgroupReadError) -> PidsSample {
-        let current = try readCurrent()
-        let limit = try readLimit()
-        let refused = try readRefusedForks()
-        return PidsSample(current: current, limit: limit, refusedForks: refused, peak: includePeak ? readPeak() : nil)
-    }
-
     /// Idempotent.
     public func close() {
         isClosed = true

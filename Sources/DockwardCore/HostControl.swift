@@ -18,25 +18,6 @@ public enum HostControlClass: String, CaseIterable, Sendable, Codable {
     /// A privileged container is as good as a socket mount; the others need
     /// one more step (a ptrace, a rewrite, a mount of the device).
     public var priority: Priority { self == .privileged ? .crit : .err }
-
-    /// Its switch under `host_control.checks`.
-    public var configKey: String {
-        switch self {
-        case .privileged: "privileged"
-        case .hostPID: "host_pid"
-        case .engineState: "engine_state"
-        case .blockDevice: "block_devices"
-        }
-    }
-
-    public func isEnabled(in checks: DockwardConfig.HostControlChecks) -> Bool {
-        switch self {
-        case .privileged: checks.privileged
-        case .hostPID: checks.hostPID
-        case .engineState: checks.engineState
-        case .blockDevice: checks.blockDevices
-        }
-    }
 }
 
 /// One way a container holds the host, with what shows it.

@@ -24,10 +24,6 @@ final class HostControlWatch {
         var reportedCount: Int { (socket == .clean ? 0 : 1) + classes.count }
     }
 
-    /// A walk for a socket's other names visits at most this many entries
-    /// of its filesystem (a tmpfs `/run` holds a few thousand).
-    static let hardLinkSearchBudget = 200_000
-
     private var config: DockwardConfig
     private let engineSocket: String
     private let host: HostPathInspector

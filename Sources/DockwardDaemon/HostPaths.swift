@@ -5,7 +5,17 @@ import Glibc
 /// The real filesystem behind the exposure analysis: realpath(3), stat(2),
 /// glob(3) and a bounded directory walk, as dockward sees the host.
 public struct HostPaths: HostPathInspector {
-    public init() {}
+    /// A walk for a socket's other names visits at most this many entries
+    /// of its filesystem (a tmpfs `/run` holds a few thousand).
+    public static let defaultHardLinkSearchBudget = 200_000
+
+    /// Entries one walk for a socket's other names may visit (`.` and `..`
+    /// of each folder count).
+    public let hardLinkSearchBudget: Int
+
+    public init(hardLinkSearchBudget: Int = HostPaths.defaultHardLinkSearchBudget) {
+        self.hardLinkSearchBudget = hardLinkSearchBudget
+    }
 
     public func resolve(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
@@ -53,11 +63,16 @@ public struct HostPaths: HostPathInspector {
     /// Walks the file's own filesystem nearest first: its folder, then each
     /// folder above it (without the part already walked) up to the top of
     /// that filesystem, never crossing into another mount, comparing inode
-    /// numbers; at most `HostControlWatch.hardLinkSearchBudget` entries. A
-    /// hard link can only live on the same filesystem, and is usually made
-    /// near the original.
+    /// numbers; at most `hardLinkSearchBudget` entries. A hard link can
+    /// only live on the same filesystem, and is usually made near the
+    /// original.
     public func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String] {
-        var search = LinkSearch(original: path, identity: identity, wanted: wanted)
+        searchOtherNames(of: path, identity: identity, wanted: wanted).names
+    }
+
+    /// `otherNames`, with how many entries the walk visited.
+    func searchOtherNames(of path: String, identity: FileIdentity, wanted: Int) -> (names: [String], visited: Int) {
+        var search = LinkSearch(original: path, identity: identity, wanted: wanted, budget: hardLinkSearchBudget)
         var walked: String?
         var folder = Self.parent(of: SocketExposureAnalysis.normalize(path))
         while search.canGoOn {
@@ -67,17 +82,18 @@ public struct HostPaths: HostPathInspector {
             walked = folder
             folder = parent
         }
-        return search.found.sorted()
+        return (search.found.sorted(), search.visited)
     }
 
     private struct LinkSearch {
         let original: String
         let identity: FileIdentity
         let wanted: Int
+        let budget: Int
         var found: [String] = []
         var visited = 0
 
-        var canGoOn: Bool { found.count < wanted && visited < HostControlWatch.hardLinkSearchBudget }
+        var canGoOn: Bool { found.count < wanted && visited < budget }
 
         mutating func walk(_ root: String, skipping walked: String?) {
             // Breadth first: names close to the top of the walk come first.

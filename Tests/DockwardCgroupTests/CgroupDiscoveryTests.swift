@@ -4,7 +4,7 @@ import XCTest
 
 final class CgroupDiscoveryTests: XCTestCase {
     private func scan(_ tree: String) throws -> [DiscoveredCgroup] {
-        CgroupDiscovery(layout: try CgroupLayoutDetector.detect(root: Fixtures.path(tree))).scan()
+        CgroupDiscovery(layout: try CgroupLayoutDetector.detect(root: Fixtures.path(tree))).allCgroups()
     }
 
     private func id(_ hex: String) -> ContainerID { ContainerID(hex)! }
@@ -82,9 +82,9 @@ final class CgroupDiscoveryTests: XCTestCase {
 
     func testMissingParentsGiveNothing() throws {
         let dir = try makeTempDir(self)
-        XCTAssertEqual(CgroupDiscovery(layout: CgroupLayout(version: .v2, hierarchyRoot: dir)).scan(), [])
+        XCTAssertEqual(CgroupDiscovery(layout: CgroupLayout(version: .v2, hierarchyRoot: dir)).allCgroups(), [])
         let gone = CgroupLayout(version: .v1, hierarchyRoot: dir + "/not-there")
-        XCTAssertEqual(CgroupDiscovery(layout: gone).scan(), [])
+        XCTAssertEqual(CgroupDiscovery(layout: gone).allCgroups(), [])
     }
 
     func testScanSeesContainersComeAndGo() throws {
@@ -92,9 +92,9 @@ final class CgroupDiscoveryTests: XCTestCase {
         let discovery = CgroupDiscovery(layout: CgroupLayout(version: .v2, hierarchyRoot: dir))
         let hex = String(repeating: "ab", count: 32)
         try writePidsFiles(dir + "/docker/" + hex)
-        XCTAssertEqual(discovery.scan().map(\.id), [id(hex)])
+        XCTAssertEqual(discovery.allCgroups().map(\.id), [id(hex)])
         try FileManager.default.removeItem(atPath: dir + "/docker/" + hex)
-        XCTAssertEqual(discovery.scan(), [])
+        XCTAssertEqual(discovery.allCgroups(), [])
     }
 
     func testSymlinkedParentIsFollowed() throws {
@@ -104,7 +104,7 @@ final class CgroupDiscoveryTests: XCTestCase {
         try writePidsFiles(dir + "/real/" + hex)
         try FileManager.default.createDirectory(atPath: dir + "/root", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: dir + "/root/docker", withDestinationPath: dir + "/real")
-        let found = CgroupDiscovery(layout: CgroupLayout(version: .v2, hierarchyRoot: dir + "/root")).scan()
+        let found = CgroupDiscovery(layout: CgroupLayout(version: .v2, hierarchyRoot: dir + "/root")).allCgroups()
         XCTAssertEqual(found, [DiscoveredCgroup(id: id(hex), path: dir + "/root/docker/" + hex, driver: .cgroupfs)])
     }
 }

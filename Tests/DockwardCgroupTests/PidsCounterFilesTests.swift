@@ -8,23 +8,23 @@ final class PidsCounterFilesTests: XCTestCase {
         let dir = Fixtures.path("v1-cgroupfs/pids/docker/39f5125692f53526de042696a463a39379551b565862c97363be98cc54535268")
         let files = try PidsCounterFiles(directory: dir)
         XCTAssertTrue(files.hasPeak)
-        XCTAssertEqual(try files.read(), PidsSample(current: 4, limit: 100, refusedForks: 2, peak: 100))
+        XCTAssertEqual(try files.readAll(), PidsSample(current: 4, limit: 100, refusedForks: 2, peak: 100))
         // Re-reading gives the same values: every read starts at offset 0.
-        XCTAssertEqual(try files.read(), PidsSample(current: 4, limit: 100, refusedForks: 2, peak: 100))
+        XCTAssertEqual(try files.readAll(), PidsSample(current: 4, limit: 100, refusedForks: 2, peak: 100))
     }
 
     func testReadsFixtureWithoutPeakAndUnlimited() throws {
         let dir = Fixtures.path("v1-cgroupfs/pids/docker/12a5e0e9e8d015f1e1038d1962eaab5c750b4767ec428333871ca0f1d1e7b387")
         let files = try PidsCounterFiles(directory: dir)
         XCTAssertFalse(files.hasPeak)
-        let sample = try files.read()
+        let sample = try files.readAll()
         XCTAssertEqual(sample, PidsSample(current: 3, limit: PidsSample.unlimited, refusedForks: 0, peak: nil))
         XCTAssertTrue(sample.isUnlimited)
     }
 
     func testReadsV2EventsWithImposedLine() throws {
         let dir = Fixtures.path("v2-cgroupfs/docker/d41254dfe5bf4ecd4b67439e8a881f95b3d7689ab8f188f6aa8bd4d02ecc5f6a")
-        XCTAssertEqual(try PidsCounterFiles(directory: dir).read(),
+        XCTAssertEqual(try PidsCounterFiles(directory: dir).readAll(),
                        PidsSample(current: 12, limit: 64, refusedForks: 5, peak: 64))
     }
 
@@ -32,12 +32,12 @@ final class PidsCounterFilesTests: XCTestCase {
         let dir = try makeTempDir(self)
         try writePidsFiles(dir, current: "1\n", max: "10\n", events: "max 0\n")
         let files = try PidsCounterFiles(directory: dir)
-        XCTAssertEqual(try files.read().current, 1)
+        XCTAssertEqual(try files.readAll().current, 1)
         // Longer, then shorter content: the buffer must not keep stale bytes.
         try write("1234\n", to: dir + "/pids.current")
-        XCTAssertEqual(try files.read().current, 1234)
+        XCTAssertEqual(try files.readAll().current, 1234)
         try write("7\n", to: dir + "/pids.current")
-        XCTAssertEqual(try files.read().current, 7)
+        XCTAssertEqual(try files.readAll().current, 7)
     }
 
     func testMissingDirectoryIsVanished() {
@@ -60,14 +60,14 @@ final class PidsCounterFilesTests: XCTestCase {
         let dir = try makeTempDir(self)
         try writePidsFiles(dir, current: "garbage\u{1}\n")
         let files = try PidsCounterFiles(directory: dir)
-        XCTAssertThrowsError(try files.read()) { error in
+        XCTAssertThrowsError(try files.readAll()) { error in
             XCTAssertEqual(error as? CgroupReadError,
                            .malformed(path: dir + "/pids.current", content: "garbage\\x01\\n"))
         }
 
         try write("5\n", to: dir + "/pids.current")
         try write(String(repeating: "z", count: 200), to: dir + "/pids.max")
-        XCTAssertThrowsError(try files.read()) { error in
+        XCTAssertThrowsError(try files.readAll()) { error in
             XCTAssertEqual(error as? CgroupReadError,
                            .malformed(path: dir + "/pids.max", content: String(repeating: "z", count: 64) + "..."))
         }
@@ -76,7 +76,7 @@ final class PidsCounterFilesTests: XCTestCase {
     func testOverflowIsMalformedNotATrap() throws {
         let dir = try makeTempDir(self)
         try writePidsFiles(dir, events: "max 99999999999999999999999\n")
-        XCTAssertThrowsError(try PidsCounterFiles(directory: dir).read()) { error in
+        XCTAssertThrowsError(try PidsCounterFiles(directory: dir).readAll()) { error in
             guard case .malformed(let path, _) = error as? CgroupReadError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, dir + "/pids.events")
         }
@@ -85,7 +85,7 @@ final class PidsCounterFilesTests: XCTestCase {
     func testEmptyFileInLiveDirectoryIsMalformed() throws {
         let dir = try makeTempDir(self)
         try writePidsFiles(dir, current: "")
-        XCTAssertThrowsError(try PidsCounterFiles(directory: dir).read()) { error in
+        XCTAssertThrowsError(try PidsCounterFiles(directory: dir).readAll()) { error in
             XCTAssertEqual(error as? CgroupReadError, .malformed(path: dir + "/pids.current", content: ""))
         }
     }
@@ -97,7 +97,7 @@ final class PidsCounterFilesTests: XCTestCase {
         let files = try PidsCounterFiles(directory: dir)
         try write("", to: dir + "/pids.current")
         try FileManager.default.removeItem(atPath: dir)
-        XCTAssertThrowsError(try files.read()) { error in
+        XCTAssertThrowsError(try files.readAll()) { error in
             XCTAssertEqual(error as? CgroupReadError, .vanished(path: dir))
         }
     }
@@ -108,7 +108,7 @@ final class PidsCounterFilesTests: XCTestCase {
         let files = try PidsCounterFiles(directory: dir)
         files.close()
         files.close()
-        XCTAssertThrowsError(try files.read()) { error in
+        XCTAssertThrowsError(try files.readAll()) { error in
             XCTAssertEqual(error as? CgroupReadError, .unreadable(path: dir, errno: EBADF))
         }
     }
@@ -125,7 +125,7 @@ final class PidsCounterFilesTests: XCTestCase {
         let baseline = try openDescriptorCount()
         for i in 0..<500 {
             let files = try PidsCounterFiles(directory: i % 2 == 0 ? withPeak : withoutPeak)
-            _ = try files.read()
+            _ = try files.readAll()
             files.close()
             _ = try? PidsCounterFiles(directory: halfMissing)  // fails on the third file
         }

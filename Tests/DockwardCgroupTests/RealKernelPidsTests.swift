@@ -26,19 +26,19 @@ final class RealKernelPidsTests: XCTestCase {
 
         let files = try PidsCounterFiles(directory: dir)
         defer { files.close() }
-        XCTAssertEqual(try files.read().current, 0)
-        XCTAssertEqual(try files.read().limit, PidsSample.unlimited)
+        XCTAssertEqual(try files.readAll().current, 0)
+        XCTAssertEqual(try files.readAll().limit, PidsSample.unlimited)
         XCTAssertEqual(Self.writeFile(dir + "/pids.max", "5\n"), 0)
 
         // dash gives up at the first refused fork; the sleeps it started stay in the cgroup.
         shell = try Subprocess.spawn("/bin/sh", ["-c", "echo $$ > \(dir)/cgroup.procs || exit 1; for i in 1 2 3 4 5 6 7 8; do sleep 30 & done; wait"],
                                      stdoutPath: "/dev/null", stderrPath: "/dev/null")
 
-        var sample = try files.read()
+        var sample = try files.readAll()
         let deadline = Date().addingTimeInterval(10)
         while sample.refusedForks == 0 && Date() < deadline {
             usleep(20_000)
-            sample = try files.read()
+            sample = try files.readAll()
         }
         print("real kernel sample with pids.max=5: \(sample)")
         XCTAssertEqual(sample.limit, 5)
@@ -51,12 +51,12 @@ final class RealKernelPidsTests: XCTestCase {
         Self.killAll(in: dir, shell: shell)
         shell = 0  // reaped
         let drained = Date().addingTimeInterval(10)
-        while try files.read().current > 0 && Date() < drained { usleep(20_000) }
+        while try files.readAll().current > 0 && Date() < drained { usleep(20_000) }
         XCTAssertEqual(Self.removeCgroup(dir), 0, "rmdir \(dir)")
         removed = true
 
         // The kernel answers reads on the kept-open files of a removed cgroup with ENODEV.
-        XCTAssertThrowsError(try files.read()) { error in
+        XCTAssertThrowsError(try files.readAll()) { error in
             print("read after rmdir: \(error)")
             XCTAssertEqual(error as? CgroupReadError, .vanished(path: dir))
         }
@@ -90,7 +90,7 @@ final class RealKernelPidsTests: XCTestCase {
         // A limit, so daemons running beside the tests do not call it unlimited.
         XCTAssertEqual(Self.writeFile(dir + "/pids.max", "100\n"), 0)
 
-        let found = CgroupDiscovery(layout: layout).scan()
+        let found = CgroupDiscovery(layout: layout).allCgroups()
         let mine = found.filter { $0.id == id }
         XCTAssertEqual(mine.map(\.path), [dir], "the cgroup made by the test, once, at its path")
         for other in found {
@@ -99,7 +99,7 @@ final class RealKernelPidsTests: XCTestCase {
         }
         XCTAssertEqual(Self.removeCgroup(dir), 0, "rmdir \(dir)")
         removed = true
-        XCTAssertFalse(CgroupDiscovery(layout: layout).scan().contains { $0.id == id }, "a removed cgroup is not found")
+        XCTAssertFalse(CgroupDiscovery(layout: layout).allCgroups().contains { $0.id == id }, "a removed cgroup is not found")
     }
 
     private static func writeFile(_ path: String, _ text: String) -> Int32 {

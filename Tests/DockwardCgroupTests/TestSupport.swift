@@ -1,6 +1,29 @@
+import DockwardCgroup
+import DockwardCore
 import Foundation
 import Glibc
 import XCTest
+
+extension CgroupDiscovery {
+    /// Every container cgroup the production scan visits, sorted by id then
+    /// path, for comparing with what a test expects.
+    func allCgroups() -> [DiscoveredCgroup] {
+        var found: [DiscoveredCgroup] = []
+        scan { id, driver, path in found.append(DiscoveredCgroup(id: id, path: path(), driver: driver)) }
+        return found.sorted { ($0.id, $0.path) < ($1.id, $1.path) }
+    }
+}
+
+extension PidsCounterFiles {
+    /// Every counter at once, and the peak where the kernel has it, each
+    /// through the reader the daemon uses.
+    func readAll() throws(CgroupReadError) -> PidsSample {
+        let current = try readCurrent()
+        let limit = try readLimit()
+        let refused = try readRefusedForks()
+        return PidsSample(current: current, limit: limit, refusedForks: refused, peak: readPeak())
+    }
+}
 
 /// The checked-in fixture trees. Found from the source path, not Bundle.module:
 /// Package.swift excludes them from the target so they are not resources.

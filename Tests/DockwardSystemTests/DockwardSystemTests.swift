@@ -66,3 +66,50 @@ final class DescriptorLimitTests: XCTestCase {
         XCTAssertFalse(again.refused)
     }
 }
+
+final class DirectoryTests: XCTestCase {
+    private func makeFolder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-dir-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path + "/sub", withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: path + "/file", contents: nil))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func testEveryEntryWithTypeAndInode() throws {
+        let path = try makeFolder()
+        var seen: [String: DirectoryEntry] = [:]
+        XCTAssertTrue(Directory.forEachEntry(in: path) { seen[$0.name] = $0; return true })
+        XCTAssertEqual(Set(seen.keys), [".", "..", "sub", "file"])
+        XCTAssertTrue(seen["."]?.isSelfOrParent ?? false)
+        XCTAssertFalse(seen["file"]?.isSelfOrParent ?? true)
+        var st = stat()
+        XCTAssertEqual(stat(path + "/file", &st), 0)
+        XCTAssertEqual(seen["file"]?.inode, UInt64(st.st_ino))
+        XCTAssertTrue(seen["sub"]?.isDirectoryOrUnknown ?? false)
+        XCTAssertFalse(seen["file"]?.type == UInt8(DT_DIR))
+    }
+
+    func testRawEntriesCarryTheSameNames() throws {
+        let path = try makeFolder()
+        var names: Set<String> = [], selfOrParent = 0
+        Directory.forEachRawEntry(in: path) { entry in
+            names.insert(String(decoding: entry.name, as: UTF8.self))
+            if entry.isSelfOrParent { selfOrParent += 1 }
+            return true
+        }
+        XCTAssertEqual(names, [".", "..", "sub", "file"])
+        XCTAssertEqual(selfOrParent, 2)
+    }
+
+    func testStopsWhenAskedAndReportsAMissingFolder() throws {
+        let path = try makeFolder()
+        var count = 0
+        XCTAssertTrue(Directory.forEachEntry(in: path) { _ in count += 1; return false })
+        XCTAssertEqual(count, 1)
+        let opened = Directory.forEachEntry(in: path + "/none") { _ in XCTFail("no entries"); return true }
+        let code = errno
+        XCTAssertFalse(opened)
+        XCTAssertEqual(code, ENOENT)
+    }
+}

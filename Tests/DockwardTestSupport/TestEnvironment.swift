@@ -43,7 +43,13 @@ public enum TestEnvironment {
     /// build under the repository. The last candidate when none exists, so a
     /// message can name where it was looked for.
     public static var dockwardBinary: URL {
-        let bundles = [Bundle.main.bundleURL, Bundle(for: Marker.self).bundleURL]
+        dockwardBinary(nextTo: [Bundle.main.bundleURL, Bundle(for: Marker.self).bundleURL], repoRoot: repoRoot)
+    }
+
+    /// The rule behind ``dockwardBinary``: an executable `dockward` in each
+    /// of `bundles` or its folder, in that order, else the debug build
+    /// under `repoRoot` (also when that one is missing).
+    public static func dockwardBinary(nextTo bundles: [URL], repoRoot: URL) -> URL {
         let candidates = bundles.flatMap {
             [$0.appendingPathComponent("dockward"), $0.deletingLastPathComponent().appendingPathComponent("dockward")]
         } + [repoRoot.appendingPathComponent(".build/debug/dockward")]

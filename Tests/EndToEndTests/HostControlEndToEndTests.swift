@@ -35,8 +35,10 @@ final class HostControlEndToEndTests: XCTestCase {
     }
 
     /// Room for a duplicate to show up: waits until the daemon has finished
-    /// `count` more periodic re-listings of the engine's containers (each
-    /// judges every container again) than when called.
+    /// `count` more periodic re-listings of the engine's containers than
+    /// when called. A re-listing inspects (and so judges) only containers
+    /// not delivered yet, as after a missed event, and drops the judgements
+    /// of containers gone; one already judged is not judged again.
     func waitForResyncs(_ count: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
         let marker = "host-control watch (periodic)"
         let before = daemon.stderrText.components(separatedBy: marker).count
