@@ -35,16 +35,33 @@ enum ConfigValidation {
                 }
         }
         let warns = sources("warn_ratio", global: config.pids.warnRatio, \.warnRatio)
+        // Lowest first: each warn ratio visits only the critical ratios below it.
         let crits = sources("critical_ratio", global: config.pids.criticalRatio, \.criticalRatio)
+            .enumerated().sorted { ($0.element.value, $0.offset) < ($1.element.value, $1.offset) }.map(\.element)
         var out: [ConfigIssue] = []
+        var work = 0
         for w in warns {
-            for c in crits where w.value > c.value {
-                guard mayMatchOneContainer(w.match, c.match), !overridden(w, c, in: config.overrides) else { continue }
+            for c in crits {
+                guard w.value > c.value else { break }
+                work += 1
+                guard work <= maxWork, out.count < maxIssues else {
+                    out.append(ConfigIssue(file: file, line: config.overrides.first?.line ?? 1, key: "overrides",
+                                           message: "too many rules give warn_ratio above another's critical_ratio to check "
+                                               + "them all; stopped after \(out.count) problem(s)"))
+                    return out
+                }
+                guard mayMatchOneContainer(w.match, c.match), !overridden(w, c, in: config.overrides, work: &work) else { continue }
                 out.append(issue(warn: w, critical: c, file: file))
             }
         }
         return out
     }
+
+    /// Rule comparisons the check may spend: a file of thousands of rules
+    /// whose ratios cross would otherwise take minutes to refuse.
+    static let maxWork = 1_000_000
+    /// Beyond this many, more problems add nothing the first ones don't say.
+    static let maxIssues = 500
 
     static func mayMatchOneContainer(_ a: ContainerMatcher?, _ b: ContainerMatcher?) -> Bool {
         guard let a, let b else { return true }
@@ -56,8 +73,15 @@ enum ConfigValidation {
     /// after it, and provably matches every container of `w` or of `c`. (A
     /// rule that sets both ratios overrides the `pids` section's this way;
     /// its own pair is checked on its own.)
-    static func overridden(_ w: RatioSource, _ c: RatioSource, in rules: [DockwardConfig.Override]) -> Bool {
-        rules.enumerated().contains { k, r in
+    static func overridden(_ w: RatioSource, _ c: RatioSource, in rules: [DockwardConfig.Override], work: inout Int) -> Bool {
+        // The two themselves first: the later one setting the other ratio too
+        // (a rule giving both ratios) settles it without a search.
+        if let i = c.rule, i > w.precedence, rules[i].warnRatio != nil { return true }
+        if let i = w.rule, i > c.precedence, rules[i].criticalRatio != nil { return true }
+        let from = min(w.precedence, c.precedence) + 1
+        work += rules.count - from
+        return rules[from...].enumerated().contains { offset, r in
+            let k = from + offset
             let coversPair = (w.match.map(r.match.covers) ?? false) || (c.match.map(r.match.covers) ?? false)
             guard coversPair else { return false }
             return (k > w.precedence && r.warnRatio != nil) || (k > c.precedence && r.criticalRatio != nil)

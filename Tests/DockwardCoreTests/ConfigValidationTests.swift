@@ -264,3 +264,20 @@ final class ConfigValidationTests: XCTestCase {
         ])
     }
 }
+
+extension ConfigValidationTests {
+    /// Thousands of rules whose ratios cross: refused within the work
+    /// bound, not after minutes of pairwise checks.
+    func testManyCrossingRulesAreRefusedWithinTheWorkBound() {
+        let rules = (0..<3000).map { i in
+            i % 2 == 0 ? "  - { match: { name: \"a\(i)*\" }, warn_ratio: 0.9, critical_ratio: 0.99 }"
+                : "  - { match: { name: \"b\(i)*\" }, critical_ratio: 0.85 }"
+        }
+        let found = issues("overrides:\n" + rules.joined(separator: "\n") + "\n")
+        XCTAssertTrue(found.contains { $0.key == "overrides" && $0.message.hasPrefix("too many rules") }, "\(found.suffix(3))")
+        XCTAssertEqual(found.count, ConfigLoader.maxIssues + 1, "capped like any other list of problems")
+        // And many rules whose ratios agree cost nothing.
+        let calm = (0..<3000).map { "  - { match: { name: \"a\($0)*\" }, warn_ratio: 0.5, critical_ratio: 0.6 }" }
+        accepts("overrides:\n" + calm.joined(separator: "\n") + "\n")
+    }
+}
