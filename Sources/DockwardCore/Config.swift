@@ -1,17 +1,17 @@
 /// Thresholds for one container (the global ones, or after overrides).
 public struct PidsPolicy: Equatable, Sendable {
-    public enum UnlimitedAction: String, Equatable, Sendable { case warn, ignore }
+    public enum UnlimitedAction: String, Equatable, Sendable, CaseIterable { case warn, ignore }
 
-    public var warnRatio = 0.80
-    public var criticalRatio = 0.95
+    public var warnRatio: Double = ConfigTable.warnRatio.defaultValue
+    public var criticalRatio: Double = ConfigTable.criticalRatio.defaultValue
     /// How long a ratio must hold before `pids-high` fires, so a momentary spike
     /// (a `make -j` fan-out) is not an alert.
-    public var highFor = Interval.seconds(3)
-    public var unlimited = UnlimitedAction.warn
-    public var forecastHorizon = Interval.seconds(60)
+    public var highFor: Interval = ConfigTable.highFor.defaultValue
+    public var unlimited: UnlimitedAction = ConfigTable.unlimited.defaultValue
+    public var forecastHorizon: Interval = ConfigTable.forecastHorizon.defaultValue
     /// How much history the trend looks at. Long enough that a burst which
     /// drains within seconds is a minority of the window.
-    public var forecastWindow = Interval.seconds(30)
+    public var forecastWindow: Interval = ConfigTable.forecastWindow.defaultValue
     /// `ignore: true` in an override: no pids alerts at all for the container.
     public var ignore = false
 
@@ -25,17 +25,17 @@ public struct ActionsPolicy: Equatable, Sendable {
     /// for `exhaustedFor`.
     public enum OnExhausted: String, Equatable, Sendable, CaseIterable { case none, pause, stop, kill }
 
-    public var enabled = false
+    public var enabled: Bool = ConfigTable.actionsEnabled.defaultValue
     /// Write what would be done (`action-dry-run`), change nothing.
-    public var dryRun = false
+    public var dryRun: Bool = ConfigTable.actionsDryRun.defaultValue
     /// The pids limit given to a container without a limit of its own when
     /// it runs away; 0: never.
-    public var capUnlimited: Int64 = 0
-    public var onExhausted = OnExhausted.none
+    public var capUnlimited: Int64 = ConfigTable.capUnlimited.defaultValue
+    public var onExhausted: OnExhausted = ConfigTable.onExhausted.defaultValue
     /// How long a container must have refused forks at its limit before
     /// `onExhausted`: long enough that a service which hits its wall once
     /// and backs off is left alone.
-    public var exhaustedFor = Interval.seconds(30)
+    public var exhaustedFor: Interval = ConfigTable.exhaustedFor.defaultValue
 
     public init() {}
 
@@ -64,8 +64,8 @@ public struct ActionsOverride: Equatable, Sendable {
     }
 }
 
-/// The daemon's whole configuration. Defaults here are the documented ones
-/// (`config/dockward.yml` shows each).
+/// The daemon's whole configuration. Each key's default, reading, reload
+/// line and comment are in `ConfigTable`; `config/dockward.yml` shows each.
 public struct DockwardConfig: Equatable, Sendable {
     public struct Override: Equatable, Sendable {
         public var match: ContainerMatcher
@@ -89,16 +89,16 @@ public struct DockwardConfig: Equatable, Sendable {
     /// Which host-control checks run besides the socket check (always on).
     public struct HostControlChecks: Equatable, Sendable {
         /// `--privileged`: every device and capability, so the host's disk.
-        public var privileged = true
+        public var privileged: Bool = ConfigTable.privileged.defaultValue
         /// The host's PID namespace with CAP_SYS_PTRACE or CAP_SYS_ADMIN:
         /// `/proc/1/root` is the host's root.
-        public var hostPID = true
+        public var hostPID: Bool = ConfigTable.hostPID.defaultValue
         /// The engine's data root or containerd's state folders mounted.
-        public var engineState = true
+        public var engineState: Bool = ConfigTable.engineState.defaultValue
         /// Host block devices given to the container (`--device /dev/sda`).
-        public var blockDevices = true
+        public var blockDevices: Bool = ConfigTable.blockDevices.defaultValue
         /// The engine listening on TCP without TLS client verification.
-        public var engineTCP = true
+        public var engineTCP: Bool = ConfigTable.engineTCP.defaultValue
         public init() {}
     }
 
@@ -107,39 +107,29 @@ public struct DockwardConfig: Equatable, Sendable {
         /// Sockets that grant control of the host besides the engine's own
         /// (which is always protected, wherever it is). Entries may be globs
         /// (`*`, `?`, `[...]`), expanded at each check.
-        public var protect: [String] = [
-            "/run/containerd/containerd.sock",
-            "/var/run/containerd/containerd.sock",
-            "/run/crio/crio.sock",
-            "/var/run/crio/crio.sock",
-            "/run/podman/podman.sock",
-            "/var/run/podman/podman.sock",
-            // Rootless Docker ($XDG_RUNTIME_DIR/docker.sock) and rootless Podman.
-            "/run/user/*/docker.sock",
-            "/run/user/*/podman/podman.sock",
-        ]
+        public var protect: [String] = ConfigTable.protect.defaultValue
         /// Containers that legitimately hold one of these powers: no alert,
         /// a notice entry instead.
-        public var allow: [ContainerMatcher] = []
-        public var resyncInterval = Interval.minutes(5)
+        public var allow: [ContainerMatcher] = ConfigTable.allow.defaultValue
+        public var resyncInterval: Interval = ConfigTable.resyncInterval.defaultValue
         public var checks = HostControlChecks()
         /// Where the engine's unit, drop-ins and `daemon.json` are read
         /// (`/host` when dockward runs in a container with the host's `/` there).
-        public var engineConfigRoot = "/"
+        public var engineConfigRoot: String = ConfigTable.engineConfigRoot.defaultValue
         public init() {}
     }
 
-    public var cgroupRoot = "/sys/fs/cgroup"
-    public var dockerSocket = "/var/run/docker.sock"
-    public var pollInterval = Interval.seconds(1)
+    public var cgroupRoot: String = ConfigTable.cgroupRoot.defaultValue
+    public var dockerSocket: String = ConfigTable.dockerSocket.defaultValue
+    public var pollInterval: Interval = ConfigTable.pollInterval.defaultValue
     public var pids = PidsPolicy()
-    public var repeatInterval = Interval.minutes(10)
+    public var repeatInterval: Interval = ConfigTable.repeatInterval.defaultValue
     /// How long every condition must stay clear before `pids-recovered`.
-    public var recoverAfter = Interval.seconds(30)
-    public var overrides: [Override] = []
+    public var recoverAfter: Interval = ConfigTable.recoverAfter.defaultValue
+    public var overrides: [Override] = ConfigTable.overrides.defaultValue
     public var hostControl = HostControl()
     /// `host:port` of the Prometheus endpoint; nil (the default) means off.
-    public var metricsListen: String?
+    public var metricsListen: String? = ConfigTable.metricsListen.defaultValue
     public var actions = ActionsPolicy()
 
     public init() {}
@@ -185,39 +175,9 @@ public struct DockwardConfig: Equatable, Sendable {
             + (actionsMayBeEnabled ? ", actions enabled\(actions.dryRun ? " (dry run)" : "")" : "")
     }
 
-    /// Human lines naming what differs, for the reload entry.
+    /// Human lines naming what differs, for the reload entry: one per key
+    /// of `ConfigTable`, in its order.
     public func changes(from old: DockwardConfig) -> [String] {
-        var out: [String] = []
-        func note<T: Equatable>(_ key: String, _ a: T, _ b: T) { if a != b { out.append("\(key): \(a) -> \(b)") } }
-        note("cgroup.root", old.cgroupRoot, cgroupRoot)
-        note("docker.socket", old.dockerSocket, dockerSocket)
-        note("pids.poll_interval", old.pollInterval, pollInterval)
-        note("pids.warn_ratio", old.pids.warnRatio, pids.warnRatio)
-        note("pids.critical_ratio", old.pids.criticalRatio, pids.criticalRatio)
-        note("pids.high_for", old.pids.highFor, pids.highFor)
-        note("pids.unlimited", old.pids.unlimited.rawValue, pids.unlimited.rawValue)
-        note("pids.forecast_horizon", old.pids.forecastHorizon, pids.forecastHorizon)
-        note("pids.forecast_window", old.pids.forecastWindow, pids.forecastWindow)
-        note("alerts.repeat_interval", old.repeatInterval, repeatInterval)
-        note("alerts.recover_after", old.recoverAfter, recoverAfter)
-        if old.overrides != overrides { out.append("overrides: \(old.overrides.count) rule(s) -> \(overrides.count)") }
-        note("host_control.protect", old.hostControl.protect, hostControl.protect)
-        if old.hostControl.allow != hostControl.allow {
-            out.append("host_control.allow: \(old.hostControl.allow.count) rule(s) -> \(hostControl.allow.count)")
-        }
-        note("host_control.resync_interval", old.hostControl.resyncInterval, hostControl.resyncInterval)
-        note("host_control.checks.privileged", old.hostControl.checks.privileged, hostControl.checks.privileged)
-        note("host_control.checks.host_pid", old.hostControl.checks.hostPID, hostControl.checks.hostPID)
-        note("host_control.checks.engine_state", old.hostControl.checks.engineState, hostControl.checks.engineState)
-        note("host_control.checks.block_devices", old.hostControl.checks.blockDevices, hostControl.checks.blockDevices)
-        note("host_control.checks.engine_tcp", old.hostControl.checks.engineTCP, hostControl.checks.engineTCP)
-        note("host_control.engine_config_root", old.hostControl.engineConfigRoot, hostControl.engineConfigRoot)
-        note("metrics.listen", old.metricsListen ?? "off", metricsListen ?? "off")
-        note("actions.enabled", old.actions.enabled, actions.enabled)
-        note("actions.dry_run", old.actions.dryRun, actions.dryRun)
-        note("actions.cap_unlimited", old.actions.capUnlimited, actions.capUnlimited)
-        note("actions.on_exhausted", old.actions.onExhausted.rawValue, actions.onExhausted.rawValue)
-        note("actions.exhausted_for", old.actions.exhaustedFor, actions.exhaustedFor)
-        return out
+        ConfigTable.changes(from: old, to: self)
     }
 }
