@@ -58,7 +58,12 @@ final class EngineLinkTests: XCTestCase {
         let entryAt = try XCTUnwrap(d.writer.timedEntries.first {
             $0.entry.kind == .socketMount && $0.entry.container?.id == quick
         }?.atNanos)
-        print("create event to socket-mount entry, another inspect held: \(Double(entryAt - createdAt) / 1e6) ms")
+        let delay = Double(entryAt - createdAt) / 1e6
+        print("create event to socket-mount entry, another inspect held: \(delay) ms")
+        // Measured at about 1 ms, and under 2 ms with the two cores busy
+        // four times over: the bound is far off, and only a verdict that
+        // waited for the held inspect (10 s) could reach it.
+        XCTAssertLessThan(delay, 100)
 
         engine.release(inspectOf: slow)
         d.waitUntil("the slow container's verdict") { !d.writer.entries(.socketMount, for: slow).isEmpty }
@@ -117,6 +122,10 @@ final class EngineLinkTests: XCTestCase {
         XCTAssertEqual(subscriptions.last?.replayed, 2, "the last event seen and the one missed")
         XCTAssertEqual(d.writer.entries(.socketMount, for: before).count, 1, "its replayed create is not judged again")
         XCTAssertEqual(d.writer.entries(.socketMount, for: during).count, 1, "replayed and listed: judged once")
+        // The host-control watch would not repeat a verdict anyway: the link
+        // itself asks the engine once per container.
+        XCTAssertEqual(engine.inspectRequests(of: before), 1, "its replayed create asks nothing")
+        XCTAssertEqual(engine.inspectRequests(of: during), 1, "one inspect for the listing and the replay")
     }
 
     // MARK: Destroy and stop while an inspect is held
@@ -207,11 +216,11 @@ final class EngineLinkAloneTests: XCTestCase {
 
     func testAListingInspectsAFewAtOnceAndReportsOnceAllAreSettled() {
         let ids = (0x71...0x76).map(IDs.make)
-        for id in ids {
-            engine.add(details(id, name: "c\(id.short)"))
+        for (index, id) in ids.enumerated() {
+            engine.add(details(id, name: "c\(index)", pidsLimit: index == 0 ? 50 : nil))
             engine.hold(inspectOf: id, for: 10)
         }
-        _ = startLink()
+        let link = startLink()
         let bound = EngineLink.concurrentInspections
         let held = { ids.map { self.engine.heldInspections(of: $0) }.reduce(0, +) }
         waitUntil("\(bound) inspects under way") { held() == bound }
@@ -225,6 +234,8 @@ final class EngineLinkAloneTests: XCTestCase {
         XCTAssertEqual(Set(all.compactMap { if case .inspected(let id) = $0 { id } else { nil } }), Set(ids))
         XCTAssertEqual(all.last, .listing(Set(ids)), "reported after every inspect: \(all)")
         XCTAssertFalse(all.contains(.lost))
+        XCTAssertEqual(queue.sync { ids.map { link.hasOwnPidsLimit($0) } }, [true] + Array(repeating: false, count: 5),
+                       "a pids limit of its own is told with the rest")
     }
 
     func testAnInspectThatTimesOutIsAskedAgainAndIsNoOutage() {
