@@ -31,16 +31,35 @@ protocol EngineLinkObserver: AnyObject {
 /// events stream, listings (at connect and every `resync_interval`),
 /// inspection, reconnect backoff and the containers' metadata cache.
 ///
-/// Its state lives on the daemon's queue. The engine is only ever awaited in
-/// two tasks, the connection loop and the resync loop, plus one short task
-/// per lookup; each hops to the queue to read or change state, so nothing
-/// here needs a lock. An outage is one state change: one `engineLost`, one
-/// `engineConnected(afterOutage:)`.
+/// Its state lives on the daemon's queue. The engine is awaited in the
+/// connection loop (ping, stream), the resync loop (listings) and one task
+/// per inspection; each hops to the queue to read or change state, so
+/// nothing here needs a lock. The stream never waits for an inspect: an
+/// event starts one and the next event is read. Only the ping and the
+/// stream say whether the engine is there, and an outage is one state
+/// change: one `engineLost`, one `engineConnected(afterOutage:)`.
 final class EngineLink {
     /// Quick first retries for an engine restart, doubling to a cap so a dead
     /// engine costs one connect attempt every 30 s.
     static let firstRetry = Interval.milliseconds(250)
     static let maxRetry = Interval.seconds(30)
+
+    /// Inspects (each with its volume reads) under way at once. A listing
+    /// after a restart may name hundreds of containers: a few requests at a
+    /// time keep one slow answer from holding the others' verdicts without
+    /// flooding an engine, or a socket proxy, that is already slow.
+    static let concurrentInspections = 4
+    /// An inspect is answered in milliseconds; a socket proxy was measured
+    /// holding one for 8 s. Past this it is given up and asked again.
+    static let inspectionTimeout = Interval.seconds(15)
+    /// An answer this late is logged (once per container): a container
+    /// judged seconds after its create was free to reach the socket meanwhile.
+    static let slowInspection = Interval.seconds(2)
+    /// Tries per inspect that timed out or could not reach the engine,
+    /// 500 ms apart and doubling (3.5 s in all); after that the next
+    /// listing, which inspects every container it lacks, asks again.
+    static let inspectionAttempts = 4
+    static let firstInspectionRetry = Interval.milliseconds(500)
 
     private enum State {
         case connecting
@@ -48,30 +67,89 @@ final class EngineLink {
         case down(since: Int64)
     }
 
+    /// One container's inspect, from the event or listing that asked for it
+    /// to its delivery, its "unknown", or the end of its tries.
+    private struct Inspection {
+        enum Phase { case queued, running, backingOff }
+        /// Tells this inspection from a later one of the same id.
+        let serial: UInt64
+        var eventTimeNano: Int64?
+        var attempt = 1
+        var phase = Phase.queued
+        /// The attempt under way; a late answer of an earlier one is dropped.
+        var attemptSerial: UInt64?
+        /// The request, or the wait before the next try.
+        var work: Task<Void, Never>?
+        var timeout: Task<Void, Never>?
+
+        func cancel() {
+            work?.cancel()
+            timeout?.cancel()
+        }
+    }
+
+    private enum InspectionOutcome {
+        case found(ContainerDetails)
+        case unknown
+        /// An answer, though not the one asked for: left for the next listing.
+        case refused(Error)
+        case failed(Error)
+        case cancelled
+    }
+
+    /// What is logged of one container's inspects, once each.
+    private enum InspectionTrouble: Hashable { case slow, timedOut, failed }
+
+    /// A listing whose inspects are not all settled yet.
+    private struct PendingListing {
+        let present: Set<ContainerID>
+        let reason: String
+        /// `deliveries` when the listing was asked for: containers delivered
+        /// after it may be missing from it and still exist.
+        let deliveriesBefore: UInt64
+        var remaining: Set<ContainerID>
+        let inspectedCount: Int
+        var finished: CheckedContinuation<Void, Never>?
+    }
+
     let engine: EngineAPI
     private let queue: DispatchQueue
     private let logger: Logger
     weak var observer: EngineLinkObserver?
     private var resyncInterval: Interval
+    private let inspectionTimeout: Interval
 
     // Queue-owned state.
     private var state: State = .connecting
     /// What the engine told of each container whose inspect data went to
-    /// the observer: its name, image and labels, and whether it asked for a
-    /// pids limit of its own (`HostConfig.PidsLimit` > 0).
-    private var delivered: [ContainerID: (metadata: ContainerMetadata, hasOwnPidsLimit: Bool)] = [:]
-    private var inFlight: Set<ContainerID> = []
-    /// Lookups asked while the engine was away; the next listing answers them.
+    /// the observer: its name, image and labels, whether it asked for a
+    /// pids limit of its own (`HostConfig.PidsLimit` > 0), and when.
+    private var delivered: [ContainerID: (metadata: ContainerMetadata, hasOwnPidsLimit: Bool, delivery: UInt64)] = [:]
+    private var deliveries: UInt64 = 0
+    private var inspections: [ContainerID: Inspection] = [:]
+    /// Inspections waiting for one of the `concurrentInspections` slots, in order asked.
+    private var queuedInspections: [ContainerID] = []
+    /// The attempts holding a slot.
+    private var runningAttempts: Set<UInt64> = []
+    private var nextSerial: UInt64 = 0
+    private var troublesLogged: [ContainerID: Set<InspectionTrouble>] = [:]
+    private var listings: [UInt64: PendingListing] = [:]
+    /// Lookups asked while the engine was away, or whose inspects all
+    /// failed; the next listing answers them.
     private var waiting: Set<ContainerID> = []
     private var tasks: [Task<Void, Never>] = []
+    /// Set by `stop()`: from then on nothing reaches the observer.
+    private var isStopped = false
     /// Runs once the client's connections are closed.
     private var stopped: (() -> Void)?
 
-    init(engine: EngineAPI, queue: DispatchQueue, resyncInterval: Interval, logger: Logger) {
+    init(engine: EngineAPI, queue: DispatchQueue, resyncInterval: Interval, logger: Logger,
+         inspectionTimeout: Interval = EngineLink.inspectionTimeout) {
         self.engine = engine
         self.queue = queue
         self.resyncInterval = resyncInterval
         self.logger = logger
+        self.inspectionTimeout = inspectionTimeout
     }
 
     /// Every engine task runs at the default priority. A task made without
@@ -85,20 +163,31 @@ final class EngineLink {
 
     var isConnected: Bool { if case .up = state { return true }; return false }
 
+    /// The observer while the link runs; nil once `stop()` was called.
+    private var reporting: EngineLinkObserver? { isStopped ? nil : observer }
+
     /// Starts the connection and resync loops. Call on the queue.
     func start() {
-        guard tasks.isEmpty else { return }
+        guard tasks.isEmpty, !isStopped else { return }
         tasks = [
             Task(priority: Self.workPriority) { [self] in await connectionLoop() },
             Task(priority: Self.workPriority) { [self] in await resyncLoop() },
         ]
     }
 
-    /// Cancels every engine task, then closes the client's connections;
-    /// `completion` runs on the queue. Call on the queue.
+    /// Cancels every engine task and inspection, then closes the client's
+    /// connections; `completion` runs on the queue. Nothing is reported
+    /// from the call on. Call on the queue.
     func stop(completion: @escaping () -> Void) {
+        isStopped = true
         for task in tasks { task.cancel() }
         tasks.removeAll()
+        for inspection in inspections.values { inspection.cancel() }
+        inspections.removeAll()
+        queuedInspections.removeAll()
+        runningAttempts.removeAll()
+        for listing in listings.values { listing.finished?.resume() }
+        listings.removeAll()
         stopped = completion
         Task(priority: Self.workPriority) { [self] in
             try? await engine.shutdown()
@@ -117,18 +206,12 @@ final class EngineLink {
     /// comes as `containerInspected` or `containerUnknown`. While the engine
     /// is away, the next listing answers. Call on the queue.
     func lookUp(_ id: ContainerID) {
-        guard delivered[id] == nil, !inFlight.contains(id) else { return }
+        guard delivered[id] == nil, inspections[id] == nil else { return }
         guard isConnected else {
             waiting.insert(id)
             return
         }
-        Task(priority: Self.workPriority) { [self] in
-            do { try await inspectAndDeliver(id, eventTimeNano: nil) } catch {
-                // Left for the next listing, which checks every container it lacks.
-                logger.debug("cannot inspect container \(id.short) now: \(error)")
-                await onQueue { _ = self.waiting.insert(id) }
-            }
-        }
+        requestInspection(id, eventTimeNano: nil)
     }
 
     // MARK: The loops (tasks); state is touched only through `onQueue`
@@ -148,16 +231,21 @@ final class EngineLink {
                 let info = try await describeEngine()
                 await onQueue {
                     self.markUp()
-                    self.observer?.engineDescribed(info)
+                    self.reporting?.engineDescribed(info)
                 }
                 backoff = Self.firstRetry
-                try await reconcile(reason: "connected")
-                for try await event in stream {
-                    if event.timeNano > (lastEventNano ?? 0) { lastEventNano = event.timeNano }
-                    try await handle(event)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Beside the stream, not before it: the listing's
+                    // inspects must not hold the events either. It ends
+                    // with the stream, and the next connection lists again.
+                    group.addTask { await self.reconcileRetrying(reason: "connected") }
+                    for try await event in stream {
+                        if event.timeNano > (lastEventNano ?? 0) { lastEventNano = event.timeNano }
+                        await onQueue { self.handle(event) }
+                    }
+                    throw DockerClientError.engineUnreachable(path: engine.socketPath,
+                                                              reason: "the engine closed the event stream")
                 }
-                throw DockerClientError.engineUnreachable(path: engine.socketPath,
-                                                          reason: "the engine closed the event stream")
             } catch {
                 if Task.isCancelled { break }
                 let outageBegins = await onQueue { self.markDown(error) }
@@ -182,52 +270,55 @@ final class EngineLink {
         }
     }
 
-    private func handle(_ event: EngineEvent) async throws {
-        await onQueue { self.observer?.engineEventArrived(timeNano: event.timeNano) }
-        guard event.type == "container", let id = ContainerID(event.actorID) else { return }
-        switch event.action {
-        case "create", "start":
-            try await inspectAndDeliver(id, eventTimeNano: event.timeNano)
-        case "destroy":
-            await onQueue { self.forget(id) }
-        default:
-            break
+    /// The listing at connect: a failed one is no outage (the ping and the
+    /// stream decide that), so it is tried again like an inspect, and after
+    /// that the periodic listing catches up.
+    private func reconcileRetrying(reason: String) async {
+        var delay = Self.firstInspectionRetry
+        for attempt in 1...Self.inspectionAttempts {
+            do { return try await reconcile(reason: reason) } catch {
+                if Task.isCancelled { return }
+                let last = attempt == Self.inspectionAttempts
+                logger.warning("listing containers (\(reason)) failed\(last ? "; the periodic listing tries again" : ", retrying"): \(error)")
+                if last { return }
+                try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds))
+                delay = Interval(nanoseconds: delay.nanoseconds * 2)
+            }
         }
     }
 
-    /// Lists every container (running, stopped, created) and inspects those
-    /// not yet delivered; reports the ones gone.
+    /// Lists every container (running, stopped, created), inspects those not
+    /// yet delivered, and returns once every one of them is settled; reports
+    /// the ones gone.
     private func reconcile(reason: String) async throws {
+        let deliveriesBefore = await onQueue { self.deliveries }
         let listed = try await engine.listContainers(all: true)
         let present = Set(listed.map(\.id))
-        let toInspect = await onQueue { self.noteListing(present) }
-        for id in toInspect {
-            try await inspectAndDeliver(id, eventTimeNano: nil)
-        }
-        await onQueue {
-            self.observer?.listingCompleted(present, reason: reason)
-            self.logger.info("engine listing (\(reason)): \(listed.count) containers, \(toInspect.count) inspected")
+        let listing = await onQueue { self.beginListing(present, reason: reason, deliveriesBefore: deliveriesBefore) }
+        guard let listing else { return }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                queue.async {
+                    if self.listings[listing] != nil { self.listings[listing]?.finished = continuation } else { continuation.resume() }
+                }
+            }
+        } onCancel: {
+            queue.async { self.listings.removeValue(forKey: listing)?.finished?.resume() }
         }
     }
 
-    /// One inspect per container: skipped when already delivered or asked.
-    private func inspectAndDeliver(_ id: ContainerID, eventTimeNano: Int64?) async throws {
-        guard await onQueue({ self.beginInspection(id) }) else { return }
-        var details: ContainerDetails?
+    /// One attempt at one container: its inspect and then its volumes.
+    private func fetchDetails(_ id: ContainerID) async -> InspectionOutcome {
         do {
-            details = try await engine.inspect(id)
-            if var found = details {
-                try await readVolumeOptions(&found)
-                details = found
-            }
+            guard var found = try await engine.inspect(id) else { return .unknown }
+            try await readVolumeOptions(&found)
+            return .found(found)
         } catch {
-            await onQueue { _ = self.inFlight.remove(id) }
+            if Task.isCancelled || error is CancellationError { return .cancelled }
             // An odd answer about one container is not an outage: it is left
             // for the next listing, which inspects what it lacks.
-            if Self.isRefusal(error) { logger.warning("cannot inspect container \(id.short): \(error)"); return }
-            throw error
+            return Self.isRefusal(error) ? .refused(error) : .failed(error)
         }
-        await onQueue { self.finishInspection(id, details, eventTimeNano: eventTimeNano) }
     }
 
     /// Each volume's driver options as the engine keeps them: the local
@@ -281,8 +372,8 @@ final class EngineLink {
         let previous = state
         state = .up
         switch previous {
-        case .down(let since): observer?.engineConnected(afterOutage: SystemClock.monotonicNanos() - since)
-        case .connecting: observer?.engineConnected(afterOutage: nil)
+        case .down(let since): reporting?.engineConnected(afterOutage: SystemClock.monotonicNanos() - since)
+        case .connecting: reporting?.engineConnected(afterOutage: nil)
         case .up: break
         }
     }
@@ -291,37 +382,202 @@ final class EngineLink {
     private func markDown(_ error: Error) -> Bool {
         if case .down = state { return false }
         state = .down(since: SystemClock.monotonicNanos())
-        observer?.engineLost(reason: "\(error)")
+        reporting?.engineLost(reason: "\(error)")
         return true
     }
 
-    private func beginInspection(_ id: ContainerID) -> Bool {
-        guard delivered[id] == nil else { return false }
-        return inFlight.insert(id).inserted
+    private func handle(_ event: EngineEvent) {
+        reporting?.engineEventArrived(timeNano: event.timeNano)
+        guard event.type == "container", let id = ContainerID(event.actorID) else { return }
+        switch event.action {
+        case "create", "start":
+            requestInspection(id, eventTimeNano: event.timeNano)
+        case "destroy":
+            forget(id)
+        default:
+            break
+        }
     }
 
-    private func finishInspection(_ id: ContainerID, _ details: ContainerDetails?, eventTimeNano: Int64?) {
-        inFlight.remove(id)
-        waiting.remove(id)
-        guard let details else {
-            observer?.containerUnknown(id)
+    /// One inspection per container: none when it is delivered or already asked.
+    private func requestInspection(_ id: ContainerID, eventTimeNano: Int64?) {
+        guard !isStopped, delivered[id] == nil else { return }
+        if inspections[id] != nil {
+            // A listing asked first; the event still dates the verdict.
+            if inspections[id]?.eventTimeNano == nil { inspections[id]?.eventTimeNano = eventTimeNano }
             return
         }
-        delivered[id] = (details.metadata, details.hasOwnPidsLimit)
-        observer?.containerInspected(details, eventTimeNano: eventTimeNano)
+        nextSerial += 1
+        inspections[id] = Inspection(serial: nextSerial, eventTimeNano: eventTimeNano)
+        queuedInspections.append(id)
+        startQueuedInspections()
     }
 
-    /// Forgets containers the listing lacks; returns those to inspect.
-    private func noteListing(_ present: Set<ContainerID>) -> [ContainerID] {
-        for id in delivered.keys where !present.contains(id) { forget(id) }
+    private func startQueuedInspections() {
+        while runningAttempts.count < Self.concurrentInspections, !queuedInspections.isEmpty {
+            let id = queuedInspections.removeFirst()
+            guard var inspection = inspections[id], inspection.phase == .queued else { continue }
+            nextSerial += 1
+            let attempt = nextSerial
+            let began = SystemClock.monotonicNanos()
+            runningAttempts.insert(attempt)
+            inspection.phase = .running
+            inspection.attemptSerial = attempt
+            inspection.work = Task(priority: Self.workPriority) { [self] in
+                let outcome = await fetchDetails(id)
+                await onQueue { self.finishAttempt(id, attempt, outcome, began: began) }
+            }
+            let timeout = inspectionTimeout
+            inspection.timeout = Task(priority: Self.workPriority) { [self] in
+                do { try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds)) } catch { return }
+                await onQueue { self.attemptTimedOut(id, attempt) }
+            }
+            inspections[id] = inspection
+        }
+    }
+
+    private func finishAttempt(_ id: ContainerID, _ attempt: UInt64, _ outcome: InspectionOutcome, began: Int64) {
+        // Not holding its slot: timed out, cancelled by a destroy, or stopped.
+        guard runningAttempts.remove(attempt) != nil else { return }
+        defer { startQueuedInspections() }
+        guard var inspection = inspections[id], inspection.attemptSerial == attempt else { return }
+        inspection.timeout?.cancel()
+        let took = Interval(nanoseconds: SystemClock.monotonicNanos() - began)
+        if took >= Self.slowInspection, case .found = outcome {
+            note(.slow, of: id, "the engine took \(took) to answer the inspect of container \(id.short)")
+        }
+        switch outcome {
+        case .found(let details):
+            inspections[id] = nil
+            deliver(details, eventTimeNano: inspection.eventTimeNano)
+        case .unknown:
+            inspections[id] = nil
+            waiting.remove(id)
+            troublesLogged[id] = nil
+            reporting?.containerUnknown(id)
+            inspectionSettled(id)
+        case .refused(let error):
+            logger.warning("cannot inspect container \(id.short): \(error)")
+            inspections[id] = nil
+            inspectionSettled(id)
+        case .cancelled:
+            inspections[id] = nil
+            inspectionSettled(id)
+        case .failed(let error):
+            inspection.attemptSerial = nil
+            retryOrGiveUp(id, inspection, .failed, "cannot inspect container \(id.short): \(error)")
+        }
+    }
+
+    private func attemptTimedOut(_ id: ContainerID, _ attempt: UInt64) {
+        guard runningAttempts.remove(attempt) != nil else { return }
+        defer { startQueuedInspections() }
+        guard var inspection = inspections[id], inspection.attemptSerial == attempt else { return }
+        inspection.work?.cancel()
+        inspection.attemptSerial = nil
+        retryOrGiveUp(id, inspection, .timedOut, "the engine did not answer the inspect of container \(id.short) within \(inspectionTimeout)")
+    }
+
+    /// Another try after a pause, or, once the tries are spent, the next listing's turn.
+    private func retryOrGiveUp(_ id: ContainerID, _ failed: Inspection, _ trouble: InspectionTrouble, _ message: String) {
+        var inspection = failed
+        note(trouble, of: id, message)
+        guard inspection.attempt < Self.inspectionAttempts else {
+            if isConnected {
+                logger.warning("gave up inspecting container \(id.short) after \(inspection.attempt) tries; the next listing asks again")
+            }
+            inspections[id] = nil
+            waiting.insert(id)
+            inspectionSettled(id)
+            return
+        }
+        let pause = UInt64(Self.firstInspectionRetry.nanoseconds) << (inspection.attempt - 1)
+        inspection.attempt += 1
+        inspection.phase = .backingOff
+        let serial = inspection.serial
+        inspection.work = Task(priority: Self.workPriority) { [self] in
+            do { try await Task.sleep(nanoseconds: pause) } catch { return }
+            await onQueue { self.retry(id, serial) }
+        }
+        inspections[id] = inspection
+    }
+
+    private func retry(_ id: ContainerID, _ serial: UInt64) {
+        guard !isStopped, inspections[id]?.serial == serial, inspections[id]?.phase == .backingOff else { return }
+        inspections[id]?.phase = .queued
+        queuedInspections.append(id)
+        startQueuedInspections()
+    }
+
+    /// Logs each kind of trouble once per container. While the engine is
+    /// away its `engine-lost` entry says it all.
+    private func note(_ trouble: InspectionTrouble, of id: ContainerID, _ message: String) {
+        guard isConnected else { return }
+        if troublesLogged[id, default: []].insert(trouble).inserted {
+            logger.warning("\(message)")
+        } else {
+            logger.debug("\(message)")
+        }
+    }
+
+    private func deliver(_ details: ContainerDetails, eventTimeNano: Int64?) {
+        let id = details.id
+        waiting.remove(id)
+        troublesLogged[id] = nil
+        deliveries += 1
+        delivered[id] = (details.metadata, details.hasOwnPidsLimit, deliveries)
+        reporting?.containerInspected(details, eventTimeNano: eventTimeNano)
+        inspectionSettled(id)
+    }
+
+    /// The container no listing waits for any more: a listing whose every
+    /// inspect settled is reported.
+    private func inspectionSettled(_ id: ContainerID) {
+        for key in Array(listings.keys) {
+            guard listings[key]?.remaining.remove(id) != nil, listings[key]?.remaining.isEmpty == true else { continue }
+            completeListing(key)
+        }
+    }
+
+    /// Forgets containers the listing lacks and asks for the inspects of
+    /// those not delivered; nil when there is nothing to wait for.
+    private func beginListing(_ present: Set<ContainerID>, reason: String, deliveriesBefore: UInt64) -> UInt64? {
+        guard !isStopped else { return nil }
+        // One delivered after the listing was asked for may be younger than it.
+        for (id, known) in delivered where !present.contains(id) && known.delivery <= deliveriesBefore { forget(id) }
         for id in waiting where !present.contains(id) {
             waiting.remove(id)
-            observer?.containerUnknown(id)
+            reporting?.containerUnknown(id)
         }
-        return present.filter { delivered[$0] == nil }.sorted()
+        troublesLogged = troublesLogged.filter { present.contains($0.key) || inspections[$0.key] != nil }
+        let toInspect = present.filter { delivered[$0] == nil }.sorted()
+        for id in toInspect { requestInspection(id, eventTimeNano: nil) }
+        nextSerial += 1
+        let key = nextSerial
+        listings[key] = PendingListing(present: present, reason: reason, deliveriesBefore: deliveriesBefore,
+                                       remaining: Set(toInspect.filter { inspections[$0] != nil }),
+                                       inspectedCount: toInspect.count)
+        if listings[key]?.remaining.isEmpty == true { completeListing(key) }
+        return key
     }
 
+    private func completeListing(_ key: UInt64) {
+        guard let listing = listings.removeValue(forKey: key) else { return }
+        let younger = delivered.filter { $0.value.delivery > listing.deliveriesBefore }.keys
+        reporting?.listingCompleted(listing.present.union(younger), reason: listing.reason)
+        logger.info("engine listing (\(listing.reason)): \(listing.present.count) containers, \(listing.inspectedCount) inspected")
+        listing.finished?.resume()
+    }
+
+    /// A `destroy`, or a listing without it: an answer still on its way is
+    /// dropped, so a container gone is never judged on what it was.
     private func forget(_ id: ContainerID) {
-        if delivered.removeValue(forKey: id) != nil { observer?.containerGone(id) }
+        if let inspection = inspections.removeValue(forKey: id) {
+            inspection.cancel()
+            if let attempt = inspection.attemptSerial, runningAttempts.remove(attempt) != nil { startQueuedInspections() }
+            inspectionSettled(id)
+        }
+        troublesLogged[id] = nil
+        if delivered.removeValue(forKey: id) != nil { reporting?.containerGone(id) }
     }
 }

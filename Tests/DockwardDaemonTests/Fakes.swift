@@ -13,6 +13,10 @@ import XCTest
 /// An engine behind `EngineAPI` that the test scripts: its containers, its
 /// events, and whether it can be reached. Thread-safe: the daemon's engine
 /// tasks call it from the cooperative pool while the test thread drives it.
+///
+/// Like the real engine it keeps a log of the events it sent and replays
+/// those at or after `since` to a new subscriber before the live ones. An
+/// inspect can be held (as a socket proxy holds a request) or made to fail.
 final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     let socketPath: String
     private let lock = NSLock()
@@ -25,6 +29,14 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
     private(set) var shutDown = false
     private var volumes: [String: VolumeInfo] = [:]
     private var dataRoot: String?
+    /// Every event sent, in order, for replay from `since`.
+    private var eventLog: [EngineEvent] = []
+    private var subscriptionLog: [(since: Int64?, replayed: Int)] = []
+    private var held: Set<ContainerID> = []
+    private var holdWaiters: [ContainerID: [CheckedContinuation<Void, Never>]] = [:]
+    private var pendingHeld: [ContainerID: Int] = [:]
+    private var inspectCalls: [ContainerID: Int] = [:]
+    private var inspectFailures: [ContainerID: (remaining: Int, error: Error)] = [:]
     /// Like a socket proxy that allows only some endpoints: volume and info
     /// requests answered 403.
     var refusesVolumesAndInfo = false
@@ -42,10 +54,17 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
 
     func addVolume(_ name: String, _ info: VolumeInfo) { lock.withLock { volumes[name] = info } }
 
-    /// Sends an event to every open stream.
+    /// Logs an event and sends it to every open stream. With no stream open
+    /// (the engine unreachable) it is only logged: a later subscriber whose
+    /// `since` covers it gets it replayed.
     func emit(_ action: String, _ id: ContainerID, timeNano: Int64 = Int64(Date().timeIntervalSince1970 * 1e9)) {
         let event = EngineEvent(type: "container", action: action, actorID: id.full, attributes: [:], timeNano: timeNano)
-        for s in lock.withLock({ streams }) { s.yield(event) }
+        // Under the lock, so a subscriber's replay and the live events it
+        // then gets keep the log's order.
+        lock.withLock {
+            eventLog.append(event)
+            for s in streams { s.yield(event) }
+        }
     }
 
     /// Down: open streams fail and every call throws; up: calls work again.
@@ -59,10 +78,42 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
         for s in toFail { s.finish(throwing: DockerClientError.engineUnreachable(path: socketPath, reason: "connection reset")) }
     }
 
+    /// Holds every inspect of `id` (those under way and those to come) until
+    /// `release(inspectOf:)` or `seconds` have passed. The answer is read
+    /// when the request arrives, as an engine answers before a proxy in
+    /// between delays it, and a held request does not notice cancellation.
+    func hold(inspectOf id: ContainerID, for seconds: TimeInterval = 10) {
+        lock.withLock { _ = held.insert(id) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in self?.release(inspectOf: id) }
+    }
+
+    func release(inspectOf id: ContainerID) {
+        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
+            held.remove(id)
+            return holdWaiters.removeValue(forKey: id) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Inspects of `id` held now.
+    func heldInspections(of id: ContainerID) -> Int { lock.withLock { pendingHeld[id] ?? 0 } }
+
+    /// The next `times` inspects of `id` throw `error`; the stream and every
+    /// other call keep working.
+    func failInspect(of id: ContainerID, times: Int, with error: Error) {
+        lock.withLock { inspectFailures[id] = (times, error) }
+    }
+
+    /// Inspect requests for `id` that arrived, answered or not.
+    func inspectRequests(of id: ContainerID) -> Int { lock.withLock { inspectCalls[id] ?? 0 } }
+
+    /// Inspects answered (data or "no such container"), in order.
     var inspected: [ContainerID] { lock.withLock { inspections } }
     /// How many times the container list was read.
     var listings: Int { lock.withLock { listingCount } }
     var openStreams: Int { lock.withLock { streams.count } }
+    /// Each `GET /events` asked for: its `since` and how many logged events it replayed.
+    var subscriptions: [(since: Int64?, replayed: Int)] { lock.withLock { subscriptionLog } }
 
     // MARK: EngineAPI
 
@@ -89,10 +140,29 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
 
     func inspect(_ id: ContainerID) async throws -> ContainerDetails? {
         try check()
-        return lock.withLock {
-            inspections.append(id)
-            return containers[id]
+        let (answer, failure, isHeld): (ContainerDetails?, Error?, Bool) = lock.withLock {
+            inspectCalls[id, default: 0] += 1
+            if let failing = inspectFailures[id], failing.remaining > 0 {
+                inspectFailures[id] = failing.remaining > 1 ? (failing.remaining - 1, failing.error) : nil
+                return (nil, failing.error, false)
+            }
+            return (containers[id], nil, held.contains(id))
         }
+        if let failure { throw failure }
+        if isHeld {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let stillHeld: Bool = lock.withLock {
+                    guard held.contains(id) else { return false }
+                    holdWaiters[id, default: []].append(continuation)
+                    pendingHeld[id, default: 0] += 1
+                    return true
+                }
+                if !stillHeld { continuation.resume() }
+            }
+            lock.withLock { pendingHeld[id, default: 1] -= 1 }
+        }
+        lock.withLock { inspections.append(id) }
+        return answer
     }
 
     func volume(named name: String) async throws -> VolumeInfo? {
@@ -111,10 +181,15 @@ final class ScriptedEngine: EngineAPI, @unchecked Sendable {
         return EngineInfo(dataRoot: lock.withLock { dataRoot })
     }
 
+    /// Replays the logged events with `timeNano >= since` (the engine's
+    /// rule), then live ones; no `since`: live ones only.
     func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error> {
         AsyncThrowingStream { continuation in
             let ok: Bool = lock.withLock {
                 guard reachable else { return false }
+                let replay = sinceNano.map { since in eventLog.filter { $0.timeNano >= since } } ?? []
+                for event in replay { continuation.yield(event) }
+                subscriptionLog.append((sinceNano, replay.count))
                 streams.append(continuation)
                 return true
             }
@@ -176,13 +251,25 @@ final class ScriptedActions: @unchecked Sendable {
 final class RecordingWriter: FindingWriter, @unchecked Sendable {
     private let lock = NSLock()
     private var recorded: [Finding] = []
+    private var recordedAt: [Int64] = []
 
-    func write(_ finding: Finding) { lock.withLock { recorded.append(finding) } }
+    func write(_ finding: Finding) {
+        let now = SystemClock.monotonicNanos()
+        lock.withLock {
+            recorded.append(finding)
+            recordedAt.append(now)
+        }
+    }
     func retryPending() -> JournalReplay? { nil }
 
     var findings: [Finding] { lock.withLock { recorded } }
 
     var entries: [JournalEntry] { findings.map(\.entry) }
+
+    /// Each entry with the monotonic time it was written.
+    var timedEntries: [(entry: JournalEntry, atNanos: Int64)] {
+        lock.withLock { Array(zip(recorded.map(\.entry), recordedAt)) }
+    }
 
     func entries(_ kind: EntryKind) -> [JournalEntry] { findings.filter { $0.kind == kind }.map(\.entry) }
 
