@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services test-systemd deps clean bench soak deb fuzz
+.PHONY: all build release run test test-services test-systemd deps clean bench soak deb fuzz golden
 
 all: build
 
@@ -77,6 +77,11 @@ DEB_DIR ?= .build/deb
 deb: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product dockward
 	scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(DEB_DIR)
+
+# Rewrites Tests/PackagingTests/Golden (every entry kind, a /metrics scrape) from the code; review its diff like code.
+golden: deps
+	$(SWIFT) build --build-tests
+	DOCKWARD_UPDATE_GOLDEN=1 $(SWIFT) test --skip-build --filter GoldenTranscriptTests
 
 # libFuzzer runs of the event-stream, config and cgroup parsers (fuzz/README.md),
 # FUZZ_SECONDS per target, one after the other. Fails on any crash, timeout or OOM.

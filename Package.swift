@@ -137,7 +137,8 @@ let package = Package(
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "PackagingTests",
-            dependencies: ["DockwardCore", "DockwardJournal", "DockwardTestSupport"],
+            dependencies: ["DockwardCore", "DockwardJournal", "DockwardMetrics", "DockwardTestSupport"],
+            exclude: ["Golden"],
             swiftSettings: swift5
         ),
         .testTarget(

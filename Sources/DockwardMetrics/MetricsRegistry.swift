@@ -27,6 +27,9 @@ import Prometheus
 /// | `dockward_poll_duration_seconds` | histogram | one poll of every container |
 /// | `dockward_engine_connected` | gauge | 1 while the events stream is up |
 /// | `dockward_event_stream_lag_seconds` | gauge | arrival time minus the last event's `timeNano`; absent before the first event |
+/// | `dockward_source_up{source}` | gauge | 1 up, 0 down, per `HealthSource`: kmsg, journal, inotify, engine, state_file; absent until the daemon first reports |
+/// | `dockward_refusal_source{source}` | gauge | always 1; one series, `source` = kmsg, journal or poll (where refused forks are learnt from) |
+/// | `dockward_open_file_budget_exceeded` | gauge | 1 when containers beyond the open-file budget reopen their files each poll |
 /// | `dockward_build_info{version}` | gauge | always 1 |
 ///
 /// An unlimited container has no `pids_max` series (rather than `+Inf`), so
@@ -56,6 +59,11 @@ public final class MetricsRegistry: @unchecked Sendable {
     /// Registered at the first event, so there is no misleading 0 before one.
     private var eventLag: Gauge?
     private let watched: Gauge
+    /// Registered at the first ``setSourceHealth(_:)``: before the daemon
+    /// has said, a 1 would claim a source works and a 0 that it failed.
+    private var sourceUp: [HealthSource: Gauge] = [:]
+    private var refusalSource: (source: RefusalSource, gauge: Gauge)?
+    private var budgetExceeded: Gauge?
 
     public init(version: String = DockwardVersion.current) {
         let registry = PrometheusCollectorRegistry()
@@ -117,6 +125,28 @@ public final class MetricsRegistry: @unchecked Sendable {
     public func observeEvent(timeNano: Int64, now: Date = Date()) {
         guard timeNano > 0 else { return }
         setEventStreamLag(seconds: now.timeIntervalSince1970 - Double(timeNano) / 1e9)
+    }
+
+    /// The state of every source, the refusal source in use and the
+    /// open-file budget, as the daemon knows them now. Call it whenever one
+    /// changes; the refusal source's single series is replaced when it does.
+    public func setSourceHealth(_ health: SourceHealth) {
+        lock.lock()
+        defer { lock.unlock() }
+        for source in HealthSource.allCases {
+            if sourceUp[source] == nil {
+                sourceUp[source] = prometheus.makeGauge(descriptor: Names.sourceUp, labels: [("source", source.rawValue)])
+            }
+            sourceUp[source]!.set(health.isUp(source) ? 1.0 : 0.0)
+        }
+        if refusalSource?.source != health.refusalSource {
+            if let old = refusalSource { prometheus.unregisterGauge(old.gauge) }
+            let gauge = prometheus.makeGauge(descriptor: Names.refusalSource, labels: [("source", health.refusalSource.rawValue)])
+            gauge.set(1.0)
+            refusalSource = (health.refusalSource, gauge)
+        }
+        if budgetExceeded == nil { budgetExceeded = prometheus.makeGauge(descriptor: Names.budgetExceeded) }
+        budgetExceeded!.set(health.openFileBudgetExceeded ? 1.0 : 0.0)
     }
 
     // MARK: Scrape
@@ -186,6 +216,9 @@ enum Names {
     static let engineConnected = d("dockward_engine_connected", "1 while the Docker engine's events stream is connected, else 0.")
     static let eventLag = d("dockward_event_stream_lag_seconds", "Arrival time minus timeNano of the last engine event read.")
     static let watched = d("dockward_containers_watched", "Containers whose pids cgroup dockward watches.")
+    static let sourceUp = d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file.")
+    static let refusalSource = d("dockward_refusal_source", "Where refused forks are learnt from (kmsg, journal, or poll of every pids.events); always 1.")
+    static let budgetExceeded = d("dockward_open_file_budget_exceeded", "1 when some containers' pids files are reopened each poll because the open-file budget is spent.")
     static let buildInfo = d("dockward_build_info", "dockward's version; always 1.")
     static let current = d("dockward_container_pids_current", "Tasks in the container's pids cgroup (pids.current).")
     static let max = d("dockward_container_pids_max", "The container's pids limit (pids.max); absent when it has none.")

@@ -16,6 +16,7 @@ final class PromtoolTests: XCTestCase {
         registry.setEventStreamLag(seconds: 0.003)
         registry.observePollDuration(seconds: 0.00042)
         registry.recordAlert(kind: .pidsHigh)
+        registry.setSourceHealth(SourceHealth(down: [.kmsg], refusalSource: .journal, openFileBudgetExceeded: true))
         let odd = ContainerMetrics(id: ContainerID(String(repeating: "ab", count: 32))!, name: "we\"ird\\name\nx",
                                    image: "reg/img:\"tag\"", current: 1, limit: 10, refusedForks: 2, rate: -0.25,
                                    forecastSeconds: nil)
@@ -49,6 +50,17 @@ final class PromtoolTests: XCTestCase {
         let result = try Tool.run(promtool, ["test", "rules", Self.rulesDir + "/dockward-rules.test.yml"])
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.output.contains("SUCCESS"), result.output)
+    }
+
+    /// DockwardSourceDown says what each source's failure means; a new
+    /// source needs its words there (the engine has its own rule).
+    func testSourceDownRuleExplainsEverySource() throws {
+        let rules = try String(contentsOfFile: Self.rulesDir + "/dockward-rules.yml", encoding: .utf8)
+        XCTAssertTrue(rules.contains("alert: DockwardSourceDown"), "no DockwardSourceDown rule")
+        for source in HealthSource.allCases where source != .engine {
+            XCTAssertTrue(rules.contains("eq $labels.source \"\(source.rawValue)\""),
+                          "DockwardSourceDown's description has no words for source \(source.rawValue)")
+        }
     }
 
     /// Every alert kind that can be read from metrics has a rule named for it.

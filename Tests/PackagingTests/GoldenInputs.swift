@@ -1,0 +1,205 @@
+import DockwardCore
+import DockwardMetrics
+
+/// The fixed inputs of the golden transcripts (GoldenTranscriptTests), in
+/// one place: hand-built values (fixed ids, names, numbers and paths; no
+/// clock, no hostname) put through the real renderers. When a renderer's
+/// inputs change, adapt them here; `make golden` then rewrites the files.
+enum GoldenInputs {
+    // MARK: The things entries are about
+
+    static let webID = ContainerID(String(repeating: "0123456789abcdef", count: 4))!
+    static let web = ContainerRef(id: webID, metadata: ContainerMetadata(name: "web", image: "nginx:1.27"),
+                                  cgroupPath: "/sys/fs/cgroup/pids/docker/\(webID.full)")
+    /// A container the engine has not named yet: alerts carry its short id.
+    static let unnamedID = ContainerID(String(repeating: "fedcba9876543210", count: 4))!
+    static let unnamed = ContainerRef(id: unnamedID, cgroupPath: "/sys/fs/cgroup/pids/docker/\(unnamedID.full)")
+
+    static let agentID = ContainerID(String(repeating: "a1b2c3d4e5f60718", count: 4))!
+    static let agentMetadata = ContainerMetadata(name: "agent", image: "registry.example/ops/agent:3")
+    static func agent(mounts: [MountPoint] = []) -> ContainerDetails {
+        ContainerDetails(id: agentID, metadata: agentMetadata, mounts: mounts, binds: [], state: "running")
+    }
+    static let allowRule = ContainerMatcher(name: "agent", image: "registry.example/ops/*")
+    static let engineSocket = "/var/run/docker.sock"
+    static let eventTime: Int64 = 1_700_000_000_123_456_789
+
+    // MARK: Entries
+
+    /// One named case per variant worth seeing; every `EntryKind` has at least one.
+    static func entryCases() -> [(name: String, entry: JournalEntry)] {
+        var cases: [(name: String, entry: JournalEntry)] = []
+        func add(_ name: String, _ entry: JournalEntry?) {
+            guard let entry else { preconditionFailure("golden case \(name) rendered no entry") }
+            cases.append((name, entry))
+        }
+
+        // Pids findings: `AlertText.entry(for:container:peak:)`.
+        add("pids-unlimited: host ceiling", AlertText.entry(
+            for: PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 4_194_304, limitIsHost: true),
+            container: web))
+        add("pids-unlimited: inherited ceiling (systemd scope)", AlertText.entry(
+            for: PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 15_000, limitIsInherited: true,
+                             ceilingOrigin: "systemd's DefaultTasksMax on its scope"),
+            container: web))
+        add("pids-high: warning threshold", AlertText.entry(
+            for: PidsFinding(kind: .pidsHigh, priority: .warning, current: 84, limit: 100, ratio: 0.84),
+            container: web, peak: 86))
+        add("pids-high: critical threshold, reminder, unnamed container", AlertText.entry(
+            for: PidsFinding(kind: .pidsHigh, priority: .err, isReminder: true, current: 97, limit: 100, ratio: 0.97),
+            container: unnamed, peak: 99))
+        add("pids-exhausted: refusing forks", AlertText.entry(
+            for: PidsFinding(kind: .pidsExhausted, priority: .crit, current: 100, limit: 100, refusedForks: 4711,
+                             newlyRefused: 4711, rate: 3.5),
+            container: web, peak: 100))
+        add("pids-exhausted: cgroup gone", AlertText.entry(
+            for: PidsFinding(kind: .pidsExhausted, priority: .crit, current: 0, limit: 100, cgroupGone: true),
+            container: web))
+        add("pids-forecast: own limit", AlertText.entry(
+            for: PidsFinding(kind: .pidsForecast, priority: .err, current: 60, limit: 100, rate: 0.75, secondsToLimit: 53.4),
+            container: web, peak: 61))
+        add("pids-forecast: host's free process table, reminder", AlertText.entry(
+            for: PidsFinding(kind: .pidsForecast, priority: .err, isReminder: true, current: 3_000, limit: 32_768,
+                             limitIsHost: true, rate: 1_000.25, secondsToLimit: 29.7),
+            container: web))
+        add("pids-recovered", AlertText.entry(
+            for: PidsFinding(kind: .pidsRecovered, priority: .notice, current: 20, limit: 100),
+            container: web, peak: 100))
+        add("host-pids-high", AlertText.entry(
+            for: PidsFinding(kind: .hostPidsHigh, priority: .err, current: 30_000, limit: 32_768, ratio: 0.9155),
+            container: nil))
+        add("host-pids-recovered", AlertText.entry(
+            for: PidsFinding(kind: .hostPidsRecovered, priority: .notice, current: 2_000, limit: 32_768, ratio: 0.061),
+            container: nil))
+
+        // Socket exposure.
+        let direct = SocketExposure(socket: engineSocket, mountSource: engineSocket, mountDestination: "/var/run/docker.sock",
+                                    readWrite: false, kind: .direct)
+        var throughVolume = SocketExposure(socket: engineSocket, mountSource: "/var/run", mountDestination: "/host-run",
+                                           readWrite: true, kind: .parentDir)
+        throughVolume.viaVolume = "hostrun"
+        let hardLink = SocketExposure(socket: engineSocket, mountSource: "/srv/links/engine.sock",
+                                      mountDestination: "/engine.sock", readWrite: true, kind: .hardLink,
+                                      hardLink: "/srv/links/engine.sock")
+        let details = agent(mounts: [MountPoint(kind: .bind, source: engineSocket, destination: "/var/run/docker.sock",
+                                                readWrite: false)])
+        add("socket-mount: direct, read-only, and a second mount", AlertText.socketExposure(
+            details: details, exposures: [direct, throughVolume], allowedBy: nil, eventTimeNano: eventTime))
+        add("socket-mount: its folder through a volume", AlertText.socketExposure(
+            details: details, exposures: [throughVolume], allowedBy: nil, eventTimeNano: nil))
+        add("socket-mount: a hard link", AlertText.socketExposure(
+            details: details, exposures: [hardLink], allowedBy: nil, eventTimeNano: eventTime))
+        add("socket-mount-allowed", AlertText.socketExposure(
+            details: details, exposures: [direct], allowedBy: allowRule, eventTimeNano: eventTime))
+        add("socket-mount-unresolved: two mounts", AlertText.socketUnresolved(
+            details: details,
+            unresolved: [UnresolvedMount(source: "/srv/private/run", destination: "/run/host", reason: "Permission denied"),
+                         UnresolvedMount(source: "/srv/private/data", destination: "/data", reason: "Permission denied")],
+            eventTimeNano: eventTime))
+
+        // Host control.
+        let stateMount = MountPoint(kind: .volume, source: "/var/lib/docker", destination: "/engine", readWrite: true,
+                                    viaVolume: "engine-state")
+        add("privileged", AlertText.hostControl(details: details, finding: .privileged, allowedBy: nil,
+                                                eventTimeNano: eventTime))
+        add("host-pid: SYS_PTRACE", AlertText.hostControl(details: details, finding: .hostPID(capabilities: ["SYS_PTRACE"]),
+                                                          allowedBy: nil, eventTimeNano: eventTime))
+        add("engine-state-mount: through a volume", AlertText.hostControl(
+            details: details, finding: .engineState(statePath: "/var/lib/docker", mount: stateMount), allowedBy: nil,
+            eventTimeNano: eventTime))
+        add("block-device: --device", AlertText.hostControl(
+            details: details, finding: .blockDevice(path: "/dev/sdb", volume: nil), allowedBy: nil, eventTimeNano: eventTime))
+        add("block-device: as a volume", AlertText.hostControl(
+            details: details, finding: .blockDevice(path: "/dev/sdb1", volume: "disk"), allowedBy: nil, eventTimeNano: nil))
+        add("host-control-allowed: host-pid with every capability", AlertText.hostControl(
+            details: details, finding: .hostPID(capabilities: ["ALL"]), allowedBy: allowRule, eventTimeNano: eventTime))
+
+        // The engine's TCP listeners.
+        add("engine-tcp-exposed: plain, every address, a file not read", AlertText.engineTCPExposed(
+            EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
+                                  place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)),
+            unreadable: ["/etc/docker/daemon.json"]))
+        add("engine-tcp-exposed: TLS without verification, loopback", AlertText.engineTCPExposed(
+            EngineListenerFinding(address: "tcp://127.0.0.1:2376", tls: .noVerify, isLoopback: true,
+                                  place: ConfigPlace(path: "/etc/docker/daemon.json", line: 2))))
+
+        // The daemon's own entries.
+        let configPath = "/etc/dockward/dockward.yml"
+        add("daemon-started: fresh", AlertText.daemonStarted(
+            version: "0.0.0-golden", config: DockwardConfig(), configPath: configPath, engineSocket: engineSocket,
+            cgroupLayout: "v1", openEpisodes: nil, stateFile: nil))
+        add("daemon-started: carried state, socket hard links", AlertText.daemonStarted(
+            version: "0.0.0-golden", config: DockwardConfig(), configPath: configPath, engineSocket: engineSocket,
+            cgroupLayout: "v2", openEpisodes: 2, stateFile: "/var/lib/dockward/state.json",
+            engineSocketHardLinks: ["/srv/links/engine.sock"]))
+        add("daemon-stopped", AlertText.daemonStopped(watching: 12))
+        add("config-reloaded: two changes", AlertText.configReloaded(
+            changes: config("pids:\n  warn_ratio: 0.7\nalerts:\n  repeat_interval: 5m\n").changes(from: DockwardConfig()),
+            configPath: configPath))
+        add("config-reloaded: nothing changed", AlertText.configReloaded(changes: [], configPath: configPath))
+        add("config-rejected", AlertText.configRejected(
+            configIssues("pids:\n  warn_ratio: 1.5\n  bogus: 1\n"), configPath: configPath))
+        add("engine-lost: permission denied", AlertText.engineLost(
+            socket: engineSocket, reason: "connect(): Permission denied (errno: 13)", retryCap: .seconds(30)))
+        add("engine-back", AlertText.engineBack(socket: engineSocket, outage: 4_250_000_000))
+
+        // Containment actions: `AlertText.action`.
+        add("action-taken: cap, engine pending", AlertText.action(ActionReport(
+            result: .taken, action: .cap(2_048), reason: .runawayForecast, container: web, current: 900,
+            cgroupWrite: "ok", engineUpdate: "pending")))
+        add("action-taken: pause", AlertText.action(ActionReport(
+            result: .taken, action: .pause, reason: .exhausted, container: web, current: 100, limit: 100)))
+        add("action-failed: stop", AlertText.action(ActionReport(
+            result: .failed, action: .stop, reason: .hostPidsHigh, container: web, current: 5_000,
+            error: "engine answered 500: cannot stop container")))
+        add("action-skipped: label", AlertText.action(ActionReport(
+            result: .skipped, action: .kill, reason: .exhausted, container: web, current: 100, limit: 100,
+            skipReason: .label)))
+        add("action-skipped: rate limit", AlertText.action(ActionReport(
+            result: .skipped, action: .pause, reason: .exhausted, container: unnamed, current: 100, limit: 100,
+            skipReason: .rateLimit)))
+        add("action-dry-run: kill", AlertText.action(ActionReport(
+            result: .dryRun, action: .kill, reason: .exhausted, container: web, current: 100, limit: 100)))
+        return cases
+    }
+
+    private static func config(_ yaml: String) -> DockwardConfig {
+        do { return try ConfigLoader.parse(yaml, file: "/etc/dockward/dockward.yml") } catch {
+            preconditionFailure("golden config does not parse: \(error)")
+        }
+    }
+
+    private static func configIssues(_ yaml: String) -> ConfigError {
+        do throws(ConfigError) {
+            _ = try ConfigLoader.parse(yaml, file: "/etc/dockward/dockward.yml")
+            preconditionFailure("golden config was meant to be rejected")
+        } catch { return error }
+    }
+
+    // MARK: A /metrics scrape
+
+    /// A registry fed fixed values, rendered with a fixed snapshot: one
+    /// container near its limit and forecast, one without a limit and not
+    /// named yet, one that refused forks.
+    static func scrape() -> String {
+        let registry = MetricsRegistry(version: "0.0.0-golden")
+        registry.setEngineConnected(true)
+        registry.setEventStreamLag(seconds: 0.004)
+        for seconds in [0.00004, 0.00042, 0.0031] { registry.observePollDuration(seconds: seconds) }
+        registry.recordAlert(kind: .pidsHigh)
+        registry.recordAlert(kind: .pidsHigh)
+        registry.recordAlert(kind: .pidsExhausted)
+        registry.recordAlert(kind: .socketMount)
+        registry.recordAction(action: "cap", result: "taken")
+        registry.recordAction(action: "pause", result: "dry-run")
+        registry.setSourceHealth(SourceHealth(down: [.kmsg, .inotify], refusalSource: .journal,
+                                              openFileBudgetExceeded: false))
+        return registry.render(containers: [
+            ContainerMetrics(id: webID, name: "web", image: "nginx:1.27", current: 84, limit: 100, refusedForks: 0,
+                             rate: 0.5, forecastSeconds: 32),
+            ContainerMetrics(id: unnamedID, name: nil, image: nil, current: 3, limit: PidsSample.unlimited, refusedForks: 0),
+            ContainerMetrics(id: agentID, name: "agent", image: "registry.example/ops/agent:3", current: 64, limit: 64,
+                             refusedForks: 4711, rate: -0.25),
+        ])
+    }
+}
