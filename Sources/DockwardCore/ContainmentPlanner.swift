@@ -297,7 +297,7 @@ extension AlertText {
             why = "the host's process table is at its critical level and it grows fastest of the containers without a pids limit of their own"
         case .exhausted:
             let of = r.limit.map { " of \($0)" } ?? ""
-            why = "it refused forks at its pids limit\(of) and has been stuck there (still refusing, or every task slot taken) for actions.exhausted_for"
+            why = "it refused forks at its pids limit\(of) and stayed stuck at it, refusing or with every task slot taken, for actions.exhausted_for"
         }
         let count = r.current.map { " (\(tasks($0)) then)" } ?? ""
         var message: String

@@ -142,6 +142,11 @@ enum GoldenInputs {
         add("engine-lost: permission denied", AlertText.engineLost(
             socket: engineSocket, reason: "connect(): Permission denied (errno: 13)", retryCap: .seconds(30)))
         add("engine-back", AlertText.engineBack(socket: engineSocket, outage: 4_250_000_000))
+        // As the outlet sends it: a typed finding, rendered by the writer.
+        add("journal-replayed: entries kept", Finding.lifecycle(.journalReplayed(
+            JournalReplay(outageSeconds: 42, written: 17, dropped: 0, queueLimit: 4096))).entry)
+        add("journal-replayed: entries dropped", Finding.lifecycle(.journalReplayed(
+            JournalReplay(outageSeconds: 900, written: 4096, dropped: 311, queueLimit: 4096))).entry)
 
         // Containment actions: `AlertText.action`.
         add("action-taken: cap, engine pending", AlertText.action(ActionReport(
