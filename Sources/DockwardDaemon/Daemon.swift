@@ -91,6 +91,8 @@ public final class Daemon {
     private var savedAlertCount = -1
     private var savedEpisodes: SavedState?
     private var stateProblemLogged = false
+    /// What `/metrics` and the STATUS line last said of the sources.
+    private var reportedHealth: SourceHealth?
     private var timer: DispatchSourceTimer?
     private var metricsServer: MetricsServer?
     private var announcedReady = false
@@ -272,6 +274,7 @@ public final class Daemon {
             containment.afterPass(now: now)
             parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - now) / 1e9)
             saveState(force: false)
+            reportHealth()
             let status = statusLine
             if !announcedReady {
                 announcedReady = true
@@ -297,10 +300,39 @@ public final class Daemon {
     /// Containers whose cgroups are watched now. Call on the queue.
     public var watchedContainerCount: Int { pids.containers.count }
 
-    /// The service STATUS line.
+    /// The service STATUS line: the watch, the engine, and the sources
+    /// (the fallbacks in use, if any).
     public var statusLine: String {
         "watching \(pids.containers.count) containers, \(pids.alertingCount) alerting, engine "
-            + (link.isConnected ? "connected" : "not connected")
+            + (link.isConnected ? "connected" : "not connected") + "; " + sourceHealth.statusText
+    }
+
+    /// Each source the daemon depends on, and the fallback in use: read
+    /// from the parts that own them. Call on the queue.
+    public var sourceHealth: SourceHealth {
+        var health = SourceHealth()
+        switch pids.refusals.inUse {
+        case .kmsg: health.refusalSource = .kmsg
+        case .journal: health.refusalSource = .journal
+        case .poll: health.refusalSource = .poll
+        }
+        // A fallback never needed (the journal while kmsg is read) was never tried: up.
+        health.set(.kmsg, up: !pids.refusals.unreadable.contains(.kmsg))
+        health.set(.journal, up: !pids.refusals.unreadable.contains(.journal))
+        health.set(.inotify, up: pids.cgroups.hasInotify && !pids.cgroups.fileWatchesRefused)
+        health.set(.engine, up: link.isConnected)
+        // No state directory: nothing that can fail (said once at start).
+        health.set(.stateFile, up: !stateProblemLogged)
+        health.openFileBudgetExceeded = pids.cgroups.budgetExceeded
+        return health
+    }
+
+    /// `dockward_source_up` and friends, when something changed.
+    private func reportHealth() {
+        let health = sourceHealth
+        guard health != reportedHealth else { return }
+        reportedHealth = health
+        parts.metrics.setSourceHealth(health)
     }
 
     // MARK: Metrics

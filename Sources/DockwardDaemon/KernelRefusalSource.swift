@@ -30,6 +30,8 @@ final class KernelRefusalSource {
     }
 
     private(set) var inUse: InUse
+    /// The sources tried and found unreadable, at start or since (closed).
+    private(set) var unreadable: Set<InUse> = []
     private var lines: KernelLineSource?
     private var readSource: DispatchSourceRead?
     private var overrunLogged = false
@@ -41,9 +43,11 @@ final class KernelRefusalSource {
     init(_ choice: KernelMessages, queue: DispatchQueue, logger: Logger, onRefusal: @escaping (ContainerID) -> Void) {
         self.logger = logger
         self.onRefusal = onRefusal
-        let opened = Self.open(choice, logger: logger)
+        var failed: Set<InUse> = []
+        let opened = Self.open(choice, logger: logger, failed: &failed)
         lines = opened?.lines
         inUse = opened?.kind ?? .poll
+        unreadable = failed
         if let lines {
             let source = DispatchSource.makeReadSource(fileDescriptor: lines.fd, queue: queue)
             source.setEventHandler { [weak self] in self?.drain() }
@@ -64,23 +68,28 @@ final class KernelRefusalSource {
 
     /// /dev/kmsg where it can be read, else the journal's kernel entries,
     /// else none (said once: refusals are then seen at the next poll).
-    private static func open(_ choice: KernelMessages, logger: Logger) -> (lines: KernelLineSource, kind: InUse)? {
+    private static func open(_ choice: KernelMessages, logger: Logger,
+                             failed: inout Set<InUse>) -> (lines: KernelLineSource, kind: InUse)? {
         switch choice {
         case .none:
+            failed = [.kmsg, .journal]
             return nil
         case .file(let path):
             do { return (try KernelRefusalLog(path: path), .kmsg) } catch {
+                failed = [.kmsg, .journal]
                 logger.notice("\(error); \(fallback)")
                 return nil
             }
         case .kmsgElseJournal(let path):
             let kmsgError: Error
             do { return (try KernelRefusalLog(path: path), .kmsg) } catch { kmsgError = error }
+            failed.insert(.kmsg)
             do {
                 let lines = try JournalKernelLines()
                 logger.info("\(kmsgError); reading the kernel's refusal lines from the journal instead")
                 return (lines, .journal)
             } catch {
+                failed.insert(.journal)
                 logger.notice("\(kmsgError), and \(error); \(fallback)")
                 return nil
             }
@@ -102,6 +111,7 @@ final class KernelRefusalSource {
             // spins, and fall back to reading pids.events every poll.
             cancel()
             self.lines = nil
+            unreadable.insert(inUse)
             inUse = .poll
             logger.warning("\(lines.name) closed; \(Self.fallback)")
             onClosed?()

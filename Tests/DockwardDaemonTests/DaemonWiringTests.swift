@@ -54,7 +54,7 @@ final class DaemonWiringTests: XCTestCase {
         try host.setPids(id, current: 2, max: 50, refused: 40)
         d.ticks(8)
         XCTAssertEqual(d.writer.entries(.pidsRecovered, for: id).count, 1)
-        XCTAssertEqual(d.daemon.queue.sync { d.daemon.statusLine }, "watching 1 containers, 0 alerting, engine connected")
+        XCTAssertEqual(d.daemon.queue.sync { d.daemon.statusLine }, "watching 1 containers, 0 alerting, engine connected; refusals via poll (kmsg and journal unreadable)")
     }
 
     func testContainerUnknownToTheEngineIsJudgedByIdAfterTheGrace() throws {
@@ -62,7 +62,7 @@ final class DaemonWiringTests: XCTestCase {
         try host.setPids(id, current: 5, max: nil)
         let d = try makeDaemon()
         d.start()
-        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         d.ticks(4)
         let unlimited = d.writer.entries(.pidsUnlimited, for: id)
         XCTAssertEqual(unlimited.count, 1)
@@ -90,7 +90,7 @@ final class DaemonWiringTests: XCTestCase {
     func testSocketExposureFromCreateEventToOneEntry() throws {
         let d = try makeDaemon()
         d.start()
-        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         // The listing at connect comes after "connected": a container added
         // before it would be found by the listing, not by its create event.
         d.waitUntil("the first listing") { self.engine.listings > 0 }
@@ -220,7 +220,7 @@ final class DaemonWiringTests: XCTestCase {
                 - { name: trusted }
             """)
         d.start()
-        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         d.waitUntil("the first listing") { self.engine.listings > 0 }
         let id = IDs.make(6)
         engine.add(details(id, name: "probe", binds: [(loop + "/docker.sock", "/var/run/docker.sock")]))
@@ -249,13 +249,13 @@ final class DaemonWiringTests: XCTestCase {
     func testEngineOutageGivesOneLostAndOneBackEntry() throws {
         let d = try makeDaemon()
         d.start()
-        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         engine.setReachable(false)
         // Several retries (250 ms, 500 ms, 1 s) fail while it is away.
         let before = engine.negotiations
         d.waitUntil("three failed retries", timeout: 10) { self.engine.negotiations >= before + 3 }
         XCTAssertEqual(d.writer.entries(.engineLost).count, 1)
-        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.hasSuffix("engine not connected"))
+        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.contains("engine not connected;"))
 
         // A container created meanwhile is found by the listing on return.
         let id = IDs.make(6)
@@ -369,7 +369,7 @@ final class DaemonWiringTests: XCTestCase {
     func testStopCancelsTheEngineAndSaysStopping() throws {
         let d = try makeDaemon()
         d.start()
-        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         d.tick()
         d.stop()
         XCTAssertTrue(engine.shutDown, "the engine's connections are closed")

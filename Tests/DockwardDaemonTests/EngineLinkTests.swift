@@ -24,7 +24,7 @@ final class EngineLinkTests: XCTestCase {
         let d = try DaemonUnderTest(host: host, engine: engine)
         addTeardownBlock { d.stop() }
         d.start()
-        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         d.waitUntil("the first listing") { self.engine.listings > 0 }
         return d
     }
@@ -88,7 +88,7 @@ final class EngineLinkTests: XCTestCase {
         XCTAssertEqual(field(d.writer.entries(.socketMount, for: id).first, "ENGINE_EVENT_NANO"), "1700000000000000053",
                        "still the verdict of the create event")
         XCTAssertEqual(engine.subscriptions.count, 1, "the event stream was never torn down")
-        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.hasSuffix("engine connected"))
+        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.contains("engine connected;"))
     }
 
     // MARK: Resubscribing from the last event

@@ -362,7 +362,16 @@ struct FixtureHost {
             guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         }
 
-        deinit { close(fd) }
+        private var closed = false
+
+        deinit { hangUp() }
+
+        /// The writer goes away: the daemon reads end-of-file, as from a log that closed.
+        func hangUp() {
+            guard !closed else { return }
+            closed = true
+            close(fd)
+        }
 
         /// One record as /dev/kmsg shows it: `6,seq,usec,-;text`.
         func record(_ text: String) {

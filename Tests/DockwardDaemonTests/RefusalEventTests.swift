@@ -79,7 +79,7 @@ final class RefusalEventTests: XCTestCase {
     func testContainerGoneBeforeItWasEverSeenIsNamedByTheEngine() throws {
         let d = try makeDaemon()
         d.start()
-        d.waitUntil("the engine to connect") { d.daemon.statusLine.hasSuffix("engine connected") }
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         d.tick()
         let id = IDs.make(26)
         engine.add(details(id, name: "brief", state: "exited"))  // no event, no cgroup: all over already
