@@ -1,9 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Adapters and wiring talk to C APIs and Dispatch; they build in the Swift 5
-// language mode. The pure core builds in Swift 6 mode.
-let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Every target builds in the Swift 6 language mode (swift-tools-version 6:
+// complete concurrency checking): the daemon's state is `@DaemonActor`,
+// isolated to its one queue, and the compiler checks every access.
 
 let package = Package(
     name: "dockward",
@@ -26,7 +26,7 @@ let package = Package(
         ),
         // The few system calls several modules share: clocks, descriptor
         // writes, the open-file limit. Glibc only.
-        .target(name: "DockwardSystem", swiftSettings: swift5),
+        .target(name: "DockwardSystem"),
         // Pure policy: models, config schema and validation, detectors, alerts.
         // No file, socket, clock or signal I/O.
         .target(
@@ -36,8 +36,7 @@ let package = Package(
         // cgroupfs and procfs readers; every reader takes a root path.
         .target(
             name: "DockwardCgroup",
-            dependencies: ["DockwardCore", "DockwardSystem"],
-            swiftSettings: swift5
+            dependencies: ["DockwardCore", "DockwardSystem"]
         ),
         // Docker Engine API over its Unix socket, read-only.
         .target(
@@ -49,8 +48,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // journald sink and log handler through libsystemd.
         .target(
@@ -58,8 +56,7 @@ let package = Package(
             dependencies: [
                 "CSystemd", "DockwardCore", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // Optional Prometheus endpoint (`metrics.listen`), off by default.
         .target(
@@ -71,8 +68,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // The operator's commands that read back what the daemon wrote:
         // `dockward alerts` and its table, JSON and summary output.
@@ -81,8 +77,7 @@ let package = Package(
             dependencies: [
                 "DockwardCore", "DockwardJournal", "DockwardSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // Wiring: the poll loop, enrichment, signals, shutdown.
         .target(
@@ -90,16 +85,14 @@ let package = Package(
             dependencies: [
                 "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal", "DockwardMetrics", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         .executableTarget(
             name: "dockward",
             dependencies: [
                 "DockwardDaemon", "DockwardCore", "DockwardCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // `make bench`: the daemon's poll path on real cgroups, no engine.
         .executableTarget(
@@ -107,20 +100,18 @@ let package = Package(
             dependencies: [
                 "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // Shared by the test targets: running tools without Foundation's
         // Process, the CI-or-skip rule, the repository and the built binary.
-        .target(name: "DockwardTestSupport", path: "Tests/DockwardTestSupport", swiftSettings: swift5),
+        .target(name: "DockwardTestSupport", path: "Tests/DockwardTestSupport"),
         .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
         .testTarget(
             name: "DockwardCgroupTests",
             dependencies: ["DockwardCgroup", "DockwardTestSupport"],
-            exclude: ["Fixtures"],
-            swiftSettings: swift5
+            exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker", "DockwardTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker", "DockwardTestSupport"]),
         // The wiring, in-process: a fake engine behind `EngineAPI`, fixture
         // cgroup trees and a recording outlet. No root, no engine, no journald.
         .testTarget(
@@ -128,23 +119,20 @@ let package = Package(
             dependencies: [
                 "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardMetrics", "DockwardSystem", "DockwardTestSupport",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
-        .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"], swiftSettings: swift5),
-        .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"], swiftSettings: swift5),
-        .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"]),
+        .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"]),
+        .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"]),
+        .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"]),
         .testTarget(
             name: "PackagingTests",
             dependencies: ["DockwardCore", "DockwardJournal", "DockwardMetrics", "DockwardTestSupport"],
-            exclude: ["Golden"],
-            swiftSettings: swift5
+            exclude: ["Golden"]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["DockwardTestSupport"],
-            swiftSettings: swift5
+            dependencies: ["DockwardTestSupport"]
         ),
     ]
 )

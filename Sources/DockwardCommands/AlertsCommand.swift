@@ -190,7 +190,10 @@ enum AlertsStopSignal {
     }
 }
 
-private var alertsStopFlag: sig_atomic_t = 0
+/// Set by the SIGINT/SIGTERM handler, read by the follow loop: a
+/// sig_atomic_t is the one type a signal handler may write, and no other
+/// code writes it, so it needs no lock.
+nonisolated(unsafe) private var alertsStopFlag: sig_atomic_t = 0
 
 /// Buffered writes to fd 1 that survive EINTR and stop quietly on EPIPE.
 final class StdoutWriter {

@@ -12,7 +12,7 @@ public struct FileIdentity: Hashable, Sendable {
 /// What the analysis may ask of the host's filesystem. The daemon passes the
 /// real one (realpath, stat); tests pass a table. Keeping it a parameter keeps
 /// the analysis itself pure.
-public protocol HostPathInspector {
+public protocol HostPathInspector: Sendable {
     /// The canonical path (symlinks resolved), or nil when it does not exist.
     func resolve(_ path: String) -> String?
     /// Device and inode of the file at `path` (following symlinks), or nil.

@@ -5,7 +5,7 @@ import DockwardMetrics
 /// Where findings finally land: journald in the daemon, a recorder of typed
 /// findings in tests. The writer is the one that renders: a `Finding`
 /// becomes a journal entry only here.
-public protocol FindingWriter: AnyObject {
+public protocol FindingWriter: AnyObject, Sendable {
     func write(_ finding: Finding)
     /// Tries again what could not be written (journald was away); called
     /// every poll and at stop. Returns the outage that just ended, if one did.
@@ -28,6 +28,7 @@ extension JournalSink: FindingWriter {
 /// (`Containment.afterPass`), so nothing is sent again from inside `send`.
 /// Called on the daemon's queue. (The daemon's operational log lines are
 /// not findings: they go to the same journal sink through swift-log.)
+@DaemonActor
 public final class AlertOutlet {
     private let writer: FindingWriter
     private let metrics: MetricsRegistry

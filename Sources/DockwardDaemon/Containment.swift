@@ -20,9 +20,10 @@ import Logging
 /// action client (the only code that can change a container) is made per
 /// action, only once the planner said to act, which it does only for
 /// `actions.enabled`.
+@DaemonActor
 final class Containment {
     /// The engine's own grace for `stop` before it kills: Docker's default.
-    static let stopTimeoutSeconds = 10
+    nonisolated static let stopTimeoutSeconds = 10
 
     /// What a finding asked for, decided after the pass.
     private enum Trigger {
@@ -98,7 +99,7 @@ final class Containment {
         // engine's answers; whichever pass made this one, decide after it.
         guard !afterPassScheduled else { return }
         afterPassScheduled = true
-        queue.async { [weak self] in self?.afterPass(now: SystemClock.monotonicNanos()) }
+        DaemonActor.async { [weak self] in self?.afterPass(now: SystemClock.monotonicNanos()) }
     }
 
     /// After a pass: decides on what the findings asked for, then gives
@@ -150,17 +151,22 @@ final class Containment {
         guard !calls.isEmpty else { return done() }
         drained = done
         queue.asyncAfter(deadline: .now() + .nanoseconds(Int(stopGrace.nanoseconds))) { [weak self] in
-            guard let self, let done = drained else { return }
-            drained = nil
-            for (_, report) in calls.sorted(by: { $0.key < $1.key }) {
-                guard let report else { continue }
-                send(report, .failed) {
-                    $0.error = "dockward stopped before the engine answered (within \(self.stopGrace)); the action may still take effect: check docker inspect"
-                }
-            }
-            calls.removeAll()
-            done()
+            DaemonActor.run { self?.giveUpOnCalls() }
         }
+    }
+
+    /// The stop's grace ran out: each call still open is journaled as failed.
+    private func giveUpOnCalls() {
+        guard let done = drained else { return }
+        drained = nil
+        for (_, report) in calls.sorted(by: { $0.key < $1.key }) {
+            guard let report else { continue }
+            send(report, .failed) {
+                $0.error = "dockward stopped before the engine answered (within \(self.stopGrace)); the action may still take effect: check docker inspect"
+            }
+        }
+        calls.removeAll()
+        done()
     }
 
     // MARK: State carried across restarts
@@ -302,21 +308,18 @@ final class Containment {
     /// One engine call in a short task, awaited off the queue; `done` runs
     /// on the queue with its error, if any, unless a stop gave up on it.
     private func call(_ client: ContainerActionAPI, _ request: ContainerActionRequest, report: ActionReport?,
-                      _ done: @escaping (Error?) -> Void) {
+                      _ done: @escaping @DaemonActor (Error?) -> Void) {
         let number = nextCall
         nextCall += 1
         calls[number] = .some(report)
-        Task(priority: EngineLink.workPriority) { [queue] in
+        Task(priority: EngineLink.workPriority) { @DaemonActor [self] in
             var failure: Error?
             do { try await client.perform(request) } catch { failure = error }
-            let result = failure
-            queue.async { [self] in
-                guard calls.removeValue(forKey: number) != nil else { return }  // journaled as unknown at stop
-                done(result)
-                if calls.isEmpty, let waiter = drained {
-                    drained = nil
-                    waiter()
-                }
+            guard calls.removeValue(forKey: number) != nil else { return }  // journaled as unknown at stop
+            done(failure)
+            if calls.isEmpty, let waiter = drained {
+                drained = nil
+                waiter()
             }
         }
     }

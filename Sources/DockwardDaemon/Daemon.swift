@@ -9,7 +9,8 @@ import Logging
 
 /// The wiring: sources (the cgroup reader, the engine link) feed the watches
 /// (pids, socket), whose findings leave through the one outlet. Every piece
-/// of mutable state here and in the parts it owns lives on `queue`: the poll
+/// of mutable state here and in the parts it owns lives on `queue`, checked
+/// by the compiler (`@DaemonActor`, whose executor is that queue): the poll
 /// timer, the engine link's reports and reload all run there, so nothing
 /// needs a lock. (The journal sink keeps its own lock for its outage queue,
 /// and the metrics registry its own for scrapes from the HTTP thread.)
@@ -17,9 +18,10 @@ import Logging
 /// Built from its parts, so tests drive it in-process with a fake engine,
 /// fixture cgroup trees and a recording writer; `DaemonRunner` builds the
 /// real parts and adds the process around it (signals, exit).
+@DaemonActor
 public final class Daemon {
     /// The adapters the daemon runs on.
-    public struct Parts {
+    public struct Parts: Sendable {
         public var engine: EngineAPI
         public var cgroupLayout: CgroupLayout
         public var hostReader: HostPidsReader
@@ -38,7 +40,7 @@ public final class Daemon {
         /// Makes the client that can update, pause, stop or kill one
         /// container; called only when `actions:` decided to act. nil: no
         /// action reaches the engine (a cap still goes to `pids.max`).
-        public var makeActionClient: ((ContainerID) -> ContainerActionAPI)?
+        public var makeActionClient: (@Sendable (ContainerID) -> ContainerActionAPI)?
         /// How long a stop waits for actions under way (`actionsStopGrace`).
         public var actionsStopGrace: Interval
 
@@ -46,7 +48,7 @@ public final class Daemon {
                     hostPaths: HostPathInspector = HostPaths(), writer: FindingWriter, notifier: ServiceNotifier,
                     metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?,
                     descriptors: DescriptorBudget, kernelMessages: KernelMessages = .kmsgElseJournal(KernelRefusalLog.defaultPath),
-                    logger: Logger, makeActionClient: ((ContainerID) -> ContainerActionAPI)? = nil,
+                    logger: Logger, makeActionClient: (@Sendable (ContainerID) -> ContainerActionAPI)? = nil,
                     actionsStopGrace: Interval = Daemon.actionsStopGrace) {
             self.engine = engine
             self.actionsStopGrace = actionsStopGrace
@@ -72,9 +74,10 @@ public final class Daemon {
     /// the engine carried out is journaled before `daemon-stopped`: a pause
     /// or an update answers in milliseconds, a container stop within its
     /// timeout (10 s, Docker's default).
-    public static let actionsStopGrace = Interval.seconds(12)
+    public nonisolated static let actionsStopGrace = Interval.seconds(12)
 
-    public let queue: DispatchQueue
+    /// The daemon's one queue (`DaemonActor.queue`).
+    public nonisolated var queue: DispatchQueue { DaemonActor.queue }
     private let configPath: String
     private let configIsExplicit: Bool
     private var config: DockwardConfig
@@ -102,16 +105,15 @@ public final class Daemon {
     /// Running; stopping, with who waits for the end; or stopped.
     private enum StopState {
         case running
-        case stopping(waiters: [() -> Void])
+        case stopping(waiters: [@Sendable () -> Void])
         case stopped
     }
     private var stopState = StopState.running
 
     /// `configPath` is read again on reload; `isExplicit`: a missing file is
     /// then an error rather than the built-in defaults.
-    public init(config: DockwardConfig, configPath: String, configIsExplicit: Bool, parts: Parts,
-                queue: DispatchQueue = DispatchQueue(label: "dockward.daemon")) {
-        self.queue = queue
+    public init(config: DockwardConfig, configPath: String, configIsExplicit: Bool, parts: Parts) {
+        let queue = DaemonActor.queue
         self.configPath = configPath
         self.configIsExplicit = configIsExplicit
         self.config = config
@@ -141,8 +143,8 @@ public final class Daemon {
     /// Loads the state file, writes the start entry, connects to the engine
     /// and, with `timer`, starts polling. Tests pass `timer: false` and call
     /// `tick(now:)` themselves.
-    public func start(timer: Bool = true) {
-        queue.sync {
+    public nonisolated func start(timer: Bool = true) {
+        DaemonActor.sync {
             let now = SystemClock.monotonicNanos()
             let open = resumeSavedState(now: now)
             if let listen = config.metricsListen {
@@ -166,8 +168,8 @@ public final class Daemon {
     /// results, saves the state, cancels the engine tasks, writes the last
     /// entry and flushes what journald missed; `completion` runs on the
     /// queue once the engine's connections are closed.
-    public func stop(completion: @escaping () -> Void) {
-        queue.async { [self] in
+    public nonisolated func stop(completion: @escaping @Sendable () -> Void) {
+        DaemonActor.async { [self] in
             switch stopState {
             case .stopped:
                 return completion()
@@ -201,8 +203,8 @@ public final class Daemon {
     }
 
     /// SIGHUP: a bad file is refused and the running config stays.
-    public func reload() {
-        queue.async { [self] in
+    public nonisolated func reload() {
+        DaemonActor.async { [self] in
             guard case .running = stopState else { return }
             parts.notifier.reloading()
             defer { parts.notifier.ready(status: lastStatus) }
@@ -252,7 +254,9 @@ public final class Daemon {
         let interval = min(config.pollInterval.nanoseconds, parts.notifier.watchdogPingInterval ?? .max)
         // 5% leeway lets the kernel coalesce wake-ups without blurring the rate.
         t.schedule(deadline: .now(), repeating: .nanoseconds(Int(interval)), leeway: .nanoseconds(Int(interval / 20)))
-        t.setEventHandler { [unowned self] in tick(now: SystemClock.monotonicNanos(), timerInterval: interval) }
+        t.setEventHandler { [unowned self] in
+            DaemonActor.run { tick(now: SystemClock.monotonicNanos(), timerInterval: interval) }
+        }
         t.resume()
         timer = t
         nextPollAt = 0
@@ -264,7 +268,6 @@ public final class Daemon {
     /// loop on purpose so a stuck loop stops the pings and systemd restarts
     /// the daemon. Call on the queue.
     public func tick(now: Int64, timerInterval: Int64 = 0) {
-        dispatchPrecondition(condition: .onQueue(queue))
         // Half a tick of slack: a timer that fires a little early still polls.
         if now >= nextPollAt - timerInterval / 2 {
             nextPollAt = now + config.pollInterval.nanoseconds
@@ -340,10 +343,9 @@ public final class Daemon {
     /// The scrape-time snapshot hops to the daemon's queue; the server calls
     /// it from its own render queue, never from this one.
     private func startMetrics(listen: String) throws {
-        let queue = self.queue
         let pids = self.pids
         let server = MetricsServer(listen: listen, registry: parts.metrics,
-                                   snapshot: { queue.sync { pids.metricsSnapshot() } },
+                                   snapshot: { DaemonActor.sync { pids.metricsSnapshot() } },
                                    logger: Logger(label: "dockward.metrics"))
         try server.start()
         metricsServer = server

@@ -14,7 +14,7 @@ import Logging
 /// Once per process: it owns process-wide things (the logging system,
 /// signal dispositions, `exit`).
 public enum DaemonRunner {
-    public struct Options {
+    public struct Options: Sendable {
         public var configPath: String
         public var configIsExplicit: Bool
         public var mirrorToStderr: Bool
@@ -76,8 +76,9 @@ public enum DaemonRunner {
             descriptors: budget, logger: logger,
             // Called only for an action `actions:` decided on: one client per action, bound to its container.
             makeActionClient: { ContainerActionClient(id: $0, engine: engine) })
-        let daemon = Daemon(config: config, configPath: options.configPath,
-                            configIsExplicit: options.configIsExplicit, parts: parts)
+        let daemon = DaemonActor.sync {
+            Daemon(config: config, configPath: options.configPath, configIsExplicit: options.configIsExplicit, parts: parts)
+        }
         daemon.start()
 
         var sources: [DispatchSourceSignal] = []

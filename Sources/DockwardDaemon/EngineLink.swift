@@ -5,6 +5,7 @@ import DockwardDocker
 import Logging
 
 /// What the engine link reports, always on the daemon's queue.
+@DaemonActor
 protocol EngineLinkObserver: AnyObject {
     /// The engine answered after being unreachable; `outage` is nil on the
     /// first connection of the run.
@@ -38,28 +39,29 @@ protocol EngineLinkObserver: AnyObject {
 /// event starts one and the next event is read. Only the ping and the
 /// stream say whether the engine is there, and an outage is one state
 /// change: one `engineLost`, one `engineConnected(afterOutage:)`.
+@DaemonActor
 final class EngineLink {
     /// Quick first retries for an engine restart, doubling to a cap so a dead
     /// engine costs one connect attempt every 30 s.
-    static let firstRetry = Interval.milliseconds(250)
-    static let maxRetry = Interval.seconds(30)
+    nonisolated static let firstRetry = Interval.milliseconds(250)
+    nonisolated static let maxRetry = Interval.seconds(30)
 
     /// Inspects (each with its volume reads) under way at once. A listing
     /// after a restart may name hundreds of containers: a few requests at a
     /// time keep one slow answer from holding the others' verdicts without
     /// flooding an engine, or a socket proxy, that is already slow.
-    static let concurrentInspections = 4
+    nonisolated static let concurrentInspections = 4
     /// An inspect is answered in milliseconds; a socket proxy was measured
     /// holding one for 8 s. Past this it is given up and asked again.
-    static let inspectionTimeout = Interval.seconds(15)
+    nonisolated static let inspectionTimeout = Interval.seconds(15)
     /// An answer this late is logged (once per container): a container
     /// judged seconds after its create was free to reach the socket meanwhile.
-    static let slowInspection = Interval.seconds(2)
+    nonisolated static let slowInspection = Interval.seconds(2)
     /// Tries per inspect that timed out or could not reach the engine,
     /// 500 ms apart and doubling (3.5 s in all); after that the next
     /// listing, which inspects every container it lacks, asks again.
-    static let inspectionAttempts = 4
-    static let firstInspectionRetry = Interval.milliseconds(500)
+    nonisolated static let inspectionAttempts = 4
+    nonisolated static let firstInspectionRetry = Interval.milliseconds(500)
 
     private enum State {
         case connecting
@@ -159,7 +161,7 @@ final class EngineLink {
     /// (each refusal is a "Failed to set thread priority for worker thread"
     /// line in the journal). At the default class a worker asks for nice 0,
     /// which the packaged unit (Nice=-4) always grants.
-    static let workPriority = TaskPriority.medium
+    nonisolated static let workPriority = TaskPriority.medium
 
     var isConnected: Bool { if case .up = state { return true }; return false }
 
@@ -298,12 +300,12 @@ final class EngineLink {
         guard let listing else { return }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                queue.async {
+                DaemonActor.async {
                     if self.listings[listing] != nil { self.listings[listing]?.finished = continuation } else { continuation.resume() }
                 }
             }
         } onCancel: {
-            queue.async { self.listings.removeValue(forKey: listing)?.finished?.resume() }
+            DaemonActor.async { self.listings.removeValue(forKey: listing)?.finished?.resume() }
         }
     }
 
@@ -360,11 +362,10 @@ final class EngineLink {
         }
     }
 
-    private func onQueue<T>(_ body: @escaping () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body()) }
-        }
-    }
+    /// The link's loops and tasks are isolated to the daemon's queue (an
+    /// engine call awaits off it and comes back to it), so a change of state
+    /// is a plain call; this marks where the loops touch it.
+    private func onQueue<T>(_ body: () -> T) async -> T { body() }
 
     // MARK: State changes (on the queue)
 

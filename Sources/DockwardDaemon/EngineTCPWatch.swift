@@ -128,6 +128,7 @@ struct EngineConfigFiles {
 /// its configuration, checked at start and at each reload. Each finding is
 /// written once; a reload writes only what is new (another listener, or the
 /// same one set somewhere else). Runs on the daemon's queue.
+@DaemonActor
 final class EngineTCPWatch {
     private let outlet: AlertOutlet
     private let logger: Logger

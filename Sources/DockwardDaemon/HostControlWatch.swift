@@ -9,6 +9,7 @@ import Logging
 /// namespace with ptrace, the engine's state mounted, block devices). One
 /// verdict per container, so at most one entry per container and kind.
 /// Runs on the daemon's queue.
+@DaemonActor
 final class HostControlWatch {
     /// The socket part of a verdict. `unresolved`: no exposure found, but a
     /// mount's host path could not be resolved (reported once as

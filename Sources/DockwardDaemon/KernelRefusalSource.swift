@@ -21,6 +21,7 @@ public enum KernelMessages: Equatable, Sendable {
 /// the journal's kernel entries, else none (then every container's
 /// `pids.events` is read every poll). Each refusal is handed over as the
 /// container it names, on the daemon's queue.
+@DaemonActor
 final class KernelRefusalSource {
     /// Which source is read: what `/metrics` and the STATUS line tell.
     enum InUse: String, Equatable {

@@ -8,6 +8,7 @@ import Logging
 
 /// Where the pids watch learns containers' names: the engine link, or a
 /// table in tests.
+@DaemonActor
 protocol ContainerNames: AnyObject {
     func metadata(for id: ContainerID) -> ContainerMetadata?
     /// Whether the container asked for a pids limit of its own, if known.
@@ -37,13 +38,14 @@ extension EngineLink: ContainerNames {}
 /// name is known (its overrides depend on it) or `metadataGrace` has
 /// passed, so its first alert already says `CONTAINER_NAME=web` and is
 /// judged once, under the right policy.
+@DaemonActor
 final class PidsWatch {
     /// An inspect takes milliseconds; past this a container is judged by its
     /// id alone (the engine may be away).
-    static let metadataGrace = Interval.seconds(2)
+    nonisolated static let metadataGrace = Interval.seconds(2)
 
     /// The safety net for a missed `pids.max` notification.
-    static let limitRecheckInterval = Interval.seconds(30)
+    nonisolated static let limitRecheckInterval = Interval.seconds(30)
 
     private(set) var config: DockwardConfig
     private let hostReader: HostPidsReader

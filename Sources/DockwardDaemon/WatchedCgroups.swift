@@ -28,10 +28,11 @@ public struct DescriptorBudget: Equatable, Sendable {
 /// `pids.events`, and the stable poll order. What a container's entry holds
 /// beyond its files is the watch's to make (`discover`'s `make`). Runs on
 /// the daemon's queue.
+@DaemonActor
 final class WatchedCgroups {
     /// Re-list the cgroup parents at least this often even when inotify is
     /// quiet: the safety net for a lost event.
-    static let fullRescanInterval = Interval.seconds(30)
+    nonisolated static let fullRescanInterval = Interval.seconds(30)
 
     /// What the inotify instance follows.
     enum WatchedFile: Hashable {

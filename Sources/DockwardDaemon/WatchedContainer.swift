@@ -4,6 +4,7 @@ import DockwardCore
 /// One watched container: its cgroup files as last read (the registry's
 /// side) and its judgement state (the watch's side). Lives on the daemon's
 /// queue.
+@DaemonActor
 final class WatchedContainer {
     let cgroup: DiscoveredCgroup
     let files: PidsCounterFiles

@@ -6,6 +6,8 @@ import NIOCore
 import NIOHTTP1
 
 /// Read-only Docker Engine API client over the engine's Unix socket.
+/// @unchecked: its one mutable field, the negotiated API version, is
+/// guarded by `lock`; the HTTP client is thread-safe.
 public final class DockerEngineClient: @unchecked Sendable {
     /// Oldest API we speak (Docker 20.10); newer engines may refuse anything below 1.44.
     public static let minimumAPIVersion = "1.41"

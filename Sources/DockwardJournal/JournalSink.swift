@@ -16,7 +16,8 @@ import Glibc
 /// come from the daemon's queue, but the log handler writes operational
 /// lines from whatever thread logs (the engine client's event loops among
 /// them), and both must see one outage queue in one order. The lock guards
-/// only that queue and the journald-down flag.
+/// only that queue and the journald-down flag (@unchecked: `lock`, a
+/// pthread mutex, guards every mutable field).
 public final class JournalSink: @unchecked Sendable {
     public static let identifier = "dockward"
     /// An outage of minutes at a few entries a second fits; a flood is cut
@@ -148,6 +149,7 @@ public final class JournalSink: @unchecked Sendable {
 }
 
 /// A tiny mutex for the sink's outage queue (see `JournalSink`).
+/// @unchecked: it is the lock; pthread_mutex_lock makes it safe to share.
 final class NSLockLike: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     init() { pthread_mutex_init(&mutex, nil) }

@@ -5,7 +5,7 @@ import Glibc
 /// The sd_notify protocol: readiness, status, watchdog, reload and stop,
 /// sent to `$NOTIFY_SOCKET` when systemd (or a test) provides one; silent
 /// otherwise.
-public final class SystemdNotifier {
+public final class SystemdNotifier: Sendable {
     /// Half of `WatchdogSec` when the watchdog is enabled for this process,
     /// as systemd recommends; nil when it is off.
     public let watchdogPingInterval: Int64?

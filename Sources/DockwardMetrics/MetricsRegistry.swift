@@ -39,6 +39,9 @@ import Prometheus
 /// Cardinality is bounded by the watched containers: when a container is
 /// gone from the snapshot (or its labels change, e.g. its name arrives),
 /// every series of its old label set is unregistered.
+///
+/// @unchecked: `lock` guards the container series, the lazily made gauges
+/// and the source-health series; swift-prometheus's metrics are thread-safe.
 public final class MetricsRegistry: @unchecked Sendable {
     /// Poll durations: 10 µs (a handful of containers) to 1 s (a stuck disk).
     public static let pollDurationBuckets: [Double] = [
@@ -205,26 +208,28 @@ public final class MetricsRegistry: @unchecked Sendable {
 
 /// Metric names and help texts. A name must always be registered with the
 /// same help text (swift-prometheus traps otherwise), so they live here once.
+/// Computed: swift-prometheus's descriptor is not Sendable, so it cannot be
+/// a shared constant; one is made at each registration, which is rare.
 enum Names {
     private static func d(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
-    static let alerts = d("dockward_alerts_total", "Alert entries dockward wrote, by kind (reminders included).")
-    static let actions = d("dockward_actions_total", "Containment actions (actions:) by action and result: taken, failed, skipped, dry-run.")
-    static let pollDuration = d("dockward_poll_duration_seconds", "Time one poll of every watched container took.")
-    static let engineConnected = d("dockward_engine_connected", "1 while the Docker engine's events stream is connected, else 0.")
-    static let eventLag = d("dockward_event_stream_lag_seconds", "Arrival time minus timeNano of the last engine event read.")
-    static let watched = d("dockward_containers_watched", "Containers whose pids cgroup dockward watches.")
-    static let sourceUp = d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file.")
-    static let refusalSource = d("dockward_refusal_source", "Where refused forks are learnt from (kmsg, journal, or poll of every pids.events); always 1.")
-    static let budgetExceeded = d("dockward_open_file_budget_exceeded", "1 when some containers' pids files are reopened each poll because the open-file budget is spent.")
-    static let buildInfo = d("dockward_build_info", "dockward's version; always 1.")
-    static let current = d("dockward_container_pids_current", "Tasks in the container's pids cgroup (pids.current).")
-    static let max = d("dockward_container_pids_max", "The container's pids limit (pids.max); absent when it has none.")
-    static let rate = d("dockward_container_pids_rate", "Growth of the container's task count across the trend window, tasks per second.")
-    static let forecast = d("dockward_container_pids_forecast_seconds", "Seconds until the task count meets its ceiling at the current trend; present only while there is a forecast.")
-    static let refused = d("dockward_container_pids_refused_forks_total", "Forks the kernel refused at the container's pids limit (max count of pids.events).")
+    static var alerts: MetricNameDescriptor { d("dockward_alerts_total", "Alert entries dockward wrote, by kind (reminders included).") }
+    static var actions: MetricNameDescriptor { d("dockward_actions_total", "Containment actions (actions:) by action and result: taken, failed, skipped, dry-run.") }
+    static var pollDuration: MetricNameDescriptor { d("dockward_poll_duration_seconds", "Time one poll of every watched container took.") }
+    static var engineConnected: MetricNameDescriptor { d("dockward_engine_connected", "1 while the Docker engine's events stream is connected, else 0.") }
+    static var eventLag: MetricNameDescriptor { d("dockward_event_stream_lag_seconds", "Arrival time minus timeNano of the last engine event read.") }
+    static var watched: MetricNameDescriptor { d("dockward_containers_watched", "Containers whose pids cgroup dockward watches.") }
+    static var sourceUp: MetricNameDescriptor { d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file.") }
+    static var refusalSource: MetricNameDescriptor { d("dockward_refusal_source", "Where refused forks are learnt from (kmsg, journal, or poll of every pids.events); always 1.") }
+    static var budgetExceeded: MetricNameDescriptor { d("dockward_open_file_budget_exceeded", "1 when some containers' pids files are reopened each poll because the open-file budget is spent.") }
+    static var buildInfo: MetricNameDescriptor { d("dockward_build_info", "dockward's version; always 1.") }
+    static var current: MetricNameDescriptor { d("dockward_container_pids_current", "Tasks in the container's pids cgroup (pids.current).") }
+    static var max: MetricNameDescriptor { d("dockward_container_pids_max", "The container's pids limit (pids.max); absent when it has none.") }
+    static var rate: MetricNameDescriptor { d("dockward_container_pids_rate", "Growth of the container's task count across the trend window, tasks per second.") }
+    static var forecast: MetricNameDescriptor { d("dockward_container_pids_forecast_seconds", "Seconds until the task count meets its ceiling at the current trend; present only while there is a forecast.") }
+    static var refused: MetricNameDescriptor { d("dockward_container_pids_refused_forks_total", "Forks the kernel refused at the container's pids limit (max count of pids.events).") }
 }
 
 /// The series of one container under one label set.

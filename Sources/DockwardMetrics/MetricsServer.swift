@@ -29,6 +29,10 @@ public enum MetricsServerError: Error, CustomStringConvertible {
 /// it is given (keeping it on loopback is the config's job), on one event
 /// loop thread of its own. The snapshot is taken on a separate serial
 /// queue so a slow daemon queue never blocks the event loop.
+///
+/// @unchecked without a lock: `start` and `stop` (the only code that writes
+/// `group`, `channel` and `boundAddress`) are called on the daemon's queue
+/// only; the event loop reads none of them.
 public final class MetricsServer: @unchecked Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -85,8 +89,9 @@ public final class MetricsServer: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(MetricsHTTPHandler(
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                    // On the channel's event loop: the handler never leaves it.
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(
                         registry: registry, snapshot: snapshot, renderQueue: renderQueue, gate: gate, logger: logger))
                 }
             }
@@ -214,7 +219,8 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
 }
 
 /// Closed once the server stops, so a snapshot that finishes late does not
-/// schedule work on an event loop that has shut down.
+/// schedule work on an event loop that has shut down. @unchecked: `lock`
+/// guards `open`.
 final class LoopGate: @unchecked Sendable {
     private let lock = NSLock()
     private var open = true

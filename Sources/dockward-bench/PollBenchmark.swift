@@ -5,6 +5,7 @@ import DockwardCore
 import DockwardDaemon
 import DockwardDocker
 import Glibc
+import Foundation
 import Logging
 
 /// Runs the daemon's own loop (discovery, counter reads, detectors, the
@@ -27,12 +28,11 @@ enum PollBenchmark {
             engine: AbsentEngine(), cgroupLayout: CgroupLayout(version: .v1, hierarchyRoot: hierarchyRoot),
             writer: writer, notifier: SilentNotifier(), stateDirectory: nil,
             descriptors: DaemonRunner.descriptorBudget(logger: logger), kernelMessages: .none, logger: logger)
-        let daemon = Daemon(config: DockwardConfig(), configPath: "", configIsExplicit: false, parts: parts)
+        let daemon = DaemonActor.sync { Daemon(config: DockwardConfig(), configPath: "", configIsExplicit: false, parts: parts) }
         daemon.start(timer: false)
-        var ticksTaken: [Int64] = []
-        ticksTaken.reserveCapacity(ticks)
-        var containers = 0
-        daemon.queue.sync {
+        let (ticksTaken, containers) = DaemonActor.sync {
+            var ticksTaken: [Int64] = []
+            ticksTaken.reserveCapacity(ticks)
             var now = SystemClock.monotonicNanos()
             for i in 0..<(warmup + ticks) {
                 let start = SystemClock.threadCPUNanos()
@@ -41,19 +41,23 @@ enum PollBenchmark {
                 if i >= warmup { ticksTaken.append(took) }
                 now += 1_000_000_000  // the detectors see one-second polls
             }
-            containers = daemon.watchedContainerCount
+            return (ticksTaken, daemon.watchedContainerCount)
         }
         return Result(tickNanos: ticksTaken, containers: containers, entries: writer.count)
     }
 }
 
-final class CountingWriter: FindingWriter {
-    var count = 0
-    func write(_ finding: Finding) { count += 1 }
+/// Counts what the daemon wrote; its count is read once the ticks are done.
+/// @unchecked: `lock` guards `written`.
+final class CountingWriter: FindingWriter, @unchecked Sendable {
+    private let lock = NSLock()
+    private var written = 0
+    var count: Int { lock.withLock { written } }
+    func write(_ finding: Finding) { lock.withLock { written += 1 } }
     func retryPending() -> JournalReplay? { nil }
 }
 
-final class SilentNotifier: ServiceNotifier {
+final class SilentNotifier: ServiceNotifier, Sendable {
     let watchdogPingInterval: Int64? = nil
     func ready(status: String) {}
     func status(_ text: String) {}
@@ -64,7 +68,7 @@ final class SilentNotifier: ServiceNotifier {
 
 /// No engine at all: the pids watch runs from the cgroup tree alone, as it
 /// does on a host whose engine is down.
-final class AbsentEngine: EngineAPI, @unchecked Sendable {
+final class AbsentEngine: EngineAPI, Sendable {
     let socketPath = "/nonexistent/dockward-bench.sock"
     func negotiate() async throws -> String { throw DockerClientError.socketMissing(path: socketPath) }
     func listContainers(all: Bool) async throws -> [ContainerSummary] { throw DockerClientError.socketMissing(path: socketPath) }

@@ -105,7 +105,8 @@ final class ContainmentTests: XCTestCase {
         XCTAssertTrue(actions.requests.isEmpty)
 
         engine.setReachable(true)
-        d.waitUntil("the engine update after the outage", timeout: 10) { !self.actions.requests.isEmpty }
+        let actions = self.actions!
+        d.waitUntil("the engine update after the outage", timeout: 10) { !actions.requests.isEmpty }
         XCTAssertEqual(actions.requests.first?.request, .updatePidsLimit(400))
         XCTAssertEqual(d.writer.entries.filter { $0.kind.isAction }.count, 1, "the late update is no second action")
     }
@@ -134,7 +135,8 @@ final class ContainmentTests: XCTestCase {
         try leak(second, id, from: 200, step: 20, ticks: 4)
         XCTAssertTrue(actions.requests.isEmpty, "the engine is still away")
         engine.setReachable(true)
-        second.waitUntil("the owed engine update", timeout: 10) { !self.actions.requests.isEmpty }
+        let actions = self.actions!
+        second.waitUntil("the owed engine update", timeout: 10) { !actions.requests.isEmpty }
         XCTAssertEqual(actions.requests.map(\.request), [.updatePidsLimit(300)])
         waitForNoCalls(second)
         XCTAssertEqual(second.writer.entries.filter { $0.kind.isAction }.map(\.kind), [],
@@ -238,7 +240,8 @@ final class ContainmentTests: XCTestCase {
             d.tick()
         }
         d.waitUntil("the pause under way") { d.daemon.actionsInFlight == 1 }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { self.actions.release(id) }
+        let actions = self.actions!
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { actions.release(id) }
         d.stop()
         let kinds = d.writer.entries.map(\.kind)
         XCTAssertEqual(kinds.suffix(2), [.actionTaken, .daemonStopped], "\(kinds.map(\.rawValue))")

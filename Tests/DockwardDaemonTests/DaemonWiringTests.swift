@@ -54,7 +54,7 @@ final class DaemonWiringTests: XCTestCase {
         try host.setPids(id, current: 2, max: 50, refused: 40)
         d.ticks(8)
         XCTAssertEqual(d.writer.entries(.pidsRecovered, for: id).count, 1)
-        XCTAssertEqual(d.daemon.queue.sync { d.daemon.statusLine }, "watching 1 containers, 0 alerting, engine connected; refusals via poll (kmsg and journal unreadable)")
+        XCTAssertEqual(DaemonActor.sync { d.daemon.statusLine }, "watching 1 containers, 0 alerting, engine connected; refusals via poll (kmsg and journal unreadable)")
     }
 
     func testContainerUnknownToTheEngineIsJudgedByIdAfterTheGrace() throws {
@@ -82,7 +82,7 @@ final class DaemonWiringTests: XCTestCase {
         d.waitForNames([id])
         d.ticks(5)
         XCTAssertTrue(d.writer.entries(.pidsUnlimited).isEmpty, "the override is known before the container is judged")
-        XCTAssertEqual(d.daemon.queue.sync { d.daemon.watchedContainerCount }, 1, "the container was watched")
+        XCTAssertEqual(DaemonActor.sync { d.daemon.watchedContainerCount }, 1, "the container was watched")
     }
 
     // MARK: Socket exposure, event to entry
@@ -93,7 +93,7 @@ final class DaemonWiringTests: XCTestCase {
         d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
         // The listing at connect comes after "connected": a container added
         // before it would be found by the listing, not by its create event.
-        d.waitUntil("the first listing") { self.engine.listings > 0 }
+        d.waitUntil("the first listing") { d.engine.listings > 0 }
         let id = IDs.make(4)
         let socketFolder = (host.engineSocket as NSString).deletingLastPathComponent
         engine.add(details(id, name: "ci", binds: [(socketFolder, "/host-run")], state: "created"))
@@ -111,7 +111,7 @@ final class DaemonWiringTests: XCTestCase {
         let clean = IDs.make(5)
         engine.add(details(clean, name: "web", binds: [(host.root + "/proc", "/data")]))
         engine.emit("create", clean)
-        d.waitUntil("the clean container to be inspected") { self.engine.inspected.contains(clean) }
+        d.waitUntil("the clean container to be inspected") { d.engine.inspected.contains(clean) }
         d.ticks(1)
         XCTAssertEqual(d.writer.entries(.socketMount).count, 1, "an unrelated bind is not an exposure")
         XCTAssertEqual(engine.inspected.filter { $0 == id }.count, 1, "create and start: one inspect, one verdict")
@@ -221,7 +221,7 @@ final class DaemonWiringTests: XCTestCase {
             """)
         d.start()
         d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
-        d.waitUntil("the first listing") { self.engine.listings > 0 }
+        d.waitUntil("the first listing") { d.engine.listings > 0 }
         let id = IDs.make(6)
         engine.add(details(id, name: "probe", binds: [(loop + "/docker.sock", "/var/run/docker.sock")]))
         engine.emit("create", id, timeNano: 1_700_000_000_000_000_001)
@@ -239,7 +239,7 @@ final class DaemonWiringTests: XCTestCase {
         let allowed = IDs.make(7)
         engine.add(details(allowed, name: "trusted", binds: [(loop + "/x", "/x")]))
         engine.emit("create", allowed)
-        d.waitUntil("the allowed container to be inspected") { self.engine.inspected.contains(allowed) }
+        d.waitUntil("the allowed container to be inspected") { d.engine.inspected.contains(allowed) }
         d.ticks(1)
         XCTAssertEqual(d.writer.entries(.socketMountUnresolved).count, 1, "one verdict per container")
     }
@@ -253,9 +253,9 @@ final class DaemonWiringTests: XCTestCase {
         engine.setReachable(false)
         // Several retries (250 ms, 500 ms, 1 s) fail while it is away.
         let before = engine.negotiations
-        d.waitUntil("three failed retries", timeout: 10) { self.engine.negotiations >= before + 3 }
+        d.waitUntil("three failed retries", timeout: 10) { d.engine.negotiations >= before + 3 }
         XCTAssertEqual(d.writer.entries(.engineLost).count, 1)
-        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.contains("engine not connected;"))
+        XCTAssertTrue(DaemonActor.sync { d.daemon.statusLine }.contains("engine not connected;"))
 
         // A container created meanwhile is found by the listing on return.
         let id = IDs.make(6)
@@ -277,7 +277,7 @@ final class DaemonWiringTests: XCTestCase {
         d.start()
         d.ticks(4)
         XCTAssertEqual(d.writer.entries(.pidsUnlimited, for: id).count, 1, "watched by id without the engine")
-        d.waitUntil("retries", timeout: 10) { self.engine.negotiations >= 3 }
+        d.waitUntil("retries", timeout: 10) { d.engine.negotiations >= 3 }
         XCTAssertEqual(d.writer.entries(.engineLost).count, 1)
         XCTAssertTrue(d.writer.entries(.engineBack).isEmpty)
     }
@@ -340,7 +340,7 @@ final class DaemonWiringTests: XCTestCase {
         // Positive control: the second run did list and judge every container.
         second.waitForNames([exposed, unlimited, bomb])
         second.ticks(6)
-        XCTAssertEqual(second.daemon.queue.sync { second.daemon.watchedContainerCount }, 2)
+        XCTAssertEqual(DaemonActor.sync { second.daemon.watchedContainerCount }, 2)
         XCTAssertEqual(second.writer.entries.filter { $0.kind.isAlert }.map(\.kind), [],
                        "nothing already reported is reported again")
 

@@ -25,7 +25,7 @@ final class EngineLinkTests: XCTestCase {
         addTeardownBlock { d.stop() }
         d.start()
         d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
-        d.waitUntil("the first listing") { self.engine.listings > 0 }
+        d.waitUntil("the first listing") { d.engine.listings > 0 }
         return d
     }
 
@@ -47,7 +47,7 @@ final class EngineLinkTests: XCTestCase {
         addExposed(quick, name: "quick")
         engine.hold(inspectOf: slow, for: 10)
         engine.emit("create", slow)
-        d.waitUntil("the slow container's inspect to be held") { self.engine.heldInspections(of: slow) == 1 }
+        d.waitUntil("the slow container's inspect to be held") { d.engine.heldInspections(of: slow) == 1 }
 
         let createdAt = SystemClock.monotonicNanos()
         engine.emit("create", quick)
@@ -88,7 +88,7 @@ final class EngineLinkTests: XCTestCase {
         XCTAssertEqual(field(d.writer.entries(.socketMount, for: id).first, "ENGINE_EVENT_NANO"), "1700000000000000053",
                        "still the verdict of the create event")
         XCTAssertEqual(engine.subscriptions.count, 1, "the event stream was never torn down")
-        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.contains("engine connected;"))
+        XCTAssertTrue(DaemonActor.sync { d.daemon.statusLine }.contains("engine connected;"))
     }
 
     // MARK: Resubscribing from the last event
@@ -110,9 +110,9 @@ final class EngineLinkTests: XCTestCase {
         d.waitUntil("the verdict of the container made while away", timeout: 10) {
             !d.writer.entries(.socketMount, for: during).isEmpty
         }
-        d.waitUntil("the listing on return") { self.engine.listings >= 2 }
+        d.waitUntil("the listing on return") { d.engine.listings >= 2 }
         d.waitUntil("every inspect answered") {
-            [before, during].allSatisfy { id in self.engine.inspected.filter { $0 == id }.count == self.engine.inspectRequests(of: id) }
+            [before, during].allSatisfy { id in d.engine.inspected.filter { $0 == id }.count == d.engine.inspectRequests(of: id) }
         }
         settle()
 
@@ -136,7 +136,7 @@ final class EngineLinkTests: XCTestCase {
         addExposed(gone, name: "short-lived")
         engine.hold(inspectOf: gone, for: 10)
         engine.emit("create", gone)
-        d.waitUntil("the inspect to be held") { self.engine.heldInspections(of: gone) == 1 }
+        d.waitUntil("the inspect to be held") { d.engine.heldInspections(of: gone) == 1 }
         engine.remove(gone)
         engine.emit("destroy", gone)
         // Events are read in order: once this one is judged, the destroy was read.
@@ -146,10 +146,10 @@ final class EngineLinkTests: XCTestCase {
 
         // The held request now answers with what the engine said before the destroy.
         engine.release(inspectOf: gone)
-        d.waitUntil("the held inspect to be answered") { self.engine.inspected.contains(gone) }
+        d.waitUntil("the held inspect to be answered") { d.engine.inspected.contains(gone) }
         settle()
         XCTAssertEqual(d.writer.entries(.socketMount, for: gone), [], "no verdict from the stale answer")
-        XCTAssertNil(d.daemon.queue.sync { d.daemon.containerName(gone) }, "nothing cached of a destroyed container")
+        XCTAssertNil(DaemonActor.sync { d.daemon.containerName(gone) }, "nothing cached of a destroyed container")
         XCTAssertEqual(d.writer.entries(.socketMount, for: after).count, 1)
     }
 
@@ -159,7 +159,7 @@ final class EngineLinkTests: XCTestCase {
         addExposed(id, name: "held")
         engine.hold(inspectOf: id, for: 10)
         engine.emit("create", id)
-        d.waitUntil("the inspect to be held") { self.engine.heldInspections(of: id) == 1 }
+        d.waitUntil("the inspect to be held") { d.engine.heldInspections(of: id) == 1 }
 
         let stopped = DispatchSemaphore(value: 0)
         d.daemon.stop { stopped.signal() }
@@ -168,10 +168,10 @@ final class EngineLinkTests: XCTestCase {
         let atStop = d.writer.entries.count
 
         engine.release(inspectOf: id)
-        d.waitUntil("the held inspect to be answered") { self.engine.inspected.contains(id) }
+        d.waitUntil("the held inspect to be answered") { d.engine.inspected.contains(id) }
         settle()
         XCTAssertEqual(d.writer.entries.count, atStop, "nothing written after the stop: \(d.writer.entries.map(\.kind.rawValue))")
-        XCTAssertNil(d.daemon.queue.sync { d.daemon.containerName(id) })
+        XCTAssertNil(DaemonActor.sync { d.daemon.containerName(id) })
     }
 }
 
@@ -181,28 +181,35 @@ final class EngineLinkTests: XCTestCase {
 final class EngineLinkAloneTests: XCTestCase {
     private var host: FixtureHost!
     private var engine: ScriptedEngine!
-    private let queue = DispatchQueue(label: "dockward.test.engine-link")
-    private let observer = RecordingObserver()
+    private var observer: RecordingObserver!
 
     override func setUpWithError() throws {
         host = try FixtureHost(self)
         engine = ScriptedEngine(socketPath: host.engineSocket)
+        observer = DaemonActor.sync { RecordingObserver() }
     }
 
     private func startLink(inspectionTimeout: Interval = EngineLink.inspectionTimeout) -> EngineLink {
-        let link = EngineLink(engine: engine, queue: queue, resyncInterval: .minutes(5), logger: DaemonUnderTest.logger,
-                              inspectionTimeout: inspectionTimeout)
-        link.observer = observer
-        queue.sync { link.start() }
-        addTeardownBlock { [queue] in
+        let engine = self.engine!, observer = self.observer!
+        let link = DaemonActor.sync {
+            let link = EngineLink(engine: engine, queue: DaemonActor.queue, resyncInterval: .minutes(5),
+                                  logger: DaemonUnderTest.logger, inspectionTimeout: inspectionTimeout)
+            link.observer = observer
+            link.start()
+            return link
+        }
+        addTeardownBlock {
             let done = DispatchSemaphore(value: 0)
-            queue.async { link.stop { done.signal() } }
+            DaemonActor.async { link.stop { done.signal() } }
             _ = done.wait(timeout: .now() + 5)
         }
         return link
     }
 
-    private var reports: [RecordingObserver.Report] { queue.sync { observer.reports } }
+    private var reports: [RecordingObserver.Report] {
+        let observer = self.observer!
+        return DaemonActor.sync { observer.reports }
+    }
 
     private func waitUntil(_ what: String, timeout: TimeInterval = 5, file: StaticString = #filePath, line: UInt = #line,
                            _ condition: () -> Bool) {
@@ -234,7 +241,7 @@ final class EngineLinkAloneTests: XCTestCase {
         XCTAssertEqual(Set(all.compactMap { if case .inspected(let id) = $0 { id } else { nil } }), Set(ids))
         XCTAssertEqual(all.last, .listing(Set(ids)), "reported after every inspect: \(all)")
         XCTAssertFalse(all.contains(.lost))
-        XCTAssertEqual(queue.sync { ids.map { link.hasOwnPidsLimit($0) } }, [true] + Array(repeating: false, count: 5),
+        XCTAssertEqual(DaemonActor.sync { ids.map { link.hasOwnPidsLimit($0) } }, [true] + Array(repeating: false, count: 5),
                        "a pids limit of its own is told with the rest")
     }
 
@@ -256,13 +263,15 @@ final class EngineLinkAloneTests: XCTestCase {
         XCTAssertEqual(reports.filter { $0 == .inspected(id) }.count, 1, "delivered once: \(reports)")
         XCTAssertFalse(reports.contains(.lost), "a slow inspect is no outage")
         XCTAssertEqual(engine.subscriptions.count, 1, "the event stream was never torn down")
-        XCTAssertEqual(queue.sync { observer.eventTimes[id] }, 1_700_000_000_000_000_061)
+        let observer = self.observer!
+        XCTAssertEqual(DaemonActor.sync { observer.eventTimes[id] }, 1_700_000_000_000_000_061)
     }
 }
 
-/// What the engine link reported, in order; touched on its queue only.
+/// What the engine link reported, in order; isolated to the daemon's queue.
+@DaemonActor
 final class RecordingObserver: EngineLinkObserver {
-    enum Report: Equatable {
+    enum Report: Equatable, Sendable {
         case connected, lost, described
         case inspected(ContainerID), unknown(ContainerID), gone(ContainerID)
         case listing(Set<ContainerID>)

@@ -32,7 +32,7 @@ final class EngineTCPWiringTests: XCTestCase {
         let before = d.writer.entries(.configReloaded).count
         d.daemon.reload()
         d.waitUntil("the reload entry") { d.writer.entries(.configReloaded).count > before }
-        d.daemon.queue.sync {}
+        DaemonActor.sync {}
     }
 
     private func values(_ entry: JournalEntry?) -> [String: String] {

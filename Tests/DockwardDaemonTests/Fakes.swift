@@ -391,8 +391,10 @@ struct FixtureHost {
 }
 
 /// One daemon over the fixture host and the scripted engine, driven tick by
-/// tick on a manual monotonic clock.
-final class DaemonUnderTest {
+/// tick on a manual monotonic clock. @unchecked: its one mutable field, the
+/// manual clock `now`, is moved only by the test's own thread; the daemon
+/// is reached only through `DaemonActor`, the recorders under their locks.
+final class DaemonUnderTest: @unchecked Sendable {
     let daemon: Daemon
     let writer = RecordingWriter()
     let notifier = RecordingNotifier()
@@ -417,9 +419,10 @@ final class DaemonUnderTest {
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             metrics: metrics, stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
             kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger,
-            makeActionClient: actions.map { recorder in { recorder.makeClient($0) } },
+            makeActionClient: actions.map { recorder in { @Sendable id in recorder.makeClient(id) } },
             actionsStopGrace: actionsStopGrace)
-        daemon = Daemon(config: loaded, configPath: configPath, configIsExplicit: true, parts: parts)
+        let path = configPath
+        daemon = DaemonActor.sync { Daemon(config: loaded, configPath: path, configIsExplicit: true, parts: parts) }
         now = SystemClock.monotonicNanos()
     }
 
@@ -434,8 +437,9 @@ final class DaemonUnderTest {
 
     /// One poll at the current manual time, then the clock moves on.
     func tick(advancing step: Interval = .seconds(1)) {
-        daemon.queue.sync { daemon.tick(now: now) }
-        now += step.nanoseconds
+        let daemon = self.daemon, now = self.now
+        DaemonActor.sync { daemon.tick(now: now) }
+        self.now += step.nanoseconds
     }
 
     func ticks(_ n: Int, every step: Interval = .seconds(1)) {
@@ -451,17 +455,18 @@ final class DaemonUnderTest {
     /// Waits until the engine has named these containers, so the manual
     /// clock cannot outrun the metadata grace while a real inspect is on its way.
     func waitForNames(_ ids: [ContainerID], file: StaticString = #filePath, line: UInt = #line) {
+        let daemon = self.daemon
         waitUntil("names of \(ids.map(\.short))", file: file, line: line) {
-            ids.allSatisfy { self.daemon.containerName($0) != nil }
+            ids.allSatisfy { daemon.containerName($0) != nil }
         }
     }
 
     /// Waits (real time) until `condition` holds on the daemon's queue.
     func waitUntil(_ what: String, timeout: TimeInterval = 5, file: StaticString = #filePath, line: UInt = #line,
-                   _ condition: @escaping () -> Bool) {
+                   _ condition: @DaemonActor () -> Bool) {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if daemon.queue.sync(execute: condition) { return }
+            if DaemonActor.sync(condition) { return }
             Thread.sleep(forTimeInterval: 0.01)
         }
         XCTFail("timed out waiting for \(what); entries: \(writer.entries.map(\.kind.rawValue))", file: file, line: line)

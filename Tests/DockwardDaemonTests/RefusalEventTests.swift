@@ -102,7 +102,7 @@ final class RefusalEventTests: XCTestCase {
         refusal(id)
         d.waitUntil("the refusal of a container not yet polled") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
         XCTAssertEqual(field(d.writer.entries(.pidsExhausted, for: id).first, "PIDS_REJECTED"), "4")
-        XCTAssertEqual(d.daemon.queue.sync { d.daemon.watchedContainerCount }, 1)
+        XCTAssertEqual(DaemonActor.sync { d.daemon.watchedContainerCount }, 1)
     }
 
     func testLinesAboutOtherCgroupsAreSkipped() throws {

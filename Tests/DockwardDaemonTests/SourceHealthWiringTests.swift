@@ -36,8 +36,8 @@ final class SourceHealthWiringTests: XCTestCase {
         XCTAssertTrue(scrape(d).contains(#"dockward_source_up{source="kmsg"} 0"#), scrape(d))
         XCTAssertTrue(scrape(d).contains(#"dockward_refusal_source{source="poll"} 1"#), scrape(d))
         XCTAssertFalse(scrape(d).contains(#"dockward_refusal_source{source="kmsg"}"#), "one series, replaced")
-        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.contains("refusals via poll (kmsg unreadable)"),
-                      d.daemon.queue.sync { d.daemon.statusLine })
+        XCTAssertTrue(DaemonActor.sync { d.daemon.statusLine }.contains("refusals via poll (kmsg unreadable)"),
+                      DaemonActor.sync { d.daemon.statusLine })
 
         // No kernel line will come: the refusal is seen by reading pids.events at the poll.
         try host.setPids(id, current: 50, max: 50, refused: 9)
@@ -57,6 +57,6 @@ final class SourceHealthWiringTests: XCTestCase {
         XCTAssertFalse(d.writer.entries(.pidsUnlimited, for: id).isEmpty)
         XCTAssertTrue(scrape(d).contains(#"dockward_source_up{source="state_file"} 0"#), scrape(d))
         XCTAssertTrue(scrape(d).contains(#"dockward_source_up{source="inotify"} 1"#), scrape(d))
-        XCTAssertTrue(d.daemon.queue.sync { d.daemon.statusLine }.contains("state_file unwritable"))
+        XCTAssertTrue(DaemonActor.sync { d.daemon.statusLine }.contains("state_file unwritable"))
     }
 }

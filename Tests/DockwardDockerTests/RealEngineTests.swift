@@ -127,10 +127,9 @@ final class RealEngineTests: XCTestCase {
     func testLiveEventsForCreateAndDestroy() async throws {
         let since = Self.nowNano()
         let name = Self.uniqueName()
-        let events = client.events(sinceNano: since)
-        let collector = Task {
-            try await Self.withTimeout(seconds: 20) { try await Self.collect(events, name: name, until: "destroy") }
-        }
+        let client = self.client!
+        // Subscribed from `since`: events before the task reads are replayed.
+        let collector = Task.detached { try await collectEvents(client, since: since, name: name, until: "destroy") }
 
         let id = try Self.docker(["create", "--network", "none", "--name", name, Self.image, "true"])
         addTeardownBlock { _ = try? Self.docker(["rm", "-f", name]) }
@@ -225,4 +224,12 @@ final class RealEngineTests: XCTestCase {
 func XCTUnwrapAsync<T>(_ value: @autoclosure () async throws -> T?, file: StaticString = #filePath, line: UInt = #line) async throws -> T {
     let v = try await value()
     return try XCTUnwrap(v, file: file, line: line)
+}
+
+/// A create and destroy's events, read from `since`, in 20 s at most.
+private func collectEvents(_ client: DockerEngineClient, since: Int64, name: String, until action: String) async throws -> [EngineEvent] {
+    let events = client.events(sinceNano: since)
+    return try await RealEngineTests.withTimeout(seconds: 20) {
+        try await RealEngineTests.collect(events, name: name, until: action)
+    }
 }

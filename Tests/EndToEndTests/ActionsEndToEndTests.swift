@@ -11,8 +11,9 @@ import XCTest
 /// matching this file's container names only, so containers of other tests
 /// running against the same engine are never touched.
 final class ActionsEndToEndTests: XCTestCase {
-    static var daemon: DaemonProcess?
-    static var metricsPort = 0
+    // XCTest runs a class's setUp, tests and tearDown one after another on one thread.
+    nonisolated(unsafe) static var daemon: DaemonProcess?
+    nonisolated(unsafe) static var metricsPort = 0
 
     /// A 300-task leak at about 20 tasks a second, in a subshell so a refused
     /// fork cannot end the container; PID 1 waits on a long sleep.

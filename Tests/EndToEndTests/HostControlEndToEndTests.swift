@@ -6,7 +6,8 @@ import XCTest
 /// other way to the host exactly one entry of its own kind; unrelated and
 /// lookalike mounts give none.
 final class HostControlEndToEndTests: XCTestCase {
-    static var daemon: DaemonProcess?
+    // XCTest runs a class's setUp, tests and tearDown one after another on one thread.
+    nonisolated(unsafe) static var daemon: DaemonProcess?
     static let config = """
     pids:
       unlimited: ignore

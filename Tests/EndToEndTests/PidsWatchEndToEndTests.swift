@@ -6,9 +6,10 @@ final class PidsWatchEndToEndTests: XCTestCase {
     /// Entries of this test's daemon only: other daemons may run beside it.
     let pidKey = "_PID"
 
-    static var daemon: DaemonProcess?
+    // XCTest runs a class's setUp, tests and tearDown one after another on one thread.
+    nonisolated(unsafe) static var daemon: DaemonProcess?
     /// The daemon's metrics endpoint: what it watches, as it sees it.
-    static var metricsPort = 0
+    nonisolated(unsafe) static var metricsPort = 0
 
     // Short intervals so each case takes seconds; the logic is the same as
     // with the defaults, which the unit tests cover. The leak test's
