@@ -85,7 +85,7 @@ struct CatalogEntry {
 enum Expected {
     static let base: Set<String> = ["MESSAGE", "PRIORITY", "MESSAGE_ID", "SYSLOG_IDENTIFIER"]
     static let container: Set<String> = ["CONTAINER_ID", "CONTAINER_ID_FULL", "CONTAINER_NAME", "IMAGE_NAME"]
-    static let pidsFigures: Set<String> = ["PIDS_CURRENT", "PIDS_MAX", "PIDS_MAX_SOURCE", "PIDS_REJECTED", "PIDS_RATE",
+    static let pidsFigures: Set<String> = ["PIDS_CURRENT", "PIDS_MAX", "PIDS_MAX_SOURCE", "PIDS_MAX_ORIGIN", "PIDS_REJECTED", "PIDS_RATE",
                                            "PIDS_FORECAST_SECONDS", "PIDS_PEAK", "DOCKWARD_REMINDER"]
     static let containerPids = base.union(["DOCKWARD_ALERT", "CGROUP_PATH"]).union(container).union(pidsFigures)
     static let hostPids = base.union(["DOCKWARD_ALERT"]).union(pidsFigures)
@@ -152,7 +152,8 @@ enum Expected {
         for kind in [EntryKind.pidsUnlimited, .pidsHigh, .pidsExhausted, .pidsForecast, .pidsRecovered, .hostPidsHigh, .hostPidsRecovered] {
             let isHost = kind == .hostPidsHigh || kind == .hostPidsRecovered
             let finding = PidsFinding(kind: kind, priority: .warning, isReminder: true, current: 10, limit: 20,
-                                      limitIsHost: true, refusedForks: 3, newlyRefused: 1, rate: 0.5,
+                                      limitIsHost: true, ceilingOrigin: "systemd's DefaultTasksMax on its scope",
+                                      refusedForks: 3, newlyRefused: 1, rate: 0.5,
                                       secondsToLimit: 20, ratio: 0.5)
             entries.append(AlertText.entry(for: finding, container: isHost ? nil : container, peak: 12))
         }
