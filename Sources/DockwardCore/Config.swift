@@ -131,6 +131,8 @@ public struct DockwardConfig: Equatable, Sendable {
     /// `host:port` of the Prometheus endpoint; nil (the default) means off.
     public var metricsListen: String? = ConfigTable.metricsListen.defaultValue
     public var actions = ActionsPolicy()
+    /// Where open episodes are pushed (`alertmanager:`); off by default.
+    public var alertmanager = AlertmanagerConfig()
 
     public init() {}
 

@@ -364,7 +364,8 @@ public enum ConfigTable {
     static let onExhausted = ConfigSetting("actions.on_exhausted", .choice, default: ActionsPolicy.OnExhausted.none,
                                            \.actions.onExhausted, actions: \.onExhausted, doc: [
         "none | pause | stop | kill, through the engine, for a container that has",
-        "refused forks at its own limit for exhausted_for.",
+        "refused forks at its own limit and stayed stuck (still refusing, or",
+        "pinned at its limit) for exhausted_for.",
     ])
     static let exhaustedFor = ConfigSetting("actions.exhausted_for", .duration(), default: .seconds(30),
                                             \.actions.exhaustedFor, actions: \.exhaustedFor)
