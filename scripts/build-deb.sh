@@ -13,6 +13,10 @@
 #                                  from packaging/prometheus/dockward.service.d/)
 #   /usr/share/doc/dockward/examples/actions.conf (drop-in for actions.enabled,
 #                                  from packaging/actions/dockward.service.d/)
+#   /usr/share/doc/dockward/examples/alertmanager.conf (drop-in for alertmanager.urls,
+#                                  from packaging/alertmanager/dockward.service.d/)
+#   /usr/share/doc/dockward/examples/alertmanager.yml (a route and receivers
+#                                  for Alertmanager's own config)
 # Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
@@ -97,6 +101,10 @@ install -D -m 0644 "$ROOT_DIR/packaging/prometheus/dockward.service.d/metrics.co
     "$PKG/usr/share/doc/dockward/examples/metrics.conf"
 install -D -m 0644 "$ROOT_DIR/packaging/actions/dockward.service.d/actions.conf" \
     "$PKG/usr/share/doc/dockward/examples/actions.conf"
+install -D -m 0644 "$ROOT_DIR/packaging/alertmanager/dockward.service.d/alertmanager.conf" \
+    "$PKG/usr/share/doc/dockward/examples/alertmanager.conf"
+install -D -m 0644 "$ROOT_DIR/packaging/alertmanager/alertmanager.yml" \
+    "$PKG/usr/share/doc/dockward/examples/alertmanager.yml"
 
 echo /etc/dockward/dockward.yml > "$PKG/DEBIAN/conffiles"
 

@@ -51,6 +51,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case engineLost = "engine-lost"
     case engineBack = "engine-back"
     case journalReplayed = "journal-replayed"
+    case alertmanagerLost = "alertmanager-lost"
+    case alertmanagerBack = "alertmanager-back"
     case actionTaken = "action-taken"
     case actionFailed = "action-failed"
     case actionSkipped = "action-skipped"
@@ -81,6 +83,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .engineLost: "f1a671def2e047adb6520636d728a9dd"
         case .engineBack: "4d9dd32cb9854ccebe0be6efd86131c6"
         case .journalReplayed: "e52b5bedb59a4630820d8c6f35c416f3"
+        case .alertmanagerLost: "32fc8e99c1f44df1b8d9e41ee70fd7b3"
+        case .alertmanagerBack: "cd641759674d4d78b66794f902fdd664"
         case .actionTaken: "e9b9578cce3544a5b02545e7310cd9db"
         case .actionFailed: "2f0b79948c5549f093212ade0ffa753c"
         case .actionSkipped: "563843aea54740e09456a9fa6872f980"
@@ -92,7 +96,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
     /// carry `DOCKWARD_EVENT=<kind>` so alert queries never match them.
     public var isAlert: Bool {
         switch self {
-        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected, .engineLost, .engineBack, .journalReplayed: false
+        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected, .engineLost, .engineBack, .journalReplayed,
+             .alertmanagerLost, .alertmanagerBack: false
         default: true
         }
     }

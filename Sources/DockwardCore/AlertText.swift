@@ -276,6 +276,38 @@ public enum AlertText {
             fields: [("DOCKER_SOCKET", socket), ("OUTAGE_SECONDS", text)])
     }
 
+    /// The first failed delivery to an Alertmanager; what it was to get is
+    /// kept and sent when it answers again.
+    public static func alertmanagerLost(url: String, reason: String) -> JournalEntry {
+        JournalEntry(
+            kind: .alertmanagerLost, priority: .warning,
+            message: "Cannot deliver alerts to Alertmanager at \(sanitizedForMessage(url)): \(sanitizedForMessage(reason))."
+                + (alertmanagerAdvice(reason: reason).map { " \($0)" } ?? "")
+                + " The open alerts are kept and delivered when it answers (retrying with backoff); the journal has every alert meanwhile.",
+            fields: [("ALERTMANAGER_URL", url), ("ALERTMANAGER_ERROR", reason)])
+    }
+
+    /// The failure a new setup meets first: the unit's empty network namespace.
+    static func alertmanagerAdvice(reason: String) -> String? {
+        let lower = reason.lowercased()
+        guard lower.contains("network is unreachable") || lower.contains("address family not supported")
+            || lower.contains("operation not permitted") || lower.contains("enetunreach") || lower.contains("eafnosupport")
+        else { return nil }
+        return "dockward.service has no network by default: install the drop-in "
+            + "/usr/share/doc/dockward/examples/alertmanager.conf (see the README, \"Alertmanager\")."
+    }
+
+    public static func alertmanagerBack(url: String, outage: Int64, dropped: Int) -> JournalEntry {
+        let seconds = Double(outage) / 1e9
+        let text = seconds < 10 ? formatRate(seconds) : String(Int(seconds.rounded()))
+        let lostPart = dropped == 0 ? "every alert kept meanwhile delivered."
+            : "\(dropped) alert state(s) did not fit in the queue (alertmanager.queue_capacity) and were dropped; the rest delivered."
+        return JournalEntry(
+            kind: .alertmanagerBack, priority: dropped == 0 ? .notice : .warning,
+            message: "Alertmanager back at \(sanitizedForMessage(url)) after \(text) s; \(lostPart)",
+            fields: [("ALERTMANAGER_URL", url), ("OUTAGE_SECONDS", text), ("ALERTS_DROPPED", String(dropped))])
+    }
+
     /// "1 task", "2 tasks".
     static func tasks(_ n: Int64) -> String { n == 1 ? "1 task" : "\(n) tasks" }
 

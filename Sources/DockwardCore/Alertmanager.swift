@@ -94,3 +94,166 @@ public struct AlertmanagerAlert: Equatable, Sendable {
                       Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), millis)
     }
 }
+
+/// What makes one open episode one Alertmanager alert: its kind and what it
+/// is about. A second episode of the same key (after the first ended) is a
+/// new alert, told apart by its start (the `episode` label).
+public enum AlertEpisodeKey: Hashable, Sendable {
+    /// pids-high, pids-exhausted, pids-forecast or pids-unlimited.
+    case containerPids(ContainerID, EntryKind)
+    case hostPids
+    case socketMount(ContainerID)
+    case socketMountUnresolved(ContainerID)
+    case hostControl(ContainerID, HostControlClass)
+    /// The listener's address as dockerd resolves it.
+    case engineTCP(String)
+    case engineLost
+
+    /// As the state file keeps it: `pids-high/<64-hex id>`, `engine-tcp/tcp://0.0.0.0:2375`.
+    public var text: String {
+        switch self {
+        case .containerPids(let id, let kind): "\(kind.rawValue)/\(id.full)"
+        case .hostPids: "host-pids-high"
+        case .socketMount(let id): "socket-mount/\(id.full)"
+        case .socketMountUnresolved(let id): "socket-mount-unresolved/\(id.full)"
+        case .hostControl(let id, let c): "host-control-\(c.rawValue)/\(id.full)"
+        case .engineTCP(let address): "engine-tcp/\(address)"
+        case .engineLost: "engine-lost"
+        }
+    }
+
+    public init?(text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard !parts.isEmpty else { return nil }
+        let head = parts[0], rest = parts.count > 1 ? parts[1] : nil
+        switch (head, rest) {
+        case ("host-pids-high", nil): self = .hostPids
+        case ("engine-lost", nil): self = .engineLost
+        case ("engine-tcp", let address?): self = .engineTCP(address)
+        case (_, let idText?):
+            guard let id = ContainerID(idText) else { return nil }
+            if head == "socket-mount" { self = .socketMount(id); return }
+            if head == "socket-mount-unresolved" { self = .socketMountUnresolved(id); return }
+            if head.hasPrefix("host-control-"), let c = HostControlClass(rawValue: String(head.dropFirst(13))) {
+                self = .hostControl(id, c)
+                return
+            }
+            guard let kind = EntryKind(rawValue: head), AlertEpisodeKey.containerPidsKinds.contains(kind) else { return nil }
+            self = .containerPids(id, kind)
+        default: return nil
+        }
+    }
+
+    /// The pids kinds that open an episode; pids-recovered ends them.
+    public static let containerPidsKinds: Set<EntryKind> = [.pidsHigh, .pidsExhausted, .pidsForecast, .pidsUnlimited]
+}
+
+extension Finding {
+    /// The episode this finding opens (or, as a reminder or an escalation,
+    /// carries on), or nil: notices, recoveries, actions and the daemon's
+    /// own entries other than `engine-lost` are not episodes.
+    public var episodeKey: AlertEpisodeKey? {
+        switch self {
+        case .containerPids(let f, let ref, _):
+            AlertEpisodeKey.containerPidsKinds.contains(f.kind) ? .containerPids(ref.id, f.kind) : nil
+        case .hostPids(let f): f.kind == .hostPidsHigh ? .hostPids : nil
+        case .socketExposure(let s): s.allowedBy == nil ? .socketMount(s.details.id) : nil
+        case .socketUnresolved(let d, _, _): .socketMountUnresolved(d.id)
+        case .hostControl(let d, let f, let rule, _): rule == nil ? .hostControl(d.id, f.hostControlClass) : nil
+        case .engineTCPExposed(let f, _): .engineTCP(f.address)
+        case .lifecycle(.engineLost): .engineLost
+        case .action, .lifecycle: nil
+        }
+    }
+}
+
+/// How a finding reads as an Alertmanager alert: one stable `alertname` a
+/// kind, `severity` from the entry's priority, the container's labels, and
+/// the entry's message and figures as annotations.
+public enum AlertmanagerAlerts {
+    /// The `alertname` of each kind that opens an episode (documented in
+    /// the README; never renamed: silences and routes match on it).
+    public static func alertName(_ kind: EntryKind) -> String? {
+        switch kind {
+        case .pidsUnlimited: "DockwardPidsUnlimited"
+        case .pidsHigh: "DockwardPidsHigh"
+        case .pidsExhausted: "DockwardPidsExhausted"
+        case .pidsForecast: "DockwardPidsForecast"
+        case .hostPidsHigh: "DockwardHostPidsHigh"
+        case .socketMount: "DockwardSocketMount"
+        case .socketMountUnresolved: "DockwardSocketMountUnresolved"
+        case .privileged: "DockwardPrivileged"
+        case .hostPID: "DockwardHostPID"
+        case .engineStateMount: "DockwardEngineStateMount"
+        case .blockDevice: "DockwardBlockDevice"
+        case .engineTCPExposed: "DockwardEngineTCPExposed"
+        case .engineLost: "DockwardEngineLost"
+        default: nil
+        }
+    }
+
+    /// crit and above, and err: critical; warning: warning; the rest: info.
+    public static func severity(_ priority: Priority) -> String {
+        switch priority {
+        case .emerg, .alert, .crit, .err: "critical"
+        case .warning: "warning"
+        case .notice, .info, .debug: "info"
+        }
+    }
+
+    /// The labels dockward sets itself; `alertmanager.labels` may not use them.
+    public static let ownLabels: Set<String> = ["alertname", "severity", "kind", "container", "container_id", "image",
+                                                "host", "episode"]
+
+    /// What the operator does about each kind, one line (the catalog,
+    /// `journalctl -x`, says it at length).
+    public static func advice(_ kind: EntryKind) -> String {
+        switch kind {
+        case .pidsUnlimited:
+            "Give it a limit a little above its normal peak: docker update --pids-limit N <container>."
+        case .pidsHigh, .pidsForecast:
+            "Look for a process leak (docker top <container>); raise its --pids-limit only if the load is real."
+        case .pidsExhausted:
+            "Forks are refused: find the runaway (docker top <container>), restart or stop it."
+        case .hostPidsHigh:
+            "The host's process table is filling: find the container growing fastest (dockward_container_pids)."
+        case .socketMount, .privileged, .hostPID, .engineStateMount, .blockDevice:
+            "This container can control the host: remove the mount or flag unless it is meant to, then allow it in host_control.allow."
+        case .socketMountUnresolved:
+            "A mount source could not be resolved: check the container's mounts by hand."
+        case .engineTCPExposed:
+            "The engine listens on TCP without TLS client verification: remove the -H tcp:// listener or require tlsverify."
+        case .engineLost:
+            "dockward cannot reach the engine: check the engine (systemctl status docker) and its socket."
+        default: ""
+        }
+    }
+
+    /// The alert for `finding` starting at `startsAt` and ending at
+    /// `endsAt` (unix nanoseconds), or nil when the finding opens no episode.
+    /// `host` and `extraLabels` go on every alert; dockward's own labels win.
+    public static func alert(for finding: Finding, startsAt: Int64, endsAt: Int64, host: String,
+                             extraLabels: [String: String]) -> AlertmanagerAlert? {
+        guard finding.episodeKey != nil, let name = alertName(finding.kind) else { return nil }
+        let entry = finding.entry
+        var labels = extraLabels
+        labels["alertname"] = name
+        labels["severity"] = severity(entry.priority)
+        labels["kind"] = finding.kind.rawValue
+        labels["host"] = host
+        // The start in unix milliseconds: two episodes of one container and
+        // kind never merge into one alert.
+        labels["episode"] = String(startsAt / 1_000_000)
+        if let c = finding.container {
+            labels["container_id"] = c.id.short
+            labels["container"] = c.metadata?.name ?? c.id.short
+            if let image = c.metadata?.image { labels["image"] = image }
+        }
+        var annotations = ["summary": entry.message, "description": advice(finding.kind),
+                           "message_id": finding.kind.messageID]
+        if let path = finding.container?.cgroupPath { annotations["cgroup_path"] = path }
+        // The entry's figures (PIDS_CURRENT, MOUNT_SOURCE, ...), as facts.
+        for (name, value) in entry.fields { annotations[name.lowercased()] = value }
+        return AlertmanagerAlert(labels: labels, annotations: annotations, startsAt: startsAt, endsAt: endsAt)
+    }
+}

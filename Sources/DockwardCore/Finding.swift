@@ -99,6 +99,11 @@ public enum LifecycleEvent: Equatable, Sendable {
     case engineBack(socket: String, outage: Int64)
     /// journald is back and the entries kept meanwhile are written.
     case journalReplayed(JournalReplay)
+    /// The first failed delivery of an Alertmanager outage; the alerts are kept.
+    case alertmanagerLost(url: String, reason: String)
+    /// Delivered again after `outage` nanoseconds; `dropped` alerts did not
+    /// fit in the queue meanwhile.
+    case alertmanagerBack(url: String, outage: Int64, dropped: Int)
 
     public var kind: EntryKind {
         switch self {
@@ -109,6 +114,8 @@ public enum LifecycleEvent: Equatable, Sendable {
         case .engineLost: .engineLost
         case .engineBack: .engineBack
         case .journalReplayed: .journalReplayed
+        case .alertmanagerLost: .alertmanagerLost
+        case .alertmanagerBack: .alertmanagerBack
         }
     }
 
@@ -125,6 +132,9 @@ public enum LifecycleEvent: Equatable, Sendable {
         case .engineLost(let socket, let reason, let cap): AlertText.engineLost(socket: socket, reason: reason, retryCap: cap)
         case .engineBack(let socket, let outage): AlertText.engineBack(socket: socket, outage: outage)
         case .journalReplayed(let r): AlertText.journalReplayed(r)
+        case .alertmanagerLost(let url, let reason): AlertText.alertmanagerLost(url: url, reason: reason)
+        case .alertmanagerBack(let url, let outage, let dropped):
+            AlertText.alertmanagerBack(url: url, outage: outage, dropped: dropped)
         }
     }
 }

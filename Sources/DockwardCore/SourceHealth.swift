@@ -12,6 +12,8 @@ public enum HealthSource: String, CaseIterable, Sendable {
     case engine
     /// The state file that carries open episodes across a restart.
     case stateFile = "state_file"
+    /// Every configured Alertmanager takes the alerts (up when none is configured).
+    case alertmanager
 
     /// What being down means, in two or three words ("kmsg unreadable").
     public var downText: String {
@@ -20,6 +22,7 @@ public enum HealthSource: String, CaseIterable, Sendable {
         case .inotify: "inotify refused"
         case .engine: "engine not connected"
         case .stateFile: "state_file unwritable"
+        case .alertmanager: "alertmanager unreachable"
         }
     }
 }

@@ -1,5 +1,6 @@
 import DockwardSystem
 import Dispatch
+import Glibc
 import DockwardCgroup
 import DockwardCore
 import DockwardDocker
@@ -43,14 +44,27 @@ public final class Daemon {
         public var makeActionClient: (@Sendable (ContainerID) -> ContainerActionAPI)?
         /// How long a stop waits for actions under way (`actionsStopGrace`).
         public var actionsStopGrace: Interval
+        /// Makes the Alertmanager delivery when `alertmanager.urls` is set;
+        /// nil: open episodes are tracked but sent nowhere.
+        public var makeAlertmanagerDelivery: AlertmanagerDeliveryFactory?
+        /// Unix nanoseconds, for the alerts' `startsAt` and `endsAt`.
+        public var wallClock: @Sendable () -> Int64
+        /// The `host` label of every alert.
+        public var hostName: String
 
         public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: FindingWriter, notifier: ServiceNotifier,
                     metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?,
                     descriptors: DescriptorBudget, kernelMessages: KernelMessages = .kmsgElseJournal(KernelRefusalLog.defaultPath),
                     logger: Logger, makeActionClient: (@Sendable (ContainerID) -> ContainerActionAPI)? = nil,
-                    actionsStopGrace: Interval = Daemon.actionsStopGrace) {
+                    actionsStopGrace: Interval = Daemon.actionsStopGrace,
+                    makeAlertmanagerDelivery: AlertmanagerDeliveryFactory? = nil,
+                    wallClock: @escaping @Sendable () -> Int64 = SystemClock.realtimeNanos,
+                    hostName: String = Daemon.hostName()) {
             self.engine = engine
+            self.makeAlertmanagerDelivery = makeAlertmanagerDelivery
+            self.wallClock = wallClock
+            self.hostName = hostName
             self.actionsStopGrace = actionsStopGrace
             self.makeActionClient = makeActionClient
             self.cgroupLayout = cgroupLayout
@@ -68,13 +82,24 @@ public final class Daemon {
 
     /// Exit codes from sysexits.h, so systemd and scripts can tell a bad config
     /// from a crash.
-    public enum ExitCode: Int32 { case ok = 0, config = 78 }
+    public enum ExitCode: Int32, Sendable { case ok = 0, config = 78 }
 
     /// How long a stop waits for actions under way, so the result of a pause
     /// the engine carried out is journaled before `daemon-stopped`: a pause
     /// or an update answers in milliseconds, a container stop within its
     /// timeout (10 s, Docker's default).
     public nonisolated static let actionsStopGrace = Interval.seconds(12)
+
+    /// This machine's name (`gethostname`), for the alerts' `host` label.
+    public nonisolated static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// How long a stop waits for the last Alertmanager deliveries (the
+    /// resolved states above all), within the unit's stop timeout.
+    public nonisolated static let alertmanagerStopGrace = Interval.seconds(2)
 
     /// The daemon's one queue (`DaemonActor.queue`).
     public nonisolated var queue: DispatchQueue { DaemonActor.queue }
@@ -89,6 +114,7 @@ public final class Daemon {
     private let hostControl: HostControlWatch
     private let engineTCP: EngineTCPWatch
     private let containment: Containment
+    private let alertmanager: AlertmanagerFeed
     private let stateFile: StateFile?
     private let bootID: String
     private var savedAlertCount = -1
@@ -132,10 +158,17 @@ public final class Daemon {
         containment = Containment(config: config, outlet: outlet, pids: pids, makeClient: parts.makeActionClient,
                                   engineIsUp: { [unowned link] in link.isConnected },
                                   stopGrace: parts.actionsStopGrace, queue: queue, logger: parts.logger)
+        alertmanager = AlertmanagerFeed(config: config.alertmanager, host: parts.hostName, wallClock: parts.wallClock,
+                                        makeDelivery: parts.makeAlertmanagerDelivery, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }
         bootID = StateFile.currentBootID()
         link.observer = self
         outlet.addConsumer { [weak containment] in containment?.observe($0) }
+        outlet.addConsumer { [weak alertmanager] in alertmanager?.observe($0) }
+        alertmanager.isOpen = { [unowned self] in episodeIsOpen($0) }
+        alertmanager.report = { event in
+            DaemonActor.async { [weak self] in self?.alertmanagerReported(event) }
+        }
     }
 
     // MARK: Life cycle
@@ -157,6 +190,7 @@ public final class Daemon {
                 engineSocket: parts.engine.socketPath, cgroupLayout: parts.cgroupLayout.summary,
                 openEpisodes: open, stateFile: stateFile?.path,
                 engineSocketHardLinks: hostControl.engineSocketHardLinks()))))
+            alertmanager.start()
             engineTCP.check(config)
             link.start()
             if timer { startTimer() }
@@ -191,14 +225,22 @@ public final class Daemon {
                 saveState(force: true)
                 let count = pids.containers.count
                 pids.shutdown()
-                link.stop { [self] in
-                    outlet.send(.lifecycle(.daemonStopped(watching: count)))
-                    outlet.retryPending()
-                    guard case .stopping(let waiters) = stopState else { return }
-                    stopState = .stopped
-                    for waiter in waiters { waiter() }
+                // The last deliveries (resolved states above all) before
+                // the engine's connections close.
+                alertmanager.finish(within: Self.alertmanagerStopGrace) {
+                    DaemonActor.async { [self] in finishStop(watching: count) }
                 }
             }
+        }
+    }
+
+    private func finishStop(watching count: Int) {
+        link.stop { [self] in
+            outlet.send(.lifecycle(.daemonStopped(watching: count)))
+            outlet.retryPending()
+            guard case .stopping(let waiters) = stopState else { return }
+            stopState = .stopped
+            for waiter in waiters { waiter() }
         }
     }
 
@@ -236,6 +278,7 @@ public final class Daemon {
             pids.apply(newConfig)
             hostControl.apply(newConfig)
             containment.apply(newConfig)
+            alertmanager.apply(newConfig.alertmanager)
             link.apply(resyncInterval: newConfig.hostControl.resyncInterval)
             if intervalChanged && timer != nil { startTimer() }
             outlet.send(.lifecycle(.configReloaded(changes: changes, configPath: configPath)))
@@ -275,6 +318,8 @@ public final class Daemon {
             pids.poll(now: now)
             // Actions after the pass, never inside a judgement.
             containment.afterPass(now: now)
+            // Episodes that ended resolve their alerts; open ones are re-sent when due.
+            alertmanager.afterPass()
             parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - now) / 1e9)
             saveState(force: false)
             reportHealth()
@@ -299,6 +344,9 @@ public final class Daemon {
 
     /// Action calls to the engine under way. Call on the queue.
     public var actionsInFlight: Int { containment.inFlight }
+
+    /// Alertmanager alerts open now. Call on the queue.
+    public var alertmanagerOpenCount: Int { alertmanager.open.count }
 
     /// Containers whose cgroups are watched now. Call on the queue.
     public var watchedContainerCount: Int { pids.containers.count }
@@ -326,6 +374,7 @@ public final class Daemon {
         health.set(.engine, up: link.isConnected)
         // No state directory: nothing that can fail (said once at start).
         health.set(.stateFile, up: !stateProblemLogged)
+        health.set(.alertmanager, up: alertmanager.unreachable.isEmpty)
         health.openFileBudgetExceeded = pids.cgroups.budgetExceeded
         return health
     }
@@ -369,6 +418,7 @@ public final class Daemon {
             pids.resume(containers: state.pidsEpisodes, host: state.hostPids, at: now)
             hostControl.resume(state.judgements)
             containment.resume(settled: state.settledActions, pendingLimits: state.pendingPidsLimits)
+            alertmanager.resume(state.alertmanager ?? [])
             savedEpisodes = state
             return state.openCount
         }
@@ -376,8 +426,46 @@ public final class Daemon {
 
     private var currentState: SavedState {
         let open = pids.openEpisodes()
-        return SavedState(bootID: bootID, pidsEpisodes: open.containers, hostPids: open.host,
-                          judgements: hostControl.reported, actions: containment.savedState)
+        var state = SavedState(bootID: bootID, pidsEpisodes: open.containers, hostPids: open.host,
+                               judgements: hostControl.reported, actions: containment.savedState)
+        let alerts = alertmanager.saved
+        state.alertmanager = alerts.isEmpty ? nil : alerts
+        return state
+    }
+
+    // MARK: Alertmanager
+
+    /// Whether the part that owns an episode still has it open: asked after
+    /// each pass for every open Alertmanager alert.
+    private func episodeIsOpen(_ key: AlertEpisodeKey) -> Bool {
+        switch key {
+        case .containerPids(let id, let kind): return pids.episodeIsOpen(id, kind)
+        case .hostPids: return pids.hostEpisodeIsOpen
+        case .socketMount(let id): return hostControl.isReported(id, .exposed) && !isAllowed(id)
+        case .socketMountUnresolved(let id): return hostControl.isReported(id, .unresolved)
+        case .hostControl(let id, let c): return hostControl.isReported(id, c) && !isAllowed(id)
+        case .engineTCP(let address): return engineTCP.isExposed(address)
+        case .engineLost: return !link.isConnected
+        }
+    }
+
+    /// A `host_control.allow` rule matches the container now (one added by a reload ends its alerts).
+    private func isAllowed(_ id: ContainerID) -> Bool {
+        guard let metadata = link.metadata(for: id) else { return false }
+        return config.hostControl.allow.contains { $0.matches(metadata) }
+    }
+
+    /// A delivery's outage report, as an entry: one `alertmanager-lost` and
+    /// one `alertmanager-back` per outage of each URL.
+    private func alertmanagerReported(_ event: AlertmanagerDeliveryEvent) {
+        guard alertmanager.isDelivering else { return }
+        alertmanager.delivered(event)
+        switch event {
+        case .lost(let url, let reason): outlet.send(.lifecycle(.alertmanagerLost(url: url, reason: reason)))
+        case .back(let url, let outage, let dropped):
+            outlet.send(.lifecycle(.alertmanagerBack(url: url, outage: outage, dropped: dropped)))
+        }
+        reportHealth()
     }
 
     /// Written when an alert went out since the last save (an episode opened

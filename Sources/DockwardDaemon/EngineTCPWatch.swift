@@ -141,6 +141,9 @@ final class EngineTCPWatch {
         self.logger = logger
     }
 
+    /// A listener at this address is still in the engine's configuration.
+    func isExposed(_ address: String) -> Bool { reported.contains { $0.address == address } }
+
     func check(_ config: DockwardConfig) {
         guard config.hostControl.checks.engineTCP else {
             // Turned back on later, it reports afresh.

@@ -122,6 +122,14 @@ final class HostControlWatch {
 
     func forget(_ id: ContainerID) { judgements[id] = nil }
 
+    /// The container is still judged with this socket verdict.
+    func isReported(_ id: ContainerID, _ verdict: Verdict) -> Bool { judgements[id]?.socket == verdict }
+
+    /// The container is still judged with this host-control class.
+    func isReported(_ id: ContainerID, _ hostControlClass: HostControlClass) -> Bool {
+        judgements[id]?.classes.contains(hostControlClass) ?? false
+    }
+
     /// After a full listing: judgements of containers the engine no longer has go.
     func listingCompleted(_ present: Set<ContainerID>, reason: String) {
         for id in judgements.keys where !present.contains(id) { judgements[id] = nil }

@@ -271,6 +271,23 @@ final class PidsWatch {
         return (out, host.openPriority)
     }
 
+    /// Whether the container's episode of `kind` (pids-high, -exhausted,
+    /// -forecast, -unlimited) is still open: the Alertmanager feed asks
+    /// after each pass. A container no longer watched has none.
+    func episodeIsOpen(_ id: ContainerID, _ kind: EntryKind) -> Bool {
+        guard let episodes = cgroups[id]?.detector.openEpisodes else { return false }
+        switch kind {
+        case .pidsHigh: return episodes.high != nil
+        case .pidsExhausted: return episodes.exhausted
+        case .pidsForecast: return episodes.forecast
+        case .pidsUnlimited: return episodes.unlimitedReported
+        default: return false
+        }
+    }
+
+    /// The host's host-pids-high episode is open.
+    var hostEpisodeIsOpen: Bool { host.openPriority != nil }
+
     /// Call before the first poll: the first scan takes these up for the
     /// containers still there and forgets the rest.
     func resume(containers saved: [ContainerID: PidsEpisodes], host hostPriority: Priority?, at now: Int64) {

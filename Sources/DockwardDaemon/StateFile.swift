@@ -21,11 +21,23 @@ struct SavedState: Codable, Equatable {
         var pendingPidsLimit: Int64?
     }
 
+    /// An Alertmanager alert open at the save, as it was sent.
+    struct OpenAlert: Codable, Equatable {
+        /// `AlertEpisodeKey.text`.
+        var key: String
+        var labels: [String: String]
+        var annotations: [String: String]
+        /// Unix nanoseconds.
+        var startsAt: Int64
+    }
+
     var format = SavedState.currentFormat
     var bootID: String
     /// Keyed by the full 64-hex container id.
     var containers: [String: ContainerState] = [:]
     var hostPids: Priority?
+    /// Absent in files written before the Alertmanager push.
+    var alertmanager: [OpenAlert]?
 
     /// Alerts that a restart would otherwise repeat.
     var openCount: Int {

@@ -27,7 +27,7 @@ import Prometheus
 /// | `dockward_poll_duration_seconds` | histogram | one poll of every container |
 /// | `dockward_engine_connected` | gauge | 1 while the events stream is up |
 /// | `dockward_event_stream_lag_seconds` | gauge | arrival time minus the last event's `timeNano`; absent before the first event |
-/// | `dockward_source_up{source}` | gauge | 1 up, 0 down, per `HealthSource`: kmsg, journal, inotify, engine, state_file; absent until the daemon first reports |
+/// | `dockward_source_up{source}` | gauge | 1 up, 0 down, per `HealthSource`: kmsg, journal, inotify, engine, state_file, alertmanager; absent until the daemon first reports |
 /// | `dockward_refusal_source{source}` | gauge | always 1; one series, `source` = kmsg, journal or poll (where refused forks are learnt from) |
 /// | `dockward_open_file_budget_exceeded` | gauge | 1 when containers beyond the open-file budget reopen their files each poll |
 /// | `dockward_build_info{version}` | gauge | always 1 |
@@ -221,7 +221,7 @@ enum Names {
     static var engineConnected: MetricNameDescriptor { d("dockward_engine_connected", "1 while the Docker engine's events stream is connected, else 0.") }
     static var eventLag: MetricNameDescriptor { d("dockward_event_stream_lag_seconds", "Arrival time minus timeNano of the last engine event read.") }
     static var watched: MetricNameDescriptor { d("dockward_containers_watched", "Containers whose pids cgroup dockward watches.") }
-    static var sourceUp: MetricNameDescriptor { d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file.") }
+    static var sourceUp: MetricNameDescriptor { d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file, alertmanager.") }
     static var refusalSource: MetricNameDescriptor { d("dockward_refusal_source", "Where refused forks are learnt from (kmsg, journal, or poll of every pids.events); always 1.") }
     static var budgetExceeded: MetricNameDescriptor { d("dockward_open_file_budget_exceeded", "1 when some containers' pids files are reopened each poll because the open-file budget is spent.") }
     static var buildInfo: MetricNameDescriptor { d("dockward_build_info", "dockward's version; always 1.") }

@@ -48,6 +48,8 @@ final class FindingTests: XCTestCase {
             .lifecycle(.engineLost(socket: "/s", reason: "gone", retryCap: .seconds(30))),
             .lifecycle(.engineBack(socket: "/s", outage: 1)),
             .lifecycle(.journalReplayed(JournalReplay(outageSeconds: 3, written: 2, dropped: 0, queueLimit: 10))),
+            .lifecycle(.alertmanagerLost(url: "http://am:9093", reason: "refused")),
+            .lifecycle(.alertmanagerBack(url: "http://am:9093", outage: 1, dropped: 0)),
         ]
         return out
     }

@@ -3,7 +3,7 @@ import XCTest
 
 final class SourceHealthTests: XCTestCase {
     func testLabelsAreTheMetricsSourceNames() {
-        XCTAssertEqual(HealthSource.allCases.map(\.rawValue), ["kmsg", "journal", "inotify", "engine", "state_file"])
+        XCTAssertEqual(HealthSource.allCases.map(\.rawValue), ["kmsg", "journal", "inotify", "engine", "state_file", "alertmanager"])
         XCTAssertEqual(RefusalSource.allCases.map(\.rawValue), ["kmsg", "journal", "poll"])
     }
 

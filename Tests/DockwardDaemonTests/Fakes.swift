@@ -402,13 +402,15 @@ final class DaemonUnderTest: @unchecked Sendable {
     let engine: ScriptedEngine
     let host: FixtureHost
     let configPath: String
+    /// Moves with `now` at each tick.
+    let wall = ManualWallClock()
     private(set) var now: Int64
 
     /// `kernelLog`: a FIFO standing in for /dev/kmsg; nil: none, so refusals
     /// are read from `pids.events` every poll.
     init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
          kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1, actions: ScriptedActions? = nil,
-         actionsStopGrace: Interval = Daemon.actionsStopGrace) throws {
+         actionsStopGrace: Interval = Daemon.actionsStopGrace, alertmanager: RecordingSubmitter? = nil) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
@@ -420,7 +422,8 @@ final class DaemonUnderTest: @unchecked Sendable {
             metrics: metrics, stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
             kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger,
             makeActionClient: actions.map { recorder in { @Sendable id in recorder.makeClient(id) } },
-            actionsStopGrace: actionsStopGrace)
+            actionsStopGrace: actionsStopGrace, makeAlertmanagerDelivery: alertmanager?.factory,
+            wallClock: wall.read, hostName: "test-host")
         let path = configPath
         daemon = DaemonActor.sync { Daemon(config: loaded, configPath: path, configIsExplicit: true, parts: parts) }
         now = SystemClock.monotonicNanos()
@@ -440,6 +443,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         let daemon = self.daemon, now = self.now
         DaemonActor.sync { daemon.tick(now: now) }
         self.now += step.nanoseconds
+        wall.advance(step.nanoseconds)
     }
 
     func ticks(_ n: Int, every step: Interval = .seconds(1)) {
@@ -486,6 +490,54 @@ func details(_ id: ContainerID, name: String, binds: [(source: String, destinati
         id: id, metadata: ContainerMetadata(name: "/" + name, image: "local/busybox:test", labels: labels),
         mounts: binds.map { MountPoint(kind: .bind, source: $0.source, destination: $0.destination, readWrite: true) },
         binds: binds.map { "\($0.source):\($0.destination)" }, state: state, pidsLimit: pidsLimit)
+}
+
+/// The Alertmanager delivery's place in the wiring: records what the feed
+/// submits, and lets a test report outages as the real delivery would.
+final class RecordingSubmitter: AlertmanagerSubmitter, @unchecked Sendable {
+    private let lock = NSLock()
+    private var batches: [[AlertmanagerAlert]] = []
+    private var report: (@Sendable (AlertmanagerDeliveryEvent) -> Void)?
+    private(set) var made = 0
+    private(set) var finished = 0
+
+    /// The factory the daemon's parts take.
+    var factory: AlertmanagerDeliveryFactory {
+        { [self] _, report in
+            lock.withLock {
+                made += 1
+                self.report = report
+            }
+            return self
+        }
+    }
+
+    func submit(_ alerts: [AlertmanagerAlert]) { lock.withLock { batches.append(alerts) } }
+
+    func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
+        lock.withLock { finished += 1 }
+        done()
+    }
+
+    /// Every state submitted, in order.
+    var states: [AlertmanagerAlert] { lock.withLock { batches.flatMap { $0 } } }
+
+    /// The states submitted for alerts of this name.
+    func states(_ alertName: String) -> [AlertmanagerAlert] { states.filter { $0.labels["alertname"] == alertName } }
+
+    func reset() { lock.withLock { batches = [] } }
+
+    func tell(_ event: AlertmanagerDeliveryEvent) { lock.withLock { report }?(event) }
+}
+
+/// Wall-clock time the test moves along with its manual monotonic clock.
+final class ManualWallClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int64 = 1_800_000_000_000_000_000
+
+    var now: Int64 { lock.withLock { value } }
+    func advance(_ nanos: Int64) { lock.withLock { value += nanos } }
+    var read: @Sendable () -> Int64 { { [self] in now } }
 }
 
 /// A field of an entry, as written.

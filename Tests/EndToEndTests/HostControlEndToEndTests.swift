@@ -227,7 +227,7 @@ final class HostControlEndToEndTests: XCTestCase {
     func testUnrelatedBindAndLookalikeGiveNothing() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-e2e-look-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("docker.sock.d"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("docker.sock.bak").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("docker.sock.bak").path, contents: Data())
         defer { try? FileManager.default.removeItem(at: dir) }
         let names = [E2E.uniqueName("unrelated"), E2E.uniqueName("lookalike")]
         defer { names.forEach(E2E.removeContainer) }

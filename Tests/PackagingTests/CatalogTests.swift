@@ -135,6 +135,9 @@ enum Expected {
         "engine-back": ("4d9dd32cb9854ccebe0be6efd86131c6", event.union(["DOCKER_SOCKET", "OUTAGE_SECONDS"])),
         "journal-replayed": ("e52b5bedb59a4630820d8c6f35c416f3",
                              event.union(["OUTAGE_SECONDS", "DOCKWARD_QUEUE_WRITTEN", "DOCKWARD_QUEUE_DROPPED"])),
+        "alertmanager-lost": ("32fc8e99c1f44df1b8d9e41ee70fd7b3", event.union(["ALERTMANAGER_URL", "ALERTMANAGER_ERROR"])),
+        "alertmanager-back": ("cd641759674d4d78b66794f902fdd664",
+                              event.union(["ALERTMANAGER_URL", "OUTAGE_SECONDS", "ALERTS_DROPPED"])),
         "action-taken": ("e9b9578cce3544a5b02545e7310cd9db", action.union(["ACTION_UNDO"])),
         "action-failed": ("2f0b79948c5549f093212ade0ffa753c", action),
         "action-skipped": ("563843aea54740e09456a9fa6872f980", action),
@@ -202,6 +205,8 @@ enum Expected {
         entries.append(AlertText.engineLost(socket: "/run/docker.sock", reason: "gone", retryCap: .seconds(30)))
         entries.append(AlertText.engineBack(socket: "/run/docker.sock", outage: 1_500_000_000))
         entries.append(AlertText.journalReplayed(JournalReplay(outageSeconds: 12, written: 40, dropped: 2, queueLimit: 4096)))
+        entries.append(AlertText.alertmanagerLost(url: "http://am:9093", reason: "connection refused"))
+        entries.append(AlertText.alertmanagerBack(url: "http://am:9093", outage: 5_000_000_000, dropped: 3))
         for result in ActionReport.Result.allCases {
             entries.append(AlertText.action(ActionReport(
                 result: result, action: .cap(500), reason: .runawayForecast, container: container, current: 10, limit: 20,

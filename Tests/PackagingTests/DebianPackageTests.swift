@@ -13,6 +13,8 @@ final class DebianPackageTests: XCTestCase {
         "/usr/lib/systemd/catalog/dockward.catalog",
         "/usr/share/doc/dockward/examples/metrics.conf",
         "/usr/share/doc/dockward/examples/actions.conf",
+        "/usr/share/doc/dockward/examples/alertmanager.conf",
+        "/usr/share/doc/dockward/examples/alertmanager.yml",
     ]
 
     func buildPackage(into dir: URL) throws -> String {

@@ -147,6 +147,12 @@ enum GoldenInputs {
             JournalReplay(outageSeconds: 42, written: 17, dropped: 0, queueLimit: 4096))).entry)
         add("journal-replayed: entries dropped", Finding.lifecycle(.journalReplayed(
             JournalReplay(outageSeconds: 900, written: 4096, dropped: 311, queueLimit: 4096))).entry)
+        add("alertmanager-lost", Finding.lifecycle(.alertmanagerLost(
+            url: "https://am-1.example:9093", reason: "connect(): Connection refused (errno: 111)")).entry)
+        add("alertmanager-back: every alert delivered", Finding.lifecycle(.alertmanagerBack(
+            url: "https://am-1.example:9093", outage: 95_000_000_000, dropped: 0)).entry)
+        add("alertmanager-back: alerts dropped", Finding.lifecycle(.alertmanagerBack(
+            url: "https://am-1.example:9093", outage: 3_600_000_000_000, dropped: 12)).entry)
 
         // Containment actions: `AlertText.action`.
         add("action-taken: cap, engine pending", AlertText.action(ActionReport(

@@ -1,3 +1,4 @@
+import DockwardCore
 import DockwardTestSupport
 import Foundation
 import XCTest
@@ -109,5 +110,44 @@ final class ActionsDropInTests: XCTestCase {
         let unit = try String(contentsOf: Packaging.unitFile, encoding: .utf8)
         XCTAssertFalse(unit.contains("CAP_DAC_OVERRIDE"), "the default unit grants no write to the cgroup tree")
         XCTAssertTrue(unit.contains("\nProtectControlGroups=yes\n"))
+    }
+}
+
+/// packaging/alertmanager/: the drop-in that `alertmanager.urls` needs loads
+/// cleanly on top of the unit and opens only what it says, and the sample
+/// route for Alertmanager's own config passes `amtool check-config`.
+final class AlertmanagerPackagingTests: XCTestCase {
+    func testAlertmanagerDropInVerifiesOnTopOfTheUnit() throws {
+        try Packaging.requireTools("systemd-analyze")
+        try Packaging.requireBinary()
+        let dir = try UnitFileTests.unitCopy().deletingLastPathComponent()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dropIn = TestEnvironment.repoRoot.appendingPathComponent("packaging/alertmanager/dockward.service.d/alertmanager.conf")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("dockward.service.d"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: dropIn, to: dir.appendingPathComponent("dockward.service.d/alertmanager.conf"))
+        let service = dir.appendingPathComponent("dockward.service").path
+        let verify = try Packaging.run("/usr/bin/env", ["SYSTEMD_UNIT_PATH=\(dir.path):", "systemd-analyze", "verify", service])
+        XCTAssertEqual(verify.status, 0, verify.output)
+        XCTAssertEqual(verify.output.trimmingCharacters(in: .whitespacesAndNewlines), "", verify.output)
+        let lines = Set(try String(contentsOf: dropIn, encoding: .utf8).split(separator: "\n").map(String.init))
+        for expected in ["PrivateNetwork=no", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+                         "IPAddressAllow=localhost"] {
+            XCTAssertTrue(lines.contains(expected), "the drop-in lacks \(expected)")
+        }
+        XCTAssertFalse(lines.contains { $0.hasPrefix("IPAddressDeny") }, "the unit's IPAddressDeny=any stays")
+    }
+
+    func testSampleRouteIsAValidAlertmanagerConfig() throws {
+        try Packaging.requireTools("amtool")
+        let sample = TestEnvironment.repoRoot.appendingPathComponent("packaging/alertmanager/alertmanager.yml").path
+        let check = try Packaging.run("/usr/bin/env", ["amtool", "check-config", sample])
+        XCTAssertEqual(check.status, 0, check.output)
+        XCTAssertTrue(check.output.contains("SUCCESS"), check.output)
+        // Every alertname the sample matches is one dockward sends.
+        let text = try String(contentsOfFile: sample, encoding: .utf8)
+        let names = Set(EntryKind.allCases.compactMap(AlertmanagerAlerts.alertName))
+        for name in ["DockwardPidsExhausted", "DockwardPidsHigh", "DockwardPidsForecast", "DockwardHostPidsHigh"] {
+            XCTAssertTrue(text.contains(name) && names.contains(name), name)
+        }
     }
 }

@@ -1,0 +1,217 @@
+import DockwardCore
+import Logging
+
+/// Where the feed hands alert states: the delivery, which POSTs them off the
+/// daemon's queue, or a test's recorder. `submit` never blocks.
+public protocol AlertmanagerSubmitter: AnyObject, Sendable {
+    /// The latest state of each alert (firing with `endsAt` ahead, or resolved).
+    func submit(_ alerts: [AlertmanagerAlert])
+    /// At stop or when replaced: one last try at what is pending, for at
+    /// most `grace`; then `done` (on any thread).
+    func finish(within grace: Interval, done: @escaping @Sendable () -> Void)
+}
+
+/// What a delivery tells the daemon: one of each per outage of one URL.
+public enum AlertmanagerDeliveryEvent: Equatable, Sendable {
+    case lost(url: String, reason: String)
+    case back(url: String, outage: Int64, dropped: Int)
+}
+
+/// Makes the delivery for a config (reading its secret files); throws with
+/// the file and the reason when one cannot be read.
+public typealias AlertmanagerDeliveryFactory = @Sendable (
+    AlertmanagerConfig, _ report: @escaping @Sendable (AlertmanagerDeliveryEvent) -> Void
+) throws -> AlertmanagerSubmitter
+
+/// One Alertmanager alert per open episode, fed by the outlet's typed
+/// findings: an episode opens with the finding that starts it and is sent
+/// at once; while it lasts it is sent again every `resend_interval` with
+/// `endsAt` four intervals ahead (as Prometheus does), so a dockward that
+/// dies lets its alerts expire instead of firing forever; after each pass
+/// every open episode is checked against the part that owns it (the pids
+/// watch, the host-control watch, the engine TCP check, the engine link)
+/// and one that ended (recovered, the container gone, allowed by a reload)
+/// is sent once more with `endsAt` now, which resolves it.
+///
+/// Episodes are tracked whether or not Alertmanager is configured (a few
+/// per alerting container, checked in O(open) after each pass), so one
+/// turned on by a reload gets every episode already open, and a restart
+/// takes them up from the state file with their first `startsAt`.
+@DaemonActor
+final class AlertmanagerFeed {
+    /// An open episode: the alert as last sent (firing).
+    struct OpenAlert: Equatable {
+        var alert: AlertmanagerAlert
+    }
+
+    /// `endsAt` this many resend intervals ahead.
+    static let expiryIntervals: Int64 = 4
+
+    private var config: AlertmanagerConfig
+    private let host: String
+    private let wallClock: @Sendable () -> Int64
+    /// Asks the owner of an episode whether it is still open (set by the daemon).
+    var isOpen: (AlertEpisodeKey) -> Bool = { _ in true }
+    private let makeDelivery: AlertmanagerDeliveryFactory?
+    /// Where the delivery's outage reports go (set by the daemon; they hop to its queue).
+    var report: @Sendable (AlertmanagerDeliveryEvent) -> Void = { _ in }
+    private let logger: Logger
+    private var delivery: AlertmanagerSubmitter?
+    private(set) var open: [AlertEpisodeKey: OpenAlert] = [:]
+    private var nextResendAt: Int64 = 0
+    /// URLs in an outage now (between their `.lost` and `.back`).
+    private(set) var unreachable: Set<String> = []
+
+    init(config: AlertmanagerConfig, host: String, wallClock: @escaping @Sendable () -> Int64,
+         makeDelivery: AlertmanagerDeliveryFactory?, logger: Logger) {
+        self.config = config
+        self.host = host
+        self.wallClock = wallClock
+        self.makeDelivery = makeDelivery
+        self.logger = logger
+    }
+
+    /// Makes the delivery when the config asks for one. A secret that
+    /// cannot be read is said and leaves Alertmanager off, the watch on.
+    func start() { replaceDelivery() }
+
+    var isDelivering: Bool { delivery != nil }
+
+    private var resendNanos: Int64 { config.resendInterval.nanoseconds }
+
+    // MARK: Findings
+
+    /// An outlet consumer: opens the finding's episode, or carries it on.
+    func observe(_ finding: Finding) {
+        guard let key = finding.episodeKey else { return }
+        let now = wallClock()
+        let startsAt = open[key]?.alert.startsAt ?? now
+        guard let alert = AlertmanagerAlerts.alert(for: finding, startsAt: startsAt, endsAt: now + Self.expiryIntervals * resendNanos,
+                                                   host: host, extraLabels: config.labels) else { return }
+        var states = [alert]
+        // A new severity is a new label set, so a new alert: the old one ends.
+        if let old = open[key]?.alert, old.identity != alert.identity { states.append(resolved(old, at: now)) }
+        open[key] = OpenAlert(alert: alert)
+        delivery?.submit(states)
+    }
+
+    /// After each pass: resolves the episodes that ended, and re-sends the
+    /// open ones when the resend interval is up.
+    func afterPass() {
+        guard !open.isEmpty else { return }
+        let now = wallClock()
+        var states: [AlertmanagerAlert] = []
+        for (key, entry) in open where !isOpen(key) {
+            states.append(resolved(entry.alert, at: now))
+            open[key] = nil
+        }
+        if now >= nextResendAt {
+            nextResendAt = now + resendNanos
+            for (key, entry) in open {
+                open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos
+                states.append(open[key]?.alert ?? entry.alert)
+            }
+        }
+        if !states.isEmpty { delivery?.submit(states) }
+    }
+
+    private func resolved(_ alert: AlertmanagerAlert, at now: Int64) -> AlertmanagerAlert {
+        var done = alert
+        done.endsAt = now
+        return done
+    }
+
+    // MARK: Reload, outages, stop
+
+    /// A reload: new static labels re-label every open alert (the old label
+    /// sets are resolved); a new delivery config replaces the delivery.
+    func apply(_ newConfig: AlertmanagerConfig) {
+        guard newConfig != config else { return }
+        let old = config
+        config = newConfig
+        let now = wallClock()
+        var states: [AlertmanagerAlert] = []
+        if old.labels != newConfig.labels {
+            for (key, entry) in open {
+                states.append(resolved(entry.alert, at: now))
+                var labels = entry.alert.labels.filter { old.labels[$0.key] == nil || AlertmanagerAlerts.ownLabels.contains($0.key) }
+                labels.merge(newConfig.labels) { own, _ in own }
+                open[key]?.alert.labels = labels
+                open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos
+            }
+        }
+        let deliveryChanged = old.urls != newConfig.urls || old.pathPrefix != newConfig.pathPrefix
+            || old.timeout != newConfig.timeout || old.tls != newConfig.tls || old.basicAuthUsername != newConfig.basicAuthUsername
+            || old.basicAuthPasswordFile != newConfig.basicAuthPasswordFile || old.bearerTokenFile != newConfig.bearerTokenFile
+            || old.queueCapacity != newConfig.queueCapacity
+        if deliveryChanged {
+            // The resolved states go to the Alertmanagers that had the old labels.
+            if !states.isEmpty { delivery?.submit(states) }
+            replaceDelivery()
+        } else if !states.isEmpty {
+            delivery?.submit(states + open.values.map(\.alert))
+        }
+        nextResendAt = 0
+    }
+
+    private func replaceDelivery() {
+        delivery?.finish(within: .seconds(2)) {}
+        delivery = nil
+        unreachable = []
+        guard config.isEnabled, let makeDelivery else { return }
+        do {
+            delivery = try makeDelivery(config, report)
+            logger.info("alerts go to Alertmanager at \(config.urls.joined(separator: ", "))")
+        } catch {
+            logger.error("alertmanager: \(error); alerts are not sent to Alertmanager (the journal has them all)")
+            return
+        }
+        // Everything open now, to the new delivery.
+        nextResendAt = 0
+        if !open.isEmpty {
+            let now = wallClock()
+            for key in open.keys { open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos }
+            delivery?.submit(open.values.map(\.alert))
+            nextResendAt = now + resendNanos
+        }
+    }
+
+    /// A delivery's report, on the daemon's queue: the URLs in an outage.
+    func delivered(_ event: AlertmanagerDeliveryEvent) {
+        switch event {
+        case .lost(let url, _): unreachable.insert(url)
+        case .back(let url, _, _): unreachable.remove(url)
+        }
+    }
+
+    /// At stop: open alerts stay open (they expire by `endsAt` unless a
+    /// restart sends them again); what is pending gets one last try.
+    func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
+        guard let delivery else { return done() }
+        self.delivery = nil
+        delivery.finish(within: grace, done: done)
+    }
+
+    // MARK: State carried across restarts
+
+    /// The open alerts, for the state file.
+    var saved: [SavedState.OpenAlert] {
+        open.map { key, entry in
+            SavedState.OpenAlert(key: key.text, labels: entry.alert.labels, annotations: entry.alert.annotations,
+                                 startsAt: entry.alert.startsAt)
+        }.sorted { $0.key < $1.key }
+    }
+
+    /// Takes up the alerts open before a restart with their first
+    /// `startsAt` (the same label sets: Alertmanager sees the same alerts,
+    /// nobody is paged twice); the first pass resolves those that ended
+    /// while dockward was down.
+    func resume(_ saved: [SavedState.OpenAlert]) {
+        for s in saved {
+            guard let key = AlertEpisodeKey(text: s.key) else { continue }
+            open[key] = OpenAlert(alert: AlertmanagerAlert(labels: s.labels, annotations: s.annotations,
+                                                           startsAt: s.startsAt, endsAt: s.startsAt))
+        }
+        nextResendAt = 0
+    }
+}

@@ -1,0 +1,81 @@
+import DockwardCore
+import Foundation
+import XCTest
+
+/// Findings as Alertmanager alerts: which open an episode, under which key
+/// and name, with which labels; the wire body; the state file's key text.
+final class AlertmanagerAlertTests: XCTestCase {
+    func testEveryAlertKindThatOpensAnEpisodeHasAStableNameAndNothingElseDoes() {
+        var keys: Set<AlertEpisodeKey> = []
+        for finding in FindingTests.everyCase() {
+            let key = finding.episodeKey
+            let alert = AlertmanagerAlerts.alert(for: finding, startsAt: 1, endsAt: 2, host: "h", extraLabels: [:])
+            XCTAssertEqual(key != nil, alert != nil, "\(finding.kind)")
+            if let key {
+                keys.insert(key)
+                XCTAssertNotNil(AlertmanagerAlerts.alertName(finding.kind), "\(finding.kind)")
+                XCTAssertEqual(AlertEpisodeKey(text: key.text), key, "the state file's text reads back: \(key.text)")
+            }
+            switch finding.kind {
+            case .pidsRecovered, .hostPidsRecovered, .socketMountAllowed, .hostControlAllowed, .actionTaken, .actionFailed,
+                 .actionSkipped, .actionDryRun, .daemonStarted, .daemonStopped, .configReloaded, .configRejected,
+                 .engineBack, .journalReplayed, .alertmanagerLost, .alertmanagerBack:
+                XCTAssertNil(key, "\(finding.kind) is no episode of its own")
+            default:
+                XCTAssertNotNil(key, "\(finding.kind) opens an episode")
+            }
+        }
+        XCTAssertEqual(keys.count, 13, "one key per kind and container: \(keys)")
+        let names = EntryKind.allCases.compactMap(AlertmanagerAlerts.alertName)
+        XCTAssertEqual(Set(names).count, names.count, "names are distinct")
+        XCTAssertTrue(names.allSatisfy { $0.range(of: "^Dockward[A-Z][A-Za-z]+$", options: .regularExpression) != nil })
+    }
+
+    func testLabelsAnnotationsAndTheEpisodeIdentity() throws {
+        let id = FindingTests.id
+        let ref = ContainerRef(id: id, metadata: FindingTests.metadata, cgroupPath: "/docker/\(id.full)")
+        let finding = Finding.containerPids(PidsFinding(kind: .pidsExhausted, priority: .crit, current: 64, limit: 64,
+                                                        refusedForks: 43), ref, peak: 64)
+        let start: Int64 = 1_800_000_000_123_000_000
+        let alert = try XCTUnwrap(AlertmanagerAlerts.alert(for: finding, startsAt: start, endsAt: start + 240_000_000_000,
+                                                           host: "node-1", extraLabels: ["cluster": "eu-1", "host": "forged"]))
+        XCTAssertEqual(alert.labels, [
+            "alertname": "DockwardPidsExhausted", "severity": "critical", "kind": "pids-exhausted",
+            "container": "web", "container_id": id.short, "image": "nginx:1", "host": "node-1",
+            "episode": "1800000000123", "cluster": "eu-1",
+        ], "dockward's own labels win over the static ones")
+        XCTAssertEqual(alert.annotations["summary"], finding.entry.message)
+        XCTAssertEqual(alert.annotations["cgroup_path"], "/docker/\(id.full)")
+        XCTAssertEqual(alert.annotations["pids_current"], "64")
+        XCTAssertEqual(alert.annotations["message_id"], "9cbeffacd069472fb0b95e62b1ba4743")
+
+        // Another episode of the same container and kind: another alert.
+        let later = try XCTUnwrap(AlertmanagerAlerts.alert(for: finding, startsAt: start + 1_000_000_000, endsAt: start,
+                                                           host: "node-1", extraLabels: [:]))
+        XCTAssertNotEqual(later.identity, alert.identity)
+    }
+
+    func testSeverityFromPriority() {
+        XCTAssertEqual(AlertmanagerAlerts.severity(.crit), "critical")
+        XCTAssertEqual(AlertmanagerAlerts.severity(.err), "critical")
+        XCTAssertEqual(AlertmanagerAlerts.severity(.warning), "warning")
+        XCTAssertEqual(AlertmanagerAlerts.severity(.notice), "info")
+    }
+
+    func testBodyIsWhatTheV2APITakes() throws {
+        let alert = AlertmanagerAlert(labels: ["alertname": "DockwardSocketMount", "container": "ci/1"],
+                                      annotations: ["summary": "Container \"ci\" mounts /var/run"],
+                                      startsAt: 1_800_000_000_123_456_789, endsAt: 1_800_000_240_000_000_000)
+        let text = String(decoding: AlertmanagerAlert.body([alert]), as: UTF8.self)
+        XCTAssertEqual(text, #"[{"annotations":{"summary":"Container \"ci\" mounts /var/run"},"endsAt":"2027-01-15T08:04:00.000Z","#
+                           + #""labels":{"alertname":"DockwardSocketMount","container":"ci/1"},"startsAt":"2027-01-15T08:00:00.123Z"}]"#)
+        XCTAssertEqual(String(decoding: AlertmanagerAlert.body([]), as: UTF8.self), "[]")
+    }
+
+    func testKeyTextRejectsWhatIsNoKey() {
+        for text in ["", "pids-recovered/" + FindingTests.id.full, "socket-mount/xyz", "host-control-bogus/" + FindingTests.id.full,
+                     "engine-tcp", "nonsense"] {
+            XCTAssertNil(AlertEpisodeKey(text: text), text)
+        }
+    }
+}

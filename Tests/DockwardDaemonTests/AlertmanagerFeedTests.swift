@@ -1,0 +1,237 @@
+import DockwardCore
+import DockwardDaemon
+import DockwardDocker
+import Foundation
+import XCTest
+
+/// The Alertmanager feed through the wiring: typed findings open one alert
+/// per episode, the owners of each episode end it, and a restart takes the
+/// open ones up. A recorder stands where the delivery POSTs (the delivery
+/// itself is tested against a real Alertmanager in AlertmanagerDeliveryTests).
+final class AlertmanagerFeedTests: XCTestCase {
+    private var host: FixtureHost!
+    private var engine: ScriptedEngine!
+    private let minute: Int64 = 60_000_000_000
+
+    override func setUpWithError() throws {
+        host = try FixtureHost(self)
+        engine = ScriptedEngine(socketPath: host.engineSocket)
+    }
+
+    private func config(_ extra: String = "") -> String {
+        "alerts:\n  recover_after: 5s\nalertmanager:\n  urls: [\"http://am.test:9093\"]\n" + extra
+    }
+
+    private func makeDaemon(config: String, submitter: RecordingSubmitter,
+                            stateDirectory: String? = nil) throws -> DaemonUnderTest {
+        let d = try DaemonUnderTest(host: host, engine: engine, config: config, stateDirectory: stateDirectory,
+                                    alertmanager: submitter)
+        addTeardownBlock { d.stop() }
+        return d
+    }
+
+    func testForkBombFiresOnceResendsWhileOpenAndResolvesOnRecovery() throws {
+        let id = IDs.make(1)
+        engine.add(details(id, name: "bomb"))
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.waitForNames([id])
+        try host.setPids(id, current: 50, max: 50, refused: 17)
+        let openedAt = d.wall.now
+        d.tick()
+
+        let fired = am.states("DockwardPidsExhausted")
+        XCTAssertEqual(fired.count, 1, "sent at once, not at the end of a resend interval")
+        let alert = try XCTUnwrap(fired.first)
+        XCTAssertEqual(alert.labels["severity"], "critical")
+        XCTAssertEqual(alert.labels["kind"], "pids-exhausted")
+        XCTAssertEqual(alert.labels["container"], "bomb")
+        XCTAssertEqual(alert.labels["container_id"], id.short)
+        XCTAssertEqual(alert.labels["image"], "local/busybox:test")
+        XCTAssertEqual(alert.labels["host"], "test-host")
+        XCTAssertEqual(alert.labels["episode"], String(openedAt / 1_000_000))
+        XCTAssertEqual(alert.startsAt, openedAt)
+        XCTAssertEqual(alert.endsAt, openedAt + 4 * minute, "four resend intervals ahead")
+        XCTAssertEqual(alert.annotations["pids_rejected"], "17")
+        XCTAssertEqual(alert.annotations["message_id"], EntryKind.pidsExhausted.messageID)
+        XCTAssertFalse(alert.annotations["description"]?.isEmpty ?? true)
+        XCTAssertEqual(alert.annotations["summary"], d.writer.entries(.pidsExhausted, for: id).first?.message)
+
+        // Still stuck: re-sent once a minute with the same identity and start.
+        d.ticks(30)
+        XCTAssertEqual(am.states("DockwardPidsExhausted").count, 1, "nothing new within the resend interval")
+        d.ticks(31)
+        let resent = am.states("DockwardPidsExhausted")
+        XCTAssertEqual(resent.count, 2)
+        XCTAssertEqual(resent.last?.identity, alert.identity)
+        XCTAssertEqual(resent.last?.startsAt, openedAt)
+        XCTAssertGreaterThan(resent.last?.endsAt ?? 0, d.wall.now)
+
+        // Calm for recover_after: pids-recovered, and the alert resolves, once.
+        try host.setPids(id, current: 2, max: 50, refused: 17)
+        d.ticks(8)
+        XCTAssertEqual(d.writer.entries(.pidsRecovered, for: id).count, 1)
+        let afterRecovery = am.states("DockwardPidsExhausted")
+        XCTAssertEqual(afterRecovery.count, 3)
+        let resolved = try XCTUnwrap(afterRecovery.last)
+        XCTAssertEqual(resolved.identity, alert.identity)
+        XCTAssertTrue(resolved.isResolved(at: d.wall.now))
+        d.ticks(70)
+        XCTAssertEqual(am.states("DockwardPidsExhausted").count, 3, "a resolved alert is not sent again")
+        XCTAssertEqual(DaemonActor.sync { d.daemon.alertmanagerOpenCount }, 0)
+    }
+
+    func testEscalationIsANewAlertAndTheOldSeverityResolves() throws {
+        let id = IDs.make(2)
+        engine.add(details(id, name: "leak"))
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.waitForNames([id])
+        try host.setPids(id, current: 85, max: 100)
+        d.ticks(5)
+        let warning = try XCTUnwrap(am.states("DockwardPidsHigh").first)
+        XCTAssertEqual(warning.labels["severity"], "warning")
+        try host.setPids(id, current: 98, max: 100)
+        d.ticks(5)
+        let states = am.states("DockwardPidsHigh")
+        let critical = try XCTUnwrap(states.first { $0.labels["severity"] == "critical" })
+        XCTAssertEqual(critical.startsAt, warning.startsAt, "one episode: the same start")
+        XCTAssertTrue(states.contains { $0.identity == warning.identity && $0.isResolved(at: d.wall.now) },
+                      "the warning's label set is resolved: \(states)")
+    }
+
+    func testSocketMountResolvesWhenTheContainerIsRemoved() throws {
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.waitUntil("the first listing") { d.engine.listings > 0 }
+        let id = IDs.make(3)
+        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.emit("create", id)
+        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
+        let fired = try XCTUnwrap(am.states("DockwardSocketMount").first)
+        XCTAssertEqual(fired.labels["container"], "ci")
+        XCTAssertEqual(fired.labels["severity"], "critical")
+        d.ticks(2)
+        XCTAssertFalse(am.states("DockwardSocketMount").contains { $0.isResolved(at: d.wall.now) }, "still there: firing")
+
+        engine.remove(id)
+        engine.emit("destroy", id)
+        d.waitUntil("the resolved state") {
+            d.daemon.tick(now: d.now)
+            return am.states("DockwardSocketMount").contains { $0.identity == fired.identity && $0.endsAt <= d.wall.now }
+        }
+    }
+
+    func testAllowRuleAddedByReloadResolvesTheAlert() throws {
+        let id = IDs.make(4)
+        engine.add(details(id, name: "portainer", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
+        d.tick()
+        XCTAssertEqual(am.states("DockwardSocketMount").count, 1)
+
+        try FixtureHost.write(config("host_control:\n  allow:\n    - { name: \"portainer\" }\n"), to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        d.tick()
+        let states = am.states("DockwardSocketMount")
+        XCTAssertEqual(states.count, 2)
+        XCTAssertTrue(states.last?.isResolved(at: d.wall.now) ?? false, "allowed now: the alert ends")
+    }
+
+    func testStaticLabelsOnEveryAlertAndARelabelResolvesTheOldSet() throws {
+        let id = IDs.make(5)
+        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config("  labels:\n    cluster: eu-1\n"), submitter: am)
+        d.start()
+        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
+        d.tick()
+        let first = try XCTUnwrap(am.states("DockwardSocketMount").first)
+        XCTAssertEqual(first.labels["cluster"], "eu-1")
+
+        try FixtureHost.write(config("  labels:\n    cluster: eu-2\n"), to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        d.tick()
+        let states = am.states("DockwardSocketMount")
+        XCTAssertTrue(states.contains { $0.identity == first.identity && $0.isResolved(at: d.wall.now) })
+        let relabelled = try XCTUnwrap(states.last { $0.labels["cluster"] == "eu-2" })
+        XCTAssertEqual(relabelled.startsAt, first.startsAt)
+        XCTAssertFalse(relabelled.isResolved(at: d.wall.now))
+    }
+
+    func testRestartResendsOpenAlertsWithTheirStartAndResolvesWhatEndedMeanwhile() throws {
+        let exposed = IDs.make(6), bomb = IDs.make(7)
+        engine.add(details(exposed, name: "exposed", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.add(details(bomb, name: "bomb"))
+        try host.setPids(bomb, current: 20, max: 20, refused: 5)
+        let firstAM = RecordingSubmitter()
+        let first = try makeDaemon(config: config(), submitter: firstAM, stateDirectory: host.stateDirectory)
+        first.start()
+        first.waitForNames([exposed, bomb])
+        first.ticks(3)
+        let socketAlert = try XCTUnwrap(firstAM.states("DockwardSocketMount").first)
+        let bombAlert = try XCTUnwrap(firstAM.states("DockwardPidsExhausted").first)
+        first.stop()
+        XCTAssertEqual(firstAM.finished, 1, "stop gave the delivery its last try")
+
+        // While dockward is down the exposed container is removed.
+        engine.remove(exposed)
+        let secondAM = RecordingSubmitter()
+        let second = try makeDaemon(config: config(), submitter: secondAM, stateDirectory: host.stateDirectory)
+        second.start()
+        second.waitUntil("the listing") { second.engine.listings > 0 }
+        second.waitForNames([bomb])
+        second.waitUntil("the listing to drop the removed container") {
+            second.daemon.tick(now: second.now)
+            return secondAM.states("DockwardSocketMount").contains { $0.isResolved(at: second.wall.now) }
+        }
+        let resolved = secondAM.states("DockwardSocketMount")
+        XCTAssertEqual(resolved.map(\.identity), Array(repeating: socketAlert.identity, count: resolved.count),
+                       "the same alert, resolved: \(resolved)")
+        let bombAgain = try XCTUnwrap(secondAM.states("DockwardPidsExhausted").first)
+        XCTAssertEqual(bombAgain.identity, bombAlert.identity, "the same label set: no second page")
+        XCTAssertEqual(bombAgain.startsAt, bombAlert.startsAt)
+        XCTAssertFalse(bombAgain.isResolved(at: second.wall.now))
+        XCTAssertEqual(second.writer.entries(.pidsExhausted).count, 0, "and the journal is not told twice")
+    }
+
+    func testAnOutageIsOneLostAndOneBackEntryAndTheSourceMetric() throws {
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.tick()
+        XCTAssertEqual(am.made, 1)
+        am.tell(.lost(url: "http://am.test:9093", reason: "connection refused"))
+        d.waitUntil("alertmanager-lost") { !d.writer.entries(.alertmanagerLost).isEmpty }
+        XCTAssertTrue(d.metrics.render(containers: []).contains("dockward_source_up{source=\"alertmanager\"} 0"))
+        XCTAssertTrue(DaemonActor.sync { d.daemon.statusLine }.contains("alertmanager unreachable"))
+        am.tell(.back(url: "http://am.test:9093", outage: 3_000_000_000, dropped: 0))
+        d.waitUntil("alertmanager-back") { !d.writer.entries(.alertmanagerBack).isEmpty }
+        XCTAssertEqual(field(d.writer.entries(.alertmanagerBack).first, "OUTAGE_SECONDS"), "3")
+        XCTAssertTrue(d.metrics.render(containers: []).contains("dockward_source_up{source=\"alertmanager\"} 1"))
+        XCTAssertEqual(d.writer.entries(.alertmanagerLost).count, 1)
+    }
+
+    func testOffByDefaultMakesNoDeliveryAndAReloadTurnsItOnWithWhatIsOpen() throws {
+        let id = IDs.make(8)
+        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: "", submitter: am)
+        d.start()
+        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
+        d.tick()
+        XCTAssertEqual(am.made, 0, "no urls: no delivery")
+        try FixtureHost.write(config(), to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        XCTAssertEqual(am.made, 1)
+        XCTAssertEqual(am.states("DockwardSocketMount").count, 1, "the episode open before it was turned on")
+    }
+}
