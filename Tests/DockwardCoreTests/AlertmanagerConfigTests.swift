@@ -2,7 +2,7 @@ import DockwardCore
 import XCTest
 
 /// The `alertmanager:` section: defaults (off), strict parsing of each key,
-/// reload lines.
+/// the checks across its keys, reload lines.
 extension ConfigLoaderTests {
     /// Each issue as `line key: message`, the way the assertions read.
     func located(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> [String] {
@@ -232,6 +232,68 @@ extension ConfigLoaderTests {
         XCTAssertEqual(located("alertmanager:\n  tls: /etc/ca.pem\n"), [
             "2 alertmanager.tls: expected a mapping of keys (ca_file, cert_file, key_file, server_name)",
         ])
+    }
+
+    // MARK: Checks across keys
+
+    func testAlertmanagerTimeoutMustBeBelowResendInterval() {
+        XCTAssertEqual(located("alertmanager:\n  timeout: 1m\n  resend_interval: 1m\n"),
+                       ["2 alertmanager.timeout: must be below resend_interval (1m >= 1m, alertmanager.resend_interval at line 3)"])
+        XCTAssertEqual(located("alertmanager:\n  timeout: 2m\n"),
+                       ["2 alertmanager.timeout: must be below resend_interval (2m >= 1m, alertmanager.resend_interval by default)"])
+        XCTAssertEqual(located("alertmanager:\n  resend_interval: 5s\n"),
+                       ["2 alertmanager.resend_interval: must be above timeout (5s <= 10s, alertmanager.timeout by default)"])
+        XCTAssertNoThrow(try parse("alertmanager:\n  resend_interval: 5s\n  timeout: 4s\n"))
+    }
+
+    func testAlertmanagerTLSKeys() {
+        let https = "alertmanager:\n  urls: [https://am:9093]\n"
+        XCTAssertEqual(located(https + "  tls: { cert_file: /etc/c.pem }\n"),
+                       ["3 alertmanager.tls.cert_file: needs tls.key_file too: a client certificate goes with its key"])
+        XCTAssertEqual(located(https + "  tls:\n    key_file: /etc/c.key\n"),
+                       ["4 alertmanager.tls.key_file: needs tls.cert_file too: a client key goes with its certificate"])
+        XCTAssertEqual(located("alertmanager:\n  urls: [http://am:9093]\n  tls:\n    server_name: am\n    ca_file: /etc/ca.pem\n"),
+                       ["4 alertmanager.tls.server_name: tls applies only to https:// urls, and alertmanager.urls has none"],
+                       "one issue, at the first tls key of the file")
+        XCTAssertEqual(located("alertmanager:\n  tls: { ca_file: /etc/ca.pem }\n").count, 1, "no urls: no https:// url either")
+        XCTAssertNoThrow(try parse("alertmanager:\n  urls: [http://am-1:9093, https://am-2:9093]\n  tls: { ca_file: /etc/ca.pem }\n"),
+                         "tls for the https:// ones")
+    }
+
+    func testAlertmanagerAuthKeys() {
+        let head = "alertmanager:\n  urls: [http://am:9093]\n"
+        XCTAssertEqual(located(head + "  basic_auth: { username: dockward }\n"),
+                       ["3 alertmanager.basic_auth.username: needs basic_auth.password_file too (the password stays in a file)"])
+        XCTAssertEqual(located(head + "  basic_auth: { password_file: /etc/pw }\n"),
+                       ["3 alertmanager.basic_auth.password_file: needs basic_auth.username too"])
+        XCTAssertEqual(located(head + "  bearer_token_file: /etc/token\n  basic_auth:\n    username: d\n    password_file: /etc/pw\n"),
+                       ["3 alertmanager.bearer_token_file: not with basic_auth (alertmanager.basic_auth.username at line 5): "
+                            + "one Authorization header per request"])
+    }
+
+    /// The checks across keys wait for the whole section: the same verdict
+    /// whatever the order of its keys.
+    func testAlertmanagerKeyOrderDoesNotMatter() {
+        let keys = [
+            "  urls: [http://am:9093]\n",
+            "  tls: { ca_file: /etc/ca.pem }\n",
+            "  timeout: 2m\n",
+            "  bearer_token_file: /etc/token\n",
+            "  basic_auth: { username: d, password_file: /etc/pw }\n",
+        ]
+        var verdicts = Set<[String]>()
+        for order in ConfigValidationTests.permutations(Array(keys.indices)) {
+            let found = issues("alertmanager:\n" + order.map { keys[$0] }.joined())
+            // Lines differ between orders; the keys and what is said don't.
+            verdicts.insert(found.map { issue in
+                "\(issue.key): " + issue.message.replacingOccurrences(of: #" at line \d+"#, with: "", options: .regularExpression)
+            }.sorted())
+        }
+        XCTAssertEqual(verdicts, [[
+            "alertmanager.bearer_token_file: not with basic_auth (alertmanager.basic_auth.username): one Authorization header per request",
+            "alertmanager.timeout: must be below resend_interval (2m >= 1m, alertmanager.resend_interval by default)",
+            "alertmanager.tls.ca_file: tls applies only to https:// urls, and alertmanager.urls has none",
+        ]])
     }
 
     // MARK: Reload lines
