@@ -7,38 +7,44 @@ import Foundation
 public struct AlertmanagerConfig: Equatable, Sendable {
     public struct TLS: Equatable, Sendable {
         /// PEM file of the CAs that sign Alertmanager's certificate (nil: the system's).
-        public var caFile: String?
+        public var caFile: String? = ConfigTable.alertmanagerCAFile.defaultValue
         /// A client certificate and its key, both PEM (both or neither).
-        public var certFile: String?
-        public var keyFile: String?
+        public var certFile: String? = ConfigTable.alertmanagerCertFile.defaultValue
+        public var keyFile: String? = ConfigTable.alertmanagerKeyFile.defaultValue
         /// The name the server's certificate must carry, when it is not the URL's host.
-        public var serverName: String?
+        public var serverName: String? = ConfigTable.alertmanagerServerName.defaultValue
         public init() {}
     }
 
     /// Each Alertmanager (`http://` or `https://`, host, optional port):
     /// every alert goes to every one (an HA pair gossips, it does not forward).
-    public var urls: [String] = []
+    public var urls: [String] = ConfigTable.alertmanagerURLs.defaultValue
     /// Put before `/api/v2/alerts` (Alertmanager's `--web.route-prefix`).
-    public var pathPrefix: String = "/"
+    public var pathPrefix: String = ConfigTable.alertmanagerPathPrefix.defaultValue
     /// While an episode is open it is sent again this often; `endsAt` is a
     /// few intervals ahead, so a dockward that dies lets its alerts expire.
-    public var resendInterval: Interval = .minutes(1)
+    public var resendInterval: Interval = ConfigTable.alertmanagerResendInterval.defaultValue
     /// One POST's limit.
-    public var timeout: Interval = .seconds(10)
+    public var timeout: Interval = ConfigTable.alertmanagerTimeout.defaultValue
     /// Static labels put on every alert (`cluster`, `env`, ...).
-    public var labels: [String: String] = [:]
+    public var labels: [String: String] = ConfigTable.alertmanagerLabels.defaultValue
     public var tls = TLS()
-    public var basicAuthUsername: String?
-    public var basicAuthPasswordFile: String?
-    public var bearerTokenFile: String?
+    public var basicAuthUsername: String? = ConfigTable.alertmanagerUsername.defaultValue
+    public var basicAuthPasswordFile: String? = ConfigTable.alertmanagerPasswordFile.defaultValue
+    public var bearerTokenFile: String? = ConfigTable.alertmanagerBearerTokenFile.defaultValue
     /// The most alerts kept for one Alertmanager while it is unreachable;
     /// beyond it new ones are dropped, counted and said.
-    public var queueCapacity: Int = 10_000
+    public var queueCapacity: Int = ConfigTable.alertmanagerQueueCapacity.defaultValue
 
     public init() {}
 
     public var isEnabled: Bool { !urls.isEmpty }
+
+    /// The labels dockward puts on each alert itself; `labels` may not set
+    /// them, since they are what tells one alert from another.
+    public static let reservedLabelNames = [
+        "alertname", "severity", "kind", "container", "container_id", "image", "host", "episode",
+    ]
 }
 
 /// One alert as Alertmanager's `POST /api/v2/alerts` takes it. Its identity

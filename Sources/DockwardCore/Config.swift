@@ -175,6 +175,7 @@ public struct DockwardConfig: Equatable, Sendable {
             + "forecast \(pids.forecastHorizon) ahead, unlimited=\(pids.unlimited.rawValue), "
             + "repeat every \(repeatInterval), \(overrides.count) override(s), cgroup root \(cgroupRoot)"
             + (actionsMayBeEnabled ? ", actions enabled\(actions.dryRun ? " (dry run)" : "")" : "")
+            + (alertmanager.isEnabled ? ", alertmanager \(alertmanager.urls.count) url(s)" : "")
     }
 
     /// Human lines naming what differs, for the reload entry: one per key

@@ -64,8 +64,7 @@ struct ConfigReader {
                 return
             }
             sectionGiven[section] = key
-            // `actions:` with nothing under it is the section's defaults.
-            if section == "actions" && r.isNull(value) { return }
+            if ConfigTable.sectionsThatMayBeEmpty.contains(section) && r.isNull(value) { return }
             r.read(value, tablePath: section, path: path, into: &config)
         }
     }
@@ -159,6 +158,45 @@ struct ConfigReader {
             ok = false
         }
         return ok && node.mapping != nil ? m : nil
+    }
+
+    /// `alertmanager.labels`: names as Prometheus takes them, none that
+    /// dockward sets itself (a static label would overwrite what tells one
+    /// alert from another); values non-empty. Null keeps the default.
+    mutating func alertLabels(_ node: Node, _ path: String) -> [String: String]? {
+        guard let mapping = node.mapping else {
+            if !isNull(node) { issue(node, path, "expected a mapping of label names to values") }
+            return nil
+        }
+        var labels: [String: String] = [:]
+        for (keyNode, value) in mapping {
+            guard let name = keyNode.scalar?.string else {
+                issue(keyNode, path, "label names must be plain words")
+                continue
+            }
+            let p = "\(path).\(name)"
+            if let problem = ConfigReader.labelNameProblem(name) {
+                issue(keyNode, p, problem)
+                continue
+            }
+            if let v = nonEmptyString(value, p) { labels[name] = v }
+        }
+        return labels
+    }
+
+    /// Why `name` can't be a static label, or nil. Alertmanager refuses a
+    /// name outside Prometheus' pattern and the whole POST with it.
+    static func labelNameProblem(_ name: String) -> String? {
+        func isLetter(_ c: Unicode.Scalar) -> Bool { c == "_" || ("a"..."z").contains(c) || ("A"..."Z").contains(c) }
+        let scalars = name.unicodeScalars
+        guard scalars.first.map(isLetter) == true, scalars.allSatisfy({ isLetter($0) || ("0"..."9").contains($0) }) else {
+            return "a label name is letters, digits and _, not starting with a digit ([a-zA-Z_][a-zA-Z0-9_]*)"
+        }
+        if name.hasPrefix("__") { return "names starting with __ are reserved for Alertmanager's own use" }
+        if AlertmanagerConfig.reservedLabelNames.contains(name) {
+            return "reserved: dockward sets this label itself (\(AlertmanagerConfig.reservedLabelNames.joined(separator: ", ")))"
+        }
+        return nil
     }
 
     static func labelCriterion(_ s: String) -> ContainerMatcher.LabelCriterion {

@@ -1,10 +1,12 @@
 import Yams
 
 /// How a value stands in the shipped `config/dockward.yml`: a scalar as it
-/// is written after `key:`, or a block list (`[]` when empty).
+/// is written after `key:`, a block list (`[]` when empty), or a block
+/// mapping of strings (`{}` when empty), written in key order.
 public enum ConfigFileValue: Equatable, Sendable {
     case scalar(String)
     case list([String])
+    case mapping([String: String])
 }
 
 /// One kind of value: how it is read (with its range), how the shipped file
@@ -56,6 +58,36 @@ extension ConfigValueKind where Value == Bool {
 
 extension ConfigValueKind where Value == String {
     static var absolutePath: Self { Self(read: { r, node, path in r.absolutePath(node, path) }, fileValue: { .scalar($0) }) }
+
+    /// The path of a URL: starts with `/`; no query, fragment, spaces or
+    /// control characters (those would change what the path means).
+    static var urlPath: Self {
+        Self(read: { r, node, path in
+            guard let s = r.scalar(node, path, expected: "a path starting with /") else { return nil }
+            guard s.hasPrefix("/") else { r.issue(node, path, "must start with /, got \"\(s)\""); return nil }
+            guard !s.contains(where: { $0 == "?" || $0 == "#" || $0.isWhitespace || ($0.asciiValue ?? 0x20) < 0x20 }) else {
+                r.issue(node, path, "must be a plain path (no ?, #, spaces or control characters), got \"\(s)\"")
+                return nil
+            }
+            return s
+        }, fileValue: { .scalar($0) })
+    }
+}
+
+extension ConfigValueKind where Value == Int {
+    /// A whole number inside `range`; the file writes it without separators.
+    static func count(_ range: ClosedRange<Int>) -> Self {
+        Self(read: { r, node, path in
+            let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
+            guard let s = r.scalar(node, path, expected: expected) else { return nil }
+            guard let n = Int(s) else { r.issue(node, path, "expected \(expected), got \"\(s)\""); return nil }
+            guard range.contains(n) else {
+                r.issue(node, path, "must be from \(range.lowerBound) to \(range.upperBound), got \(n)")
+                return nil
+            }
+            return n
+        }, fileValue: { .scalar("\($0)") })
+    }
 }
 
 extension ConfigValueKind where Value == Int64 {
@@ -93,7 +125,82 @@ extension ConfigValueKind where Value == String? {
     }
 }
 
+extension ConfigValueKind where Value == String? {
+    /// Unset when empty or null, else what `read` takes; the file writes
+    /// unset as `""`, and the reload line says `unset`.
+    static func optional(_ read: @escaping @Sendable (inout ConfigReader, Node, String) -> String?) -> Self {
+        Self(read: { r, node, path in
+            if r.isNull(node) { return .some(nil) }
+            if case .scalar(let s) = node, s.string.isEmpty { return .some(nil) }
+            return read(&r, node, path).map { .some($0) }
+        }, fileValue: { .scalar($0 ?? "\"\"") }, changeLine: { "\($0): \($1 ?? "unset") -> \($2 ?? "unset")" })
+    }
+
+    /// A file the daemon reads (a certificate, a secret); the loader only
+    /// checks that its path is absolute, so `check-config` needs no rights to it.
+    static var optionalAbsolutePath: Self { optional { r, node, path in r.absolutePath(node, path) } }
+
+    /// The name a TLS certificate must carry: a host name or an IP address.
+    static var serverName: Self {
+        optional { r, node, path in
+            guard let s = r.scalar(node, path, expected: "a host name") else { return nil }
+            guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
+                r.issue(node, path, "expected a host name (letters, digits, -, ., _ or an IP address), got \"\(s)\"")
+                return nil
+            }
+            return s
+        }
+    }
+
+    /// A basic auth user: the header joins `user:password` at the first
+    /// `:`, so a user with one would send a different user.
+    static var basicAuthUsername: Self {
+        optional { r, node, path in
+            guard let s = r.scalar(node, path, expected: "a user name") else { return nil }
+            guard !s.contains(":"), !s.contains(where: { ($0.asciiValue ?? 0x20) < 0x20 || $0.asciiValue == 0x7f }) else {
+                r.issue(node, path, "must not contain : or control characters")
+                return nil
+            }
+            return s
+        }
+    }
+}
+
 extension ConfigValueKind where Value == [String] {
+    /// `alertmanager.urls`: each an `AlertmanagerURL`, none twice (two
+    /// entries for one Alertmanager would send every alert to it twice);
+    /// null keeps the default.
+    static var alertmanagerURLs: Self {
+        Self(read: { r, node, path in
+            let expected = "a list of URLs like http://alertmanager:9093"
+            guard let seq = node.sequence else {
+                if !r.isNull(node) { r.issue(node, path, "expected \(expected)") }
+                return nil
+            }
+            var urls: [String] = []
+            var firstIndex: [String: Int] = [:]
+            for (i, item) in seq.enumerated() {
+                let p = "\(path)[\(i)]"
+                guard let s = r.scalar(item, p, expected: "a URL like http://alertmanager:9093") else { continue }
+                do throws(AlertmanagerURL.Invalid) {
+                    let url = try AlertmanagerURL(s)
+                    if let first = firstIndex[url.identity] {
+                        r.issue(item, p, "given twice (as \(path)[\(first)] too)")
+                        continue
+                    }
+                    firstIndex[url.identity] = i
+                    urls.append(s)
+                } catch .userInfo {
+                    // Not echoed: the text holds a password.
+                    r.issue(item, p, "\(AlertmanagerURL.Invalid.userInfo)")
+                } catch {
+                    r.issue(item, p, "\(error), got \"\(s)\"")
+                }
+            }
+            return urls
+        }, fileValue: { .list($0) })
+    }
+
     /// A list of absolute paths (globs allowed).
     static var pathList: Self {
         Self(read: { r, node, path in
@@ -104,6 +211,15 @@ extension ConfigValueKind where Value == [String] {
             }
             return paths
         }, fileValue: { .list($0) })
+    }
+}
+
+extension ConfigValueKind where Value == [String: String] {
+    /// Static labels for Alertmanager (`ConfigReader.alertLabels`); the
+    /// reload line counts them.
+    static var alertLabels: Self {
+        Self(read: { r, node, path in r.alertLabels(node, path) },
+             fileValue: { .mapping($0) }, changeLine: { "\($0): \($1.count) label(s) -> \($2.count)" })
     }
 }
 
@@ -369,6 +485,61 @@ public enum ConfigTable {
     ])
     static let exhaustedFor = ConfigSetting("actions.exhausted_for", .duration(), default: .seconds(30),
                                             \.actions.exhaustedFor, actions: \.exhaustedFor)
+    static let alertmanagerURLs = ConfigSetting("alertmanager.urls", .alertmanagerURLs, default: [], \.alertmanager.urls, doc: [
+        "Each Alertmanager, every alert to every one (an HA pair gossips, it does",
+        "not forward): http:// or https://, a host, an optional port; no path",
+        "(see path_prefix), no user:password (see basic_auth). Empty: off.",
+    ], example: ["  - http://alertmanager-1:9093", "  - http://alertmanager-2:9093"])
+    static let alertmanagerPathPrefix = ConfigSetting("alertmanager.path_prefix", .urlPath, default: "/",
+                                                      \.alertmanager.pathPrefix, doc: [
+        "Put before /api/v2/alerts (Alertmanager's --web.route-prefix).",
+    ])
+    // Below 1s a dead Alertmanager is hammered; above 1h an alert's endsAt
+    // (a few intervals ahead) keeps it firing long after dockward is gone.
+    static let alertmanagerResendInterval = ConfigSetting(
+        "alertmanager.resend_interval", .duration(range: .seconds(1) ... .minutes(60)), default: .minutes(1),
+        \.alertmanager.resendInterval, doc: [
+            "While an episode is open it is sent again this often (1s to 1h); each",
+            "alert ends a few intervals ahead, so the alerts of a dockward that",
+            "stopped expire on their own.",
+        ])
+    static let alertmanagerTimeout = ConfigSetting(
+        "alertmanager.timeout", .duration(range: .seconds(1) ... .minutes(5)), default: .seconds(10),
+        \.alertmanager.timeout, doc: [
+            "One POST's limit (1s to 5m), below resend_interval.",
+        ])
+    static let alertmanagerLabels = ConfigSetting("alertmanager.labels", .alertLabels, default: [:],
+                                                  \.alertmanager.labels, doc: [
+        "Static labels on every alert. Names are [a-zA-Z_][a-zA-Z0-9_]*, not",
+        "starting with __ and none of those dockward sets itself (alertname,",
+        "severity, kind, container, container_id, image, host, episode).",
+    ], example: ["  cluster: prod-eu-1"])
+    static let alertmanagerCAFile = ConfigSetting("alertmanager.tls.ca_file", .optionalAbsolutePath, default: nil,
+                                                  \.alertmanager.tls.caFile,
+                                                  inline: "PEM CAs that sign its certificate (empty: the system's)")
+    static let alertmanagerCertFile = ConfigSetting("alertmanager.tls.cert_file", .optionalAbsolutePath, default: nil,
+                                                    \.alertmanager.tls.certFile, inline: "a client certificate (PEM), with key_file")
+    static let alertmanagerKeyFile = ConfigSetting("alertmanager.tls.key_file", .optionalAbsolutePath, default: nil,
+                                                   \.alertmanager.tls.keyFile, inline: "its key (PEM)")
+    static let alertmanagerServerName = ConfigSetting("alertmanager.tls.server_name", .serverName, default: nil,
+                                                      \.alertmanager.tls.serverName,
+                                                      inline: "the name its certificate carries, if not the URL's host")
+    static let alertmanagerUsername = ConfigSetting("alertmanager.basic_auth.username", .basicAuthUsername, default: nil,
+                                                    \.alertmanager.basicAuthUsername, inline: "the user name (not a secret)")
+    static let alertmanagerPasswordFile = ConfigSetting("alertmanager.basic_auth.password_file", .optionalAbsolutePath,
+                                                        default: nil, \.alertmanager.basicAuthPasswordFile,
+                                                        inline: "a file holding the password")
+    static let alertmanagerBearerTokenFile = ConfigSetting("alertmanager.bearer_token_file", .optionalAbsolutePath,
+                                                           default: nil, \.alertmanager.bearerTokenFile, doc: [
+        "A file holding a token sent as Authorization: Bearer; not with basic_auth.",
+    ])
+    // Ten thousand alerts cover hours of a busy host's episodes; the cap
+    // keeps an Alertmanager that is gone for days from growing the daemon.
+    static let alertmanagerQueueCapacity = ConfigSetting("alertmanager.queue_capacity", .count(1 ... 1_000_000),
+                                                         default: 10_000, \.alertmanager.queueCapacity, doc: [
+        "The most alerts kept for one Alertmanager while it is unreachable (1 to",
+        "1000000); beyond it new ones are dropped, counted and said.",
+    ])
 
     /// Every key, in the order the shipped file shows them and reload lines list them.
     static let rows: [any ConfigTableRow] = [
@@ -379,9 +550,16 @@ public enum ConfigTable {
         protect, allow, resyncInterval, privileged, hostPID, engineState, blockDevices, engineTCP, engineConfigRoot,
         metricsListen,
         actionsEnabled, actionsDryRun, capUnlimited, onExhausted, exhaustedFor,
+        alertmanagerURLs, alertmanagerPathPrefix, alertmanagerResendInterval, alertmanagerTimeout, alertmanagerLabels,
+        alertmanagerCAFile, alertmanagerCertFile, alertmanagerKeyFile, alertmanagerServerName,
+        alertmanagerUsername, alertmanagerPasswordFile, alertmanagerBearerTokenFile, alertmanagerQueueCapacity,
     ]
 
     static let rowsByKey: [String: any ConfigTableRow] = Dictionary(uniqueKeysWithValues: rows.map { ($0.key, $0) })
+
+    /// Sections read as their defaults when given with nothing under them,
+    /// as they stand once every key is commented out.
+    static let sectionsThatMayBeEmpty: Set<String> = ["actions", "alertmanager"]
 
     /// An earlier name of a section that is still read as it.
     static let sectionAliases: [(old: String, current: String)] = [("socket_watch", "host_control")]
@@ -456,6 +634,16 @@ public enum ConfigTable {
             "undo it. Enabling actions needs more rights than watching: see",
             "packaging/actions/dockward.service.d/actions.conf and the README.",
         ]),
+        "alertmanager": (above: [], intro: [
+            "Open episodes pushed to Alertmanager (its v2 API) as Prometheus pushes",
+            "its alerts: sent again while open, resolved when they end. Off while",
+            "urls is empty. The password and token stay in the files named here",
+            "(absolute paths), read by the daemon at start and at each reload, not",
+            "by check-config. Empty (\"\"): unset.",
+            "",
+        ]),
+        "alertmanager.tls": (above: ["For the https:// urls; cert_file and key_file both or neither."], intro: []),
+        "alertmanager.basic_auth": (above: ["Basic auth: both keys or neither, and not with bearer_token_file."], intro: []),
     ]
 
     /// `config/dockward.yml` as the table writes it: every key with its
@@ -469,6 +657,16 @@ public enum ConfigTable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A YAML double-quoted string.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for c in text {
+            if c == "\\" || c == "\"" { out.append("\\") }
+            out.append(c)
+        }
+        return out + "\""
+    }
+
     static func comment(_ text: String, indent: String) -> String {
         text.isEmpty ? indent + "#" : indent + "# " + text
     }
@@ -480,6 +678,10 @@ public enum ConfigTable {
             case .scalar(let text): lines.append("\(indent)\(name): \(text)")
             case .list(let items) where items.isEmpty: lines.append("\(indent)\(name): []")
             case .list(let items): lines.append("\(indent)\(name):"); lines += items.map { "\(indent)  - \($0)" }
+            case .mapping(let entries) where entries.isEmpty: lines.append("\(indent)\(name): {}")
+            case .mapping(let entries):
+                lines.append("\(indent)\(name):")
+                lines += entries.sorted { $0.key < $1.key }.map { "\(indent)  \($0.key): \(quoted($0.value))" }
             }
             lines += row.example.map { indent + "#" + $0 }
             return lines

@@ -1,6 +1,7 @@
 /// Checks that involve more than one key. They run on the whole config once
 /// every section is read, so the order of sections in the file can't change
-/// the answer.
+/// the answer: warn_ratio against critical_ratio for every container, and
+/// the `alertmanager:` keys that go together (`alertmanagerIssues`).
 ///
 /// A container's effective `warn_ratio` is set by the last matching rule that
 /// sets it (the `pids` section when none does), and likewise its
@@ -26,6 +27,10 @@ enum ConfigValidation {
     }
 
     static func issues(in config: DockwardConfig, lines: [String: Int], file: String) -> [ConfigIssue] {
+        ratioIssues(in: config, lines: lines, file: file) + alertmanagerIssues(config.alertmanager, lines: lines, file: file)
+    }
+
+    static func ratioIssues(in config: DockwardConfig, lines: [String: Int], file: String) -> [ConfigIssue] {
         func sources(_ name: String, global: Double, _ field: KeyPath<DockwardConfig.Override, Double?>) -> [RatioSource] {
             [RatioSource(rule: nil, match: nil, value: global, line: lines["pids.\(name)"])]
                 + config.overrides.enumerated().compactMap { i, rule in
@@ -106,6 +111,64 @@ enum ConfigValidation {
         }
         return ConfigIssue(file: file, line: c.line ?? 1, key: "\(c.section).critical_ratio",
                            message: "must not be below warn_ratio (\(c.value) < \(w.value), \(other(w, "warn_ratio")))")
+    }
+}
+
+extension ConfigValidation {
+    /// The `alertmanager:` keys that only make sense together. Each issue
+    /// names a key that was given, its line, and the other key (with its
+    /// line, or `by default`).
+    static func alertmanagerIssues(_ am: AlertmanagerConfig, lines: [String: Int], file: String) -> [ConfigIssue] {
+        let section = "alertmanager"
+        func line(_ key: String) -> Int? { lines["\(section).\(key)"] }
+        func place(_ key: String) -> String {
+            line(key).map { "\(section).\(key) at line \($0)" } ?? "\(section).\(key) by default"
+        }
+        /// The keys of `pairs` that hold a value, the first given in the file first.
+        func given(_ pairs: [(String, String?)]) -> [String] {
+            pairs.filter { $0.1 != nil }.map(\.0).enumerated()
+                .sorted { (line($0.element) ?? .max, $0.offset) < (line($1.element) ?? .max, $1.offset) }.map(\.element)
+        }
+        var out: [ConfigIssue] = []
+        func add(_ key: String, _ message: String) {
+            out.append(ConfigIssue(file: file, line: line(key) ?? 1, key: "\(section).\(key)", message: message))
+        }
+
+        // A POST that may outlast the interval would overlap the next send
+        // of the same alerts.
+        if am.timeout >= am.resendInterval {
+            if line("timeout") != nil || line("resend_interval") == nil {
+                add("timeout", "must be below resend_interval (\(am.timeout) >= \(am.resendInterval), \(place("resend_interval")))")
+            } else {
+                add("resend_interval", "must be above timeout (\(am.resendInterval) <= \(am.timeout), \(place("timeout")))")
+            }
+        }
+
+        switch (am.tls.certFile, am.tls.keyFile) {
+        case (.some, nil): add("tls.cert_file", "needs tls.key_file too: a client certificate goes with its key")
+        case (nil, .some): add("tls.key_file", "needs tls.cert_file too: a client key goes with its certificate")
+        default: break
+        }
+        // A tls key with only http:// urls would be silently unused, and
+        // the operator believes the link is encrypted.
+        let tlsGiven = given([("tls.ca_file", am.tls.caFile), ("tls.cert_file", am.tls.certFile),
+                              ("tls.key_file", am.tls.keyFile), ("tls.server_name", am.tls.serverName)])
+        let anyHTTPS = am.urls.contains { (try? AlertmanagerURL($0))?.isHTTPS == true }
+        if !anyHTTPS, let first = tlsGiven.first {
+            add(first, "tls applies only to https:// urls, and alertmanager.urls has none")
+        }
+
+        switch (am.basicAuthUsername, am.basicAuthPasswordFile) {
+        case (.some, nil): add("basic_auth.username", "needs basic_auth.password_file too (the password stays in a file)")
+        case (nil, .some): add("basic_auth.password_file", "needs basic_auth.username too")
+        default: break
+        }
+        if am.bearerTokenFile != nil,
+           let basic = given([("basic_auth.username", am.basicAuthUsername),
+                              ("basic_auth.password_file", am.basicAuthPasswordFile)]).first {
+            add("bearer_token_file", "not with basic_auth (\(place(basic))): one Authorization header per request")
+        }
+        return out
     }
 }
 

@@ -28,6 +28,9 @@ final class ConfigTableTests: XCTestCase {
         var found: [String: ConfigFileValue] = [:]
         func walk(_ node: Node, _ path: String) {
             switch node {
+            case .mapping(let mapping) where ConfigTable.keys.contains(path):
+                // A key whose value is a mapping (alertmanager.labels).
+                found[path] = .mapping(Dictionary(uniqueKeysWithValues: mapping.map { ($0.key.string ?? "?", $0.value.string ?? "?") }))
             case .mapping(let mapping):
                 for (key, value) in mapping { walk(value, path.isEmpty ? key.string ?? "?" : "\(path).\(key.string ?? "?")") }
             case .sequence(let seq):
@@ -46,6 +49,9 @@ final class ConfigTableTests: XCTestCase {
         }
         XCTAssertEqual(ConfigTable.defaultFileValues["pids.warn_ratio"], .scalar("0.80"))
         XCTAssertEqual(ConfigTable.defaultFileValues["metrics.listen"], .scalar("\"\""))
+        XCTAssertEqual(ConfigTable.defaultFileValues["alertmanager.labels"], .mapping([:]))
+        XCTAssertEqual(ConfigTable.defaultFileValues["alertmanager.tls.ca_file"], .scalar("\"\""))
+        XCTAssertEqual(ConfigTable.defaultFileValues["alertmanager.queue_capacity"], .scalar("10000"))
     }
 
     func testShippedFileSaysWhatEachPollReads() throws {
@@ -61,7 +67,7 @@ final class ConfigTableTests: XCTestCase {
             do { _ = try ConfigLoader.parse(yaml, file: "t.yml"); return nil } catch { return error.issues.first?.message }
         }
         XCTAssertEqual(expected("colour: red\n"), "unknown key; expected one of: "
-            + "cgroup, docker, pids, alerts, overrides, host_control, socket_watch, metrics, actions")
+            + "cgroup, docker, pids, alerts, overrides, host_control, socket_watch, metrics, actions, alertmanager")
         XCTAssertEqual(expected("pids:\n  colour: red\n"), "unknown key; expected one of: "
             + "poll_interval, warn_ratio, critical_ratio, high_for, unlimited, forecast_horizon, forecast_window")
         XCTAssertEqual(expected("overrides:\n  - match: { name: x }\n    colour: red\n"), "unknown key; expected one of: "
@@ -78,13 +84,19 @@ final class ConfigTableTests: XCTestCase {
                        "unknown key; expected one of: enabled, dry_run, cap_unlimited, on_exhausted, exhausted_for")
         XCTAssertEqual(expected("alerts:\n  colour: red\n"),
                        "unknown key; expected one of: repeat_interval, recover_after")
+        XCTAssertEqual(expected("alertmanager:\n  colour: red\n"), "unknown key; expected one of: "
+            + "urls, path_prefix, resend_interval, timeout, labels, tls, basic_auth, bearer_token_file, queue_capacity")
+        XCTAssertEqual(expected("alertmanager:\n  tls: { colour: red }\n"),
+                       "unknown key; expected one of: ca_file, cert_file, key_file, server_name")
+        XCTAssertEqual(expected("alertmanager:\n  basic_auth: { colour: red }\n"),
+                       "unknown key; expected one of: username, password_file")
         XCTAssertEqual(expected("metrics: 3\n"), "expected a mapping of keys (listen)")
     }
 
     /// Every key changed at once: one reload line per key, in table order,
     /// each as the reload entry has always written it.
     func testChangesHasOneLinePerTableKey() throws {
-        let new = try ConfigLoader.parse("""
+        var new = try ConfigLoader.parse("""
         cgroup: { root: /host/cgroup }
         docker: { socket: /run/d.sock }
         pids:
@@ -107,7 +119,19 @@ final class ConfigTableTests: XCTestCase {
           engine_config_root: /host
         metrics: { listen: "127.0.0.1:9327" }
         actions: { enabled: true, dry_run: true, cap_unlimited: 9, on_exhausted: kill, exhausted_for: 5s }
+        alertmanager:
+          urls: [https://am:9093]
+          path_prefix: /am
+          resend_interval: 30s
+          timeout: 5s
+          labels: { cluster: prod }
+          tls: { ca_file: /etc/ca.pem, cert_file: /etc/c.pem, key_file: /etc/c.key, server_name: am.internal }
+          basic_auth: { username: dockward, password_file: /etc/pw }
+          queue_capacity: 100
         """, file: "t.yml")
+        // A file can't give a bearer token beside basic_auth; the reload
+        // line is the table's either way.
+        new.alertmanager.bearerTokenFile = "/etc/token"
         let lines = new.changes(from: DockwardConfig())
         XCTAssertEqual(lines.map { String($0.prefix { $0 != ":" }) }, ConfigTable.keys)
         XCTAssertEqual(lines, [
@@ -141,6 +165,19 @@ final class ConfigTableTests: XCTestCase {
             "actions.cap_unlimited: 0 -> 9",
             "actions.on_exhausted: none -> kill",
             "actions.exhausted_for: 30s -> 5s",
+            "alertmanager.urls: [] -> [\"https://am:9093\"]",
+            "alertmanager.path_prefix: / -> /am",
+            "alertmanager.resend_interval: 1m -> 30s",
+            "alertmanager.timeout: 10s -> 5s",
+            "alertmanager.labels: 0 label(s) -> 1",
+            "alertmanager.tls.ca_file: unset -> /etc/ca.pem",
+            "alertmanager.tls.cert_file: unset -> /etc/c.pem",
+            "alertmanager.tls.key_file: unset -> /etc/c.key",
+            "alertmanager.tls.server_name: unset -> am.internal",
+            "alertmanager.basic_auth.username: unset -> dockward",
+            "alertmanager.basic_auth.password_file: unset -> /etc/pw",
+            "alertmanager.bearer_token_file: unset -> /etc/token",
+            "alertmanager.queue_capacity: 10000 -> 100",
         ])
         XCTAssertEqual(DockwardConfig().changes(from: new).count, ConfigTable.keys.count, "and back")
         XCTAssertEqual(new.changes(from: new), [])

@@ -3,7 +3,8 @@ import Foundation
 import XCTest
 
 /// Checks across keys run on the whole file: warn_ratio against
-/// critical_ratio for every container, whatever the order of the sections.
+/// critical_ratio for every container, the alertmanager keys that go
+/// together, whatever the order of the sections.
 final class ConfigValidationTests: XCTestCase {
     func issues(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> [ConfigIssue] {
         do {
@@ -171,6 +172,8 @@ final class ConfigValidationTests: XCTestCase {
             ("actions", "actions:\n  enabled: true\n  cap_unlimited: 512\n"),
             ("host_control", "host_control:\n  checks: { privileged: false }\n  allow: [{ name: portainer }]\n"),
             ("alerts", "alerts:\n  repeat_interval: 1m\n"),
+            ("alertmanager", "alertmanager:\n  urls: [https://am:9093]\n  tls: { ca_file: /etc/ca.pem }\n"
+                + "  labels: { cluster: prod }\n  timeout: 5s\n"),
         ], valid: true),
         Scenario(name: "an override above the pids section's critical ratio", sections: [
             ("pids", "pids:\n  warn_ratio: 0.5\n  critical_ratio: 0.85\n"),
@@ -178,6 +181,7 @@ final class ConfigValidationTests: XCTestCase {
             ("actions", "actions:\n  dry_run: true\n"),
             ("host_control", "host_control:\n  resync_interval: 1m\n"),
             ("alerts", "alerts:\n  recover_after: 1m\n"),
+            ("alertmanager", "alertmanager:\n  urls: [http://am:9093]\n  resend_interval: 5s\n"),
         ], valid: false),
         Scenario(name: "overlapping rules, the pids section, and bad values", sections: [
             ("pids", "pids:\n  warn_ratio: 0.9\n  critical_ratio: 0.8\n"),
@@ -187,6 +191,8 @@ final class ConfigValidationTests: XCTestCase {
             ("host_control", "host_control:\n  colour: red\n"),
             ("alerts", "alerts:\n  repeat_interval: 1m\n"),
             ("metrics", "metrics:\n  listen: \"127.0.0.1:9327\"\n"),
+            ("alertmanager", "alertmanager:\n  urls: [http://am:9093, http://am:9093/]\n  tls: { ca_file: /etc/ca.pem }\n"
+                + "  labels: { severity: high }\n  timeout: 2m\n  bearer_token_file: /etc/token\n  basic_auth: { username: d }\n"),
         ], valid: false),
     ]
 
@@ -261,6 +267,16 @@ final class ConfigValidationTests: XCTestCase {
             "order.yml actions+1 actions.cap_unlimited: must be from 0 (off) to 4194304, got -1",
             "order.yml host_control+1 host_control.colour: unknown key; expected one of: "
                 + "protect, allow, resync_interval, checks, engine_config_root",
+            "order.yml alertmanager+1 alertmanager.urls[1]: given twice (as alertmanager.urls[0] too)",
+            "order.yml alertmanager+2 alertmanager.tls.ca_file: tls applies only to https:// urls, and alertmanager.urls has none",
+            "order.yml alertmanager+3 alertmanager.labels.severity: reserved: dockward sets this label itself "
+                + "(alertname, severity, kind, container, container_id, image, host, episode)",
+            "order.yml alertmanager+4 alertmanager.timeout: must be below resend_interval "
+                + "(2m >= 1m, alertmanager.resend_interval by default)",
+            "order.yml alertmanager+5 alertmanager.bearer_token_file: not with basic_auth "
+                + "(alertmanager.basic_auth.username at alertmanager+6): one Authorization header per request",
+            "order.yml alertmanager+6 alertmanager.basic_auth.username: needs basic_auth.password_file too "
+                + "(the password stays in a file)",
         ])
     }
 }
