@@ -207,10 +207,6 @@ public enum AlertmanagerAlerts {
         }
     }
 
-    /// The labels dockward sets itself; `alertmanager.labels` may not use them.
-    public static let ownLabels: Set<String> = ["alertname", "severity", "kind", "container", "container_id", "image",
-                                                "host", "episode"]
-
     /// What the operator does about each kind, one line (the catalog,
     /// `journalctl -x`, says it at length).
     public static func advice(_ kind: EntryKind) -> String {

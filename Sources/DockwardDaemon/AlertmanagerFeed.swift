@@ -39,10 +39,15 @@ public typealias AlertmanagerDeliveryFactory = @Sendable (
 /// takes them up from the state file with their first `startsAt`.
 @DaemonActor
 final class AlertmanagerFeed {
-    /// An open episode: the alert as last sent (firing).
+    /// An open episode: the alert as last sent (firing), and when.
     struct OpenAlert: Equatable {
         var alert: AlertmanagerAlert
+        var sentAt: Int64
     }
+
+    /// `sentAt` of an alert taken up from the state file: the first pass,
+    /// after the watches have looked again, sends or resolves it.
+    private static let neverSent = Int64.min / 2
 
     /// `endsAt` this many resend intervals ahead.
     static let expiryIntervals: Int64 = 4
@@ -58,7 +63,6 @@ final class AlertmanagerFeed {
     private let logger: Logger
     private var delivery: AlertmanagerSubmitter?
     private(set) var open: [AlertEpisodeKey: OpenAlert] = [:]
-    private var nextResendAt: Int64 = 0
     /// URLs in an outage now (between their `.lost` and `.back`).
     private(set) var unreachable: Set<String> = []
 
@@ -91,28 +95,32 @@ final class AlertmanagerFeed {
         var states = [alert]
         // A new severity is a new label set, so a new alert: the old one ends.
         if let old = open[key]?.alert, old.identity != alert.identity { states.append(resolved(old, at: now)) }
-        open[key] = OpenAlert(alert: alert)
+        open[key] = OpenAlert(alert: alert, sentAt: now)
         delivery?.submit(states)
     }
 
-    /// After each pass: resolves the episodes that ended, and re-sends the
-    /// open ones when the resend interval is up.
+    /// After each pass: resolves the episodes that ended, and re-sends
+    /// each open one a resend interval after it was last sent.
     func afterPass() {
         guard !open.isEmpty else { return }
         let now = wallClock()
         var states: [AlertmanagerAlert] = []
-        for (key, entry) in open where !isOpen(key) {
-            states.append(resolved(entry.alert, at: now))
-            open[key] = nil
-        }
-        if now >= nextResendAt {
-            nextResendAt = now + resendNanos
-            for (key, entry) in open {
-                open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos
-                states.append(open[key]?.alert ?? entry.alert)
+        for (key, entry) in open {
+            if !isOpen(key) {
+                states.append(resolved(entry.alert, at: now))
+                open[key] = nil
+            } else if now - entry.sentAt >= resendNanos {
+                states.append(refreshed(key, at: now))
             }
         }
         if !states.isEmpty { delivery?.submit(states) }
+    }
+
+    /// The open alert with `endsAt` moved ahead, marked sent now.
+    private func refreshed(_ key: AlertEpisodeKey, at now: Int64) -> AlertmanagerAlert {
+        open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos
+        open[key]?.sentAt = now
+        return open[key]!.alert
     }
 
     private func resolved(_ alert: AlertmanagerAlert, at now: Int64) -> AlertmanagerAlert {
@@ -134,24 +142,22 @@ final class AlertmanagerFeed {
         if old.labels != newConfig.labels {
             for (key, entry) in open {
                 states.append(resolved(entry.alert, at: now))
-                var labels = entry.alert.labels.filter { old.labels[$0.key] == nil || AlertmanagerAlerts.ownLabels.contains($0.key) }
+                var labels = entry.alert.labels.filter {
+                    old.labels[$0.key] == nil || AlertmanagerConfig.reservedLabelNames.contains($0.key)
+                }
                 labels.merge(newConfig.labels) { own, _ in own }
                 open[key]?.alert.labels = labels
-                open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos
+                states.append(refreshed(key, at: now))
             }
         }
         let deliveryChanged = old.urls != newConfig.urls || old.pathPrefix != newConfig.pathPrefix
             || old.timeout != newConfig.timeout || old.tls != newConfig.tls || old.basicAuthUsername != newConfig.basicAuthUsername
             || old.basicAuthPasswordFile != newConfig.basicAuthPasswordFile || old.bearerTokenFile != newConfig.bearerTokenFile
             || old.queueCapacity != newConfig.queueCapacity
-        if deliveryChanged {
-            // The resolved states go to the Alertmanagers that had the old labels.
-            if !states.isEmpty { delivery?.submit(states) }
-            replaceDelivery()
-        } else if !states.isEmpty {
-            delivery?.submit(states + open.values.map(\.alert))
-        }
-        nextResendAt = 0
+        // The resolved states go to the Alertmanagers that had the old labels;
+        // a new delivery gets every open alert.
+        if !states.isEmpty { delivery?.submit(states) }
+        if deliveryChanged { replaceDelivery() }
     }
 
     private func replaceDelivery() {
@@ -167,13 +173,9 @@ final class AlertmanagerFeed {
             return
         }
         // Everything open now, to the new delivery.
-        nextResendAt = 0
-        if !open.isEmpty {
-            let now = wallClock()
-            for key in open.keys { open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos }
-            delivery?.submit(open.values.map(\.alert))
-            nextResendAt = now + resendNanos
-        }
+        let now = wallClock()
+        let states = open.filter { $0.value.sentAt != Self.neverSent }.keys.map { refreshed($0, at: now) }
+        if !states.isEmpty { delivery?.submit(states) }
     }
 
     /// A delivery's report, on the daemon's queue: the URLs in an outage.
@@ -209,9 +211,10 @@ final class AlertmanagerFeed {
     func resume(_ saved: [SavedState.OpenAlert]) {
         for s in saved {
             guard let key = AlertEpisodeKey(text: s.key) else { continue }
+            // Never sent by this run: the first pass sends it.
             open[key] = OpenAlert(alert: AlertmanagerAlert(labels: s.labels, annotations: s.annotations,
-                                                           startsAt: s.startsAt, endsAt: s.startsAt))
+                                                           startsAt: s.startsAt, endsAt: s.startsAt),
+                                  sentAt: Self.neverSent)
         }
-        nextResendAt = 0
     }
 }

@@ -32,7 +32,7 @@ final class AlertmanagerFeedTests: XCTestCase {
 
     func testForkBombFiresOnceResendsWhileOpenAndResolvesOnRecovery() throws {
         let id = IDs.make(1)
-        engine.add(details(id, name: "bomb"))
+        engine.add(details(id, name: "bomb", pidsLimit: 50))
         let am = RecordingSubmitter()
         let d = try makeDaemon(config: config(), submitter: am)
         d.start()
@@ -79,7 +79,7 @@ final class AlertmanagerFeedTests: XCTestCase {
         XCTAssertTrue(resolved.isResolved(at: d.wall.now))
         d.ticks(70)
         XCTAssertEqual(am.states("DockwardPidsExhausted").count, 3, "a resolved alert is not sent again")
-        XCTAssertEqual(DaemonActor.sync { d.daemon.alertmanagerOpenCount }, 0)
+        XCTAssertEqual(DaemonActor.sync { d.daemon.alertmanagerOpenCount }, 0, "every episode ended: \(am.states.map(\.labels))")
     }
 
     func testEscalationIsANewAlertAndTheOldSeverityResolves() throws {
