@@ -30,13 +30,18 @@ install_packages() {
     # promtool checks the metrics exposition and the alerting rules;
     # systemd-journal-remote/-upload test journal forwarding.
     command -v promtool >/dev/null || missing+=(prometheus)
+    # A real Alertmanager (and amtool) receives the alerts dockward pushes;
+    # openssl makes the certificates of its HTTPS tests.
+    command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+    command -v openssl >/dev/null || missing+=(openssl)
     [ -x /lib/systemd/systemd-journal-remote ] || missing+=(systemd-journal-remote)
     command -v dpkg-deb >/dev/null || missing+=(dpkg)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         apt-get update -qq
         # policy-rc.d keeps package scripts from starting services (the
-        # prometheus package would start a server) on machines without systemd.
+        # prometheus and prometheus-alertmanager packages would start
+        # servers) on machines without systemd.
         local own_policy=
         if [ ! -e /usr/sbin/policy-rc.d ]; then
             printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d

@@ -30,11 +30,19 @@ import Prometheus
 /// | `dockward_source_up{source}` | gauge | 1 up, 0 down, per `HealthSource`: kmsg, journal, inotify, engine, state_file, alertmanager; absent until the daemon first reports |
 /// | `dockward_refusal_source{source}` | gauge | always 1; one series, `source` = kmsg, journal or poll (where refused forks are learnt from) |
 /// | `dockward_open_file_budget_exceeded` | gauge | 1 when containers beyond the open-file budget reopen their files each poll |
+/// | `dockward_alertmanager_alerts_sent_total{url}` | counter | alert states an Alertmanager accepted |
+/// | `dockward_alertmanager_alerts_failed_total{url}` | counter | alert states given up after a refused batch (4xx) |
+/// | `dockward_alertmanager_alerts_dropped_total{url}` | counter | new alerts not queued, the queue being full |
+/// | `dockward_alertmanager_alerts_pending{url}` | gauge | alert states waiting to be sent |
 /// | `dockward_build_info{version}` | gauge | always 1 |
 ///
 /// An unlimited container has no `pids_max` series (rather than `+Inf`), so
 /// `current / max` ratios simply skip it; select unlimited containers with
 /// `dockward_container_pids_current unless on(id) dockward_container_pids_max`.
+///
+/// The `alertmanager_*` series exist only for configured Alertmanagers
+/// (none while the push is off); `url` is the configured URL without its
+/// userinfo, so a password written into it never reaches a label.
 ///
 /// Cardinality is bounded by the watched containers: when a container is
 /// gone from the snapshot (or its labels change, e.g. its name arrives),
@@ -67,6 +75,8 @@ public final class MetricsRegistry: @unchecked Sendable {
     private var sourceUp: [HealthSource: Gauge] = [:]
     private var refusalSource: (source: RefusalSource, gauge: Gauge)?
     private var budgetExceeded: Gauge?
+    /// By label (the URL without userinfo).
+    private var alertmanagers: [String: AlertmanagerSeries] = [:]
 
     public init(version: String = DockwardVersion.current) {
         let registry = PrometheusCollectorRegistry()
@@ -152,6 +162,24 @@ public final class MetricsRegistry: @unchecked Sendable {
         budgetExceeded!.set(health.openFileBudgetExceeded ? 1.0 : 0.0)
     }
 
+    /// One Alertmanager's delivery figures (totals since the daemon
+    /// started); its series are made at the first call. Totals smaller than
+    /// the last ones (a delivery made anew) reset the counters.
+    public func setAlertmanagerStats(url: String, _ stats: AlertmanagerDeliveryStats) {
+        let label = AlertmanagerConfig.displayURL(url)
+        lock.lock()
+        defer { lock.unlock() }
+        if alertmanagers[label] == nil { alertmanagers[label] = AlertmanagerSeries(url: label, registry: prometheus) }
+        alertmanagers[label]!.update(stats)
+    }
+
+    /// Unregisters the series of an Alertmanager a reload took out.
+    public func removeAlertmanager(url: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        alertmanagers.removeValue(forKey: AlertmanagerConfig.displayURL(url))?.unregister(from: prometheus)
+    }
+
     // MARK: Scrape
 
     /// Brings the per-container series in line with `containers` (creating,
@@ -224,6 +252,10 @@ enum Names {
     static var sourceUp: MetricNameDescriptor { d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file, alertmanager.") }
     static var refusalSource: MetricNameDescriptor { d("dockward_refusal_source", "Where refused forks are learnt from (kmsg, journal, or poll of every pids.events); always 1.") }
     static var budgetExceeded: MetricNameDescriptor { d("dockward_open_file_budget_exceeded", "1 when some containers' pids files are reopened each poll because the open-file budget is spent.") }
+    static var alertmanagerSent: MetricNameDescriptor { d("dockward_alertmanager_alerts_sent_total", "Alert states the Alertmanager at url accepted (2xx).") }
+    static var alertmanagerFailed: MetricNameDescriptor { d("dockward_alertmanager_alerts_failed_total", "Alert states given up because the Alertmanager at url refused their batch (4xx other than 429).") }
+    static var alertmanagerDropped: MetricNameDescriptor { d("dockward_alertmanager_alerts_dropped_total", "New alerts not queued for the Alertmanager at url because its queue held queue_capacity.") }
+    static var alertmanagerPending: MetricNameDescriptor { d("dockward_alertmanager_alerts_pending", "Alert states waiting to be sent to the Alertmanager at url.") }
     static var buildInfo: MetricNameDescriptor { d("dockward_build_info", "dockward's version; always 1.") }
     static var current: MetricNameDescriptor { d("dockward_container_pids_current", "Tasks in the container's pids cgroup (pids.current).") }
     static var max: MetricNameDescriptor { d("dockward_container_pids_max", "The container's pids limit (pids.max); absent when it has none.") }
@@ -285,5 +317,50 @@ final class ContainerSeries {
         registry.unregisterCounter(refused)
         if let max { registry.unregisterGauge(max) }
         if let forecast { registry.unregisterGauge(forecast) }
+    }
+}
+
+/// The series of one Alertmanager. The delivery keeps totals; the counters
+/// follow them by increments.
+final class AlertmanagerSeries {
+    let sent: Counter
+    let failed: Counter
+    let dropped: Counter
+    let pending: Gauge
+    private var last = AlertmanagerDeliveryStats()
+
+    init(url: String, registry: PrometheusCollectorRegistry) {
+        let labels = [("url", url)]
+        sent = registry.makeCounter(descriptor: Names.alertmanagerSent, labels: labels)
+        failed = registry.makeCounter(descriptor: Names.alertmanagerFailed, labels: labels)
+        dropped = registry.makeCounter(descriptor: Names.alertmanagerDropped, labels: labels)
+        pending = registry.makeGauge(descriptor: Names.alertmanagerPending, labels: labels)
+        // A registry may hand back counters left by an earlier series of this URL.
+        for counter in [sent, failed, dropped] { counter.reset() }
+        pending.set(0.0)
+    }
+
+    func update(_ stats: AlertmanagerDeliveryStats) {
+        Self.follow(sent, from: last.sent, to: stats.sent)
+        Self.follow(failed, from: last.failed, to: stats.failed)
+        Self.follow(dropped, from: last.dropped, to: stats.dropped)
+        pending.set(Int64(max(0, stats.pending)))
+        last = stats
+    }
+
+    private static func follow(_ counter: Counter, from old: Int, to new: Int) {
+        if new < old {
+            counter.reset()
+            if new > 0 { counter.increment(by: Int64(new)) }
+        } else if new > old {
+            counter.increment(by: Int64(new - old))
+        }
+    }
+
+    func unregister(from registry: PrometheusCollectorRegistry) {
+        registry.unregisterCounter(sent)
+        registry.unregisterCounter(failed)
+        registry.unregisterCounter(dropped)
+        registry.unregisterGauge(pending)
     }
 }

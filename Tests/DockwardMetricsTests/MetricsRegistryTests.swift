@@ -203,4 +203,38 @@ final class MetricsRegistryTests: XCTestCase {
         XCTAssertEqual(s["dockward_poll_duration_seconds_count"], "100")
         XCTAssertEqual(registry.containerSeriesCount, 0)
     }
+
+    /// One series set per Alertmanager, labelled by its URL without
+    /// userinfo; counters follow the delivery's totals; a removed URL
+    /// leaves no series.
+    func testAlertmanagerSeriesFollowTheDeliveryAndGoWithTheURL() {
+        let registry = MetricsRegistry(version: "test")
+        XCTAssertFalse(registry.render(containers: []).contains("dockward_alertmanager_"), "no series while the push is off")
+        let url = "http://user:secret@am-1:9093"
+        registry.setAlertmanagerStats(url: url, AlertmanagerDeliveryStats(sent: 3, failed: 1, dropped: 0, pending: 5))
+        registry.setAlertmanagerStats(url: "https://am-2:9093", AlertmanagerDeliveryStats(pending: 2))
+        let first = registry.render(containers: [])
+        XCTAssertFalse(first.contains("secret") || first.contains("user@"), "userinfo must not reach a label:\n\(first)")
+        let one = samples(first)
+        XCTAssertEqual(one[#"dockward_alertmanager_alerts_sent_total{url="http://am-1:9093"}"#], "3")
+        XCTAssertEqual(one[#"dockward_alertmanager_alerts_failed_total{url="http://am-1:9093"}"#], "1")
+        XCTAssertEqual(one[#"dockward_alertmanager_alerts_dropped_total{url="http://am-1:9093"}"#], "0")
+        XCTAssertEqual(one[#"dockward_alertmanager_alerts_pending{url="http://am-1:9093"}"#], "5.0")
+        XCTAssertEqual(one[#"dockward_alertmanager_alerts_pending{url="https://am-2:9093"}"#], "2.0")
+
+        registry.setAlertmanagerStats(url: url, AlertmanagerDeliveryStats(sent: 10, failed: 1, dropped: 4, pending: 0))
+        let two = samples(registry.render(containers: []))
+        XCTAssertEqual(two[#"dockward_alertmanager_alerts_sent_total{url="http://am-1:9093"}"#], "10")
+        XCTAssertEqual(two[#"dockward_alertmanager_alerts_dropped_total{url="http://am-1:9093"}"#], "4")
+        XCTAssertEqual(two[#"dockward_alertmanager_alerts_pending{url="http://am-1:9093"}"#], "0.0")
+
+        registry.removeAlertmanager(url: url)
+        let gone = registry.render(containers: [])
+        XCTAssertFalse(gone.contains("am-1"), gone)
+        XCTAssertTrue(gone.contains("am-2"), gone)
+
+        // Back after a removal: counted from the new totals, not the old ones.
+        registry.setAlertmanagerStats(url: url, AlertmanagerDeliveryStats(sent: 2))
+        XCTAssertEqual(samples(registry.render(containers: []))[#"dockward_alertmanager_alerts_sent_total{url="http://am-1:9093"}"#], "2")
+    }
 }

@@ -17,6 +17,8 @@ final class PromtoolTests: XCTestCase {
         registry.observePollDuration(seconds: 0.00042)
         registry.recordAlert(kind: .pidsHigh)
         registry.setSourceHealth(SourceHealth(down: [.kmsg], refusalSource: .journal, openFileBudgetExceeded: true))
+        registry.setAlertmanagerStats(url: "http://am:9093", AlertmanagerDeliveryStats(sent: 12, failed: 1, dropped: 2, pending: 3))
+        registry.setAlertmanagerStats(url: "https://u:p@am-2.example:9093/prefix", AlertmanagerDeliveryStats(pending: 1))
         let odd = ContainerMetrics(id: ContainerID(String(repeating: "ab", count: 32))!, name: "we\"ird\\name\nx",
                                    image: "reg/img:\"tag\"", current: 1, limit: 10, refusedForks: 2, rate: -0.25,
                                    forecastSeconds: nil)
