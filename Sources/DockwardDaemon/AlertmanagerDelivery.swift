@@ -8,7 +8,7 @@ import Synchronization
 /// What the delivery tells the daemon. It comes from the delivery's tasks
 /// or from inside `submit`, on any thread: the receiver hops to its own
 /// queue and must not block.
-enum AlertmanagerDeliveryEvent: Equatable, Sendable {
+public enum AlertmanagerDeliveryEvent: Equatable, Sendable {
     /// The first failed attempt of an outage (the first attempt ever, or the
     /// first after a success): no answer, or 5xx / 429. Retries are silent.
     case lost(url: String, reason: String)
@@ -459,5 +459,19 @@ final class AlertmanagerDelivery: Sendable {
             .split(whereSeparator: \.isNewline).map { $0.trimmingPrefix(while: \.isWhitespace) }
             .filter { !$0.isEmpty }.joined(separator: " ")
         return "HTTP \(status.code) \(status.reasonPhrase)" + (text.isEmpty ? "" : ": \(text)")
+    }
+}
+
+extension AlertmanagerDelivery: AlertmanagerSubmitter {
+    /// A reload: the secrets are read again, then the queues follow the new URLs.
+    func apply(_ config: AlertmanagerConfig) throws {
+        apply(config, credentials: try AlertmanagerCredentials.read(for: config))
+    }
+
+    func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
+        Task {
+            _ = await flush(within: grace)
+            done()
+        }
     }
 }

@@ -6,15 +6,13 @@ import Logging
 public protocol AlertmanagerSubmitter: AnyObject, Sendable {
     /// The latest state of each alert (firing with `endsAt` ahead, or resolved).
     func submit(_ alerts: [AlertmanagerAlert])
+    /// A reload changed the URLs, the TLS or auth files, the timeout or the
+    /// bound: the secrets are read again (throws naming the file that could
+    /// not be), and what is pending stays for the URLs that stay.
+    func apply(_ config: AlertmanagerConfig) throws
     /// At stop or when replaced: one last try at what is pending, for at
     /// most `grace`; then `done` (on any thread).
     func finish(within grace: Interval, done: @escaping @Sendable () -> Void)
-}
-
-/// What a delivery tells the daemon: one of each per outage of one URL.
-public enum AlertmanagerDeliveryEvent: Equatable, Sendable {
-    case lost(url: String, reason: String)
-    case back(url: String, outage: Int64, dropped: Int)
 }
 
 /// Makes the delivery for a config (reading its secret files); throws with
@@ -63,8 +61,9 @@ final class AlertmanagerFeed {
     private let logger: Logger
     private var delivery: AlertmanagerSubmitter?
     private(set) var open: [AlertEpisodeKey: OpenAlert] = [:]
-    /// URLs in an outage now (between their `.lost` and `.back`).
-    private(set) var unreachable: Set<String> = []
+    /// URLs in an outage now (between their `.lost` and `.back`), with the
+    /// alert states dropped meanwhile (said in the `alertmanager-back` entry).
+    private(set) var unreachable: [String: Int] = [:]
 
     init(config: AlertmanagerConfig, host: String, wallClock: @escaping @Sendable () -> Int64,
          makeDelivery: AlertmanagerDeliveryFactory?, logger: Logger) {
@@ -157,13 +156,20 @@ final class AlertmanagerFeed {
         // The resolved states go to the Alertmanagers that had the old labels;
         // a new delivery gets every open alert.
         if !states.isEmpty { delivery?.submit(states) }
-        if deliveryChanged { replaceDelivery() }
+        guard deliveryChanged else { return }
+        guard let delivery, newConfig.isEnabled else { return replaceDelivery() }
+        do {
+            try delivery.apply(newConfig)
+            logger.info("alerts go to Alertmanager at \(newConfig.urls.joined(separator: ", "))")
+        } catch {
+            logger.error("alertmanager: \(error); the Alertmanager settings from before the reload stay")
+        }
     }
 
     private func replaceDelivery() {
         delivery?.finish(within: .seconds(2)) {}
         delivery = nil
-        unreachable = []
+        unreachable = [:]
         guard config.isEnabled, let makeDelivery else { return }
         do {
             delivery = try makeDelivery(config, report)
@@ -178,11 +184,33 @@ final class AlertmanagerFeed {
         if !states.isEmpty { delivery?.submit(states) }
     }
 
-    /// A delivery's report, on the daemon's queue: the URLs in an outage.
-    func delivered(_ event: AlertmanagerDeliveryEvent) {
+    /// A delivery's outage reports, on the daemon's queue: returns the
+    /// outage's lifecycle entry to send (one `alertmanager-lost` and one
+    /// `alertmanager-back` per outage of a URL), if this event is one.
+    func delivered(_ event: AlertmanagerDeliveryEvent) -> LifecycleEvent? {
         switch event {
-        case .lost(let url, _): unreachable.insert(url)
-        case .back(let url, _, _): unreachable.remove(url)
+        case .lost(let url, let reason):
+            guard unreachable[url] == nil else { return nil }
+            unreachable[url] = 0
+            return .alertmanagerLost(url: url, reason: reason)
+        case .back(let url, let outage):
+            guard let dropped = unreachable.removeValue(forKey: url) else { return nil }
+            return .alertmanagerBack(url: url, outage: outage, dropped: dropped)
+        case .dropped(let url, let count):
+            if unreachable[url] != nil {
+                unreachable[url, default: 0] += count
+            } else {
+                logger.warning("alertmanager \(url): \(count) alert state(s) did not fit in the queue (alertmanager.queue_capacity) and were dropped")
+            }
+            return nil
+        case .rejected(let url, let status, let alerts, let reason):
+            logger.error("alertmanager \(url) refused \(alerts) alert state(s) with HTTP \(status): \(reason); they are dropped (sending them again cannot help)")
+            return nil
+        case .removed(let url):
+            unreachable[url] = nil
+            return nil
+        case .stats:
+            return nil
         }
     }
 

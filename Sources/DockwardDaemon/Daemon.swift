@@ -455,16 +455,17 @@ public final class Daemon {
         return config.hostControl.allow.contains { $0.matches(metadata) }
     }
 
-    /// A delivery's outage report, as an entry: one `alertmanager-lost` and
-    /// one `alertmanager-back` per outage of each URL.
+    /// A delivery's report: its figures to the metrics; an outage's start
+    /// and end as entries (one `alertmanager-lost` and one `alertmanager-back`
+    /// per outage of each URL).
     private func alertmanagerReported(_ event: AlertmanagerDeliveryEvent) {
-        guard alertmanager.isDelivering else { return }
-        alertmanager.delivered(event)
         switch event {
-        case .lost(let url, let reason): outlet.send(.lifecycle(.alertmanagerLost(url: url, reason: reason)))
-        case .back(let url, let outage, let dropped):
-            outlet.send(.lifecycle(.alertmanagerBack(url: url, outage: outage, dropped: dropped)))
+        case .stats(let url, let stats): parts.metrics.setAlertmanagerStats(url: url, stats)
+        case .removed(let url): parts.metrics.removeAlertmanager(url: url)
+        default: break
         }
+        guard alertmanager.isDelivering else { return }
+        if let entry = alertmanager.delivered(event) { outlet.send(.lifecycle(entry)) }
         reportHealth()
     }
 

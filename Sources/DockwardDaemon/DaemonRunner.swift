@@ -75,7 +75,12 @@ public enum DaemonRunner {
             cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
             descriptors: budget, logger: logger,
             // Called only for an action `actions:` decided on: one client per action, bound to its container.
-            makeActionClient: { ContainerActionClient(id: $0, engine: engine) })
+            makeActionClient: { ContainerActionClient(id: $0, engine: engine) },
+            // Made at start, or by the reload that sets alertmanager.urls; the
+            // secrets are read here, so a missing file is said at once.
+            makeAlertmanagerDelivery: { config, report in
+                AlertmanagerDelivery(config: config, credentials: try AlertmanagerCredentials.read(for: config), report: report)
+            })
         let daemon = DaemonActor.sync {
             Daemon(config: config, configPath: options.configPath, configIsExplicit: options.configIsExplicit, parts: parts)
         }

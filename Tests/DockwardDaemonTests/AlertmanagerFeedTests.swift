@@ -119,9 +119,8 @@ final class AlertmanagerFeedTests: XCTestCase {
 
         engine.remove(id)
         engine.emit("destroy", id)
-        d.waitUntil("the resolved state") {
-            d.daemon.tick(now: d.now)
-            return am.states("DockwardSocketMount").contains { $0.identity == fired.identity && $0.endsAt <= d.wall.now }
+        d.tickUntil("the resolved state") {
+            am.states("DockwardSocketMount").contains { $0.identity == fired.identity && $0.endsAt <= d.wall.now }
         }
     }
 
@@ -188,9 +187,8 @@ final class AlertmanagerFeedTests: XCTestCase {
         second.start()
         second.waitUntil("the listing") { second.engine.listings > 0 }
         second.waitForNames([bomb])
-        second.waitUntil("the listing to drop the removed container") {
-            second.daemon.tick(now: second.now)
-            return secondAM.states("DockwardSocketMount").contains { $0.isResolved(at: second.wall.now) }
+        second.tickUntil("the listing to drop the removed container") {
+            secondAM.states("DockwardSocketMount").contains { $0.isResolved(at: second.wall.now) }
         }
         let resolved = secondAM.states("DockwardSocketMount")
         XCTAssertEqual(resolved.map(\.identity), Array(repeating: socketAlert.identity, count: resolved.count),
@@ -212,9 +210,19 @@ final class AlertmanagerFeedTests: XCTestCase {
         d.waitUntil("alertmanager-lost") { !d.writer.entries(.alertmanagerLost).isEmpty }
         XCTAssertTrue(d.metrics.render(containers: []).contains("dockward_source_up{source=\"alertmanager\"} 0"))
         XCTAssertTrue(DaemonActor.sync { d.daemon.statusLine }.contains("alertmanager unreachable"))
-        am.tell(.back(url: "http://am.test:9093", outage: 3_000_000_000, dropped: 0))
+        // Retries fail silently; the queue overflows meanwhile.
+        am.tell(.lost(url: "http://am.test:9093", reason: "connection refused"))
+        am.tell(.dropped(url: "http://am.test:9093", count: 4))
+        am.tell(.dropped(url: "http://am.test:9093", count: 3))
+        am.tell(.stats(url: "http://am.test:9093", AlertmanagerDeliveryStats(sent: 2, failed: 0, dropped: 7, pending: 10)))
+        am.tell(.back(url: "http://am.test:9093", outage: 3_000_000_000))
         d.waitUntil("alertmanager-back") { !d.writer.entries(.alertmanagerBack).isEmpty }
-        XCTAssertEqual(field(d.writer.entries(.alertmanagerBack).first, "OUTAGE_SECONDS"), "3")
+        let back = d.writer.entries(.alertmanagerBack).first
+        XCTAssertEqual(field(back, "OUTAGE_SECONDS"), "3")
+        XCTAssertEqual(field(back, "ALERTS_DROPPED"), "7", "the drops of this outage")
+        XCTAssertEqual(back?.priority, .warning)
+        XCTAssertTrue(d.metrics.render(containers: []).contains("dockward_alertmanager_alerts_dropped_total{url=\"http://am.test:9093\"} 7"),
+                      d.metrics.render(containers: []))
         XCTAssertTrue(d.metrics.render(containers: []).contains("dockward_source_up{source=\"alertmanager\"} 1"))
         XCTAssertEqual(d.writer.entries(.alertmanagerLost).count, 1)
     }
@@ -233,5 +241,18 @@ final class AlertmanagerFeedTests: XCTestCase {
         d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
         XCTAssertEqual(am.made, 1)
         XCTAssertEqual(am.states("DockwardSocketMount").count, 1, "the episode open before it was turned on")
+
+        // Another URL: the same delivery takes the new config (its queues stay).
+        try FixtureHost.write(config().replacingOccurrences(of: "am.test:9093", with: "am-2.test:9093"), to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the second reload") { d.writer.entries(.configReloaded).count == 2 }
+        XCTAssertEqual(am.made, 1)
+        XCTAssertEqual(am.applied.map(\.urls), [["http://am-2.test:9093"]])
+
+        // Off again: the delivery gets its last try and goes.
+        try FixtureHost.write("", to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the third reload") { d.writer.entries(.configReloaded).count == 3 }
+        XCTAssertEqual(am.finished, 1)
     }
 }

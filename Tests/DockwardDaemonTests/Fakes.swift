@@ -465,6 +465,19 @@ final class DaemonUnderTest: @unchecked Sendable {
         }
     }
 
+    /// Polls (a tick every `step` of the manual clock, each after a little
+    /// real time for the engine's answers) until `condition` holds.
+    func tickUntil(_ what: String, step: Interval = .milliseconds(500), timeout: TimeInterval = 5,
+                   file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            tick(advancing: step)
+            if condition() { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTFail("timed out ticking until \(what); entries: \(writer.entries.map(\.kind.rawValue))", file: file, line: line)
+    }
+
     /// Waits (real time) until `condition` holds on the daemon's queue.
     func waitUntil(_ what: String, timeout: TimeInterval = 5, file: StaticString = #filePath, line: UInt = #line,
                    _ condition: @DaemonActor () -> Bool) {
@@ -513,6 +526,9 @@ final class RecordingSubmitter: AlertmanagerSubmitter, @unchecked Sendable {
     }
 
     func submit(_ alerts: [AlertmanagerAlert]) { lock.withLock { batches.append(alerts) } }
+
+    private(set) var applied: [AlertmanagerConfig] = []
+    func apply(_ config: AlertmanagerConfig) throws { lock.withLock { applied.append(config) } }
 
     func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
         lock.withLock { finished += 1 }
