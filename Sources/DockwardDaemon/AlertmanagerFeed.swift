@@ -131,14 +131,15 @@ final class AlertmanagerFeed {
     // MARK: Reload, outages, stop
 
     /// A reload: new static labels re-label every open alert (the old label
-    /// sets are resolved); a new delivery config replaces the delivery.
+    /// sets are resolved); the delivery takes the new settings and reads its
+    /// secret files again (a rotated token, a fixed password file), or is
+    /// made (turned on, or it could not be before) or finished (turned off).
     func apply(_ newConfig: AlertmanagerConfig) {
-        guard newConfig != config else { return }
         let old = config
         config = newConfig
-        let now = wallClock()
-        var states: [AlertmanagerAlert] = []
         if old.labels != newConfig.labels {
+            let now = wallClock()
+            var states: [AlertmanagerAlert] = []
             for (key, entry) in open {
                 states.append(resolved(entry.alert, at: now))
                 var labels = entry.alert.labels.filter {
@@ -148,19 +149,13 @@ final class AlertmanagerFeed {
                 open[key]?.alert.labels = labels
                 states.append(refreshed(key, at: now))
             }
+            // To the Alertmanagers that had the old labels.
+            if !states.isEmpty { delivery?.submit(states) }
         }
-        let deliveryChanged = old.urls != newConfig.urls || old.pathPrefix != newConfig.pathPrefix
-            || old.timeout != newConfig.timeout || old.tls != newConfig.tls || old.basicAuthUsername != newConfig.basicAuthUsername
-            || old.basicAuthPasswordFile != newConfig.basicAuthPasswordFile || old.bearerTokenFile != newConfig.bearerTokenFile
-            || old.queueCapacity != newConfig.queueCapacity
-        // The resolved states go to the Alertmanagers that had the old labels;
-        // a new delivery gets every open alert.
-        if !states.isEmpty { delivery?.submit(states) }
-        guard deliveryChanged else { return }
         guard let delivery, newConfig.isEnabled else { return replaceDelivery() }
         do {
             try delivery.apply(newConfig)
-            logger.info("alerts go to Alertmanager at \(newConfig.urls.joined(separator: ", "))")
+            if old.urls != newConfig.urls { logger.info("alerts go to Alertmanager at \(newConfig.urls.joined(separator: ", "))") }
         } catch {
             logger.error("alertmanager: \(error); the Alertmanager settings from before the reload stay")
         }
