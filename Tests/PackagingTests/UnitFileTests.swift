@@ -88,20 +88,25 @@ final class UnitFileTests: XCTestCase {
 /// enabling actions needs loads cleanly on top of the unit and grants what
 /// it says, and the unit itself stays without it.
 final class ActionsDropInTests: XCTestCase {
-    func testActionsDropInVerifiesOnTopOfTheUnit() throws {
+    /// Verifies the unit with the drop-in at `path` (in the repository)
+    /// beside it, as systemd would load them; returns the drop-in's lines.
+    static func verifyDropIn(_ path: String, in test: XCTestCase) throws -> Set<String> {
         try Packaging.requireTools("systemd-analyze")
         try Packaging.requireBinary()
         let dir = try UnitFileTests.unitCopy().deletingLastPathComponent()
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        let dropIn = TestEnvironment.repoRoot.appendingPathComponent("packaging/actions/dockward.service.d/actions.conf")
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dropIn = TestEnvironment.repoRoot.appendingPathComponent(path)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("dockward.service.d"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: dropIn, to: dir.appendingPathComponent("dockward.service.d/actions.conf"))
+        try FileManager.default.copyItem(at: dropIn, to: dir.appendingPathComponent("dockward.service.d/\(dropIn.lastPathComponent)"))
         let service = dir.appendingPathComponent("dockward.service").path
         let verify = try Packaging.run("/usr/bin/env", ["SYSTEMD_UNIT_PATH=\(dir.path):", "systemd-analyze", "verify", service])
         XCTAssertEqual(verify.status, 0, verify.output)
         XCTAssertEqual(verify.output.trimmingCharacters(in: .whitespacesAndNewlines), "", verify.output)
+        return Set(try String(contentsOf: dropIn, encoding: .utf8).split(separator: "\n").map(String.init))
+    }
 
-        let lines = Set(try String(contentsOf: dropIn, encoding: .utf8).split(separator: "\n").map(String.init))
+    func testActionsDropInVerifiesOnTopOfTheUnit() throws {
+        let lines = try Self.verifyDropIn("packaging/actions/dockward.service.d/actions.conf", in: self)
         for expected in ["ProtectControlGroups=no", "ReadWritePaths=/sys/fs/cgroup",
                          "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE",
                          "AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE"] {
@@ -118,18 +123,7 @@ final class ActionsDropInTests: XCTestCase {
 /// route for Alertmanager's own config passes `amtool check-config`.
 final class AlertmanagerPackagingTests: XCTestCase {
     func testAlertmanagerDropInVerifiesOnTopOfTheUnit() throws {
-        try Packaging.requireTools("systemd-analyze")
-        try Packaging.requireBinary()
-        let dir = try UnitFileTests.unitCopy().deletingLastPathComponent()
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        let dropIn = TestEnvironment.repoRoot.appendingPathComponent("packaging/alertmanager/dockward.service.d/alertmanager.conf")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("dockward.service.d"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: dropIn, to: dir.appendingPathComponent("dockward.service.d/alertmanager.conf"))
-        let service = dir.appendingPathComponent("dockward.service").path
-        let verify = try Packaging.run("/usr/bin/env", ["SYSTEMD_UNIT_PATH=\(dir.path):", "systemd-analyze", "verify", service])
-        XCTAssertEqual(verify.status, 0, verify.output)
-        XCTAssertEqual(verify.output.trimmingCharacters(in: .whitespacesAndNewlines), "", verify.output)
-        let lines = Set(try String(contentsOf: dropIn, encoding: .utf8).split(separator: "\n").map(String.init))
+        let lines = try ActionsDropInTests.verifyDropIn("packaging/alertmanager/dockward.service.d/alertmanager.conf", in: self)
         for expected in ["PrivateNetwork=no", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
                          "IPAddressAllow=localhost"] {
             XCTAssertTrue(lines.contains(expected), "the drop-in lacks \(expected)")
