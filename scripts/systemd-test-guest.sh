@@ -210,6 +210,51 @@ systemctl daemon-reload
 systemctl restart dockward.service
 wait_for 20 is_active
 
+# --- Alertmanager: the unit has no network until its drop-in ----------------
+# A real Alertmanager on the guest's loopback. With alertmanager.urls set and
+# the shipped unit alone, dockward cannot open an IP socket and says how to
+# fix it, once; with the example drop-in the open socket-mount episodes
+# arrive as alerts.
+am() { "$DIR/amtool" --alertmanager.url=http://127.0.0.1:9093 --timeout=3s "$@"; }
+am_ready() { am config show >/dev/null 2>&1; }
+am_lists() { am alert query "alertname=$1" -o simple 2>/dev/null | grep -q "$1"; }
+if [ -x "$DIR/prometheus-alertmanager" ] && [ -x "$DIR/amtool" ]; then
+    mkdir -p "$DIR/am/data"
+    printf 'route:\n  receiver: none\nreceivers:\n  - name: none\n' > "$DIR/am/alertmanager.yml"
+    "$DIR/prometheus-alertmanager" --config.file="$DIR/am/alertmanager.yml" --storage.path="$DIR/am/data" \
+        --web.listen-address=127.0.0.1:9093 --cluster.listen-address= > "$DIR/am/log" 2>&1 &
+    am_pid=$!
+    wait_for 30 am_ready
+    ready=$?
+    cp /etc/dockward/dockward.yml "$DIR/dockward.yml.before-am"
+    sed -i 's|^  urls: \[\]$|  urls: ["http://127.0.0.1:9093"]|' /etc/dockward/dockward.yml
+    systemctl restart dockward.service
+    wait_for 30 more_than 0 DOCKWARD_EVENT=alertmanager-lost
+    lost=$?
+    msg=$(messages DOCKWARD_EVENT=alertmanager-lost | tail -n1)
+    echo "$msg" | grep -q "examples/alertmanager.conf"
+    advice=$?
+    [ "$ready" = 0 ] && [ "$lost" = 0 ] && [ "$advice" = 0 ] && is_active
+    verdict alertmanager-needs-drop-in $? "Alertmanager ready=$ready; $(count DOCKWARD_EVENT=alertmanager-lost) alertmanager-lost entry: $msg"
+
+    install -D -m 0644 /usr/share/doc/dockward/examples/alertmanager.conf /etc/systemd/system/dockward.service.d/alertmanager.conf
+    systemctl daemon-reload
+    systemctl restart dockward.service
+    wait_for 30 am_lists DockwardSocketMount
+    listed=$?
+    [ "$listed" = 0 ] && is_active
+    verdict alertmanager-drop-in $? "$(prop ActiveState), RestrictAddressFamilies=$(prop RestrictAddressFamilies); Alertmanager lists: $(am alert query -o simple 2>&1 | head -n4 | tr '\n' '|')"
+    rm -f /etc/systemd/system/dockward.service.d/alertmanager.conf
+    cp "$DIR/dockward.yml.before-am" /etc/dockward/dockward.yml
+    systemctl daemon-reload
+    systemctl restart dockward.service
+    wait_for 20 is_active
+    kill "$am_pid" 2>/dev/null
+else
+    fail alertmanager-needs-drop-in "no prometheus-alertmanager and amtool given to the guest (install prometheus-alertmanager on the host)"
+    fail alertmanager-drop-in "not run"
+fi
+
 # --- Stop ---------------------------------------------------------------------
 systemctl stop dockward.service
 rc=$?

@@ -139,6 +139,11 @@ cp -a "$CACHED" "$GUEST"
 mkdir -p "$GUEST/dockward-test"
 cp "$DEB" "$GUEST/dockward-test/dockward.deb"
 install -m 0755 "$ROOT_DIR/scripts/systemd-test-guest.sh" "$GUEST/dockward-test/check.sh"
+# A real Alertmanager for the guest (Go binaries that need only libc), so the
+# push is checked under the shipped unit and its drop-in.
+for tool in prometheus-alertmanager amtool; do
+    if command -v "$tool" >/dev/null; then install -m 0755 "$(command -v "$tool")" "$GUEST/dockward-test/$tool"; fi
+done
 
 # The host's side of the two exposure cases: the engine resolves these.
 # The guest gets the socket's folder (not the socket file: an engine

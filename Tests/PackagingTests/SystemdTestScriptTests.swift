@@ -43,7 +43,8 @@ final class SystemdTestScriptTests: XCTestCase {
         for check in ["install", "start-without-group", "engine-lost-once-with-advice", "pids-watch-without-group",
                       "start-with-group", "tmp-symlink", "folder-0700", "nothing-unresolved", "named-volume", "privileged", "watchdog",
                       "reload-good", "reload-bad", "state-survives-restart", "alerts-command", "exposure-score",
-                      "folder-0700-without-capability", "actions-drop-in", "stop", "journal-only-dockward"] {
+                      "folder-0700-without-capability", "actions-drop-in", "alertmanager-needs-drop-in", "alertmanager-drop-in",
+                      "stop", "journal-only-dockward"] {
             XCTAssertTrue(guest.contains("verdict \(check) "), "the guest script lacks the \(check) check")
         }
     }
