@@ -92,8 +92,9 @@ public final class AlertmanagerProcess: @unchecked Sendable {
     /// Starts an Alertmanager on `port` (nil: a free one) and waits until it
     /// answers (`GET /-/ready`, or `amtool config show` when secured).
     /// `webhookURL`: a receiver that gets every notification.
+    /// `groupBy`: the route's `group_by` (nil: one group for every alert).
     public init(port: UInt16? = nil, web: WebConfig? = nil, queryClient: QueryClient? = nil,
-                webhookURL: String? = nil, readyTimeout: TimeInterval = 30) throws {
+                webhookURL: String? = nil, groupBy: [String]? = nil, readyTimeout: TimeInterval = 30) throws {
         let (alertmanager, amtool) = try Self.require()
         self.amtool = amtool
         self.port = try port ?? LoopbackTCP.freePort()
@@ -103,7 +104,9 @@ public final class AlertmanagerProcess: @unchecked Sendable {
             .appendingPathComponent("dockward-am-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
 
-        var config = "route:\n  receiver: test\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: test\n"
+        var config = "route:\n  receiver: test\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+        if let groupBy { config += "  group_by: [\(groupBy.joined(separator: ", "))]\n" }
+        config += "receivers:\n  - name: test\n"
         if let webhookURL { config += "    webhook_configs:\n      - url: \(Self.quoted(webhookURL))\n        send_resolved: true\n" }
         try config.write(toFile: directory + "/alertmanager.yml", atomically: true, encoding: .utf8)
 
