@@ -300,11 +300,11 @@ public enum AlertText {
     public static func alertmanagerBack(url: String, outage: Int64, dropped: Int) -> JournalEntry {
         let seconds = Double(outage) / 1e9
         let text = seconds < 10 ? formatRate(seconds) : String(Int(seconds.rounded()))
-        let lostPart = dropped == 0 ? "every alert kept meanwhile delivered."
-            : "\(dropped) alert state(s) did not fit in the queue (alertmanager.queue_capacity) and were dropped; the rest delivered."
+        let lostPart = dropped == 0 ? "the alerts kept meanwhile go out now."
+            : "\(dropped) alert state(s) did not fit in the queue (alertmanager.queue_capacity) and were dropped; the rest go out now."
         return JournalEntry(
             kind: .alertmanagerBack, priority: dropped == 0 ? .notice : .warning,
-            message: "Alertmanager back at \(sanitizedForMessage(url)) after \(text) s; \(lostPart)",
+            message: "Alertmanager answers again at \(sanitizedForMessage(url)) after \(text) s; \(lostPart)",
             fields: [("ALERTMANAGER_URL", url), ("OUTAGE_SECONDS", text), ("ALERTS_DROPPED", String(dropped))])
     }
 

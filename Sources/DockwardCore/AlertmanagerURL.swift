@@ -89,3 +89,29 @@ public struct AlertmanagerURL: Equatable, Sendable {
         return "\(isHTTPS ? "https" : "http")://\(h.contains(":") ? "[\(h)]" : h):\(effectivePort)"
     }
 }
+
+extension AlertmanagerURL {
+    /// Whether `path` is made of RFC 3986 path characters only (pchar and
+    /// `/`, with `%` only in well-formed `%XX` escapes): what may go into a
+    /// URL's path as it is, without encoding.
+    public static func isPlainPath(_ path: String) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/".utf8)
+        let bytes = Array(path.utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%") {
+                guard i + 2 < bytes.count, isHex(bytes[i + 1]), isHex(bytes[i + 2]) else { return false }
+                i += 3
+                continue
+            }
+            guard allowed.contains(bytes[i]) else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    private static func isHex(_ b: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(b)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(b)
+    }
+}

@@ -65,8 +65,8 @@ extension ConfigValueKind where Value == String {
         Self(read: { r, node, path in
             guard let s = r.scalar(node, path, expected: "a path starting with /") else { return nil }
             guard s.hasPrefix("/") else { r.issue(node, path, "must start with /, got \"\(s)\""); return nil }
-            guard !s.contains(where: { $0 == "?" || $0 == "#" || $0.isWhitespace || ($0.asciiValue ?? 0x20) < 0x20 }) else {
-                r.issue(node, path, "must be a plain path (no ?, #, spaces or control characters), got \"\(s)\"")
+            guard AlertmanagerURL.isPlainPath(s) else {
+                r.issue(node, path, "must be a plain URL path: letters, digits, / and -._~!$&'()*+,;=:@ or %XX escapes, got \"\(s)\"")
                 return nil
             }
             return s
@@ -144,8 +144,9 @@ extension ConfigValueKind where Value == String? {
     static var serverName: Self {
         optional { r, node, path in
             guard let s = r.scalar(node, path, expected: "a host name") else { return nil }
-            guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
-                r.issue(node, path, "expected a host name (letters, digits, -, ., _ or an IP address), got \"\(s)\"")
+            guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }),
+                  s.contains(where: \.isLetter) else {
+                r.issue(node, path, "expected a DNS name (letters, digits, -, . or _; an IP address is not supported here), got \"\(s)\"")
                 return nil
             }
             return s

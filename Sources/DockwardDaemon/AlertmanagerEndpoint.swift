@@ -60,7 +60,15 @@ struct AlertmanagerEndpoint: Equatable, Sendable {
         // of them ends or starts with one.
         let segments = (components.percentEncodedPath.split(separator: "/").map(String.init)
             + config.pathPrefix.split(separator: "/").map(String.init)) + Self.alertsPath
-        components.percentEncodedPath = "/" + segments.joined(separator: "/")
+        // Foundation traps on a percent-encoded path with characters a path
+        // may not hold; the config allows only plain paths, and anything else
+        // is encoded here rather than let through.
+        let joined = "/" + segments.joined(separator: "/")
+        if AlertmanagerURL.isPlainPath(joined) {
+            components.percentEncodedPath = joined
+        } else {
+            components.path = joined.removingPercentEncoding ?? joined
+        }
         // `server_name`: AsyncHTTPClient offers no setting for the name a
         // certificate is checked against; it takes the URL's host. Its
         // `dnsOverride` does it the other way round: the request names the

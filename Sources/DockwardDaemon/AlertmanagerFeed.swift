@@ -37,10 +37,13 @@ public typealias AlertmanagerDeliveryFactory = @Sendable (
 /// takes them up from the state file with their first `startsAt`.
 @DaemonActor
 final class AlertmanagerFeed {
-    /// An open episode: the alert as last sent (firing), and when.
+    /// An open episode: the alert as last sent (firing), and when; and
+    /// when its owner stopped having it open, while it waits out
+    /// `resend_interval` from its start (see `afterPass`).
     struct OpenAlert: Equatable {
         var alert: AlertmanagerAlert
         var sentAt: Int64
+        var endedAt: Int64?
     }
 
     /// `sentAt` of an alert taken up from the state file: the first pass,
@@ -64,6 +67,18 @@ final class AlertmanagerFeed {
     /// URLs in an outage now (between their `.lost` and `.back`), with the
     /// alert states dropped meanwhile (said in the `alertmanager-back` entry).
     private(set) var unreachable: [String: Int] = [:]
+    /// The URLs (as events name them) of the delivery in use.
+    private var deliveringTo: Set<String> = []
+    /// Moves whenever the open alerts change (opened, relabelled,
+    /// resolved): the daemon saves its state file when it moved.
+    private(set) var revision = 0
+    /// The engine's first full listing came: host-control episodes taken
+    /// up from the state file are judged by then (a container removed
+    /// while dockward was down is gone from the watch), so they may be sent.
+    var listingDone = false
+    /// Label sets taken up from the state file that the current static
+    /// labels replace: resolved by the first pass.
+    private var staleAfterRestart: [AlertmanagerAlert] = []
 
     init(config: AlertmanagerConfig, host: String, wallClock: @escaping @Sendable () -> Int64,
          makeDelivery: AlertmanagerDeliveryFactory?, logger: Logger) {
@@ -88,28 +103,48 @@ final class AlertmanagerFeed {
     func observe(_ finding: Finding) {
         guard let key = finding.episodeKey else { return }
         let now = wallClock()
-        let startsAt = open[key]?.alert.startsAt ?? now
-        guard let alert = AlertmanagerAlerts.alert(for: finding, startsAt: startsAt, endsAt: now + Self.expiryIntervals * resendNanos,
+        let existing = open[key]?.alert
+        guard var alert = AlertmanagerAlerts.alert(for: finding, startsAt: existing?.startsAt ?? now,
+                                                   endsAt: now + Self.expiryIntervals * resendNanos,
                                                    host: host, extraLabels: config.labels) else { return }
-        var states = [alert]
-        // A new severity is a new label set, so a new alert: the old one ends.
-        if let old = open[key]?.alert, old.identity != alert.identity { states.append(resolved(old, at: now)) }
+        var states: [AlertmanagerAlert] = []
+        if let existing {
+            // The episode's labels stay as they were sent (a name the engine
+            // told later must not make a second alert), but for its severity:
+            // a new severity is a new label set, so a new alert, and the old one ends.
+            let severity = alert.labels["severity"]
+            alert.labels = existing.labels
+            alert.labels["severity"] = severity
+            if existing.identity != alert.identity { states.append(resolved(existing, at: now)) }
+        }
+        states.append(alert)
         open[key] = OpenAlert(alert: alert, sentAt: now)
+        revision += 1
         delivery?.submit(states)
     }
 
     /// After each pass: resolves the episodes that ended, and re-sends
-    /// each open one a resend interval after it was last sent.
+    /// each open one a resend interval after it was last sent. An episode
+    /// that ended within `resend_interval` of its start (a container that
+    /// lived a second) is resolved only then: an alert firing for an
+    /// instant would reach no receiver, whose group_wait holds it back.
     func afterPass() {
-        guard !open.isEmpty else { return }
+        guard !open.isEmpty || !staleAfterRestart.isEmpty else { return }
         let now = wallClock()
-        var states: [AlertmanagerAlert] = []
+        var states = staleAfterRestart.map { resolved($0, at: now) }
+        staleAfterRestart = []
         for (key, entry) in open {
-            if !isOpen(key) {
+            if entry.sentAt == Self.neverSent && !listingDone && key.waitsForListing { continue }
+            if isOpen(key) {
+                if entry.endedAt != nil { open[key]?.endedAt = nil }
+                if now - entry.sentAt >= resendNanos { states.append(refreshed(key, at: now)) }
+                continue
+            }
+            if entry.endedAt == nil { open[key]?.endedAt = now }
+            if now - entry.alert.startsAt >= resendNanos || entry.sentAt == Self.neverSent {
                 states.append(resolved(entry.alert, at: now))
                 open[key] = nil
-            } else if now - entry.sentAt >= resendNanos {
-                states.append(refreshed(key, at: now))
+                revision += 1
             }
         }
         if !states.isEmpty { delivery?.submit(states) }
@@ -137,7 +172,15 @@ final class AlertmanagerFeed {
     func apply(_ newConfig: AlertmanagerConfig) {
         let old = config
         config = newConfig
+        if old.resendInterval != newConfig.resendInterval && old.labels == newConfig.labels {
+            // endsAt was set by the old interval: a longer one would let the
+            // alerts expire before their next resend.
+            let now = wallClock()
+            let states = open.keys.filter { open[$0]?.sentAt != Self.neverSent }.map { refreshed($0, at: now) }
+            if !states.isEmpty { delivery?.submit(states) }
+        }
         if old.labels != newConfig.labels {
+            revision += 1
             let now = wallClock()
             var states: [AlertmanagerAlert] = []
             for (key, entry) in open {
@@ -155,6 +198,7 @@ final class AlertmanagerFeed {
         guard let delivery, newConfig.isEnabled else { return replaceDelivery() }
         do {
             try delivery.apply(newConfig)
+            deliveringTo = Set(newConfig.urls.map(AlertmanagerConfig.displayURL))
             if old.urls != newConfig.urls { logger.info("alerts go to Alertmanager at \(newConfig.urls.joined(separator: ", "))") }
         } catch {
             logger.error("alertmanager: \(error); the Alertmanager settings from before the reload stay")
@@ -165,9 +209,13 @@ final class AlertmanagerFeed {
         delivery?.finish(within: .seconds(2)) {}
         delivery = nil
         unreachable = [:]
+        // Their series leave /metrics with them.
+        for url in deliveringTo { report(.removed(url: url)) }
+        deliveringTo = []
         guard config.isEnabled, let makeDelivery else { return }
         do {
             delivery = try makeDelivery(config, report)
+            deliveringTo = Set(config.urls.map(AlertmanagerConfig.displayURL))
             logger.info("alerts go to Alertmanager at \(config.urls.joined(separator: ", "))")
         } catch {
             logger.error("alertmanager: \(error); alerts are not sent to Alertmanager (the journal has them all)")
@@ -183,6 +231,8 @@ final class AlertmanagerFeed {
     /// outage's lifecycle entry to send (one `alertmanager-lost` and one
     /// `alertmanager-back` per outage of a URL), if this event is one.
     func delivered(_ event: AlertmanagerDeliveryEvent) -> LifecycleEvent? {
+        // A report that was on its way while a reload took its URL out.
+        if case .removed = event {} else if let url = event.url, !deliveringTo.contains(url) { return nil }
         switch event {
         case .lost(let url, let reason):
             guard unreachable[url] == nil else { return nil }
@@ -211,6 +261,9 @@ final class AlertmanagerFeed {
 
     /// At stop: open alerts stay open (they expire by `endsAt` unless a
     /// restart sends them again); what is pending gets one last try.
+    /// Whether events for `url` are of the delivery in use.
+    func isDelivering(to url: String) -> Bool { deliveringTo.contains(url) }
+
     func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
         guard let delivery else { return done() }
         self.delivery = nil
@@ -234,10 +287,37 @@ final class AlertmanagerFeed {
     func resume(_ saved: [SavedState.OpenAlert]) {
         for s in saved {
             guard let key = AlertEpisodeKey(text: s.key) else { continue }
-            // Never sent by this run: the first pass sends it.
-            open[key] = OpenAlert(alert: AlertmanagerAlert(labels: s.labels, annotations: s.annotations,
-                                                           startsAt: s.startsAt, endsAt: s.startsAt),
-                                  sentAt: Self.neverSent)
+            // The static labels are today's config's (it may have changed
+            // while dockward was down); the old label set is then resolved.
+            var labels = s.labels.filter { AlertmanagerConfig.reservedLabelNames.contains($0.key) }
+            labels.merge(config.labels) { own, _ in own }
+            let before = AlertmanagerAlert(labels: s.labels, annotations: s.annotations, startsAt: s.startsAt, endsAt: s.startsAt)
+            if labels != s.labels { staleAfterRestart.append(before) }
+            // Never sent by this run: the first pass sends it (or resolves it).
+            var alert = before
+            alert.labels = labels
+            open[key] = OpenAlert(alert: alert, sentAt: Self.neverSent)
+        }
+    }
+}
+
+extension AlertEpisodeKey {
+    /// A container's host-control episode, which only the engine's listing
+    /// can confirm after a restart.
+    var waitsForListing: Bool {
+        switch self {
+        case .socketMount, .socketMountUnresolved, .hostControl: true
+        case .containerPids, .hostPids, .engineTCP, .engineLost: false
+        }
+    }
+}
+
+extension AlertmanagerDeliveryEvent {
+    /// The URL the event is about.
+    var url: String? {
+        switch self {
+        case .lost(let url, _), .back(let url, _), .rejected(let url, _, _, _), .dropped(let url, _), .stats(let url, _),
+             .removed(let url): url
         }
     }
 }

@@ -118,6 +118,7 @@ public final class Daemon {
     private let stateFile: StateFile?
     private let bootID: String
     private var savedAlertCount = -1
+    private var savedAlertmanagerRevision = -1
     private var savedEpisodes: SavedState?
     private var stateProblemLogged = false
     /// What `/metrics` and the STATUS line last said of the sources.
@@ -460,7 +461,7 @@ public final class Daemon {
     /// per outage of each URL).
     private func alertmanagerReported(_ event: AlertmanagerDeliveryEvent) {
         switch event {
-        case .stats(let url, let stats): parts.metrics.setAlertmanagerStats(url: url, stats)
+        case .stats(let url, let stats): if alertmanager.isDelivering(to: url) { parts.metrics.setAlertmanagerStats(url: url, stats) }
         case .removed(let url): parts.metrics.removeAlertmanager(url: url)
         default: break
         }
@@ -470,18 +471,22 @@ public final class Daemon {
     }
 
     /// Written when an alert went out since the last save (an episode opened
-    /// or closed), or at stop; containers gone are dropped at the next save.
+    /// or closed) or the Alertmanager alerts changed (relabelled, resolved),
+    /// or at stop; containers gone are dropped at the next save.
     private func saveState(force: Bool) {
-        guard let stateFile, force || outlet.alertsSent != savedAlertCount else { return }
+        guard let stateFile,
+              force || outlet.alertsSent != savedAlertCount || alertmanager.revision != savedAlertmanagerRevision else { return }
         let state = currentState
         guard force || state != savedEpisodes else {
             savedAlertCount = outlet.alertsSent
+            savedAlertmanagerRevision = alertmanager.revision
             return
         }
         do {
             try stateFile.save(state)
             savedEpisodes = state
             savedAlertCount = outlet.alertsSent
+            savedAlertmanagerRevision = alertmanager.revision
             stateProblemLogged = false
         } catch {
             if !stateProblemLogged {
@@ -529,6 +534,7 @@ extension Daemon: EngineLinkObserver {
 
     func listingCompleted(_ present: Set<ContainerID>, reason: String) {
         hostControl.listingCompleted(present, reason: reason)
+        alertmanager.listingDone = true
     }
 
     func engineEventArrived(timeNano: Int64) {

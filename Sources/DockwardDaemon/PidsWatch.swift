@@ -275,12 +275,15 @@ final class PidsWatch {
     /// -forecast, -unlimited) is still open: the Alertmanager feed asks
     /// after each pass. A container no longer watched has none.
     func episodeIsOpen(_ id: ContainerID, _ kind: EntryKind) -> Bool {
-        guard let episodes = cgroups[id]?.detector.openEpisodes else { return false }
+        // An override that now ignores the container (or its missing limit)
+        // ends what it had open: nothing would ever close it otherwise.
+        guard let watched = cgroups[id], !watched.policy.ignore else { return false }
+        let episodes = watched.detector.openEpisodes
         switch kind {
         case .pidsHigh: return episodes.high != nil
         case .pidsExhausted: return episodes.exhausted
         case .pidsForecast: return episodes.forecast
-        case .pidsUnlimited: return episodes.unlimitedReported
+        case .pidsUnlimited: return episodes.unlimitedReported && watched.policy.unlimited == .warn
         default: return false
         }
     }

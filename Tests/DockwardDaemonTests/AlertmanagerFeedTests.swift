@@ -137,10 +137,97 @@ final class AlertmanagerFeedTests: XCTestCase {
         try FixtureHost.write(config("host_control:\n  allow:\n    - { name: \"portainer\" }\n"), to: d.configPath)
         d.daemon.reload()
         d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
-        d.tick()
+        // It fired a second ago: it stays firing a resend interval from its start.
+        d.ticks(30)
+        XCTAssertEqual(am.states("DockwardSocketMount").count, 1)
+        d.ticks(31)
         let states = am.states("DockwardSocketMount")
-        XCTAssertEqual(states.count, 2)
+        XCTAssertEqual(states.count, 2, "resolved, and not re-sent meanwhile")
         XCTAssertTrue(states.last?.isResolved(at: d.wall.now) ?? false, "allowed now: the alert ends")
+        d.ticks(70)
+        XCTAssertEqual(am.states("DockwardSocketMount").count, 2)
+    }
+
+    func testAShortLivedContainerFiresForAResendIntervalThenResolves() throws {
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.waitUntil("the first listing") { d.engine.listings > 0 }
+        let id = IDs.make(9)
+        engine.add(details(id, name: "oneshot", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.emit("create", id)
+        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
+        let openedAt = try XCTUnwrap(am.states("DockwardSocketMount").first).startsAt
+        engine.remove(id)
+        engine.emit("destroy", id)
+        // Events are read in order: once this one is judged, the destroy was read.
+        let marker = IDs.make(19)
+        engine.add(details(marker, name: "marker", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.emit("create", marker)
+        d.waitUntil("the marker's verdict") { !d.writer.entries(.socketMount, for: marker).isEmpty }
+        let mine = { am.states("DockwardSocketMount").filter { $0.labels["container"] == "oneshot" } }
+        d.ticks(58)
+        XCTAssertFalse(mine().contains { $0.isResolved(at: d.wall.now) },
+                       "gone after a second, but an instant's alert would reach no receiver")
+        d.ticks(4)
+        let last = try XCTUnwrap(mine().last)
+        XCTAssertTrue(last.isResolved(at: d.wall.now))
+        XCTAssertGreaterThanOrEqual(last.endsAt - openedAt, minute)
+    }
+
+    func testANameLearntLaterAndAReminderKeepTheAlertsIdentity() throws {
+        let id = IDs.make(10)
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config("alerts:\n  repeat_interval: 5s\n".isEmpty ? "" : ""), submitter: am)
+        d.start()
+        // The engine does not know it yet: the first alert names it by id.
+        try host.setPids(id, current: 40, max: 40, refused: 3)
+        d.waitUntil("the engine to connect") { d.daemon.statusLine.contains("engine connected;") }
+        d.ticks(4)
+        let first = try XCTUnwrap(am.states("DockwardPidsExhausted").first)
+        XCTAssertEqual(first.labels["container"], id.short)
+        engine.add(details(id, name: "late", pidsLimit: 40))
+        engine.emit("create", id)
+        d.waitForNames([id])
+        try host.setPids(id, current: 40, max: 40, refused: 90)
+        d.ticks(700)
+        let states = am.states("DockwardPidsExhausted")
+        XCTAssertGreaterThan(states.count, 5)
+        XCTAssertEqual(Set(states.map(\.identity)), [first.identity], "one alert for the whole episode")
+    }
+
+    func testALongerResendIntervalByReloadMovesEveryEndsAtAtOnce() throws {
+        let id = IDs.make(11)
+        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
+        d.tick()
+        try FixtureHost.write(config("  resend_interval: 10m\n"), to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        let last = try XCTUnwrap(am.states("DockwardSocketMount").last)
+        XCTAssertEqual(am.states("DockwardSocketMount").count, 2)
+        XCTAssertEqual(last.endsAt, d.wall.now + 40 * minute, "four of the new intervals ahead, before the old endsAt passed")
+    }
+
+    func testAnOverrideThatIgnoresTheContainerEndsItsEpisodes() throws {
+        let id = IDs.make(12)
+        engine.add(details(id, name: "batch-1"))
+        try host.setPids(id, current: 4, max: nil)
+        let am = RecordingSubmitter()
+        let d = try makeDaemon(config: config(), submitter: am)
+        d.start()
+        d.waitForNames([id])
+        d.ticks(2)
+        let unlimited = try XCTUnwrap(am.states("DockwardPidsUnlimited").first)
+        try FixtureHost.write(config("overrides:\n  - match: { name: \"batch-*\" }\n    unlimited: ignore\n"), to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        d.ticks(62)
+        XCTAssertTrue(am.states("DockwardPidsUnlimited").last.map { $0.identity == unlimited.identity && $0.isResolved(at: d.wall.now) } ?? false,
+                      "\(am.states("DockwardPidsUnlimited"))")
     }
 
     func testStaticLabelsOnEveryAlertAndARelabelResolvesTheOldSet() throws {
@@ -254,5 +341,31 @@ final class AlertmanagerFeedTests: XCTestCase {
         d.daemon.reload()
         d.waitUntil("the third reload") { d.writer.entries(.configReloaded).count == 3 }
         XCTAssertEqual(am.finished, 1)
+    }
+
+    func testStaticLabelsChangedWhileDownRelabelTheResumedAlert() throws {
+        let id = IDs.make(13)
+        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        let firstAM = RecordingSubmitter()
+        let first = try makeDaemon(config: config("  labels:\n    env: staging\n"), submitter: firstAM,
+                                   stateDirectory: host.stateDirectory)
+        first.start()
+        first.waitUntil("the socket-mount entry") { !first.writer.entries(.socketMount).isEmpty }
+        first.tick()
+        let before = try XCTUnwrap(firstAM.states("DockwardSocketMount").first)
+        first.stop()
+
+        let secondAM = RecordingSubmitter()
+        let second = try makeDaemon(config: config("  labels:\n    env: prod\n"), submitter: secondAM,
+                                    stateDirectory: host.stateDirectory)
+        second.start()
+        second.waitUntil("the listing") { second.engine.listings > 0 }
+        second.tickUntil("the relabelled alert") { secondAM.states("DockwardSocketMount").contains { $0.labels["env"] == "prod" } }
+        let states = secondAM.states("DockwardSocketMount")
+        XCTAssertTrue(states.contains { $0.identity == before.identity && $0.isResolved(at: second.wall.now) },
+                      "the staging label set is resolved: \(states)")
+        let after = try XCTUnwrap(states.first { $0.labels["env"] == "prod" })
+        XCTAssertEqual(after.startsAt, before.startsAt)
+        XCTAssertFalse(after.isResolved(at: second.wall.now))
     }
 }
