@@ -146,20 +146,24 @@ final class PidsWatch {
             watched.limitStale = false
             watched.limitReadAt = now
         }
+        let refusedBefore = watched.refusedForks
         if watched.readsEvents { watched.refusedForks = try watched.files.readRefusedForks() }
         var sample = PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks)
-        if isAtRisk(watched, sample) { sample.peak = watched.files.readPeak() }
+        if isAtRisk(watched, sample, refusedBefore: refusedBefore) { sample.peak = watched.files.readPeak() }
         return sample
     }
 
-    /// Whether `pids.peak` belongs with this sample: the container has
-    /// refused forks, has an episode open, or is at its warn ratio of its
-    /// ceiling. The peak is read with the sample, before the detector
-    /// decides, so a finding carries it as a fact; reading it for every
-    /// container every poll would double the poll's cost.
+    /// Whether `pids.peak` belongs with this sample: the container refused
+    /// forks since the last sample, has an episode open, or is at its warn
+    /// ratio of its ceiling. The peak is read with the sample, before the
+    /// detector decides, so a finding carries it as a fact; reading it for
+    /// every container every poll would cost an open and a close each (five
+    /// times the poll's cost where `pids.events` is read every poll because
+    /// the kernel's word can't be had: `make bench`'s poll figures).
     @inline(__always)
-    private func isAtRisk(_ watched: WatchedContainer, _ sample: PidsSample) -> Bool {
-        if watched.readsEvents || watched.detector.isAlerting { return true }
+    private func isAtRisk(_ watched: WatchedContainer, _ sample: PidsSample, refusedBefore: Int64) -> Bool {
+        if watched.detector.isAlerting { return true }
+        if sample.refusedForks > refusedBefore { return true }
         guard let ceiling = sample.ceiling(host: lastHostSample), ceiling > 0 else { return false }
         return Double(sample.current) >= watched.policy.warnRatio * Double(ceiling)
     }
