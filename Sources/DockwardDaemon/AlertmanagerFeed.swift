@@ -199,7 +199,13 @@ final class AlertmanagerFeed {
         do {
             try delivery.apply(newConfig)
             deliveringTo = Set(newConfig.urls.map(AlertmanagerConfig.displayURL))
-            if old.urls != newConfig.urls { logger.info("alerts go to Alertmanager at \(newConfig.urls.joined(separator: ", "))") }
+            if old.urls != newConfig.urls {
+                logger.info("alerts go to Alertmanager at \(newConfig.urls.joined(separator: ", "))")
+                // A URL just added gets every open alert now, not at their next resend.
+                let now = wallClock()
+                let states = open.keys.filter { open[$0]?.sentAt != Self.neverSent }.map { refreshed($0, at: now) }
+                if !states.isEmpty { delivery.submit(states) }
+            }
         } catch {
             logger.error("alertmanager: \(error); the Alertmanager settings from before the reload stay")
         }

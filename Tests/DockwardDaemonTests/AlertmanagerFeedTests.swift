@@ -335,6 +335,7 @@ final class AlertmanagerFeedTests: XCTestCase {
         d.waitUntil("the second reload") { d.writer.entries(.configReloaded).count == 2 }
         XCTAssertEqual(am.made, 1)
         XCTAssertEqual(am.applied.map(\.urls), [["http://am-2.test:9093"]])
+        XCTAssertEqual(am.states("DockwardSocketMount").count, 2, "the new URL gets the open alert at once")
 
         // Off again: the delivery gets its last try and goes.
         try FixtureHost.write("", to: d.configPath)
