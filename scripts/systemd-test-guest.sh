@@ -235,7 +235,7 @@ if [ -x "$DIR/prometheus-alertmanager" ] && [ -x "$DIR/amtool" ]; then
     echo "$msg" | grep -q "examples/alertmanager.conf"
     advice=$?
     [ "$ready" = 0 ] && [ "$lost" = 0 ] && [ "$advice" = 0 ] && is_active
-    verdict alertmanager-needs-drop-in $? "Alertmanager ready=$ready; $(count DOCKWARD_EVENT=alertmanager-lost) alertmanager-lost entry: $msg"
+    verdict alertmanager-needs-drop-in $? "Alertmanager ready=$ready$([ "$ready" = 0 ] || echo " ($(tail -c 300 "$DIR/am/log" | tr '\n' '|'))"); $(count DOCKWARD_EVENT=alertmanager-lost) alertmanager-lost entry: $msg"
 
     install -D -m 0644 /usr/share/doc/dockward/examples/alertmanager.conf /etc/systemd/system/dockward.service.d/alertmanager.conf
     systemctl daemon-reload

@@ -144,6 +144,10 @@ install -m 0755 "$ROOT_DIR/scripts/systemd-test-guest.sh" "$GUEST/dockward-test/
 for tool in prometheus-alertmanager amtool; do
     if command -v "$tool" >/dev/null; then install -m 0755 "$(command -v "$tool")" "$GUEST/dockward-test/$tool"; fi
 done
+# Its notification templates, which it will not start without.
+for template in /usr/share/prometheus/alertmanager/*.tmpl; do
+    if [ -f "$template" ]; then install -D -m 0644 "$template" "$GUEST$template"; fi
+done
 
 # The host's side of the two exposure cases: the engine resolves these.
 # The guest gets the socket's folder (not the socket file: an engine
