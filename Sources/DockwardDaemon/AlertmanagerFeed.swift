@@ -37,13 +37,10 @@ public typealias AlertmanagerDeliveryFactory = @Sendable (
 /// takes them up from the state file with their first `startsAt`.
 @DaemonActor
 final class AlertmanagerFeed {
-    /// An open episode: the alert as last sent (firing), and when; and
-    /// when its owner stopped having it open, while it waits out
-    /// `resend_interval` from its start (see `afterPass`).
+    /// An open episode: the alert as last sent (firing), and when.
     struct OpenAlert: Equatable {
         var alert: AlertmanagerAlert
         var sentAt: Int64
-        var endedAt: Int64?
     }
 
     /// `sentAt` of an alert taken up from the state file: the first pass,
@@ -136,11 +133,9 @@ final class AlertmanagerFeed {
         for (key, entry) in open {
             if entry.sentAt == Self.neverSent && !listingDone && key.waitsForListing { continue }
             if isOpen(key) {
-                if entry.endedAt != nil { open[key]?.endedAt = nil }
                 if now - entry.sentAt >= resendNanos { states.append(refreshed(key, at: now)) }
                 continue
             }
-            if entry.endedAt == nil { open[key]?.endedAt = now }
             if now - entry.alert.startsAt >= resendNanos || entry.sentAt == Self.neverSent {
                 states.append(resolved(entry.alert, at: now))
                 open[key] = nil
