@@ -1,4 +1,5 @@
 import DockwardCore
+import DockwardSystem
 import Foundation
 import Glibc
 import NIOSSL
@@ -98,19 +99,10 @@ struct AlertmanagerCredentials: Equatable, Sendable {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw AlertmanagerCredentialError(file: file, role: role, errno: errno) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw AlertmanagerCredentialError(file: file, role: role, errno: errno)
-            }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: chunk[..<n])
-            guard bytes.count <= maxFileBytes else {
-                throw AlertmanagerCredentialError(file: file, role: role, reason: "larger than \(maxFileBytes) bytes")
-            }
+        switch FileDescriptorReader.readAll(fd, limit: maxFileBytes) {
+        case .bytes(let bytes): return bytes
+        case .tooLarge: throw AlertmanagerCredentialError(file: file, role: role, reason: "larger than \(maxFileBytes) bytes")
+        case .failed(let code): throw AlertmanagerCredentialError(file: file, role: role, errno: code)
         }
     }
 }

@@ -108,19 +108,11 @@ struct EngineConfigFiles {
         if (st.st_mode & S_IFMT) == S_IFCHR { return .text("") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { return .unreadable("not a regular file") }
         guard st.st_size <= sizeLimit else { return .unreadable("larger than \(sizeLimit) bytes, not read") }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while bytes.count <= sizeLimit {
-            let n = Glibc.read(fd, &buffer, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .unreadable(String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
+        switch FileDescriptorReader.readAll(fd, limit: sizeLimit) {
+        case .bytes(let bytes): return .text(String(decoding: bytes, as: UTF8.self))
+        case .tooLarge: return .unreadable("larger than \(sizeLimit) bytes, not read")
+        case .failed(let code): return .unreadable(String(cString: strerror(code)))
         }
-        guard bytes.count <= sizeLimit else { return .unreadable("larger than \(sizeLimit) bytes, not read") }
-        return .text(String(decoding: bytes, as: UTF8.self))
     }
 }
 

@@ -113,3 +113,21 @@ final class DirectoryTests: XCTestCase {
         XCTAssertEqual(code, ENOENT)
     }
 }
+
+final class FileDescriptorReaderTests: XCTestCase {
+    func testReadsToTheEndAndStopsPastTheLimit() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dockward-read-\(UUID().uuidString)").path
+        defer { unlink(path) }
+        // More than one 64 KiB read.
+        let text = Array(repeating: UInt8(ascii: "x"), count: 200_000)
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(text)))
+        func read(limit: Int) -> FileDescriptorReader.Outcome {
+            let fd = open(path, O_RDONLY)
+            defer { close(fd) }
+            return FileDescriptorReader.readAll(fd, limit: limit)
+        }
+        XCTAssertEqual(read(limit: 200_000), .bytes(text))
+        XCTAssertEqual(read(limit: 199_999), .tooLarge)
+        XCTAssertEqual(FileDescriptorReader.readAll(-1, limit: 10), .failed(EBADF))
+    }
+}
