@@ -145,6 +145,14 @@ final class AlertmanagerFeed {
         if !states.isEmpty { delivery?.submit(states) }
     }
 
+    /// Every open alert this run has sent, again now with `endsAt` moved
+    /// ahead (those taken up from the state file wait for the first pass).
+    private func resendAllSent(to delivery: AlertmanagerSubmitter?) {
+        let now = wallClock()
+        let states = open.keys.filter { open[$0]?.sentAt != Self.neverSent }.map { refreshed($0, at: now) }
+        if !states.isEmpty { delivery?.submit(states) }
+    }
+
     /// The open alert with `endsAt` moved ahead, marked sent now.
     private func refreshed(_ key: AlertEpisodeKey, at now: Int64) -> AlertmanagerAlert {
         open[key]?.alert.endsAt = now + Self.expiryIntervals * resendNanos
@@ -170,9 +178,7 @@ final class AlertmanagerFeed {
         if old.resendInterval != newConfig.resendInterval && old.labels == newConfig.labels {
             // endsAt was set by the old interval: a longer one would let the
             // alerts expire before their next resend.
-            let now = wallClock()
-            let states = open.keys.filter { open[$0]?.sentAt != Self.neverSent }.map { refreshed($0, at: now) }
-            if !states.isEmpty { delivery?.submit(states) }
+            resendAllSent(to: delivery)
         }
         if old.labels != newConfig.labels {
             revision += 1
@@ -197,9 +203,7 @@ final class AlertmanagerFeed {
             if old.urls != newConfig.urls {
                 logger.info("alerts go to Alertmanager at \(newConfig.urls.joined(separator: ", "))")
                 // A URL just added gets every open alert now, not at their next resend.
-                let now = wallClock()
-                let states = open.keys.filter { open[$0]?.sentAt != Self.neverSent }.map { refreshed($0, at: now) }
-                if !states.isEmpty { delivery.submit(states) }
+                resendAllSent(to: delivery)
             }
         } catch {
             logger.error("alertmanager: \(error); the Alertmanager settings from before the reload stay")
@@ -223,9 +227,7 @@ final class AlertmanagerFeed {
             return
         }
         // Everything open now, to the new delivery.
-        let now = wallClock()
-        let states = open.filter { $0.value.sentAt != Self.neverSent }.keys.map { refreshed($0, at: now) }
-        if !states.isEmpty { delivery?.submit(states) }
+        resendAllSent(to: delivery)
     }
 
     /// A delivery's outage reports, on the daemon's queue: returns the
