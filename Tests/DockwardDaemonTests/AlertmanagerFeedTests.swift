@@ -30,6 +30,31 @@ final class AlertmanagerFeedTests: XCTestCase {
         return d
     }
 
+    /// A container whose bind mounts the engine's socket.
+    private func mountingTheSocket(_ id: ContainerID, name: String) -> ContainerDetails {
+        details(id, name: name, binds: [(host.engineSocket, "/var/run/docker.sock")])
+    }
+
+    /// A started daemon that has judged one container mounting the socket
+    /// (listed at connect) and made one pass since.
+    private func startedWithMountedSocket(_ id: ContainerID, name: String, config: String,
+                                          submitter: RecordingSubmitter) throws -> DaemonUnderTest {
+        engine.add(mountingTheSocket(id, name: name))
+        let d = try makeDaemon(config: config, submitter: submitter)
+        d.start()
+        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
+        d.tick()
+        return d
+    }
+
+    /// Writes `text` as the daemon's config, reloads, and waits for its entry.
+    private func reload(_ d: DaemonUnderTest, to text: String) throws {
+        let before = d.writer.entries(.configReloaded).count
+        try FixtureHost.write(text, to: d.configPath)
+        d.daemon.reload()
+        d.waitUntil("the reload") { d.writer.entries(.configReloaded).count > before }
+    }
+
     func testForkBombFiresOnceResendsWhileOpenAndResolvesOnRecovery() throws {
         let id = IDs.make(1)
         engine.add(details(id, name: "bomb", pidsLimit: 50))
@@ -108,7 +133,7 @@ final class AlertmanagerFeedTests: XCTestCase {
         d.start()
         d.waitUntil("the first listing") { d.engine.listings > 0 }
         let id = IDs.make(3)
-        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.add(mountingTheSocket(id, name: "ci"))
         engine.emit("create", id)
         d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
         let fired = try XCTUnwrap(am.states("DockwardSocketMount").first)
@@ -126,17 +151,11 @@ final class AlertmanagerFeedTests: XCTestCase {
 
     func testAllowRuleAddedByReloadResolvesTheAlert() throws {
         let id = IDs.make(4)
-        engine.add(details(id, name: "portainer", binds: [(host.engineSocket, "/var/run/docker.sock")]))
         let am = RecordingSubmitter()
-        let d = try makeDaemon(config: config(), submitter: am)
-        d.start()
-        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
-        d.tick()
+        let d = try startedWithMountedSocket(id, name: "portainer", config: config(), submitter: am)
         XCTAssertEqual(am.states("DockwardSocketMount").count, 1)
 
-        try FixtureHost.write(config("host_control:\n  allow:\n    - { name: \"portainer\" }\n"), to: d.configPath)
-        d.daemon.reload()
-        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        try reload(d, to: config("host_control:\n  allow:\n    - { name: \"portainer\" }\n"))
         // It fired a second ago: it stays firing a resend interval from its start.
         d.ticks(30)
         XCTAssertEqual(am.states("DockwardSocketMount").count, 1)
@@ -154,7 +173,7 @@ final class AlertmanagerFeedTests: XCTestCase {
         d.start()
         d.waitUntil("the first listing") { d.engine.listings > 0 }
         let id = IDs.make(9)
-        engine.add(details(id, name: "oneshot", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.add(mountingTheSocket(id, name: "oneshot"))
         engine.emit("create", id)
         d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
         let openedAt = try XCTUnwrap(am.states("DockwardSocketMount").first).startsAt
@@ -162,7 +181,7 @@ final class AlertmanagerFeedTests: XCTestCase {
         engine.emit("destroy", id)
         // Events are read in order: once this one is judged, the destroy was read.
         let marker = IDs.make(19)
-        engine.add(details(marker, name: "marker", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.add(mountingTheSocket(marker, name: "marker"))
         engine.emit("create", marker)
         d.waitUntil("the marker's verdict") { !d.writer.entries(.socketMount, for: marker).isEmpty }
         let mine = { am.states("DockwardSocketMount").filter { $0.labels["container"] == "oneshot" } }
@@ -198,15 +217,9 @@ final class AlertmanagerFeedTests: XCTestCase {
 
     func testALongerResendIntervalByReloadMovesEveryEndsAtAtOnce() throws {
         let id = IDs.make(11)
-        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
         let am = RecordingSubmitter()
-        let d = try makeDaemon(config: config(), submitter: am)
-        d.start()
-        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
-        d.tick()
-        try FixtureHost.write(config("  resend_interval: 10m\n"), to: d.configPath)
-        d.daemon.reload()
-        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        let d = try startedWithMountedSocket(id, name: "ci", config: config(), submitter: am)
+        try reload(d, to: config("  resend_interval: 10m\n"))
         let last = try XCTUnwrap(am.states("DockwardSocketMount").last)
         XCTAssertEqual(am.states("DockwardSocketMount").count, 2)
         XCTAssertEqual(last.endsAt, d.wall.now + 40 * minute, "four of the new intervals ahead, before the old endsAt passed")
@@ -222,9 +235,7 @@ final class AlertmanagerFeedTests: XCTestCase {
         d.waitForNames([id])
         d.ticks(2)
         let unlimited = try XCTUnwrap(am.states("DockwardPidsUnlimited").first)
-        try FixtureHost.write(config("overrides:\n  - match: { name: \"batch-*\" }\n    unlimited: ignore\n"), to: d.configPath)
-        d.daemon.reload()
-        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        try reload(d, to: config("overrides:\n  - match: { name: \"batch-*\" }\n    unlimited: ignore\n"))
         d.ticks(62)
         XCTAssertTrue(am.states("DockwardPidsUnlimited").last.map { $0.identity == unlimited.identity && $0.isResolved(at: d.wall.now) } ?? false,
                       "\(am.states("DockwardPidsUnlimited"))")
@@ -232,18 +243,12 @@ final class AlertmanagerFeedTests: XCTestCase {
 
     func testStaticLabelsOnEveryAlertAndARelabelResolvesTheOldSet() throws {
         let id = IDs.make(5)
-        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
         let am = RecordingSubmitter()
-        let d = try makeDaemon(config: config("  labels:\n    cluster: eu-1\n"), submitter: am)
-        d.start()
-        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
-        d.tick()
+        let d = try startedWithMountedSocket(id, name: "ci", config: config("  labels:\n    cluster: eu-1\n"), submitter: am)
         let first = try XCTUnwrap(am.states("DockwardSocketMount").first)
         XCTAssertEqual(first.labels["cluster"], "eu-1")
 
-        try FixtureHost.write(config("  labels:\n    cluster: eu-2\n"), to: d.configPath)
-        d.daemon.reload()
-        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        try reload(d, to: config("  labels:\n    cluster: eu-2\n"))
         d.tick()
         let states = am.states("DockwardSocketMount")
         XCTAssertTrue(states.contains { $0.identity == first.identity && $0.isResolved(at: d.wall.now) })
@@ -254,7 +259,7 @@ final class AlertmanagerFeedTests: XCTestCase {
 
     func testRestartResendsOpenAlertsWithTheirStartAndResolvesWhatEndedMeanwhile() throws {
         let exposed = IDs.make(6), bomb = IDs.make(7)
-        engine.add(details(exposed, name: "exposed", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.add(mountingTheSocket(exposed, name: "exposed"))
         engine.add(details(bomb, name: "bomb"))
         try host.setPids(bomb, current: 20, max: 20, refused: 5)
         let firstAM = RecordingSubmitter()
@@ -316,37 +321,27 @@ final class AlertmanagerFeedTests: XCTestCase {
 
     func testOffByDefaultMakesNoDeliveryAndAReloadTurnsItOnWithWhatIsOpen() throws {
         let id = IDs.make(8)
-        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
         let am = RecordingSubmitter()
-        let d = try makeDaemon(config: "", submitter: am)
-        d.start()
-        d.waitUntil("the socket-mount entry") { !d.writer.entries(.socketMount).isEmpty }
-        d.tick()
+        let d = try startedWithMountedSocket(id, name: "ci", config: "", submitter: am)
         XCTAssertEqual(am.made, 0, "no urls: no delivery")
-        try FixtureHost.write(config(), to: d.configPath)
-        d.daemon.reload()
-        d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }
+        try reload(d, to: config())
         XCTAssertEqual(am.made, 1)
         XCTAssertEqual(am.states("DockwardSocketMount").count, 1, "the episode open before it was turned on")
 
         // Another URL: the same delivery takes the new config (its queues stay).
-        try FixtureHost.write(config().replacingOccurrences(of: "am.test:9093", with: "am-2.test:9093"), to: d.configPath)
-        d.daemon.reload()
-        d.waitUntil("the second reload") { d.writer.entries(.configReloaded).count == 2 }
+        try reload(d, to: config().replacingOccurrences(of: "am.test:9093", with: "am-2.test:9093"))
         XCTAssertEqual(am.made, 1)
         XCTAssertEqual(am.applied.map(\.urls), [["http://am-2.test:9093"]])
         XCTAssertEqual(am.states("DockwardSocketMount").count, 2, "the new URL gets the open alert at once")
 
         // Off again: the delivery gets its last try and goes.
-        try FixtureHost.write("", to: d.configPath)
-        d.daemon.reload()
-        d.waitUntil("the third reload") { d.writer.entries(.configReloaded).count == 3 }
+        try reload(d, to: "")
         XCTAssertEqual(am.finished, 1)
     }
 
     func testStaticLabelsChangedWhileDownRelabelTheResumedAlert() throws {
         let id = IDs.make(13)
-        engine.add(details(id, name: "ci", binds: [(host.engineSocket, "/var/run/docker.sock")]))
+        engine.add(mountingTheSocket(id, name: "ci"))
         let firstAM = RecordingSubmitter()
         let first = try makeDaemon(config: config("  labels:\n    env: staging\n"), submitter: firstAM,
                                    stateDirectory: host.stateDirectory)
