@@ -140,7 +140,8 @@ extension ConfigValueKind where Value == String? {
     /// checks that its path is absolute, so `check-config` needs no rights to it.
     static var optionalAbsolutePath: Self { optional { r, node, path in r.absolutePath(node, path) } }
 
-    /// The name a TLS certificate must carry: a host name or an IP address.
+    /// The name a TLS certificate must carry: a DNS name (the delivery checks
+    /// it by naming it in the request, which an IP address cannot stand in for).
     static var serverName: Self {
         optional { r, node, path in
             guard let s = r.scalar(node, path, expected: "a host name") else { return nil }
