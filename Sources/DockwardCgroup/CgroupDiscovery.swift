@@ -27,8 +27,25 @@ public final class CgroupDiscovery {
     /// a new container's cgroup would appear. The pids watch's `CgroupFileWatcher` watches them.
     public private(set) var listedParents: [String] = []
 
+    /// Parents found by asking where containers are (a `--cgroup-parent`
+    /// slice or folder, per container or daemon-wide): listed by every scan
+    /// from then on, and kept across restarts in the state file.
+    public private(set) var learnedParents: Set<String> = []
+
     public init(layout: CgroupLayout) {
         self.layout = layout
+    }
+
+    /// Lists `dir` (absolute, under the hierarchy) in every scan from now on,
+    /// unless a scan lists it already. Returns whether it is new.
+    @discardableResult
+    public func learnParent(_ dir: String) -> Bool {
+        let dir = FileSystem.normalized(dir)
+        let root = layout.hierarchyRoot
+        guard dir.hasPrefix(root + "/"), dir != FileSystem.join(root, "docker"),
+              dir != FileSystem.join(root, "system.slice"),
+              !dir.hasPrefix(FileSystem.join(root, "user.slice")) else { return false }
+        return learnedParents.insert(dir).inserted
     }
 
     /// Every container cgroup present now, in directory order: `visit` gets
@@ -50,6 +67,17 @@ public final class CgroupDiscovery {
             visit(id, .systemd) { FileSystem.join(systemSlice, String(decoding: name, as: UTF8.self)) }
         }
         walkUserSlice(FileSystem.join(root, "user.slice"), depth: 1, visit)
+        for parent in learnedParents.sorted() {
+            listedParents.append(parent)
+            for name in FileSystem.subdirectories(of: parent) {
+                let path = FileSystem.join(parent, name)
+                if let id = ContainerID(name) {
+                    visit(id, .cgroupfs) { path }
+                } else if let id = Self.scopeID(name) {
+                    visit(id, CgroupDriver(cgroupPath: path)) { path }
+                }
+            }
+        }
     }
 
     /// Descends only into `*.slice` and `user@*.service` (where systemd puts a user's
@@ -97,11 +125,20 @@ public enum CgroupDriver: String, Sendable {
 }
 
 extension CgroupDiscovery {
-    /// The container a cgroup path names, as the kernel prints it in a
-    /// refusal (relative to its hierarchy: `/docker/<id>`,
-    /// `/system.slice/docker-<id>.scope`, or nested deeper), else nil.
-    public static func containerID(inCgroupPath path: Substring) -> ContainerID? {
-        guard let last = path.split(separator: "/").last else { return nil }
-        return ContainerID(last) ?? scopeID(String(last))
+    /// The absolute directory of a path relative to the hierarchy, as the
+    /// kernel prints it (`/acme.slice/docker-<id>.scope`).
+    public func directory(of relativePath: String) -> String {
+        FileSystem.join(layout.hierarchyRoot, String(relativePath.drop { $0 == "/" }))
     }
+
+    /// The path relative to the hierarchy of an absolute directory under it.
+    public func relativePath(of directory: String) -> String {
+        let root = layout.hierarchyRoot
+        guard directory.hasPrefix(root) else { return directory }
+        let rest = directory.dropFirst(root.count)
+        return rest.isEmpty ? "/" : (rest.hasPrefix("/") ? String(rest) : "/" + rest)
+    }
+
+    /// Whether a directory exists.
+    public static func isCgroup(_ directory: String) -> Bool { FileSystem.isDirectory(directory) }
 }

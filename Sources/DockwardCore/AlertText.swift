@@ -29,8 +29,15 @@ public enum AlertText {
                 + "was gone a moment later (its cgroup removed; it likely died of it)."
         case .pidsExhausted:
             let newly = f.newlyRefused.map { " (\($0) since the last report)" } ?? ""
-            message = "\(again)\(who) hit its pids limit: \(f.current) of \(limitText) tasks, "
-                + "the kernel refused \(f.refusedForks ?? 0) forks\(newly)."
+            if let refusing = f.refusingLimit {
+                let place = refusing.place == .parent ? "a cgroup above it" : "a cgroup inside it"
+                message = "\(again)\(who) hit the pids limit of \(limitText) on \(sanitizedForMessage(refusing.cgroup)) "
+                    + "(\(place), not a limit of its own): \(tasks(f.current)) in the container, "
+                    + "the kernel refused \(f.refusedForks ?? 0) forks\(newly)."
+            } else {
+                message = "\(again)\(who) hit its pids limit: \(f.current) of \(limitText) tasks, "
+                    + "the kernel refused \(f.refusedForks ?? 0) forks\(newly)."
+            }
         case .pidsForecast:
             let whose = f.limitIsHost ? "the host's free process table" : "its pids limit of \(limitText)"
             message = "\(again)\(who) will exhaust \(whose) in about \(Int((f.secondsToLimit ?? 0).rounded())) s: "
@@ -50,6 +57,10 @@ public enum AlertText {
         if let l = f.limit { fields.append(("PIDS_MAX", String(l))) }
         if f.limitIsHost { fields.append(("PIDS_MAX_SOURCE", "host")) }
         if f.limitIsInherited { fields.append(("PIDS_MAX_SOURCE", "inherited")) }
+        if let r = f.refusingLimit {
+            fields.append(("PIDS_MAX_SOURCE", r.place.rawValue))
+            fields.append(("PIDS_MAX_CGROUP", r.cgroup))
+        }
         if let origin = f.ceilingOrigin { fields.append(("PIDS_MAX_ORIGIN", origin)) }
         if let r = f.refusedForks { fields.append(("PIDS_REJECTED", String(r))) }
         if let r = f.rate { fields.append(("PIDS_RATE", formatRate(r))) }

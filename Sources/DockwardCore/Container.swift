@@ -169,13 +169,16 @@ public struct ContainerDetails: Equatable, Sendable {
     public var capAdd: [String]
     /// `HostConfig.Devices[].PathOnHost`.
     public var devices: [String]
+    /// `State.Pid`: its main process (in the engine's pid namespace), nil
+    /// while it is not running.
+    public var mainPid: Int32?
 
     /// True when the container asked for a pids limit of its own.
     public var hasOwnPidsLimit: Bool { (pidsLimit ?? 0) > 0 }
 
     public init(id: ContainerID, metadata: ContainerMetadata, mounts: [MountPoint], binds: [String], state: String,
                 pidsLimit: Int64? = nil, volumes: [VolumeMount] = [], privileged: Bool = false, pidMode: String = "",
-                capAdd: [String] = [], devices: [String] = []) {
+                capAdd: [String] = [], devices: [String] = [], mainPid: Int32? = nil) {
         self.id = id
         self.metadata = metadata
         self.mounts = mounts
@@ -187,5 +190,6 @@ public struct ContainerDetails: Equatable, Sendable {
         self.pidMode = pidMode
         self.capAdd = capAdd
         self.devices = devices
+        self.mainPid = mainPid
     }
 }

@@ -24,11 +24,14 @@ public struct PidsFinding: Equatable, Sendable {
     /// The container's cgroup was gone when the refusal was looked at (it
     /// died of it): the figures are the last ones known, or none.
     public var cgroupGone: Bool
+    /// The limit that refused, when not the container's own (`limit` is then its value).
+    public var refusingLimit: RefusingLimit?
 
     public init(kind: EntryKind, priority: Priority, isReminder: Bool = false, current: Int64, limit: Int64? = nil,
                 limitIsHost: Bool = false, limitIsInherited: Bool = false, ceilingOrigin: String? = nil,
                 refusedForks: Int64? = nil, newlyRefused: Int64? = nil,
-                rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil, cgroupGone: Bool = false) {
+                rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil, cgroupGone: Bool = false,
+                refusingLimit: RefusingLimit? = nil) {
         self.kind = kind
         self.priority = priority
         self.isReminder = isReminder
@@ -43,6 +46,7 @@ public struct PidsFinding: Equatable, Sendable {
         self.secondsToLimit = secondsToLimit
         self.ratio = ratio
         self.cgroupGone = cgroupGone
+        self.refusingLimit = refusingLimit
     }
 }
 
@@ -251,9 +255,11 @@ public struct ContainerPidsDetector: Sendable {
     }
 
     private func refusedFinding(_ sample: PidsSample, reminder: Bool, since: Int64) -> PidsFinding {
-        PidsFinding(kind: .pidsExhausted, priority: .crit, isReminder: reminder, current: sample.current,
-                    limit: sample.isUnlimited ? nil : sample.limit, refusedForks: sample.refusedForks,
-                    newlyRefused: sample.refusedForks - since, rate: trend.averageRate)
+        let own = sample.isUnlimited ? nil : sample.limit
+        return PidsFinding(kind: .pidsExhausted, priority: .crit, isReminder: reminder, current: sample.current,
+                           limit: sample.refusingLimit?.limit ?? own, refusedForks: sample.refusedForks,
+                           newlyRefused: sample.refusedForks - since, rate: trend.averageRate,
+                           refusingLimit: sample.refusingLimit)
     }
 }
 

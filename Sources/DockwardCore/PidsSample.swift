@@ -12,12 +12,18 @@ public struct PidsSample: Equatable, Sendable {
     public var refusedForks: Int64
     /// `pids.peak` where the kernel has it (6.1+ on v2, recent on v1), else nil.
     public var peak: Int64?
+    /// The limit that refused its forks when it is not its own `pids.max`
+    /// (a slice above it, a sub-cgroup): read by the watch when forks were
+    /// refused, nil otherwise.
+    public var refusingLimit: RefusingLimit?
 
-    public init(current: Int64, limit: Int64, refusedForks: Int64, peak: Int64? = nil) {
+    public init(current: Int64, limit: Int64, refusedForks: Int64, peak: Int64? = nil,
+                refusingLimit: RefusingLimit? = nil) {
         self.current = current
         self.limit = limit
         self.refusedForks = refusedForks
         self.peak = peak
+        self.refusingLimit = refusingLimit
     }
 
     public var isUnlimited: Bool { limit < 0 }

@@ -51,6 +51,8 @@ public final class Daemon {
         public var wallClock: @Sendable () -> Int64
         /// The `host` label of every alert.
         public var hostName: String
+        /// Where `/proc` is: a container's main process tells where its cgroup is.
+        public var procRoot = "/proc"
 
         public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: FindingWriter, notifier: ServiceNotifier,
@@ -151,7 +153,7 @@ public final class Daemon {
                           logger: parts.logger)
         pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
                          hostReader: parts.hostReader, names: link, outlet: outlet, budget: parts.descriptors,
-                         kernelMessages: parts.kernelMessages, queue: queue, logger: parts.logger)
+                         kernelMessages: parts.kernelMessages, procRoot: parts.procRoot, queue: queue, logger: parts.logger)
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                                        outlet: outlet, logger: parts.logger)
         engineTCP = EngineTCPWatch(outlet: outlet, logger: parts.logger)
@@ -167,6 +169,7 @@ public final class Daemon {
         outlet.addConsumer { [weak containment] in containment?.observe($0) }
         outlet.addConsumer { [weak alertmanager] in alertmanager?.observe($0) }
         alertmanager.isOpen = { [unowned self] in episodeIsOpen($0) }
+        pids.onParentLearned = { [unowned self] in saveState(force: true) }
         alertmanager.report = { event in
             DaemonActor.async { [weak self] in self?.alertmanagerReported(event) }
         }
@@ -417,6 +420,7 @@ public final class Daemon {
             return 0
         case .loaded(let state):
             pids.resume(containers: state.pidsEpisodes, host: state.hostPids, at: now)
+            pids.resume(parents: state.cgroupParents ?? [])
             hostControl.resume(state.judgements)
             containment.resume(settled: state.settledActions, pendingLimits: state.pendingPidsLimits)
             alertmanager.resume(state.alertmanager ?? [])
@@ -431,6 +435,8 @@ public final class Daemon {
                                judgements: hostControl.reported, actions: containment.savedState)
         let alerts = alertmanager.saved
         state.alertmanager = alerts.isEmpty ? nil : alerts
+        let parents = pids.learnedParents
+        state.cgroupParents = parents.isEmpty ? nil : parents
         return state
     }
 
@@ -518,7 +524,7 @@ extension Daemon: EngineLinkObserver {
     }
 
     func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?) {
-        pids.learn(details.id, details.metadata, hasOwnLimit: details.hasOwnPidsLimit)
+        pids.learn(details.id, details.metadata, hasOwnLimit: details.hasOwnPidsLimit, mainPid: details.mainPid)
         hostControl.judge(details, eventTimeNano: eventTimeNano)
         saveState(force: false)
     }

@@ -80,6 +80,9 @@ final class EngineLink {
         var phase = Phase.queued
         /// The attempt under way; a late answer of an earlier one is dropped.
         var attemptSerial: UInt64?
+        /// A `start` or `update` came while the request was out: its answer
+        /// may predate it, so the container is inspected once more.
+        var again = false
         /// The request, or the wait before the next try.
         var work: Task<Void, Never>?
         var timeout: Task<Void, Never>?
@@ -391,8 +394,13 @@ final class EngineLink {
         reporting?.engineEventArrived(timeNano: event.timeNano)
         guard event.type == "container", let id = ContainerID(event.actorID) else { return }
         switch event.action {
-        case "create", "start":
+        case "create":
             requestInspection(id, eventTimeNano: event.timeNano)
+        case "start", "update":
+            // Inspected again even when known: once started its main
+            // process tells where its cgroup is; an update may give it a
+            // pids limit of its own.
+            requestInspection(id, eventTimeNano: event.timeNano, again: true)
         case "destroy":
             forget(id)
         default:
@@ -400,10 +408,13 @@ final class EngineLink {
         }
     }
 
-    /// One inspection per container: none when it is delivered or already asked.
-    private func requestInspection(_ id: ContainerID, eventTimeNano: Int64?) {
-        guard !isStopped, delivered[id] == nil else { return }
+    /// One inspection per container: none when it is delivered or already
+    /// asked, unless asked `again` (then one whose answer may predate the
+    /// ask is followed by another).
+    private func requestInspection(_ id: ContainerID, eventTimeNano: Int64?, again: Bool = false) {
+        guard !isStopped, delivered[id] == nil || again else { return }
         if inspections[id] != nil {
+            if again && inspections[id]?.phase == .running { inspections[id]?.again = true }
             // A listing asked first; the event still dates the verdict.
             if inspections[id]?.eventTimeNano == nil { inspections[id]?.eventTimeNano = eventTimeNano }
             return
@@ -451,6 +462,7 @@ final class EngineLink {
         case .found(let details):
             inspections[id] = nil
             deliver(details, eventTimeNano: inspection.eventTimeNano)
+            if inspection.again { requestInspection(id, eventTimeNano: nil, again: true) }
         case .unknown:
             inspections[id] = nil
             waiting.remove(id)

@@ -37,11 +37,11 @@ final class KernelRefusalSource {
     private var readSource: DispatchSourceRead?
     private var overrunLogged = false
     private let logger: Logger
-    private let onRefusal: (ContainerID) -> Void
+    private let onRefusal: (String) -> Void
     /// The source went away while running: the watch falls back to polling.
     var onClosed: (() -> Void)?
 
-    init(_ choice: KernelMessages, queue: DispatchQueue, logger: Logger, onRefusal: @escaping (ContainerID) -> Void) {
+    init(_ choice: KernelMessages, queue: DispatchQueue, logger: Logger, onRefusal: @escaping (String) -> Void) {
         self.logger = logger
         self.onRefusal = onRefusal
         var failed: Set<InUse> = []
@@ -99,10 +99,8 @@ final class KernelRefusalSource {
 
     private func drain() {
         guard let lines else { return }
-        var ids: [ContainerID] = []
-        let outcome = lines.drain { path in
-            if let id = CgroupDiscovery.containerID(inCgroupPath: path) { ids.append(id) }
-        }
+        var paths: [String] = []
+        let outcome = lines.drain { path in paths.append(String(path)) }
         switch outcome {
         case .overrun where !overrunLogged:
             overrunLogged = true
@@ -119,7 +117,7 @@ final class KernelRefusalSource {
         default:
             break
         }
-        for id in ids { onRefusal(id) }
+        for path in paths { onRefusal(path) }
     }
 }
 

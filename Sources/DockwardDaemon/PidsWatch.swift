@@ -52,6 +52,9 @@ final class PidsWatch {
     private let names: ContainerNames
     private let outlet: AlertOutlet
     private let logger: Logger
+    private let discovery: CgroupDiscovery
+    /// Where `/proc` is: a container's main process tells where its cgroup is.
+    private let procRoot: String
     let cgroups: WatchedCgroups
     private(set) var refusals: KernelRefusalSource!
     private var host = HostPidsDetector()
@@ -66,19 +69,28 @@ final class PidsWatch {
     private var resumable: [ContainerID: PidsEpisodes] = [:]
     /// Containers with an open pids episode, as of the last poll.
     private(set) var alertingCount = 0
+    /// How this kernel counts refusals in `pids.events`, told by the first
+    /// container's cgroup.
+    private var counting: PidsEventCounting?
+    /// The time of the last poll: when a container found between polls was found.
+    private var lastPollAt: Int64 = 0
+    /// A parent folder was learned (`--cgroup-parent`): the state file should keep it.
+    var onParentLearned: (() -> Void)?
 
     /// Sources are registered on `queue`, the daemon's.
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader, names: ContainerNames,
          outlet: AlertOutlet, budget: DescriptorBudget, kernelMessages: KernelMessages,
-         queue: DispatchQueue, logger: Logger) {
+         procRoot: String = "/proc", queue: DispatchQueue, logger: Logger) {
         self.config = config
         self.hostReader = hostReader
         self.names = names
         self.outlet = outlet
         self.logger = logger
+        self.discovery = discovery
+        self.procRoot = procRoot
         cgroups = WatchedCgroups(discovery: discovery, budget: budget, queue: queue, logger: logger)
-        refusals = KernelRefusalSource(kernelMessages, queue: queue, logger: logger) { [weak self] id in
-            self?.refusalReported(id, at: SystemClock.monotonicNanos())
+        refusals = KernelRefusalSource(kernelMessages, queue: queue, logger: logger) { [weak self] path in
+            self?.refusalReported(inCgroup: path, at: SystemClock.monotonicNanos())
         }
         refusals.onClosed = { [weak self] in self?.refusalSourceClosed() }
         cgroups.onRefusal = { [weak self] id in self?.refusalReported(id, at: SystemClock.monotonicNanos()) }
@@ -88,6 +100,7 @@ final class PidsWatch {
 
     /// One poll: discover, read, judge, send.
     func poll(now: Int64) {
+        lastPollAt = now
         cgroups.readFileChanges()  // what happened since the queue last turned: a new cgroup is found now
         discover(now: now)
         for (id, gone) in goneRefusals.takeExpired(at: SystemClock.monotonicNanos()) { sendGone(id, gone, nil) }
@@ -147,10 +160,29 @@ final class PidsWatch {
             watched.limitReadAt = now
         }
         let refusedBefore = watched.refusedForks
-        if watched.readsEvents { watched.refusedForks = try watched.files.readRefusedForks() }
+        if watched.readsEvents { watched.refusedForks = try watched.readRefusals() }
         var sample = PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks)
+        if sample.refusedForks > refusedBefore {
+            watched.refusingLimit = refusingLimit(watched, sample)
+        } else if !watched.detector.isAlerting {
+            watched.refusingLimit = nil
+        }
+        sample.refusingLimit = watched.refusingLimit
         if isAtRisk(watched, sample, refusedBefore: refusedBefore) { sample.peak = watched.files.readPeak() }
         return sample
+    }
+
+    /// The limit that refused the container's forks when its own did not:
+    /// its own `pids.max` at (or one below) its count explains a refusal
+    /// from its own cgroup; otherwise the walk from the cgroup that forked
+    /// up the tree tells (`RefusingLimitFinder`). A few small reads, made
+    /// only when its refusal count moved.
+    private func refusingLimit(_ watched: WatchedContainer, _ sample: PidsSample) -> RefusingLimit? {
+        if watched.forkingCgroup == nil && !sample.isUnlimited && sample.current >= sample.limit - 1 { return nil }
+        let own = watched.relativePath
+        guard let read = CgroupLimitChain.read(root: discovery.layout.hierarchyRoot,
+                                               forking: watched.forkingCgroup ?? own, container: own) else { return nil }
+        return RefusingLimitFinder.find(chain: read.chain, containerIndex: read.containerIndex)
     }
 
     /// Whether `pids.peak` belongs with this sample: the container refused
@@ -170,23 +202,54 @@ final class PidsWatch {
 
     // MARK: Refused forks, as the kernel tells them
 
-    /// A fork was refused in this container's cgroup: read its counters now
-    /// and judge, rather than at the next poll. From now on its `pids.events`
-    /// is read every poll (the kernel logs only the first refusal).
-    func refusalReported(_ id: ContainerID, at now: Int64) {
+    /// The kernel refused a fork in the cgroup at `path` (relative to the
+    /// hierarchy, as its line prints it): the container it lies in is the
+    /// one whose id a component names (the deepest, for an engine inside a
+    /// container), else the watched container whose cgroup is the longest
+    /// prefix of it.
+    func refusalReported(inCgroup path: String, at now: Int64) {
+        let named = ContainerCgroupPath(Substring(path))
+        var id = named?.id
+        if id == nil {
+            var longest = 0
+            for w in cgroups.pollOrder where w.relativePath.count > longest && Self.path(path, isWithin: w.relativePath) {
+                id = w.cgroup.id
+                longest = w.relativePath.count
+            }
+        }
+        guard let id else {
+            logger.debug("the kernel refused a fork in \(path), which is no container's cgroup")
+            return
+        }
+        refusalReported(id, at: now, kernelPath: path, containerPath: named?.container)
+    }
+
+    /// A fork was refused in this container's cgroup or one inside it: read
+    /// its counters now and judge, rather than at the next poll. From now on
+    /// its `pids.events` is read every poll (the kernel logs only the first
+    /// refusal of each cgroup). `kernelPath` is the cgroup the kernel named,
+    /// `containerPath` the container's part of it (where to look for a
+    /// container no scan has found: one under a `--cgroup-parent`).
+    func refusalReported(_ id: ContainerID, at now: Int64, kernelPath: String? = nil, containerPath: String? = nil) {
         if cgroups[id] == nil {
             // Forked and refused within milliseconds of its start: look now.
             cgroups.rescanNow()
             discover(now: now)
         }
+        if cgroups[id] == nil, let containerPath { adopt(id, directory: discovery.directory(of: containerPath), now: now) }
         guard let watched = cgroups[id] else {
             refusedWithoutCgroup(id, lastKnown: nil)
             return
         }
         cgroups.startReadingEvents(watched)
-        let sample: PidsSample
+        if let kernelPath { noteForkingCgroup(watched, kernelPath) }
+        let before = watched.refusedForks
+        var sample: PidsSample
         do {
             sample = try self.sample(watched, at: now)
+            if kernelPath != nil && sample.refusedForks <= before && countAboveIfRefusing(watched, sample) {
+                sample = try self.sample(watched, at: now)
+            }
         } catch .vanished {
             refusedWithoutCgroup(id, lastKnown: watched)
             cgroups.remove(id, reason: "its cgroup is gone")
@@ -201,6 +264,51 @@ final class PidsWatch {
         // this sample when the name comes, or when the grace ends.
         guard watched.judged else { return }
         judge(watched, sample, at: now, timing: AlertTiming(config))
+    }
+
+    /// The kernel named a cgroup inside the container's: the walk for the
+    /// refusing limit starts there, and where the kernel counts refusals in
+    /// the cgroup that forked, that cgroup's `pids.events` counts for the
+    /// container from now on.
+    private func noteForkingCgroup(_ watched: WatchedContainer, _ path: String) {
+        guard path != watched.relativePath, Self.path(path, isWithin: watched.relativePath) else { return }
+        watched.forkingCgroup = path
+        guard counting(for: watched) == .forking else { return }
+        let file = discovery.directory(of: path) + "/pids.events"
+        guard !watched.otherRefusalCounters.contains(where: { $0.path == file }) else { return }
+        watched.otherRefusalCounters.append(RefusalCounterFile(path: file, base: 0))
+    }
+
+    /// A refusal the kernel reported and the container's counts did not
+    /// show: where the kernel counts in the cgroup whose limit refused
+    /// (Linux 6.11+), a limit above it did. That cgroup's
+    /// `pids.events.local` counts for the container from now on, the one
+    /// reported included. Returns whether a counter was added.
+    private func countAboveIfRefusing(_ watched: WatchedContainer, _ sample: PidsSample) -> Bool {
+        guard counting(for: watched) == .hierarchical else { return false }
+        let own = watched.relativePath
+        guard let read = CgroupLimitChain.read(root: discovery.layout.hierarchyRoot,
+                                               forking: watched.forkingCgroup ?? own, container: own),
+              let limit = RefusingLimitFinder.find(chain: read.chain, containerIndex: read.containerIndex),
+              limit.place == .parent else { return false }
+        let file = discovery.directory(of: limit.cgroup) + "/pids.events.local"
+        guard !watched.otherRefusalCounters.contains(where: { $0.path == file }),
+              let base = RefusalCounterFile.read(file) else { return false }
+        watched.otherRefusalCounters.append(RefusalCounterFile(path: file, base: base, alreadyCounted: 1))
+        return true
+    }
+
+    private func counting(for watched: WatchedContainer) -> PidsEventCounting {
+        if let counting { return counting }
+        let detected = PidsEventCounting.detect(layout: discovery.layout, sampleCgroup: watched.cgroup.path)
+        counting = detected
+        logger.info("pids.events counts refused forks \(detected == .forking ? "in the cgroup that forked" : "in the cgroup whose limit refused and those above it (Linux 6.11+)")")
+        return detected
+    }
+
+    /// `path` is `dir` or inside it (both relative to the hierarchy).
+    static func path(_ path: String, isWithin dir: String) -> Bool {
+        path == dir || (path.hasPrefix(dir) && path.dropFirst(dir.count).first == "/")
     }
 
     /// The kernel's lines went away: every container's `pids.events` is
@@ -238,10 +346,18 @@ final class PidsWatch {
     /// The engine's answer about a container: its metadata, or nil when the
     /// engine does not know it. A container waiting for its name is judged
     /// at once on its last sample.
-    func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil) {
+    /// A running container's `mainPid` says where its cgroup is, found
+    /// even where no scan looks (a `--cgroup-parent`). Called again when the
+    /// container starts or is updated: a limit given later (`docker update
+    /// --pids-limit`) is its own from then on.
+    func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil, mainPid: Int32? = nil) {
         if let gone = goneRefusals.take(id) { sendGone(id, gone, metadata) }
+        if cgroups[id] == nil, let mainPid { locate(id, mainPid: mainPid) }
         guard let watched = cgroups[id] else { return }
-        if let hasOwnLimit { watched.detector.hasOwnLimit = hasOwnLimit }
+        if let hasOwnLimit, watched.detector.hasOwnLimit != hasOwnLimit {
+            watched.detector.hasOwnLimit = hasOwnLimit
+            watched.limitStale = true
+        }
         if let metadata, metadata != watched.metadata {
             watched.metadata = metadata
             watched.policy = config.policy(for: metadata)
@@ -334,6 +450,38 @@ final class PidsWatch {
         cgroups.shutdown()
     }
 
+    // MARK: Asking the kernel where a container is
+
+    /// Parents learned so far, for the state file.
+    var learnedParents: [String] { discovery.learnedParents.sorted() }
+
+    /// Lists these parents from the first scan on (from the state file).
+    func resume(parents: [String]) {
+        for parent in parents { discovery.learnParent(parent) }
+    }
+
+    /// Reads the main process's cgroup and watches the container there if
+    /// the path names it (a process of another pid namespace, or one that
+    /// has already exited and whose pid was reused, names something else).
+    private func locate(_ id: ContainerID, mainPid: Int32) {
+        guard let path = ProcessCgroup.pidsPath(ofProcess: mainPid, procRoot: procRoot, version: discovery.layout.version),
+              let place = ContainerCgroupPath(Substring(path)), place.id == id else { return }
+        adopt(id, directory: discovery.directory(of: place.container), now: lastPollAt)
+    }
+
+    /// Watches a container found by asking the kernel, and lists its parent
+    /// folder in every scan from now on.
+    private func adopt(_ id: ContainerID, directory: String, now: Int64) {
+        guard CgroupDiscovery.isCgroup(directory) else { return }
+        let cgroup = DiscoveredCgroup(id: id, path: directory, driver: CgroupDriver(cgroupPath: directory))
+        guard let watched = cgroups.adopt(cgroup, make: { cgroup, files throws(CgroupReadError) in
+            try makeWatched(cgroup, files, now: now)
+        }) else { return }
+        watched.located = true
+        logger.info("container \(id.short) found at \(directory), where no scan looked")
+        if discovery.learnParent(CgroupLimitChain.parent(of: directory)) { onParentLearned?() }
+    }
+
     // MARK: Inside
 
     private func judge(_ watched: WatchedContainer, _ sample: PidsSample, at now: Int64, timing: AlertTiming) {
@@ -363,8 +511,8 @@ final class PidsWatch {
         var detector = ContainerPidsDetector(policy: policy, countsEarlierRefusals: initialScanDone)
         if let saved = resumable.removeValue(forKey: cgroup.id) { detector.resume(saved, at: now) }
         detector.hasOwnLimit = names.hasOwnPidsLimit(cgroup.id)
-        let watched = WatchedContainer(cgroup: cgroup, files: files, detector: detector, policy: policy,
-                                       metadata: metadata, discoveredAt: now)
+        let watched = WatchedContainer(cgroup: cgroup, relativePath: discovery.relativePath(of: cgroup.path), files: files,
+                                       detector: detector, policy: policy, metadata: metadata, discoveredAt: now)
         watched.refusedForks = refusedSoFar
         if refusedSoFar > 0 || !refusals.isListening { cgroups.startReadingEvents(watched) }
         if metadata == nil { names.lookUp(cgroup.id) }

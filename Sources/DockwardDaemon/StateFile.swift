@@ -38,6 +38,10 @@ struct SavedState: Codable, Equatable {
     var hostPids: Priority?
     /// Absent in files written before the Alertmanager push.
     var alertmanager: [OpenAlert]?
+    /// Cgroup folders where containers were found by asking the kernel (a
+    /// `--cgroup-parent`): listed by the first scan after a restart, before
+    /// the engine answers.
+    var cgroupParents: [String]?
 
     /// Alerts that a restart would otherwise repeat.
     var openCount: Int {

@@ -139,9 +139,24 @@ final class WatchedCgroups {
         }
         watchParents(discovery.listedParents)
         for watched in pollOrder where watched.seenInScan != generation {
+            // One found by asking the kernel may sit where no scan looks; it
+            // goes when its cgroup does (the poll's read says so).
+            if watched.located && CgroupDiscovery.isCgroup(watched.cgroup.path) { continue }
             remove(watched.cgroup.id, reason: "removed")
         }
         return true
+    }
+
+    /// Watches a container found by asking the kernel (its main process's
+    /// cgroup, or the path in a refusal line), not by a scan; its parent
+    /// folder is listed from the next scan on, which is made at once.
+    func adopt(_ cgroup: DiscoveredCgroup,
+               make: (DiscoveredCgroup, PidsCounterFiles) throws(CgroupReadError) -> WatchedContainer) -> WatchedContainer? {
+        if let watched = byID[cgroup.id] { return watched }
+        guard let watched = add(cgroup, make) else { return nil }
+        watched.seenInScan = scanGeneration
+        parentsChanged = true
+        return watched
     }
 
     /// Reads its `pids.events` every poll from now on, kept open within the budget.

@@ -7,6 +7,8 @@ import DockwardCore
 @DaemonActor
 final class WatchedContainer {
     let cgroup: DiscoveredCgroup
+    /// Its cgroup relative to the hierarchy, as the kernel prints it.
+    let relativePath: String
     let files: PidsCounterFiles
     /// `pids.max` as last read.
     var limit: Int64 = PidsSample.unlimited
@@ -14,6 +16,19 @@ final class WatchedContainer {
     var limitReadAt: Int64 = 0
     /// The `max` count of `pids.events` as last read.
     var refusedForks: Int64 = 0
+    /// Counts of its refused forks kept elsewhere in the tree: a cgroup
+    /// inside it that forked, a cgroup above it whose limit refused (see
+    /// `RefusalCounterFile`). Read with `pids.events`; added to its count.
+    var otherRefusalCounters: [RefusalCounterFile] = []
+    /// The cgroup inside it the kernel last named as refusing a fork
+    /// (relative to the hierarchy), where the walk for the refusing limit starts.
+    var forkingCgroup: String?
+    /// The limit that refused, when not its own, while its episode lasts.
+    var refusingLimit: RefusingLimit?
+    /// Found by asking the kernel (its main process's cgroup, or the path in
+    /// a refusal line) rather than by a scan: a scan that misses it does not
+    /// end its watch; its cgroup vanishing does.
+    var located = false
     /// Read every poll: it has refused forks, or the kernel's word cannot be had.
     var readsEvents = false
     /// inotify watches on its pids.max (and pids.events on v2), -1 for none.
@@ -34,9 +49,10 @@ final class WatchedContainer {
     /// The last discovery scan that found it.
     var seenInScan: UInt32 = 0
 
-    init(cgroup: DiscoveredCgroup, files: PidsCounterFiles, detector: ContainerPidsDetector,
+    init(cgroup: DiscoveredCgroup, relativePath: String, files: PidsCounterFiles, detector: ContainerPidsDetector,
          policy: PidsPolicy, metadata: ContainerMetadata?, discoveredAt: Int64) {
         self.cgroup = cgroup
+        self.relativePath = relativePath
         self.files = files
         self.detector = detector
         self.policy = policy
@@ -46,6 +62,13 @@ final class WatchedContainer {
     }
 
     var ref: ContainerRef { ContainerRef(id: cgroup.id, metadata: metadata, cgroupPath: cgroup.path) }
+
+    /// Its own `pids.events` count and those kept elsewhere in the tree.
+    func readRefusals() throws(CgroupReadError) -> Int64 {
+        var total = try files.readRefusedForks()
+        for i in otherRefusalCounters.indices { total += otherRefusalCounters[i].refusals() }
+        return total
+    }
 
     /// Where a ceiling the container did not ask for comes from.
     var ceilingOrigin: String {

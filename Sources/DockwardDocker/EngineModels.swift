@@ -69,7 +69,10 @@ struct WireInspect: Decodable {
         var Image: String?
         var Labels: [String: String]?
     }
-    struct State: Decodable { var Status: String? }
+    struct State: Decodable {
+        var Status: String?
+        var Pid: Int32?
+    }
 
     var Id: String
     var Name: String?
@@ -117,7 +120,8 @@ extension ContainerDetails {
             privileged: host?.Privileged ?? false,
             pidMode: host?.PidMode ?? "",
             capAdd: host?.CapAdd ?? [],
-            devices: (host?.Devices ?? []).compactMap(\.PathOnHost)
+            devices: (host?.Devices ?? []).compactMap(\.PathOnHost),
+            mainPid: wire.State?.Pid.flatMap { $0 > 0 ? $0 : nil }
         )
     }
 

@@ -32,15 +32,33 @@ final class KernelRefusalLogTests: XCTestCase {
         }
     }
 
-    func testContainerIDFromTheCgroupPath() {
+    func testContainerFromTheCgroupPath() throws {
         let id = ContainerID(Self.id)
-        XCTAssertEqual(CgroupDiscovery.containerID(inCgroupPath: Substring("/docker/\(Self.id)")), id)
-        XCTAssertEqual(CgroupDiscovery.containerID(inCgroupPath: Substring("/system.slice/docker-\(Self.id).scope")), id)
-        XCTAssertEqual(CgroupDiscovery.containerID(inCgroupPath: Substring(
-            "/user.slice/user-1000.slice/user@1000.service/user.slice/docker-\(Self.id).scope")), id)
-        XCTAssertNil(CgroupDiscovery.containerID(inCgroupPath: "/dockward-test-12447416558195105468"), "not a container")
-        XCTAssertNil(CgroupDiscovery.containerID(inCgroupPath: "/docker/buildkit"))
-        XCTAssertNil(CgroupDiscovery.containerID(inCgroupPath: Substring("/docker/\(Self.id.prefix(63))")))
+        let place = { (path: String) in ContainerCgroupPath(Substring(path)) }
+        XCTAssertEqual(place("/docker/\(Self.id)")?.id, id)
+        XCTAssertEqual(place("/system.slice/docker-\(Self.id).scope")?.id, id)
+        XCTAssertEqual(place("/user.slice/user-1000.slice/user@1000.service/user.slice/docker-\(Self.id).scope")?.id, id)
+        XCTAssertNil(place("/dockward-test-12447416558195105468"), "not a container")
+        XCTAssertNil(place("/docker/buildkit"))
+        XCTAssertNil(place("/docker/\(Self.id.prefix(63))"))
+
+        // A custom parent, and a cgroup inside the container's: the
+        // container's part is up to the component naming it.
+        let sub = try XCTUnwrap(place("/acme.slice/docker-\(Self.id).scope/init.scope"))
+        XCTAssertEqual(sub.id, id)
+        XCTAssertEqual(sub.container, "/acme.slice/docker-\(Self.id).scope")
+        XCTAssertEqual(sub.full, "/acme.slice/docker-\(Self.id).scope/init.scope")
+        XCTAssertTrue(sub.isBelowContainer)
+        let custom = try XCTUnwrap(place("/acme/\(Self.id)"))
+        XCTAssertEqual(custom.container, "/acme/\(Self.id)")
+        XCTAssertFalse(custom.isBelowContainer)
+        // Docker in Docker: the inner container forked.
+        let inner = String(repeating: "b", count: 64)
+        let nested = try XCTUnwrap(place("/docker/\(Self.id)/docker/\(inner)"))
+        XCTAssertEqual(nested.id, ContainerID(inner))
+        XCTAssertEqual(nested.container, "/docker/\(Self.id)/docker/\(inner)")
+        // Outside the reader's cgroup namespace: not a path under the hierarchy.
+        XCTAssertNil(place("/../docker/\(Self.id)"))
     }
 
     /// Through a FIFO (the same reads as /dev/kmsg, several records a read):

@@ -114,7 +114,9 @@ final class DaemonWiringTests: XCTestCase {
         d.waitUntil("the clean container to be inspected") { d.engine.inspected.contains(clean) }
         d.ticks(1)
         XCTAssertEqual(d.writer.entries(.socketMount).count, 1, "an unrelated bind is not an exposure")
-        XCTAssertEqual(engine.inspected.filter { $0 == id }.count, 1, "create and start: one inspect, one verdict")
+        // The start's inspect tells where its main process runs (its cgroup); the verdict stays one.
+        d.waitUntil("the start's inspect") { d.engine.inspected.filter { $0 == id }.count == 2 }
+        XCTAssertEqual(d.writer.entries(.socketMount, for: id).count, 1, "create and start: two inspects, one verdict")
     }
 
     /// Every class of the host-control watch through the wiring: a volume
