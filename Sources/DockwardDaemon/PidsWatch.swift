@@ -162,7 +162,8 @@ final class PidsWatch {
         let refusedBefore = watched.refusedForks
         if watched.readsEvents { watched.refusedForks = try watched.readRefusals() }
         var sample = PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks)
-        if sample.refusedForks > refusedBefore {
+        // Its first sample may already hold refusals (a bomb that starts with the container).
+        if sample.refusedForks > refusedBefore || (watched.lastSample == nil && sample.refusedForks > 0) {
             watched.refusingLimit = refusingLimit(watched, sample)
         } else if !watched.detector.isAlerting {
             watched.refusingLimit = nil
@@ -203,25 +204,29 @@ final class PidsWatch {
     // MARK: Refused forks, as the kernel tells them
 
     /// The kernel refused a fork in the cgroup at `path` (relative to the
-    /// hierarchy, as its line prints it): the container it lies in is the
-    /// one whose id a component names (the deepest, for an engine inside a
-    /// container), else the watched container whose cgroup is the longest
-    /// prefix of it.
+    /// hierarchy, as its line prints it). It is the container's that a
+    /// component of the path names, if that one is watched; else the watched
+    /// container's whose cgroup is the longest prefix of it (an engine
+    /// inside a container names its own containers' cgroups, which the
+    /// host's engine does not know); else the named one, found now.
     func refusalReported(inCgroup path: String, at now: Int64) {
         let named = ContainerCgroupPath(Substring(path))
-        var id = named?.id
-        if id == nil {
-            var longest = 0
-            for w in cgroups.pollOrder where w.relativePath.count > longest && Self.path(path, isWithin: w.relativePath) {
-                id = w.cgroup.id
-                longest = w.relativePath.count
-            }
-        }
-        guard let id else {
-            logger.debug("the kernel refused a fork in \(path), which is no container's cgroup")
+        if let named, cgroups[named.id] != nil {
+            refusalReported(named.id, at: now, kernelPath: path)
             return
         }
-        refusalReported(id, at: now, kernelPath: path, containerPath: named?.container)
+        var enclosing: WatchedContainer?
+        for w in cgroups.pollOrder where w.relativePath.count > (enclosing?.relativePath.count ?? 0)
+            && Self.path(path, isWithin: w.relativePath) {
+            enclosing = w
+        }
+        if let enclosing {
+            refusalReported(enclosing.cgroup.id, at: now, kernelPath: path)
+        } else if let named {
+            refusalReported(named.id, at: now, kernelPath: path, containerPath: named.container)
+        } else {
+            logger.debug("the kernel refused a fork in \(path), which is no container's cgroup")
+        }
     }
 
     /// A fork was refused in this container's cgroup or one inside it: read

@@ -87,6 +87,34 @@ final class ContainmentTests: XCTestCase {
         XCTAssertEqual(actions.clientsMade, 1, "one client, for the one action")
     }
 
+    /// `docker update --pids-limit 40` on a container that had none: the
+    /// update event brings the engine's word that the limit is its own, so
+    /// a leak toward it is forecast against 40 and never capped over it.
+    func testALimitGivenLaterWithDockerUpdateIsNeverCappedOver() throws {
+        let id = IDs.make(9)
+        engine.add(details(id, name: "updated"))
+        try host.setPids(id, current: 10, max: nil)
+        let d = try makeDaemon("actions: { enabled: true, cap_unlimited: 500 }")
+        d.start()
+        d.waitForNames([id])
+        d.tick()
+        engine.add(details(id, name: "updated", pidsLimit: 40))
+        try host.setPids(id, current: 10, max: 40)
+        engine.emit("update", id)
+        let engine = self.engine!
+        d.waitUntil("the update's inspect") { engine.inspectRequests(of: id) >= 2 }
+        d.ticks(1)
+        for current in stride(from: 12, through: 38, by: 2) {
+            try host.setPids(id, current: current, max: 40)
+            d.tick()
+        }
+        XCTAssertFalse(d.writer.entries(.pidsForecast, for: id).isEmpty, "the leak is forecast against its limit")
+        XCTAssertEqual(field(d.writer.entries(.pidsForecast, for: id).first, "PIDS_MAX"), "40")
+        waitForNoCalls(d)
+        XCTAssertTrue(actions.requests.isEmpty, "no cap over the operator's limit: \(actions.requests)")
+        XCTAssertEqual(try pidsMax(id), "40")
+    }
+
     func testEngineDownAtTheCapKeepsTheKernelLimitAndTellsTheEngineWhenBack() throws {
         let id = IDs.make(2)
         engine.add(details(id, name: "leaky"))

@@ -416,7 +416,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
         try FixtureHost.write(config, to: configPath)
         let loaded = try ConfigFile.load(path: configPath, isExplicit: true)
-        let parts = Daemon.Parts(
+        var parts = Daemon.Parts(
             engine: engine, cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             metrics: metrics, stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
@@ -424,6 +424,7 @@ final class DaemonUnderTest: @unchecked Sendable {
             makeActionClient: actions.map { recorder in { @Sendable id in recorder.makeClient(id) } },
             actionsStopGrace: actionsStopGrace, makeAlertmanagerDelivery: alertmanager?.factory,
             wallClock: wall.read, hostName: "test-host")
+        parts.procRoot = host.proc
         let path = configPath
         daemon = DaemonActor.sync { Daemon(config: loaded, configPath: path, configIsExplicit: true, parts: parts) }
         now = SystemClock.monotonicNanos()
@@ -498,11 +499,12 @@ enum IDs {
 }
 
 func details(_ id: ContainerID, name: String, binds: [(source: String, destination: String)] = [],
-             labels: [String: String] = [:], state: String = "running", pidsLimit: Int64? = nil) -> ContainerDetails {
+             labels: [String: String] = [:], state: String = "running", pidsLimit: Int64? = nil,
+             mainPid: Int32? = nil) -> ContainerDetails {
     ContainerDetails(
         id: id, metadata: ContainerMetadata(name: "/" + name, image: "local/busybox:test", labels: labels),
         mounts: binds.map { MountPoint(kind: .bind, source: $0.source, destination: $0.destination, readWrite: true) },
-        binds: binds.map { "\($0.source):\($0.destination)" }, state: state, pidsLimit: pidsLimit)
+        binds: binds.map { "\($0.source):\($0.destination)" }, state: state, pidsLimit: pidsLimit, mainPid: mainPid)
 }
 
 /// The Alertmanager delivery's place in the wiring: records what the feed
