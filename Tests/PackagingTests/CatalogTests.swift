@@ -111,7 +111,7 @@ enum Expected {
     static let kinds: [String: (id: String, fields: Set<String>)] = [
         "pids-unlimited": ("239549ddbcd24315a1b43ff729527960", containerPids),
         "pids-high": ("b9c69784d9334b3ea052903c4f496935", containerPids),
-        "pids-exhausted": ("9cbeffacd069472fb0b95e62b1ba4743", containerPids),
+        "pids-exhausted": ("9cbeffacd069472fb0b95e62b1ba4743", containerPids.union(["PIDS_MAX_CGROUP"])),
         "pids-forecast": ("8938f87338d84e60a3454e0c6958a1ec", containerPids),
         "pids-recovered": ("c077d0b0306748c987b88698fd61b0f2", containerPids),
         "host-pids-high": ("9e981232178a4c1fbc708da1dcb9585a", hostPids),
@@ -160,6 +160,11 @@ enum Expected {
                                       secondsToLimit: 20, ratio: 0.5)
             entries.append(AlertText.entry(for: finding, container: isHost ? nil : container, peak: 12))
         }
+        // Refused by a limit that is not the container's own.
+        entries.append(AlertText.entry(for: PidsFinding(kind: .pidsExhausted, priority: .crit, current: 39, limit: 40,
+                                                        refusedForks: 3, refusingLimit: RefusingLimit(
+                                                            cgroup: "/acme.slice", limit: 40, place: .parent)),
+                                       container: container))
         let details = ContainerDetails(id: id, metadata: metadata,
                                        mounts: [MountPoint(kind: .bind, source: "/run/docker.sock", destination: "/s", readWrite: true)],
                                        binds: [], state: "running")
