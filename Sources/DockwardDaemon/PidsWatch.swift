@@ -483,8 +483,12 @@ final class PidsWatch {
             try makeWatched(cgroup, files, now: now)
         }) else { return }
         watched.located = true
-        logger.info("container \(id.short) found at \(directory), where no scan looked")
-        if discovery.learnParent(CgroupLimitChain.parent(of: directory)) { onParentLearned?() }
+        logger.debug("container \(id.short) found at \(directory) by asking the kernel")
+        let parent = CgroupLimitChain.parent(of: directory)
+        if discovery.learnParent(parent) {
+            logger.info("containers also sit in \(parent) (a cgroup parent of the engine's or the container's): every scan lists it from now on")
+            onParentLearned?()
+        }
     }
 
     // MARK: Inside

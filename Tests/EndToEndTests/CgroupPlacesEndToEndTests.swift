@@ -83,7 +83,7 @@ final class CgroupPlacesEndToEndTests: XCTestCase {
                                            context: "daemon said:\n\(daemon.stderrText.suffix(3000))")
         print("e2e: custom parent: pids-unlimited \(String(format: "%.2f", Date().timeIntervalSince(started))) s after docker run: \(Self.summary(found[0]))")
         XCTAssertEqual(found[0]["CGROUP_PATH"], "\(Self.pidsRoot)/\(parent)/\(id)")
-        XCTAssertTrue(daemon.stderrText.contains("found at \(Self.pidsRoot)/\(parent)/\(id)"), daemon.stderrText.suffix(2000).description)
+        XCTAssertTrue(daemon.stderrText.contains("containers also sit in \(Self.pidsRoot)/\(parent) "), daemon.stderrText.suffix(2000).description)
     }
 
     /// The bomb forks in a cgroup made inside the container's (as systemd or
