@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what dockward's tests need on a fresh Debian machine:
 # a private Docker engine (never the host's /var/run/docker.sock), journald,
-# and a tiny local image built from busybox (nothing can be pulled here).
+# a private rootful Podman with its Docker-compatible API on its own socket
+# (never /run/podman/podman.sock), and a tiny local image built from busybox
+# in both (nothing can be pulled here).
 #
 #   scripts/test-services.sh start   # idempotent
 #   scripts/test-services.sh stop
@@ -11,6 +13,12 @@ set -euo pipefail
 STATE_DIR=${DOCKWARD_TEST_STATE:-/run/dockward-test}
 SOCK="$STATE_DIR/docker.sock"
 IMAGE=local/busybox:test
+PODMAN_SOCK="$STATE_DIR/podman.sock"
+# Podman as it runs here (no systemd as PID 1, pids on cgroup v1): the
+# cgroupfs manager, runc, events in a file the API service and the CLI share,
+# storage of its own under the state folder.
+PODMAN=(podman --root "$STATE_DIR/podman/root" --runroot "$STATE_DIR/podman/run" --cgroup-manager=cgroupfs
+        --runtime runc --events-backend file)
 
 log() { printf 'test-services: %s\n' "$*" >&2; }
 
@@ -36,6 +44,9 @@ install_packages() {
     command -v openssl >/dev/null || missing+=(openssl)
     [ -x /lib/systemd/systemd-journal-remote ] || missing+=(systemd-journal-remote)
     command -v dpkg-deb >/dev/null || missing+=(dpkg)
+    # Podman 4.3 and its Docker-compatible API (crun and conmon besides).
+    command -v podman >/dev/null || missing+=(podman crun conmon)
+    command -v curl >/dev/null || missing+=(curl)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         apt-get update -qq
@@ -98,7 +109,33 @@ build_image() {
     rm -rf "$rootfs"
 }
 
+podman_up() { [ -S "$PODMAN_SOCK" ] && curl -sf --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1; }
+
+start_podman() {
+    if podman_up; then return; fi
+    log "starting a private Podman API service on $PODMAN_SOCK"
+    mkdir -p "$STATE_DIR/podman"
+    rm -f "$PODMAN_SOCK"
+    setsid "${PODMAN[@]}" system service --time=0 "unix://$PODMAN_SOCK" </dev/null >"$STATE_DIR/podman.log" 2>&1 &
+    echo $! > "$STATE_DIR/podman.pid"
+    for _ in $(seq 1 100); do
+        podman_up && break
+        sleep 0.2
+    done
+    podman_up || { log "the Podman API service did not come up; see $STATE_DIR/podman.log"; tail -20 "$STATE_DIR/podman.log" >&2; exit 1; }
+}
+
+# The same image in Podman's storage, from the private engine's.
+podman_image() {
+    "${PODMAN[@]}" image exists "$IMAGE" && return
+    log "loading $IMAGE into Podman"
+    DOCKER_HOST="unix://$SOCK" docker save "$IMAGE" | "${PODMAN[@]}" load >/dev/null
+}
+
 stop_all() {
+    local podman_pid
+    podman_pid=$(cat "$STATE_DIR/podman.pid" 2>/dev/null || true)
+    if [ -n "$podman_pid" ]; then kill "$podman_pid" 2>/dev/null || true; rm -f "$STATE_DIR/podman.pid"; fi
     local pid
     pid=$(cat "$STATE_DIR/docker.pid" 2>/dev/null || true)
     [ -n "$pid" ] || return 0
@@ -114,9 +151,10 @@ stop_all() {
 }
 
 case "${1:-start}" in
-    start) need_root; install_packages; start_journald; start_dockerd; build_image
-           log "ready: DOCKWARD_TEST_DOCKER_SOCKET=$SOCK image $IMAGE" ;;
+    start) need_root; install_packages; start_journald; start_dockerd; build_image; start_podman; podman_image
+           log "ready: DOCKWARD_TEST_DOCKER_SOCKET=$SOCK DOCKWARD_TEST_PODMAN_SOCKET=$PODMAN_SOCK image $IMAGE" ;;
     stop) stop_all ;;
-    env) echo "DOCKWARD_TEST_DOCKER_SOCKET=$SOCK"; echo "DOCKWARD_TEST_IMAGE=$IMAGE" ;;
+    env) echo "DOCKWARD_TEST_DOCKER_SOCKET=$SOCK"; echo "DOCKWARD_TEST_PODMAN_SOCKET=$PODMAN_SOCK"
+         echo "DOCKWARD_TEST_IMAGE=$IMAGE" ;;
     *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
 esac

@@ -14,8 +14,13 @@ public struct DiscoveredCgroup: Hashable, Sendable {
     }
 }
 
-/// Finds Docker containers' cgroups by listing only the parents Docker uses, so a
-/// scan costs a few readdirs however big the rest of the tree is.
+/// Finds containers' cgroups by listing only the parents Docker and Podman
+/// use, so a scan costs a few readdirs however big the rest of the tree is:
+/// `docker/<id>` and `system.slice/docker-<id>.scope` (Docker's cgroupfs and
+/// systemd drivers), `libpod_parent/libpod-<id>` and
+/// `machine.slice/[machine-libpod_pod_<pod>.slice/]libpod-<id>.scope`
+/// (Podman's cgroupfs and systemd managers, pods included), rootless scopes
+/// of either under `user.slice`, and the parents learned by asking the kernel.
 public final class CgroupDiscovery {
     public let layout: CgroupLayout
 
@@ -42,8 +47,9 @@ public final class CgroupDiscovery {
     public func learnParent(_ dir: String) -> Bool {
         let dir = FileSystem.normalized(dir)
         let root = layout.hierarchyRoot
-        guard dir.hasPrefix(root + "/"), dir != FileSystem.join(root, "docker"),
-              dir != FileSystem.join(root, "system.slice"),
+        let scanned = ["docker", "system.slice", "libpod_parent", "machine.slice"].map { FileSystem.join(root, $0) }
+        guard dir.hasPrefix(root + "/"), !scanned.contains(dir),
+              !dir.hasPrefix(FileSystem.join(root, "machine.slice/machine-libpod_pod_")),
               !dir.hasPrefix(FileSystem.join(root, "user.slice")) else { return false }
         return learnedParents.insert(dir).inserted
     }
@@ -56,7 +62,9 @@ public final class CgroupDiscovery {
         let root = layout.hierarchyRoot
         let dockerParent = FileSystem.join(root, "docker")
         let systemSlice = FileSystem.join(root, "system.slice")
-        listedParents = [root, dockerParent, systemSlice, FileSystem.join(root, "user.slice")]
+        let libpodParent = FileSystem.join(root, "libpod_parent")
+        let machineSlice = FileSystem.join(root, "machine.slice")
+        listedParents = [root, dockerParent, systemSlice, libpodParent, machineSlice, FileSystem.join(root, "user.slice")]
 
         FileSystem.forEachSubdirectoryName(of: dockerParent) { name in
             guard let id = ContainerID(utf8: name) else { return }
@@ -67,17 +75,36 @@ public final class CgroupDiscovery {
             visit(id, .systemd) { FileSystem.join(systemSlice, String(decoding: name, as: UTF8.self)) }
         }
         walkUserSlice(FileSystem.join(root, "user.slice"), depth: 1, visit)
+        listNamed(libpodParent, visit)
+        listNamed(machineSlice, visit)
+        for name in FileSystem.subdirectories(of: machineSlice) where name.hasPrefix("machine-libpod_pod_") && name.hasSuffix(".slice") {
+            let pod = FileSystem.join(machineSlice, name)
+            listedParents.append(pod)
+            listNamed(pod, visit)
+        }
         for parent in learnedParents.sorted() {
             listedParents.append(parent)
-            for name in FileSystem.subdirectories(of: parent) {
-                let path = FileSystem.join(parent, name)
-                if let id = ContainerID(name) {
-                    visit(id, .cgroupfs) { path }
-                } else if let id = Self.scopeID(name) {
-                    visit(id, CgroupDriver(cgroupPath: path)) { path }
-                }
-            }
+            listNamed(parent, visit)
         }
+    }
+
+    /// Visits each subdirectory of `parent` whose name names a container.
+    private func listNamed(_ parent: String, _ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
+        for name in FileSystem.subdirectories(of: parent) {
+            guard let id = Self.containerID(inName: name) else { continue }
+            let path = FileSystem.join(parent, name)
+            visit(id, CgroupDriver(cgroupPath: path)) { Self.limitDirectory(of: path) }
+        }
+    }
+
+    /// Where the container's own limit lives: crun under Podman's systemd
+    /// manager puts the container's processes, and the limit, in a
+    /// `container` cgroup inside its `libpod-<id>.scope` (the scope keeps
+    /// systemd's DefaultTasksMax); otherwise its own directory.
+    public static func limitDirectory(of path: String) -> String {
+        guard path.hasSuffix(".scope"), path.split(separator: "/").last?.hasPrefix(libpodPrefix) == true else { return path }
+        let inner = FileSystem.join(path, "container")
+        return FileSystem.exists(FileSystem.join(inner, "pids.max")) ? inner : path
     }
 
     /// Descends only into `*.slice` and `user@*.service` (where systemd puts a user's
@@ -87,7 +114,7 @@ public final class CgroupDiscovery {
         for name in FileSystem.subdirectories(of: dir) {
             let path = FileSystem.join(dir, name)
             if let id = Self.scopeID(name) {
-                visit(id, .rootless) { path }
+                visit(id, .rootless) { Self.limitDirectory(of: path) }
             } else if name.hasSuffix(".slice") || (name.hasPrefix("user@") && name.hasSuffix(".service")) {
                 listedParents.append(path)
                 walkUserSlice(path, depth: depth + 1, visit)
@@ -106,11 +133,26 @@ public final class CgroupDiscovery {
         return ContainerID(utf8: bytes[prefix.count..<(prefix.count + 64)])
     }
 
-    /// The id in `docker-<64hex>.scope`, else nil.
+    static let libpodPrefix = "libpod-"
+
+    /// The id in `docker-<64hex>.scope` or `libpod-<64hex>.scope` (Podman's
+    /// systemd manager), else nil; `libpod-conmon-<id>.scope` holds Podman's
+    /// monitor, not the container.
     static func scopeID(_ name: String) -> ContainerID? {
-        let prefix = "docker-", suffix = ".scope"
-        guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
-        return ContainerID(name.dropFirst(prefix.count).dropLast(suffix.count))
+        let suffix = ".scope"
+        guard name.hasSuffix(suffix) else { return nil }
+        for prefix in ["docker-", libpodPrefix] where name.hasPrefix(prefix) {
+            return ContainerID(name.dropFirst(prefix.count).dropLast(suffix.count))
+        }
+        return nil
+    }
+
+    /// The container a cgroup's name names: `<64hex>`, `docker-<id>.scope`,
+    /// `libpod-<id>.scope`, or `libpod-<id>` (Podman's cgroupfs manager).
+    public static func containerID(inName name: String) -> ContainerID? {
+        if let id = ContainerID(name) ?? scopeID(name) { return id }
+        guard name.hasPrefix(libpodPrefix) else { return nil }
+        return ContainerID(name.dropFirst(libpodPrefix.count))
     }
 }
 

@@ -48,7 +48,7 @@ public struct ContainerCgroupPath: Equatable, Sendable {
         guard !components.contains(where: { $0 == ".." || $0 == "." }) else { return nil }
         for index in components.indices.reversed() {
             let name = components[index]
-            guard let id = ContainerID(name) ?? CgroupDiscovery.scopeID(String(name)) else { continue }
+            guard let id = CgroupDiscovery.containerID(inName: String(name)) else { continue }
             self.id = id
             container = "/" + components[...index].joined(separator: "/")
             full = "/" + components.joined(separator: "/")

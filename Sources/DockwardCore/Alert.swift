@@ -49,6 +49,7 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case configReloaded = "config-reloaded"
     case configRejected = "config-rejected"
     case engineLost = "engine-lost"
+    case engineConnected = "engine-connected"
     case engineBack = "engine-back"
     case journalReplayed = "journal-replayed"
     case alertmanagerLost = "alertmanager-lost"
@@ -81,6 +82,7 @@ public enum EntryKind: String, CaseIterable, Sendable {
         case .configReloaded: "68645a8bd89a4542bdc03af8728f3109"
         case .configRejected: "aa5cd40f5b2d4ebbb45b9954491947c2"
         case .engineLost: "f1a671def2e047adb6520636d728a9dd"
+        case .engineConnected: "b6b96edba76f456fada8e8e998615994"
         case .engineBack: "4d9dd32cb9854ccebe0be6efd86131c6"
         case .journalReplayed: "e52b5bedb59a4630820d8c6f35c416f3"
         case .alertmanagerLost: "32fc8e99c1f44df1b8d9e41ee70fd7b3"
@@ -96,7 +98,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
     /// carry `DOCKWARD_EVENT=<kind>` so alert queries never match them.
     public var isAlert: Bool {
         switch self {
-        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected, .engineLost, .engineBack, .journalReplayed,
+        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected, .engineLost, .engineConnected, .engineBack,
+             .journalReplayed,
              .alertmanagerLost, .alertmanagerBack: false
         default: true
         }

@@ -277,6 +277,18 @@ public enum AlertText {
         return nil
     }
 
+    /// The first time the engine answers: what it is, and the API spoken.
+    public static func engineConnected(socket: String, product: String?, apiVersion: String?) -> JournalEntry {
+        let what = product.map(sanitizedForMessage) ?? "the container engine"
+        let api = apiVersion.map { " (API \($0))" } ?? ""
+        var fields: [(name: String, value: String)] = [("DOCKER_SOCKET", socket)]
+        if let product { fields.append(("ENGINE_PRODUCT", product)) }
+        if let apiVersion { fields.append(("ENGINE_API_VERSION", apiVersion)) }
+        return JournalEntry(kind: .engineConnected, priority: .info,
+                            message: "Connected to \(what) at \(socket)\(api); listing containers and following its events.",
+                            fields: fields)
+    }
+
     /// When the engine answers again; `outage` in nanoseconds.
     public static func engineBack(socket: String, outage: Int64) -> JournalEntry {
         let seconds = Double(outage) / 1e9

@@ -95,6 +95,9 @@ public enum LifecycleEvent: Equatable, Sendable {
     case configRejected(ConfigError, configPath: String)
     /// The first failure of an engine outage; `retryCap` the longest backoff.
     case engineLost(socket: String, reason: String, retryCap: Interval)
+    /// The first connection: which engine answers (`Docker 20.10.24`,
+    /// `Podman 4.3.1`, nil when it would not say) and the API spoken.
+    case engineConnected(socket: String, product: String?, apiVersion: String?)
     /// `outage` in nanoseconds.
     case engineBack(socket: String, outage: Int64)
     /// journald is back and the entries kept meanwhile are written.
@@ -112,6 +115,7 @@ public enum LifecycleEvent: Equatable, Sendable {
         case .configReloaded: .configReloaded
         case .configRejected: .configRejected
         case .engineLost: .engineLost
+        case .engineConnected: .engineConnected
         case .engineBack: .engineBack
         case .journalReplayed: .journalReplayed
         case .alertmanagerLost: .alertmanagerLost
@@ -130,6 +134,8 @@ public enum LifecycleEvent: Equatable, Sendable {
         case .configReloaded(let changes, let path): AlertText.configReloaded(changes: changes, configPath: path)
         case .configRejected(let error, let path): AlertText.configRejected(error, configPath: path)
         case .engineLost(let socket, let reason, let cap): AlertText.engineLost(socket: socket, reason: reason, retryCap: cap)
+        case .engineConnected(let socket, let product, let api):
+            AlertText.engineConnected(socket: socket, product: product, apiVersion: api)
         case .engineBack(let socket, let outage): AlertText.engineBack(socket: socket, outage: outage)
         case .journalReplayed(let r): AlertText.journalReplayed(r)
         case .alertmanagerLost(let url, let reason): AlertText.alertmanagerLost(url: url, reason: reason)

@@ -119,6 +119,8 @@ public final class Daemon {
     private let alertmanager: AlertmanagerFeed
     private let stateFile: StateFile?
     private let bootID: String
+    /// What the engine said of itself at the last connection.
+    private var engineInfo: EngineInfo?
     private var savedAlertCount = -1
     private var savedAlertmanagerRevision = -1
     private var savedEpisodes: SavedState?
@@ -510,7 +512,8 @@ extension Daemon: EngineLinkObserver {
         if let outage {
             outlet.send(.lifecycle(.engineBack(socket: parts.engine.socketPath, outage: outage)))
         } else {
-            logger.info("connected to the Docker engine at \(parts.engine.socketPath)")
+            outlet.send(.lifecycle(.engineConnected(socket: parts.engine.socketPath, product: engineInfo?.product,
+                                                    apiVersion: engineInfo?.apiVersion)))
         }
     }
 
@@ -520,6 +523,10 @@ extension Daemon: EngineLinkObserver {
     }
 
     func engineDescribed(_ info: EngineInfo) {
+        if let product = info.product, product != engineInfo?.product, engineInfo != nil {
+            logger.notice("the engine at \(parts.engine.socketPath) is now \(product)")
+        }
+        engineInfo = info
         hostControl.engineDescribed(info)
     }
 

@@ -235,8 +235,9 @@ final class EngineLink {
                 let stream = engine.events(sinceNano: lastEventNano ?? since)
                 let info = try await describeEngine()
                 await onQueue {
-                    self.markUp()
+                    // Described first: the connected report says what it is.
                     self.reporting?.engineDescribed(info)
+                    self.markUp()
                 }
                 backoff = Self.firstRetry
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -353,7 +354,7 @@ final class EngineLink {
     private func describeEngine() async throws -> EngineInfo {
         do { return try await engine.info() } catch where Self.isRefusal(error) {
             logger.warning("the engine did not describe itself (GET /info): \(error); its data root is not watched")
-            return EngineInfo(dataRoot: nil)
+            return EngineInfo(dataRoot: nil, apiVersion: (engine as? DockerEngineClient)?.negotiatedVersion)
         }
     }
 
@@ -401,7 +402,7 @@ final class EngineLink {
             // process tells where its cgroup is; an update may give it a
             // pids limit of its own.
             requestInspection(id, eventTimeNano: event.timeNano, again: true)
-        case "destroy":
+        case "destroy", "remove":  // Podman's compat API says remove
             forget(id)
         default:
             break

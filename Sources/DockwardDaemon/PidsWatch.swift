@@ -476,15 +476,16 @@ final class PidsWatch {
 
     /// Watches a container found by asking the kernel, and lists its parent
     /// folder in every scan from now on.
-    private func adopt(_ id: ContainerID, directory: String, now: Int64) {
-        guard CgroupDiscovery.isCgroup(directory) else { return }
+    private func adopt(_ id: ContainerID, directory named: String, now: Int64) {
+        guard CgroupDiscovery.isCgroup(named) else { return }
+        let directory = CgroupDiscovery.limitDirectory(of: named)
         let cgroup = DiscoveredCgroup(id: id, path: directory, driver: CgroupDriver(cgroupPath: directory))
         guard let watched = cgroups.adopt(cgroup, make: { cgroup, files throws(CgroupReadError) in
             try makeWatched(cgroup, files, now: now)
         }) else { return }
         watched.located = true
         logger.debug("container \(id.short) found at \(directory) by asking the kernel")
-        let parent = CgroupLimitChain.parent(of: directory)
+        let parent = CgroupLimitChain.parent(of: named)
         if discovery.learnParent(parent) {
             logger.info("containers also sit in \(parent) (a cgroup parent of the engine's or the container's): every scan lists it from now on")
             onParentLearned?()

@@ -9,8 +9,9 @@ import NIOHTTP1
 /// @unchecked: its one mutable field, the negotiated API version, is
 /// guarded by `lock`; the HTTP client is thread-safe.
 public final class DockerEngineClient: @unchecked Sendable {
-    /// Oldest API we speak (Docker 20.10); newer engines may refuse anything below 1.44.
-    public static let minimumAPIVersion = "1.41"
+    /// Oldest API we speak (Docker 19.03, and Podman 4.0 and 4.1's compat
+    /// API); newer engines may refuse anything below 1.44.
+    public static let minimumAPIVersion = "1.40"
     /// Newest API whose fields we have checked; newer engines are asked for this one.
     public static let maximumAPIVersion = "1.51"
 
@@ -103,7 +104,12 @@ public final class DockerEngineClient: @unchecked Sendable {
         let (path, body) = try await fetch(.info, maxBytes: 4 << 20)
         guard let body else { throw DockerClientError.httpStatus(code: 404, request: path, message: "not found") }
         let wire: WireInfo = try decode(body, request: path)
-        return EngineInfo(dataRoot: wire.DockerRootDir.flatMap { $0.hasPrefix("/") ? $0 : nil })
+        // What the engine is, from /version; one that will not say is still described.
+        var version: WireVersion?
+        if let (versionPath, versionBody) = try? await fetch(.version, maxBytes: 1 << 20), let versionBody {
+            version = try? decode(versionBody, request: versionPath)
+        }
+        return EngineInfo(wire, version, apiVersion: negotiatedVersion)
     }
 
     /// Container events since `sinceNano` (replayed by the engine) and then live.

@@ -14,7 +14,8 @@ public protocol EngineAPI: AnyObject, Sendable {
     func inspect(_ id: ContainerID) async throws -> ContainerDetails?
     /// `GET /volumes/{name}`; nil when the engine has no such volume.
     func volume(named name: String) async throws -> VolumeInfo?
-    /// `GET /info`: where the engine keeps its state.
+    /// `GET /info` and `GET /version`: where the engine keeps its state, and
+    /// what it is (Docker or Podman, and its version).
     func info() async throws -> EngineInfo
     /// `GET /events` from `sinceNano`, then live; finishes or throws when the
     /// connection ends.

@@ -162,11 +162,50 @@ struct WireInfo: Decodable {
     var DockerRootDir: String?
 }
 
-/// What the engine says of itself: where it keeps its state.
+/// `GET /version`: Docker names its first component "Engine", Podman's
+/// compat API "Podman Engine".
+struct WireVersion: Decodable {
+    struct Component: Decodable { var Name: String? }
+    var Version: String?
+    var Components: [Component]?
+}
+
+/// What the engine says of itself: where it keeps its state, and what it is.
 public struct EngineInfo: Equatable, Sendable {
-    /// `DockerRootDir`: images, containers' layers and configs, volumes.
+    /// Which engine answers on the socket.
+    public enum Kind: String, Sendable { case docker, podman }
+
+    /// `DockerRootDir`: images, containers' layers and configs, volumes
+    /// (Podman: its `graphRoot`, `/var/lib/containers/storage`).
     public var dataRoot: String?
-    public init(dataRoot: String?) { self.dataRoot = dataRoot }
+    public var kind: Kind?
+    /// The engine's own version (`20.10.24`, `4.3.1`), not the API's.
+    public var version: String?
+    /// The API version dockward speaks with it.
+    public var apiVersion: String?
+
+    public init(dataRoot: String?, kind: Kind? = nil, version: String? = nil, apiVersion: String? = nil) {
+        self.dataRoot = dataRoot
+        self.kind = kind
+        self.version = version
+        self.apiVersion = apiVersion
+    }
+
+    /// "Docker 20.10.24", "Podman 4.3.1", or nil when unknown.
+    public var product: String? {
+        guard let kind else { return nil }
+        let name = kind == .podman ? "Podman" : "Docker"
+        return version.map { "\(name) \($0)" } ?? name
+    }
+}
+
+extension EngineInfo {
+    init(_ info: WireInfo, _ version: WireVersion?, apiVersion: String?) {
+        let first = version?.Components?.first?.Name ?? ""
+        self.init(dataRoot: info.DockerRootDir.flatMap { $0.hasPrefix("/") ? $0 : nil },
+                  kind: version.map { _ in first.hasPrefix("Podman") ? .podman : .docker },
+                  version: version?.Version, apiVersion: apiVersion)
+    }
 }
 
 /// A volume's driver and options as the engine keeps them.

@@ -10,6 +10,7 @@ public enum EngineRequest: Sendable, Equatable {
     case events(sinceNano: Int64?)
     case volume(name: String)
     case info
+    case version
 
     public var method: HTTPMethod { .GET }
 
@@ -27,6 +28,8 @@ public enum EngineRequest: Sendable, Equatable {
             return "/v\(apiVersion)/volumes/" + Self.queryEscape(name)
         case .info:
             return "/v\(apiVersion)/info"
+        case .version:
+            return "/v\(apiVersion)/version"
         case .events(let sinceNano):
             var query = "filters=" + Self.queryEscape(#"{"type":["container"]}"#)
             if let sinceNano {

@@ -73,7 +73,7 @@ final class EndpointAndRequestTests: XCTestCase {
         let id = ContainerID(String(repeating: "ab", count: 32))!
         let all: [EngineRequest] = [
             .ping, .listContainers(all: true), .listContainers(all: false), .inspect(id),
-            .events(sinceNano: nil), .events(sinceNano: 42), .volume(name: "data"), .info,
+            .events(sinceNano: nil), .events(sinceNano: 42), .volume(name: "data"), .info, .version,
         ]
         for request in all {
             XCTAssertEqual(request.method, .GET, "\(request)")
@@ -81,7 +81,7 @@ final class EndpointAndRequestTests: XCTestCase {
         // Exhaustive switch: a new case fails to compile here until it is reviewed as a GET.
         for request in all {
             switch request {
-            case .ping, .listContainers, .inspect, .events, .volume, .info: break
+            case .ping, .listContainers, .inspect, .events, .volume, .info, .version: break
             }
         }
     }
@@ -91,6 +91,7 @@ final class EndpointAndRequestTests: XCTestCase {
         // A name is one path segment, whatever it holds.
         XCTAssertEqual(EngineRequest.volume(name: "../containers").path(apiVersion: "1.41"), "/v1.41/volumes/..%2Fcontainers")
         XCTAssertEqual(EngineRequest.info.path(apiVersion: "1.44"), "/v1.44/info")
+        XCTAssertEqual(EngineRequest.version.path(apiVersion: "1.41"), "/v1.41/version")
     }
 
     func testAPIVersionOrdering() {

@@ -38,14 +38,21 @@ final class FakeEngineClientTests: XCTestCase {
     }
 
     func testNegotiateRejectsOldEngine() async throws {
-        let client = try start { _ in Self.ping("1.40") }
+        let client = try start { _ in Self.ping("1.39") }
         do {
             _ = try await client.negotiate()
-            XCTFail("1.40 must be refused")
+            XCTFail("1.39 must be refused")
         } catch let error as DockerClientError {
-            XCTAssertEqual(error, .versionTooOld(engine: "1.40", minimum: "1.41"))
-            XCTAssertTrue(error.description.contains("1.40"))
+            XCTAssertEqual(error, .versionTooOld(engine: "1.39", minimum: "1.40"))
+            XCTAssertTrue(error.description.contains("1.39"))
         }
+    }
+
+    /// Podman 4.0 and 4.1 answer with the compat API 1.40: spoken.
+    func testNegotiateAcceptsPodmansOldestCompatAPI() async throws {
+        let client = try start { _ in Self.ping("1.40") }
+        let version = try await client.negotiate()
+        XCTAssertEqual(version, "1.40")
     }
 
     func testEngineErrorMessageIsSurfaced() async throws {

@@ -132,6 +132,8 @@ enum Expected {
         "config-reloaded": ("68645a8bd89a4542bdc03af8728f3109", event.union(["CONFIG_FILE"])),
         "config-rejected": ("aa5cd40f5b2d4ebbb45b9954491947c2", event.union(["CONFIG_FILE", "CONFIG_LINE", "CONFIG_KEY"])),
         "engine-lost": ("f1a671def2e047adb6520636d728a9dd", event.union(["DOCKER_SOCKET", "ENGINE_ERROR"])),
+        "engine-connected": ("b6b96edba76f456fada8e8e998615994",
+                             event.union(["DOCKER_SOCKET", "ENGINE_PRODUCT", "ENGINE_API_VERSION"])),
         "engine-back": ("4d9dd32cb9854ccebe0be6efd86131c6", event.union(["DOCKER_SOCKET", "OUTAGE_SECONDS"])),
         "journal-replayed": ("e52b5bedb59a4630820d8c6f35c416f3",
                              event.union(["OUTAGE_SECONDS", "DOCKWARD_QUEUE_WRITTEN", "DOCKWARD_QUEUE_DROPPED"])),
@@ -209,6 +211,7 @@ enum Expected {
                                                 configPath: "/etc/dockward.yml"))
         entries.append(AlertText.engineLost(socket: "/run/docker.sock", reason: "gone", retryCap: .seconds(30)))
         entries.append(AlertText.engineBack(socket: "/run/docker.sock", outage: 1_500_000_000))
+        entries.append(AlertText.engineConnected(socket: "/run/docker.sock", product: "Docker 20.10.24", apiVersion: "1.41"))
         entries.append(AlertText.journalReplayed(JournalReplay(outageSeconds: 12, written: 40, dropped: 2, queueLimit: 4096)))
         entries.append(AlertText.alertmanagerLost(url: "http://am:9093", reason: "connection refused"))
         entries.append(AlertText.alertmanagerBack(url: "http://am:9093", outage: 5_000_000_000, dropped: 3))

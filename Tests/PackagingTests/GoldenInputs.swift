@@ -141,6 +141,7 @@ enum GoldenInputs {
             configIssues("pids:\n  warn_ratio: 1.5\n  bogus: 1\n"), configPath: configPath))
         add("engine-lost: permission denied", AlertText.engineLost(
             socket: engineSocket, reason: "connect(): Permission denied (errno: 13)", retryCap: .seconds(30)))
+        add("engine-connected", AlertText.engineConnected(socket: engineSocket, product: "Podman 4.3.1", apiVersion: "1.41"))
         add("engine-back", AlertText.engineBack(socket: engineSocket, outage: 4_250_000_000))
         // As the outlet sends it: a typed finding, rendered by the writer.
         add("journal-replayed: entries kept", Finding.lifecycle(.journalReplayed(
