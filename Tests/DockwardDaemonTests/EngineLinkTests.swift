@@ -131,14 +131,22 @@ final class EngineLinkTests: XCTestCase {
     // MARK: Destroy and stop while an inspect is held
 
     func testADestroyWhileTheInspectIsHeldLeavesNoStaleVerdict() throws {
+        try destroyWhileHeld("destroy", gone: IDs.make(0x56), after: IDs.make(0x57))
+    }
+
+    /// Podman's compat API says `remove` where Docker says `destroy`.
+    func testPodmansRemoveIsADestroy() throws {
+        try destroyWhileHeld("remove", gone: IDs.make(0x5a), after: IDs.make(0x5b))
+    }
+
+    private func destroyWhileHeld(_ action: String, gone: ContainerID, after: ContainerID) throws {
         let d = try connectedDaemon()
-        let gone = IDs.make(0x56), after = IDs.make(0x57)
         addExposed(gone, name: "short-lived")
         engine.hold(inspectOf: gone, for: 10)
         engine.emit("create", gone)
         d.waitUntil("the inspect to be held") { d.engine.heldInspections(of: gone) == 1 }
         engine.remove(gone)
-        engine.emit("destroy", gone)
+        engine.emit(action, gone)
         // Events are read in order: once this one is judged, the destroy was read.
         addExposed(after, name: "after")
         engine.emit("create", after)

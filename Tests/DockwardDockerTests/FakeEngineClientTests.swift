@@ -55,6 +55,32 @@ final class FakeEngineClientTests: XCTestCase {
         XCTAssertEqual(version, "1.40")
     }
 
+    /// /version tells Docker from Podman (recorded from Docker 20.10 and
+    /// Podman 4.3.1's compat API); an engine that refuses it is still described.
+    func testInfoSaysWhichEngine() async throws {
+        let json = ["Content-Type": "application/json"]
+        let podman = #"{"Platform":{"Name":"linux/amd64/debian-12"},"Components":[{"Name":"Podman Engine","Version":"4.3.1"},{"Name":"Conmon"}],"Version":"4.3.1","ApiVersion":"1.41"}"#
+        let docker = #"{"Platform":{"Name":""},"Components":[{"Name":"Engine","Version":"20.10.24+dfsg1"},{"Name":"containerd"}],"Version":"20.10.24+dfsg1","ApiVersion":"1.41"}"#
+        for (version, product) in [(podman, "Podman 4.3.1"), (docker, "Docker 20.10.24+dfsg1"), (nil, nil) as (String?, String?)] {
+            let client = try start { head in
+                if head.hasPrefix("GET /_ping") { return Self.ping("1.41") }
+                if head.hasPrefix("GET /v1.41/info") {
+                    return FakeEngine.response(status: "200 OK", headers: json, body: #"{"DockerRootDir":"/var/lib/containers/storage"}"#)
+                }
+                guard let version else { return FakeEngine.response(status: "404 Not Found", headers: json, body: #"{"message":"no"}"#) }
+                return FakeEngine.response(status: "200 OK", headers: json, body: version)
+            }
+            _ = try await client.negotiate()
+            let info = try await client.info()
+            XCTAssertEqual(info.dataRoot, "/var/lib/containers/storage")
+            XCTAssertEqual(info.product, product)
+            XCTAssertEqual(info.apiVersion, "1.41")
+            try await client.shutdown()
+            self.client = nil
+            engine?.stop()
+        }
+    }
+
     func testEngineErrorMessageIsSurfaced() async throws {
         let client = try start { head in
             head.hasPrefix("GET /_ping") ? Self.ping("1.45") : FakeEngine.response(
