@@ -17,6 +17,8 @@
 #                                  from packaging/alertmanager/dockward.service.d/)
 #   /usr/share/doc/dockward/examples/alertmanager.yml (a route and receivers
 #                                  for Alertmanager's own config)
+#   /lib/systemd/system/podman.socket.d/dockward.conf (Podman's API socket
+#                                  group dockward, where podman.socket exists)
 # Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
@@ -105,6 +107,8 @@ install -D -m 0644 "$ROOT_DIR/packaging/alertmanager/dockward.service.d/alertman
     "$PKG/usr/share/doc/dockward/examples/alertmanager.conf"
 install -D -m 0644 "$ROOT_DIR/packaging/alertmanager/alertmanager.yml" \
     "$PKG/usr/share/doc/dockward/examples/alertmanager.yml"
+install -D -m 0644 "$ROOT_DIR/packaging/podman/podman.socket.d/dockward.conf" \
+    "$PKG/lib/systemd/system/podman.socket.d/dockward.conf"
 
 echo /etc/dockward/dockward.yml > "$PKG/DEBIAN/conffiles"
 
@@ -157,6 +161,12 @@ if [ "$1" = configure ]; then
     fi
     if [ -d /run/systemd/system ]; then
         systemctl daemon-reload || true
+        # Podman's API socket takes the group dockward from the drop-in
+        # shipped for it (podman.socket.d/dockward.conf) when it is made
+        # again: remade now where it is listening, so no reboot is needed.
+        if systemctl is-active --quiet podman.socket 2>/dev/null; then
+            systemctl restart podman.socket || true
+        fi
         systemctl enable dockward.service || true
         # --no-block: dpkg does not wait for the daemon's READY=1.
         if [ -z "$2" ]; then
@@ -195,6 +205,10 @@ case "$1" in
         fi
         if [ -d /run/systemd/system ]; then
             systemctl daemon-reload || true
+            # Podman's socket back to its own group, now its drop-in is gone.
+            if systemctl is-active --quiet podman.socket 2>/dev/null; then
+                systemctl restart podman.socket || true
+            fi
         fi
         ;;
 esac

@@ -251,7 +251,7 @@ public enum AlertText {
 
     /// Once per outage, however many retries fail.
     public static func engineLost(socket: String, reason: String, retryCap: Interval) -> JournalEntry {
-        let advice = engineAdvice(reason: reason).map { " \($0)" } ?? ""
+        let advice = engineAdvice(reason: reason, socket: socket).map { " \($0)" } ?? ""
         return JournalEntry(
             kind: .engineLost, priority: .warning,
             message: "Lost the Docker engine at \(socket): \(sanitizedForMessage(reason)).\(advice) "
@@ -262,10 +262,19 @@ public enum AlertText {
 
     /// What to do about the two failures a new install meets: no engine
     /// (none installed yet, or another socket path), and a socket the
-    /// service's user may not open (not in the socket's group).
-    static func engineAdvice(reason: String) -> String? {
+    /// service's user may not open (not in the socket's group; for Podman's
+    /// socket, made before the package's drop-in gave it the group dockward).
+    static func engineAdvice(reason: String, socket: String = "") -> String? {
         let lower = reason.lowercased()
-        if lower.contains("permission denied") || lower.contains("eacces") || lower.contains("errno: 13") {
+        let denied = lower.contains("permission denied") || lower.contains("eacces") || lower.contains("errno: 13")
+        if denied && socket.contains("podman") {
+            return "The socket is there but dockward's user may not connect to it: the package gives Podman's API "
+                + "socket the group dockward (/lib/systemd/system/podman.socket.d/dockward.conf) each time "
+                + "podman.socket makes it; remake it (systemctl restart podman.socket), check that nothing masks "
+                + "the drop-in (systemctl cat podman.socket), then restart dockward. A rootless Podman's socket "
+                + "under /run/user belongs to its user alone."
+        }
+        if denied {
             return "The socket is there but dockward's user may not connect to it: add that user to the socket's "
                 + "group (usermod -aG docker dockward, where Docker made the group docker) and restart dockward "
                 + "(systemctl restart dockward)."

@@ -24,6 +24,17 @@ final class AlertTextTests: XCTestCase {
         XCTAssertEqual(entry.message, "Container web (abababababab) hit its pids limit: 50 of 50 tasks, the kernel refused 1234 forks (1234 since the last report).")
     }
 
+    /// A socket that refuses dockward's user: for Podman's, the drop-in
+    /// that gives it the group dockward, not the docker group.
+    func testEngineLostAdviceForPodmansSocket() {
+        let denied = "cannot connect to /run/podman/podman.sock: Permission denied (errno: 13)"
+        let podman = AlertText.engineLost(socket: "/run/podman/podman.sock", reason: denied, retryCap: .seconds(30))
+        XCTAssertTrue(podman.message.contains("systemctl restart podman.socket"), podman.message)
+        XCTAssertFalse(podman.message.contains("usermod"), podman.message)
+        let docker = AlertText.engineLost(socket: "/var/run/docker.sock", reason: denied, retryCap: .seconds(30))
+        XCTAssertTrue(docker.message.contains("usermod -aG docker dockward"), docker.message)
+    }
+
     /// One rule for every place that names a container: a non-empty name,
     /// else the short id (an empty name from the engine counts as none).
     func testDisplayNameIsTheNameElseTheShortID() {
