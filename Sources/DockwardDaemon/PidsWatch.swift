@@ -180,6 +180,12 @@ final class PidsWatch {
     /// only when its refusal count moved.
     private func refusingLimit(_ watched: WatchedContainer, _ sample: PidsSample) -> RefusingLimit? {
         if watched.forkingCgroup == nil && !sample.isUnlimited && sample.current >= sample.limit - 1 { return nil }
+        return limitAtItsCount(walkingUpFrom: watched)
+    }
+
+    /// The limit the chain of cgroups from the one that forked upwards
+    /// shows as reached, when it is not the container's own.
+    private func limitAtItsCount(walkingUpFrom watched: WatchedContainer) -> RefusingLimit? {
         let own = watched.relativePath
         guard let read = CgroupLimitChain.read(root: discovery.layout.hierarchyRoot,
                                                forking: watched.forkingCgroup ?? own, container: own) else { return nil }
@@ -290,12 +296,8 @@ final class PidsWatch {
     /// `pids.events.local` counts for the container from now on, the one
     /// reported included. Returns whether a counter was added.
     private func countAboveIfRefusing(_ watched: WatchedContainer, _ sample: PidsSample) -> Bool {
-        guard counting(for: watched) == .hierarchical else { return false }
-        let own = watched.relativePath
-        guard let read = CgroupLimitChain.read(root: discovery.layout.hierarchyRoot,
-                                               forking: watched.forkingCgroup ?? own, container: own),
-              let limit = RefusingLimitFinder.find(chain: read.chain, containerIndex: read.containerIndex),
-              limit.place == .parent else { return false }
+        guard counting(for: watched) == .hierarchical,
+              let limit = limitAtItsCount(walkingUpFrom: watched), limit.place == .parent else { return false }
         let file = discovery.directory(of: limit.cgroup) + "/pids.events.local"
         guard !watched.otherRefusalCounters.contains(where: { $0.path == file }),
               let base = RefusalCounterFile.read(file) else { return false }
