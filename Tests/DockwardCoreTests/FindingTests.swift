@@ -47,6 +47,7 @@ final class FindingTests: XCTestCase {
             .lifecycle(.configRejected(ConfigError([]), configPath: "/c")),
             .lifecycle(.engineLost(socket: "/s", reason: "gone", retryCap: .seconds(30))),
             .lifecycle(.engineBack(socket: "/s", outage: 1)),
+            .lifecycle(.engineConnected(socket: "/s", product: "Podman 4.3.1", apiVersion: "1.41")),
             .lifecycle(.journalReplayed(JournalReplay(outageSeconds: 3, written: 2, dropped: 0, queueLimit: 10))),
             .lifecycle(.alertmanagerLost(url: "http://am:9093", reason: "refused")),
             .lifecycle(.alertmanagerBack(url: "http://am:9093", outage: 1, dropped: 0)),
