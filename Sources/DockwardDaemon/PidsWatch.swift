@@ -359,7 +359,7 @@ final class PidsWatch {
     /// --pids-limit`) is its own from then on.
     func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil, mainPid: Int32? = nil) {
         if let gone = goneRefusals.take(id) { sendGone(id, gone, metadata) }
-        if cgroups[id] == nil, let mainPid { locate(id, mainPid: mainPid) }
+        if let mainPid { locate(id, mainPid: mainPid) }
         guard let watched = cgroups[id] else { return }
         if let hasOwnLimit, watched.detector.hasOwnLimit != hasOwnLimit {
             watched.detector.hasOwnLimit = hasOwnLimit
@@ -470,10 +470,19 @@ final class PidsWatch {
     /// Reads the main process's cgroup and watches the container there if
     /// the path names it (a process of another pid namespace, or one that
     /// has already exited and whose pid was reused, names something else).
+    /// A container watched at its scope whose limit turns out to live in a
+    /// cgroup inside it (crun makes that one a moment after the scope, and
+    /// a scan may have come between) is watched there from now on.
     private func locate(_ id: ContainerID, mainPid: Int32) {
         guard let path = ProcessCgroup.pidsPath(ofProcess: mainPid, procRoot: procRoot, version: discovery.layout.version),
               let place = ContainerCgroupPath(Substring(path)), place.id == id else { return }
-        adopt(id, directory: discovery.directory(of: place.container), now: lastPollAt)
+        let named = discovery.directory(of: place.container)
+        if let watched = cgroups[id] {
+            let limitDirectory = CgroupDiscovery.limitDirectory(of: named)
+            guard watched.cgroup.path != limitDirectory, watched.cgroup.path == named else { return }
+            cgroups.remove(id, reason: "its limit lives in \(limitDirectory)")
+        }
+        adopt(id, directory: named, now: lastPollAt)
     }
 
     /// Watches a container found by asking the kernel, and lists its parent

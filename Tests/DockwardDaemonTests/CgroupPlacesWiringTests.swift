@@ -57,6 +57,35 @@ final class CgroupPlacesWiringTests: XCTestCase {
         XCTAssertTrue(second.writer.entries(.pidsUnlimited, for: id).isEmpty, "the restart repeats nothing")
     }
 
+    /// Podman with crun under systemd: the scope appears first (a scan may
+    /// watch it), the `container` cgroup with the limit a moment later; the
+    /// start's inspect moves the watch there.
+    func testPodmansContainerCgroupIsWatchedOnceItsMainProcessIsThere() throws {
+        let id = IDs.make(44)
+        let scope = "/machine.slice/libpod-\(id.full).scope"
+        try setCgroup(scope, current: 2, max: 3511)
+        engine.add(details(id, name: "podman-crun", pidsLimit: 2048))
+        let d = try DaemonUnderTest(host: host, engine: engine, config: "pids:\n  poll_interval: 1s\n",
+                                    kernelLog: kernel.path, cgroupVersion: .v2)
+        addTeardownBlock { d.stop() }
+        d.start()
+        d.waitForNames([id])
+        d.tick()
+        try setCgroup(scope + "/container", current: 1, max: 2048)
+        try FixtureHost.write("0::\(scope)/container\n", to: host.proc + "/4245/cgroup")
+        engine.add(details(id, name: "podman-crun", pidsLimit: 2048, mainPid: 4245))
+        engine.emit("start", id)
+        let engine = self.engine!
+        d.waitUntil("the start's inspect") { engine.inspectRequests(of: id) >= 2 }
+        d.tick()
+        try setCgroup(scope + "/container", current: 2048, max: 2048, refused: 3)
+        kernel.record("cgroup: fork rejected by pids controller in \(scope)/container")
+        d.waitUntil("the entry against the container cgroup's limit") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+        let entry = d.writer.entries(.pidsExhausted, for: id).first
+        XCTAssertEqual(field(entry, "PIDS_MAX"), "2048")
+        XCTAssertEqual(entry?.container?.cgroupPath, host.hierarchy + scope + "/container")
+    }
+
     /// A main process whose cgroup does not name the container (a pid of
     /// another pid namespace, or reused): not taken as its cgroup.
     func testAMainProcessElsewhereIsNotTakenForTheContainer() throws {
