@@ -135,9 +135,16 @@ public enum CgroupLimitChain {
 
     private static func readValue(_ dir: String, _ name: String,
                                   _ parse: (UnsafeRawBufferPointer) -> Int64?) -> Int64? {
-        guard case .success(let bytes) = FileSystem.readSmall(FileSystem.join(dir, name)) else { return nil }
-        return bytes.withUnsafeBytes(parse)
+        readPidsValue(FileSystem.join(dir, name), parse)
     }
+}
+
+/// One value of a pids file read once (open, read, close), or nil when the
+/// file cannot be read or holds nothing the parser takes: the cold reads of
+/// the walk up the tree and of the counters kept beside a container's own.
+private func readPidsValue(_ path: String, _ parse: (UnsafeRawBufferPointer) -> Int64?) -> Int64? {
+    guard case .success(let bytes) = FileSystem.readSmall(path) else { return nil }
+    return bytes.withUnsafeBytes(parse)
 }
 
 /// A refusal count kept beside a container's own `pids.events`: the
@@ -161,10 +168,7 @@ public struct RefusalCounterFile: Equatable, Sendable {
     }
 
     /// The file's `max` count now, or nil when it cannot be read.
-    public static func read(_ path: String) -> Int64? {
-        guard case .success(let bytes) = FileSystem.readSmall(path) else { return nil }
-        return bytes.withUnsafeBytes(PidsFileParser.parseRefusedForks)
-    }
+    public static func read(_ path: String) -> Int64? { readPidsValue(path, PidsFileParser.parseRefusedForks) }
 
     /// Refusals counted so far; re-reads the file.
     public mutating func refusals() -> Int64 {

@@ -231,9 +231,9 @@ final class EngineLink {
         var backoff = Self.firstRetry
         while !Task.isCancelled {
             do {
-                _ = try await engine.negotiate()
+                let apiVersion = try await engine.negotiate()
                 let stream = engine.events(sinceNano: lastEventNano ?? since)
-                let info = try await describeEngine()
+                let info = try await describeEngine(apiVersion: apiVersion)
                 await onQueue {
                     // Described first: the connected report says what it is.
                     self.reporting?.engineDescribed(info)
@@ -351,10 +351,10 @@ final class EngineLink {
 
     /// `GET /info`; an engine (or a socket proxy) that refuses it only
     /// leaves the data root unknown, it is no outage.
-    private func describeEngine() async throws -> EngineInfo {
+    private func describeEngine(apiVersion: String) async throws -> EngineInfo {
         do { return try await engine.info() } catch where Self.isRefusal(error) {
             logger.warning("the engine did not describe itself (GET /info): \(error); its data root is not watched")
-            return EngineInfo(dataRoot: nil, apiVersion: (engine as? DockerEngineClient)?.negotiatedVersion)
+            return EngineInfo(dataRoot: nil, apiVersion: apiVersion)
         }
     }
 
