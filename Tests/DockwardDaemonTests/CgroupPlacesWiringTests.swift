@@ -27,6 +27,18 @@ final class CgroupPlacesWiringTests: XCTestCase {
         try FixtureHost.write("max \(refused)\n", to: dir + "/pids.events")
     }
 
+    /// A daemon reading the kernel's lines from the FIFO, started, with
+    /// `id`'s name learned and one poll made.
+    private func watching(_ id: ContainerID, poll: String = "1s", version: CgroupVersion = .v1) throws -> DaemonUnderTest {
+        let d = try DaemonUnderTest(host: host, engine: engine, config: "pids:\n  poll_interval: \(poll)\n",
+                                    kernelLog: kernel.path, cgroupVersion: version)
+        addTeardownBlock { d.stop() }
+        d.start()
+        d.waitForNames([id])
+        d.tick()
+        return d
+    }
+
     func testContainerUnderACustomParentIsFoundByItsMainProcessAndAfterARestart() throws {
         let id = IDs.make(40)
         let relative = "/acme/\(id.full)"
@@ -65,12 +77,7 @@ final class CgroupPlacesWiringTests: XCTestCase {
         let scope = "/machine.slice/libpod-\(id.full).scope"
         try setCgroup(scope, current: 2, max: 3511)
         engine.add(details(id, name: "podman-crun", pidsLimit: 2048))
-        let d = try DaemonUnderTest(host: host, engine: engine, config: "pids:\n  poll_interval: 1s\n",
-                                    kernelLog: kernel.path, cgroupVersion: .v2)
-        addTeardownBlock { d.stop() }
-        d.start()
-        d.waitForNames([id])
-        d.tick()
+        let d = try watching(id, version: .v2)
         try setCgroup(scope + "/container", current: 1, max: 2048)
         try FixtureHost.write("0::\(scope)/container\n", to: host.proc + "/4245/cgroup")
         engine.add(details(id, name: "podman-crun", pidsLimit: 2048, mainPid: 4245))
@@ -110,11 +117,7 @@ final class CgroupPlacesWiringTests: XCTestCase {
         try host.setPids(outer, current: 60, max: 60)
         try setCgroup("/docker/\(outer.full)/docker/\(inner)", current: 58, max: nil, refused: 0)
         engine.add(details(outer, name: "dind", pidsLimit: 60))
-        let d = try DaemonUnderTest(host: host, engine: engine, config: "pids:\n  poll_interval: 5s\n", kernelLog: kernel.path)
-        addTeardownBlock { d.stop() }
-        d.start()
-        d.waitForNames([outer])
-        d.tick()
+        let d = try watching(outer, poll: "5s")
         try setCgroup("/docker/\(outer.full)/docker/\(inner)", current: 59, max: nil, refused: 7)
         kernel.record("cgroup: fork rejected by pids controller in /docker/\(outer.full)/docker/\(inner)")
         d.waitUntil("the outer container's entry") { !d.writer.entries(.pidsExhausted, for: outer).isEmpty }
@@ -140,12 +143,7 @@ final class CgroupPlacesWiringTests: XCTestCase {
         try FixtureHost.write("max 0\n", to: host.hierarchy + scope + "/pids.events.local")
         try FixtureHost.write("0::\(scope)\n", to: host.proc + "/4244/cgroup")
         engine.add(details(id, name: "sliced", pidsLimit: 200, mainPid: 4244))
-        let d = try DaemonUnderTest(host: host, engine: engine, config: "pids:\n  poll_interval: 5s\n",
-                                    kernelLog: kernel.path, cgroupVersion: .v2)
-        addTeardownBlock { d.stop() }
-        d.start()
-        d.waitForNames([id])
-        d.tick()
+        let d = try watching(id, poll: "5s", version: .v2)
         try setCgroup("/acme.slice", current: 40, max: 40)
         try FixtureHost.write("max 5\n", to: host.hierarchy + "/acme.slice/pids.events.local")
         try FixtureHost.write("max 5\n", to: host.hierarchy + "/acme.slice/pids.events")
