@@ -19,7 +19,7 @@ final class AlertmanagerAlertTests: XCTestCase {
             switch finding.kind {
             case .pidsRecovered, .hostPidsRecovered, .socketMountAllowed, .hostControlAllowed, .actionTaken, .actionFailed,
                  .actionSkipped, .actionDryRun, .daemonStarted, .daemonStopped, .configReloaded, .configRejected,
-                 .engineBack, .journalReplayed, .alertmanagerLost, .alertmanagerBack:
+                 .engineBack, .engineConnected, .journalReplayed, .alertmanagerLost, .alertmanagerBack:
                 XCTAssertNil(key, "\(finding.kind) is no episode of its own")
             default:
                 XCTAssertNotNil(key, "\(finding.kind) opens an episode")
