@@ -111,8 +111,8 @@ let package = Package(
         ),
         // Shared by the test targets: running tools without Foundation's
         // Process, the CI-or-skip rule, the repository and the built binary.
-        .target(name: "DockwardTestSupport", path: "Tests/DockwardTestSupport"),
-        .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
+        .target(name: "DockwardTestSupport", dependencies: ["DockwardCore"], path: "Tests/DockwardTestSupport"),
+        .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore", "DockwardTestSupport"]),
         .testTarget(
             name: "DockwardCgroupTests",
             dependencies: ["DockwardCgroup", "DockwardTestSupport"],
