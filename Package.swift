@@ -144,12 +144,12 @@ let package = Package(
         .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"]),
         .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"]),
         // Compose tables, a table host, and the differential check against
-        // Debian's docker-compose (`docker-compose config`).
+        // Debian's docker-compose (`docker-compose config`) on the corpus in
+        // Tests/ComposeCorpus (the end-to-end tests deploy it too).
         .testTarget(
             name: "DockwardAuditTests",
             dependencies: ["DockwardAudit", "DockwardCore", "DockwardDocker", "DockwardTestSupport",
-                           .product(name: "Yams", package: "Yams")],
-            exclude: ["Corpus"]
+                           .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"]),
         .testTarget(

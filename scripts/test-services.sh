@@ -36,6 +36,9 @@ install_packages() {
     command -v openssl >/dev/null || missing+=(openssl)
     [ -x /lib/systemd/systemd-journal-remote ] || missing+=(systemd-journal-remote)
     command -v dpkg-deb >/dev/null || missing+=(dpkg)
+    # A real Compose implementation: check-compose is compared with its
+    # `docker-compose config`, and the corpus is deployed with it.
+    command -v docker-compose >/dev/null || missing+=(docker-compose)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         apt-get update -qq
