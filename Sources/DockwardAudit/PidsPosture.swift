@@ -71,6 +71,7 @@ public struct PidsPosture: Equatable, Sendable {
         if let m = container.metadata {
             out.append(("CONTAINER_NAME", m.name))
             out.append(("IMAGE_NAME", m.image))
+            if let service = m.labels[HostAudit.serviceLabel] { out.append(("COMPOSE_SERVICE", service)) }
         }
         if let p = container.cgroupPath { out.append(("CGROUP_PATH", p)) }
         out.append(("CONTAINER_STATE", state))
