@@ -120,59 +120,78 @@ public struct AuditCommand: ParsableCommand {
         abstract: "Report every way to the host and every pids posture on this Docker host, once.",
         discussion: """
         DESCRIPTION
-          Reads the engine once (GET /_ping, /info, /containers/json?all=1, each container's
-          inspect and its volumes), the engine's own configuration files (its systemd unit with
-          drop-ins and environment files, daemon.json, under host_control.engine_config_root) and
-          the cgroup tree once, and prints every finding the daemon would raise for what is there
-          now, judged by the daemon's own code. It needs no running daemon, sends only GET
-          requests and writes nothing. The engine is the one the daemon would watch: docker_socket
-          from the config, or DOCKER_HOST=unix:///path.
+          Reads the engine once (GET /_ping, /info, /containers/json?all=1, each
+          container's inspect and its volumes), the engine's own configuration
+          files (its systemd unit with drop-ins and environment files,
+          daemon.json, under host_control.engine_config_root) and the cgroup tree
+          once, and prints every finding the daemon would raise for what is there
+          now, judged by the daemon's own code. It needs no running daemon, sends
+          only GET requests and writes nothing. The engine is the one the daemon
+          would watch: docker_socket from the config, or DOCKER_HOST=unix:///path.
 
         WHAT IT REPORTS
-          socket-mount (crit)        a mount reaches the engine's socket or another protected one:
-                                     the socket, a folder above it, a symlink, a hard link, a
-                                     second view of its folder, a named volume binding one of them
-          socket-mount-unresolved    a mount's host path could not be resolved (err)
-          privileged (crit), host-pid (err), engine-state-mount (err), block-device (err)
-          engine-tcp-exposed (crit)  the engine's configuration has a TCP listener without --tlsverify
-          *-allowed (notice)         the same, for a container a host_control.allow rule matches
-          pids-unlimited (warning)   no pids limit of its own (pids.max is max, or a ceiling set
-                                     around it); pids-exhausted (crit) at its limit with refused forks
-          Every container the engine lists is judged, created and stopped ones too.
+          socket-mount (crit)
+              A mount reaches the engine's socket or another protected one:
+              the socket, a folder above it, a symlink, a hard link, a second
+              view of its folder, a named volume binding one of them.
+          socket-mount-unresolved (err)
+              A mount's host path could not be resolved: unknown, not clean.
+          privileged (crit), host-pid (err), engine-state-mount (err),
+          block-device (err)
+              The other ways to the host, as the daemon's README tells them.
+          engine-tcp-exposed (crit)
+              The engine's configuration has a TCP listener without
+              --tlsverify.
+          socket-mount-allowed, host-control-allowed (notice)
+              The same, for a container a host_control.allow rule matches.
+          pids-unlimited (warning)
+              No pids limit of its own: pids.max is max, or a ceiling set
+              around it.
+          pids-exhausted (crit)
+              At its limit, with forks refused.
+          Every container the engine lists is judged, created and stopped
+          ones too.
 
-          Pids posture, per container: its limit (pids.max) and whose it is (own: asked for with
-          --pids-limit; inherited: a ceiling set around it, such as systemd's DefaultTasksMax;
-          none: max), pids.current, pids.peak where the kernel keeps it, forks refused so far, and
-          a suggested limit: twice the peak (or the count now where there is no peak), at least 64
-          above it, rounded up to a multiple of 64, so never below what it runs now.
+          Pids posture, per container: its limit (pids.max) and whose it is (own:
+          asked for with --pids-limit; inherited: a ceiling set around it, such as
+          systemd's DefaultTasksMax; none: max), pids.current, pids.peak where the
+          kernel keeps it, forks refused so far, and a suggested limit: twice the
+          peak (or the count now where there is no peak), at least 64 above it,
+          rounded up to a multiple of 64, so never below what it runs now.
 
           Trends need time: pids-high and pids-forecast come from the daemon only.
 
         CONFIG
-          --config honours host_control.allow (a notice instead of an alert), host_control.protect,
-          host_control.checks (a check turned off is not run), overrides with ignore: true or
-          unlimited: ignore (no pids finding for those containers), cgroup.root and docker_socket.
+          --config honours host_control.allow (a notice instead of an alert),
+          host_control.protect, host_control.checks (a check turned off is not
+          run), overrides with ignore: true or unlimited: ignore (no pids finding
+          for those containers), cgroup.root and docker_socket.
 
         OUTPUT
-          A table (default): findings worst first, the pids posture, notes on what was resolved.
-          --json: one object a line, with the field names of the journal entry the daemon writes
-          for the same finding (MESSAGE, PRIORITY, DOCKWARD_ALERT, CONTAINER_NAME, SOCKET_PATH,
-          EXPOSURE, ...), then one DOCKWARD_POSTURE=pids object per container.
-          --sarif: SARIF 2.1.0, one rule per kind, each container a logical location.
-          With --json and --sarif, notes and the verdict line go to stderr.
+          A table (default): findings worst first, the pids posture, notes on what
+          was resolved. --json: one object a line, with the field names of the
+          journal entry the daemon writes for the same finding (MESSAGE, PRIORITY,
+          DOCKWARD_ALERT, CONTAINER_NAME, SOCKET_PATH, EXPOSURE, ...), then one
+          DOCKWARD_POSTURE=pids object per container. --sarif: SARIF 2.1.0, one
+          rule per kind, each container a logical location. With --json and
+          --sarif, notes and the verdict line go to stderr.
 
         EXIT STATUS
-          0  nothing at or above --fail-on (default err)
-          1  at least one finding at or above --fail-on
-          2  could not audit: the engine is unreachable, the cgroup tree or the config unreadable
+          0   nothing at or above --fail-on (default err)
+          1   at least one finding at or above --fail-on
+          2   could not audit: the engine unreachable, the cgroup tree or the
+              config unreadable; the message says which
 
         EXAMPLES
           dockward audit
-          dockward audit --fail-on warning --json | jq -r 'select(.DOCKWARD_ALERT) | .MESSAGE'
-          DOCKER_HOST=unix:///run/user/1000/docker.sock dockward audit --sarif > host.sarif
+          dockward audit --fail-on warning
+          dockward audit --json | jq -r 'select(.DOCKWARD_ALERT) | .MESSAGE'
+          DOCKER_HOST=unix:///run/user/1000/docker.sock dockward audit
+          dockward audit --sarif > host.sarif
 
         SEE ALSO
-          dockward check-compose --help, journalctl -x MESSAGE_ID=..., the README's "What it watches".
+          dockward check-compose --help; journalctl -x MESSAGE_ID=...;
+          the README's "What it watches" and "One look, and before deploy".
         """)
 
     @OptionGroup var report: ReportOptions
@@ -204,45 +223,52 @@ public struct CheckComposeCommand: ParsableCommand {
         abstract: "Check Compose files before deploy, with the daemon's own analysis.",
         discussion: """
         DESCRIPTION
-          Reads the Compose files as `docker compose config` does, turns each service into the
-          container `docker compose up` would create, and judges it as the daemon would once it
-          runs. Several files (-f, or FILE arguments) are merged in order; without any, compose.yaml,
-          compose.yml, docker-compose.yml or docker-compose.yaml in the current folder is read,
+          Reads the Compose files as `docker compose config` does, turns each
+          service into the container `docker compose up` would create, and judges
+          it as the daemon would once it runs. Several files (-f, or FILE
+          arguments) are merged in order; without any, compose.yaml, compose.yml,
+          docker-compose.yml or docker-compose.yaml in the current folder is read,
           with docker-compose.override.yml (or .yaml) beside it.
 
         WHAT IT FOLLOWS
-          service volumes in short (SRC:DST[:MODE]) and long syntax (type/source/target/read_only);
-          top-level volumes with driver_opts (type: none, o: bind, device: /path binds that path),
-          external volumes and name:; relative paths against the project folder (the first file's,
-          or --project-directory; an extended file's own folder for what it brings) and ~;
-          interpolation of every value: $VAR ${VAR} ${VAR:-default} ${VAR-default} ${VAR:?error}
-          ${VAR?error} and $$, from the environment over the project folder's .env (or --env-file);
-          volumes_from (another service's mounts are this one's), privileged, pid: host with
-          cap_add, devices, pids_limit and deploy.resources.limits.pids, extends (same file or
-          file:), profiles (a service with profiles is checked only when one is active: --profile
-          or COMPOSE_PROFILES).
+          service volumes in short (SRC:DST[:MODE]) and long syntax
+          (type/source/target/read_only); top-level volumes with driver_opts
+          (type: none, o: bind, device: /path binds that path), external volumes
+          and name:; relative paths against the project folder (the first file's,
+          or --project-directory; an extended file's own folder for what it
+          brings) and ~; interpolation of every value: $VAR ${VAR} ${VAR:-default}
+          ${VAR-default} ${VAR:?error} ${VAR?error} and $$, from the environment
+          over the project folder's .env (or --env-file); volumes_from (another
+          service's mounts are this one's), privileged, pid: host with cap_add,
+          devices, pids_limit and deploy.resources.limits.pids, extends (same file
+          or file:), profiles (a service with profiles is checked only when one is
+          active: --profile or COMPOSE_PROFILES).
 
         HOST FACTS
-          What lives on the host is resolved on the host this runs on, and the notes say so: the
-          engine's socket and its real path, its other names (hard links), the engine's data root
-          (GET /info when the engine is reachable; Docker's default /var/lib/docker otherwise, said
-          so), block devices, a named volume that already exists on the engine (its options are the
-          ones the container gets). What only the deploy can tell is said, not guessed: an external
-          volume's options without an engine, a container named in volumes_from: container:NAME.
-          --no-engine never asks the engine (a CI runner without one).
+          What lives on the host is resolved on the host this runs on, and the
+          notes say so: the engine's socket and its real path, its other names
+          (hard links), the engine's data root (GET /info when the engine is
+          reachable; Docker's default /var/lib/docker otherwise, said so), block
+          devices, a named volume that already exists on the engine (its options
+          are the ones the container gets). What only the deploy can tell is said,
+          not guessed: an external volume's options without an engine, a container
+          named in volumes_from: container:NAME. --no-engine never asks the engine
+          (a CI runner without one).
 
         FINDINGS
-          The kinds of `dockward audit` (socket-mount, socket-mount-unresolved, privileged,
-          host-pid, engine-state-mount, block-device, *-allowed), each naming file, line and
-          service, and pids-unlimited (warning) for a service with no pids limit of its own.
-          Allow rules match a service by its container_name (else the service name), image and
-          labels (with com.docker.compose.project and com.docker.compose.service).
+          The kinds of `dockward audit` (socket-mount, socket-mount-unresolved,
+          privileged, host-pid, engine-state-mount, block-device, *-allowed), each
+          naming file, line and service, and pids-unlimited (warning) for a
+          service with no pids limit of its own. Allow rules match a service by
+          its container_name (else the service name), image and labels (with
+          com.docker.compose.project and com.docker.compose.service).
 
         OUTPUT AND EXIT STATUS
-          As `dockward audit`: a table, --json (COMPOSE_SERVICE, COMPOSE_FILE, COMPOSE_LINE added),
-          --sarif (each result at its file and line, for code scanning). Exit 0 when nothing is at
-          or above --fail-on (default err), 1 when something is, 2 when a file cannot be read or
-          is not valid Compose (a required variable unset, a bad interpolation).
+          As `dockward audit`: a table, --json (COMPOSE_SERVICE, COMPOSE_FILE,
+          COMPOSE_LINE added), --sarif (each result at its file and line, for code
+          scanning). Exit 0 when nothing is at or above --fail-on (default err), 1
+          when something is, 2 when a file cannot be read or is not valid Compose
+          (a required variable unset, a bad interpolation).
 
         EXAMPLES
           dockward check-compose docker-compose.yml
