@@ -17,6 +17,9 @@
 #                                  from packaging/alertmanager/dockward.service.d/)
 #   /usr/share/doc/dockward/examples/alertmanager.yml (a route and receivers
 #                                  for Alertmanager's own config)
+#   /usr/share/doc/dockward/examples/check-compose.github-actions.yml and
+#   /usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml (CI jobs
+#                                  running check-compose, from packaging/ci/)
 # Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
@@ -105,6 +108,10 @@ install -D -m 0644 "$ROOT_DIR/packaging/alertmanager/dockward.service.d/alertman
     "$PKG/usr/share/doc/dockward/examples/alertmanager.conf"
 install -D -m 0644 "$ROOT_DIR/packaging/alertmanager/alertmanager.yml" \
     "$PKG/usr/share/doc/dockward/examples/alertmanager.yml"
+install -D -m 0644 "$ROOT_DIR/packaging/ci/check-compose.github-actions.yml" \
+    "$PKG/usr/share/doc/dockward/examples/check-compose.github-actions.yml"
+install -D -m 0644 "$ROOT_DIR/packaging/ci/check-compose.gitlab-ci.yml" \
+    "$PKG/usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml"
 
 echo /etc/dockward/dockward.yml > "$PKG/DEBIAN/conffiles"
 
