@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "DockwardAudit",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardDaemon",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardDaemon", "DockwardCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -1,3 +1,4 @@
+import DockwardCommands
 import DockwardCore
 import Foundation
 
@@ -99,29 +100,9 @@ public enum AuditOutput {
         var seen = Set<String>()
         var parts: [String] = []
         for (name, value) in fields where seen.insert(name).inserted {
-            parts.append(jsonString(name) + ":" + jsonString(value))
+            parts.append(AlertOutput.jsonString(name) + ":" + AlertOutput.jsonString(value))
         }
         return "{" + parts.joined(separator: ",") + "}"
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     // MARK: SARIF 2.1.0
