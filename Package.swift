@@ -82,6 +82,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // One-shot commands with the daemon's own analysis: `dockward audit`
+        // (this host, once) and `dockward check-compose` (Compose files
+        // before deploy); table, JSON lines and SARIF output.
+        .target(
+            name: "DockwardAudit",
+            dependencies: [
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardDaemon", "DockwardCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // Wiring: the poll loop, enrichment, signals, shutdown.
         .target(
             name: "DockwardDaemon",
@@ -97,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "dockward",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCommands",
+                "DockwardDaemon", "DockwardCore", "DockwardCommands", "DockwardAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -111,8 +123,8 @@ let package = Package(
         ),
         // Shared by the test targets: running tools without Foundation's
         // Process, the CI-or-skip rule, the repository and the built binary.
-        .target(name: "DockwardTestSupport", path: "Tests/DockwardTestSupport"),
-        .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore"]),
+        .target(name: "DockwardTestSupport", dependencies: ["DockwardCore"], path: "Tests/DockwardTestSupport"),
+        .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore", "DockwardTestSupport"]),
         .testTarget(
             name: "DockwardCgroupTests",
             dependencies: ["DockwardCgroup", "DockwardTestSupport"],
@@ -131,6 +143,14 @@ let package = Package(
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"]),
         .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"]),
         .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"]),
+        // Compose tables, a table host, and the differential check against
+        // Debian's docker-compose (`docker-compose config`) on the corpus in
+        // Tests/ComposeCorpus (the end-to-end tests deploy it too).
+        .testTarget(
+            name: "DockwardAuditTests",
+            dependencies: ["DockwardAudit", "DockwardCore", "DockwardDocker", "DockwardTestSupport",
+                           .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"]),
         .testTarget(
             name: "PackagingTests",

@@ -19,6 +19,9 @@
 #                                  for Alertmanager's own config)
 #   /lib/systemd/system/podman.socket.d/dockward.conf (Podman's API socket
 #                                  group dockward, where podman.socket exists)
+#   /usr/share/doc/dockward/examples/check-compose.github-actions.yml and
+#   /usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml (CI jobs
+#                                  running check-compose, from packaging/ci/)
 # Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
@@ -109,6 +112,10 @@ install -D -m 0644 "$ROOT_DIR/packaging/alertmanager/alertmanager.yml" \
     "$PKG/usr/share/doc/dockward/examples/alertmanager.yml"
 install -D -m 0644 "$ROOT_DIR/packaging/podman/podman.socket.d/dockward.conf" \
     "$PKG/lib/systemd/system/podman.socket.d/dockward.conf"
+install -D -m 0644 "$ROOT_DIR/packaging/ci/check-compose.github-actions.yml" \
+    "$PKG/usr/share/doc/dockward/examples/check-compose.github-actions.yml"
+install -D -m 0644 "$ROOT_DIR/packaging/ci/check-compose.gitlab-ci.yml" \
+    "$PKG/usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml"
 
 echo /etc/dockward/dockward.yml > "$PKG/DEBIAN/conffiles"
 

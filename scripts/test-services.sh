@@ -47,6 +47,9 @@ install_packages() {
     # Podman 4.3 and its Docker-compatible API (crun and conmon besides).
     command -v podman >/dev/null || missing+=(podman crun conmon)
     command -v curl >/dev/null || missing+=(curl)
+    # A real Compose implementation: check-compose is compared with its
+    # `docker-compose config`, and the corpus is deployed with it.
+    command -v docker-compose >/dev/null || missing+=(docker-compose)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         apt-get update -qq

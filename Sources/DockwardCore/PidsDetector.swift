@@ -92,7 +92,7 @@ public struct ContainerPidsDetector: Sendable {
     public var hasOwnLimit: Bool?
     /// Longer than a runtime takes between creating a cgroup and writing
     /// its `pids.max`, short enough that the warning is still prompt.
-    static let unlimitedSettleTime = Interval.seconds(1)
+    public static let unlimitedSettleTime = Interval.seconds(1)
     var warnSince: Int64?
     var criticalSince: Int64?
     var lastTroubleAt: Int64 = 0
@@ -124,6 +124,22 @@ public struct ContainerPidsDetector: Sendable {
         trend = fresh
     }
 
+    /// `pids-unlimited` for a container with no limit of its own: `pids.max`
+    /// is `max` (only the host's ceiling stops it), or holds a number the
+    /// engine says it did not ask for (`hasOwnLimit == false`: a ceiling set
+    /// around it). nil when it has a limit of its own. The one rule, for the
+    /// daemon and for `dockward audit`.
+    public static func unlimitedFinding(_ sample: PidsSample, hasOwnLimit: Bool?, host: HostPidsSample?,
+                                        ceilingOrigin: String?) -> PidsFinding? {
+        if sample.isUnlimited {
+            return PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
+                               limit: host.map { $0.ceiling }, limitIsHost: true)
+        }
+        guard hasOwnLimit == false else { return nil }
+        return PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
+                           limit: sample.limit, limitIsInherited: true, ceilingOrigin: ceilingOrigin)
+    }
+
     /// Feeds one sample taken at monotonic time `now` (nanoseconds).
     /// `ceilingOrigin`: where a ceiling the container did not ask for comes
     /// from, as the watch knows it from the cgroup driver; it goes into the
@@ -148,17 +164,12 @@ public struct ContainerPidsDetector: Sendable {
         // set and later removed. The runtime creates the cgroup and writes
         // its limit a moment later; inotify shows the cgroup in between, so
         // "no limit" counts only once it has lasted `unlimitedSettleTime`.
-        let inherited = !sample.isUnlimited && hasOwnLimit == false
-        if sample.isUnlimited || inherited {
+        if let unlimited = Self.unlimitedFinding(sample, hasOwnLimit: hasOwnLimit, host: host, ceilingOrigin: ceilingOrigin) {
             unlimitedSince = unlimitedSince ?? now
             if policy.unlimited == .warn && !unlimitedReported,
                let since = unlimitedSince, now - since >= Self.unlimitedSettleTime.nanoseconds {
                 unlimitedReported = true
-                out.append(inherited
-                    ? PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
-                                  limit: sample.limit, limitIsInherited: true, ceilingOrigin: ceilingOrigin)
-                    : PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
-                                  limit: host.map { $0.ceiling }, limitIsHost: true))
+                out.append(unlimited)
             }
         } else {
             unlimitedReported = false

@@ -327,25 +327,13 @@ final class EngineLink {
         }
     }
 
-    /// Each volume's driver options as the engine keeps them: the local
-    /// driver can bind any host folder under a volume's name. The volume's
-    /// own options win over the container's inline ones (`volume-opt=` is
-    /// ignored when the volume already existed); a volume gone meanwhile
-    /// keeps the inline ones, if any.
+    /// Each volume's driver options (`EngineAPI.readVolumeOptions`); a
+    /// socket proxy may forbid /volumes: the container is still judged, on
+    /// its inline options if it has any.
     private func readVolumeOptions(_ details: inout ContainerDetails) async throws {
-        for index in details.volumes.indices {
-            let volume = details.volumes[index]
-            guard !volume.name.isEmpty else { continue }
-            let found: VolumeInfo?
-            do { found = try await engine.volume(named: volume.name) } catch where Self.isRefusal(error) {
-                // A socket proxy may forbid /volumes: the container is still
-                // judged, on its inline options if it has any.
-                logger.warning("cannot read volume \(volume.name) of container \(details.id.short): \(error)")
-                continue
-            }
-            guard let found else { continue }
-            details.volumes[index].driver = found.driver
-            details.volumes[index].options = found.options
+        let id = details.id, logger = logger
+        try await engine.readVolumeOptions(&details) { volume, error in
+            logger.warning("cannot read volume \(volume.name) of container \(id.short): \(error)")
         }
     }
 
@@ -359,12 +347,7 @@ final class EngineLink {
     }
 
     /// An answer, though not the one asked for: the engine is there.
-    static func isRefusal(_ error: Error) -> Bool {
-        switch error {
-        case DockerClientError.httpStatus, DockerClientError.badResponse: true
-        default: false
-        }
-    }
+    static func isRefusal(_ error: Error) -> Bool { DockerClientError.isRefusal(error) }
 
     /// The link's loops and tasks are isolated to the daemon's queue (an
     /// engine call awaits off it and comes back to it), so a change of state

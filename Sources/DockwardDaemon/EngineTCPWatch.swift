@@ -9,19 +9,21 @@ import Logging
 /// environment files, and `daemon.json`. Reads files only, never asks the
 /// engine or the docker CLI: an engine that listens on TCP is one whose API
 /// dockward should not need to trust to find out.
-struct EngineConfigFiles {
+public struct EngineConfigFiles: Sendable {
     /// Files larger than this are refused: no real unit or daemon.json is near it.
     static let sizeLimit = 1 << 20
 
     /// Unit folders in systemd's precedence, highest first.
     static let unitFolders = ["/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"]
 
-    let root: String
+    public let root: String
 
-    struct Problem: Hashable, CustomStringConvertible {
-        var path: String
-        var reason: String
-        var description: String { "\(path): \(reason)" }
+    public init(root: String) { self.root = root }
+
+    public struct Problem: Hashable, Sendable, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path): \(reason)" }
     }
 
     struct Read {
@@ -30,6 +32,16 @@ struct EngineConfigFiles {
         var daemonJSON: ConfigText?
         /// Each file or folder there but not readable.
         var problems: [Problem] = []
+    }
+
+    /// The engine's TCP listeners without client verification, and every
+    /// file that could not be read (or parsed): the daemon's check at start
+    /// and reload, and `dockward audit`'s.
+    public func exposedListeners() -> (findings: [EngineListenerFinding], problems: [Problem]) {
+        let read = read()
+        let report = EngineListeners.report(unit: read.unit, environmentFiles: read.environmentFiles,
+                                            daemonJSON: read.daemonJSON)
+        return (report.findings, read.problems + report.malformed.map { Problem(path: $0.path, reason: $0.reason) })
     }
 
     func read() -> Read {
@@ -142,17 +154,14 @@ final class EngineTCPWatch {
             reported = []
             return
         }
-        let read = EngineConfigFiles(root: config.hostControl.engineConfigRoot).read()
-        let report = EngineListeners.report(unit: read.unit, environmentFiles: read.environmentFiles,
-                                            daemonJSON: read.daemonJSON)
-        let problems = read.problems + report.malformed.map { EngineConfigFiles.Problem(path: $0.path, reason: $0.reason) }
+        let (findings, problems) = EngineConfigFiles(root: config.hostControl.engineConfigRoot).exposedListeners()
         for problem in problems where !loggedProblems.contains(problem) {
             logger.warning("engine TCP check: cannot read \(problem); a listener set there would go unseen")
         }
         loggedProblems = Set(problems)
         let unreadable = problems.map(\.path)
-        let current = Set(report.findings)
-        for finding in report.findings where !reported.contains(finding) {
+        let current = Set(findings)
+        for finding in findings where !reported.contains(finding) {
             outlet.send(.engineTCPExposed(finding, unreadable: unreadable))
         }
         for gone in reported.subtracting(current) {

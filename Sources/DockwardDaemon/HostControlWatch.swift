@@ -11,10 +11,8 @@ import Logging
 /// Runs on the daemon's queue.
 @DaemonActor
 final class HostControlWatch {
-    /// The socket part of a verdict. `unresolved`: no exposure found, but a
-    /// mount's host path could not be resolved (reported once as
-    /// `socket-mount-unresolved`).
-    enum Verdict: String, Codable { case clean, exposed, allowed, unresolved }
+    /// The socket part of a verdict (`socket-mount-unresolved` is reported once).
+    typealias Verdict = SocketVerdict
 
     /// What was decided of one container, and so reported.
     struct Judgement: Equatable {
@@ -61,21 +59,16 @@ final class HostControlWatch {
     /// new inode, and a few stat calls are nothing beside the inspect that
     /// brought the details.
     func protectedSockets() -> [ProtectedSocket] {
-        let sockets = ProtectedSocket.resolve([engineSocket] + config.hostControl.protect, on: host)
-        var links: [ProtectedSocket] = []
-        for socket in sockets {
-            guard let identity = socket.identity else { continue }
-            let count = host.linkCount(socket.resolved)
-            guard count > 1 else { continue }
+        ProtectedSocket.protected(engineSocket: engineSocket, protect: config.hostControl.protect, host: host) {
+            socket, identity, count in
             if hardLinkNames[identity]?.linkCount != count {
                 let names = host.otherNames(of: socket.resolved, identity: identity, wanted: count - 1)
                 hardLinkNames[identity] = (count, names)
                 let found = names.isEmpty ? "none found" : names.joined(separator: ", ")
                 logger.notice("\(socket.path) has \(count) names (hard links): protecting its other names too: \(found)")
             }
-            links += socket.hardLinks(hardLinkNames[identity]?.names ?? [])
+            return hardLinkNames[identity]?.names ?? []
         }
-        return sockets + links
     }
 
     /// The other names of the engine's own socket, for the start entry.
@@ -83,41 +76,13 @@ final class HostControlWatch {
         protectedSockets().filter { $0.hardLinkOf != nil && $0.identity == host.identity(engineSocket) }.map(\.path)
     }
 
-    /// The engine's data root and containerd's state folders.
-    private var statePaths: [String] {
-        (engineDataRoot.map { [$0] } ?? []) + HostControlAnalysis.containerdState
-    }
-
     func judge(_ details: ContainerDetails, eventTimeNano: Int64?) {
         guard judgements[details.id] == nil else { return }
-        let rule = config.hostControl.allow.first { $0.matches(details.metadata) }
-        var judgement = Judgement(socket: judgeSocket(details, allowedBy: rule, eventTimeNano: eventTimeNano), classes: [])
-        let findings = HostControlAnalysis.findings(details, checks: config.hostControl.checks,
-                                                    statePaths: statePaths, host: host)
-        for finding in findings {
-            judgement.classes.append(finding.hostControlClass)
-            outlet.send(.hostControl(details, finding, allowedBy: rule, eventTimeNano: eventTimeNano))
-        }
-        judgements[details.id] = judgement
-    }
-
-    private func judgeSocket(_ details: ContainerDetails, allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> Verdict {
-        let found = SocketExposureAnalysis.exposures(mounts: details.mounts, binds: details.binds, volumes: details.volumes,
-                                                     sockets: protectedSockets(), host: host)
-        if let exposure = SocketExposureFinding(details: details, exposures: found, allowedBy: rule,
-                                                eventTimeNano: eventTimeNano) {
-            outlet.send(.socketExposure(exposure))
-            return rule == nil ? .exposed : .allowed
-        }
-        // Nothing found is only clean when every path could be looked at;
-        // a container an allow rule matches may reach the socket anyway.
-        let unresolved = rule == nil
-            ? SocketExposureAnalysis.unresolved(mounts: details.mounts, binds: details.binds, volumes: details.volumes,
-                                                host: host)
-            : []
-        guard !unresolved.isEmpty else { return .clean }
-        outlet.send(.socketUnresolved(details, unresolved, eventTimeNano: eventTimeNano))
-        return .unresolved
+        let verdict = HostControlVerdict.judge(details, hostControl: config.hostControl, sockets: protectedSockets(),
+                                               statePaths: HostControlAnalysis.statePaths(engineDataRoot: engineDataRoot),
+                                               host: host, eventTimeNano: eventTimeNano)
+        for finding in verdict.findings { outlet.send(finding) }
+        judgements[details.id] = Judgement(socket: verdict.socket, classes: verdict.classes)
     }
 
     func forget(_ id: ContainerID) { judgements[id] = nil }

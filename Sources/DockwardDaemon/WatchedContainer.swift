@@ -71,13 +71,7 @@ final class WatchedContainer {
     }
 
     /// Where a ceiling the container did not ask for comes from.
-    var ceilingOrigin: String {
-        switch cgroup.driver {
-        case .systemd: "systemd's DefaultTasksMax on its scope"
-        case .rootless: "the user manager's TasksMax on its scope"
-        case .cgroupfs: "a parent cgroup's pids.max"
-        }
-    }
+    var ceilingOrigin: String { cgroup.driver.ceilingOrigin }
 
     /// What containment needs of it.
     var facts: ContainerFacts {

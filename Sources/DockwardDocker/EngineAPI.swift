@@ -27,3 +27,38 @@ public protocol EngineAPI: AnyObject, Sendable {
 extension DockerEngineClient: EngineAPI {
     public var socketPath: String { endpoint.socketPath }
 }
+
+extension EngineAPI {
+    /// Each volume's driver options as the engine keeps them: the local
+    /// driver can bind any host folder under a volume's name. The volume's
+    /// own options win over the container's inline ones (`volume-opt=` is
+    /// ignored when the volume already existed); a volume gone meanwhile
+    /// keeps the inline ones, if any. A volume the engine (or a socket
+    /// proxy) refuses to describe is handed to `refused` and the container
+    /// is judged on its inline options.
+    public func readVolumeOptions(_ details: inout ContainerDetails,
+                                  refused: @Sendable (VolumeMount, Error) -> Void) async throws {
+        for index in details.volumes.indices {
+            let volume = details.volumes[index]
+            guard !volume.name.isEmpty else { continue }
+            let found: VolumeInfo?
+            do { found = try await self.volume(named: volume.name) } catch where DockerClientError.isRefusal(error) {
+                refused(volume, error)
+                continue
+            }
+            guard let found else { continue }
+            details.volumes[index].driver = found.driver
+            details.volumes[index].options = found.options
+        }
+    }
+}
+
+extension DockerClientError {
+    /// An answer, though not the one asked for: the engine is there.
+    public static func isRefusal(_ error: Error) -> Bool {
+        switch error {
+        case DockerClientError.httpStatus, DockerClientError.badResponse: true
+        default: false
+        }
+    }
+}

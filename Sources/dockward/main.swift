@@ -1,4 +1,5 @@
 import ArgumentParser
+import DockwardAudit
 import DockwardCommands
 import DockwardCore
 import DockwardDaemon
@@ -9,8 +10,9 @@ struct Dockward: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dockward",
         abstract: "Guards a Docker host against PID exhaustion and Docker socket exposure.",
+        discussion: "audit and check-compose give the daemon's verdicts in one command: on a running host, and on Compose files before deploy.",
         version: DockwardVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Version.self, Alerts.self]
+        subcommands: [Run.self, CheckConfig.self, Version.self, Alerts.self, AuditCommand.self, CheckComposeCommand.self]
     )
 }
 

@@ -1,29 +1,9 @@
 @testable import DockwardCore
+import DockwardTestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A table host that also knows link counts, block devices and globs.
-struct RichHost: HostPathInspector {
-    var table: TableHost
-    var links: [String: [String]] = [:]
-    var blockDevices: Set<String> = []
-
-    func resolve(_ path: String) -> String? { table.resolve(path) }
-    /// Folders have identities too here: a bind mount point has its tree's.
-    func identity(_ path: String) -> FileIdentity? {
-        if let tree = table.binds[path] { return identity(tree) }
-        return table.identity(path) ?? folders[path]
-    }
-    var folders: [String: FileIdentity] = ["/var/lib/docker": FileIdentity(device: 8, inode: 2)]
-    func expand(_ pattern: String) -> [String] {
-        table.files.keys.filter { fnmatch(pattern, $0, FNM_PATHNAME) == 0 }.sorted()
-    }
-    func linkCount(_ path: String) -> Int { (links[path]?.count ?? 0) + 1 }
-    func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String] { links[path] ?? [] }
-    func isBlockDevice(_ path: String) -> Bool { blockDevices.contains(path) }
-}
 
 final class HostControlTests: XCTestCase {
     let sockID = FileIdentity(device: 25, inode: 1001)

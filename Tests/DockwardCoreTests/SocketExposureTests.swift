@@ -1,54 +1,6 @@
 @testable import DockwardCore
+import DockwardTestSupport
 import XCTest
-
-/// A hand-built host filesystem: files with identities, directory symlinks,
-/// and bind mounts (a second path showing the same tree).
-struct TableHost: HostPathInspector {
-    var files: [String: FileIdentity]
-    var symlinks: [String: String] = [:]
-    /// Mount point -> the tree it shows (`mount --bind /run /mnt/run`).
-    var binds: [String: String] = [:]
-    /// Folders the inspector may not search, with the error it gets.
-    var closed: [String: String] = [:]
-
-    func resolve(_ path: String) -> String? {
-        if resolutionFailure(path) != nil { return nil }
-        var current = SocketExposureAnalysis.normalize(path)
-        for _ in 0..<40 {
-            var changed = false
-            let parts = current.split(separator: "/")
-            for i in stride(from: parts.count, through: 1, by: -1) {
-                let prefix = "/" + parts[..<i].joined(separator: "/")
-                if let target = symlinks[prefix] {
-                    current = SocketExposureAnalysis.normalize(target + "/" + parts[i...].joined(separator: "/"))
-                    changed = true
-                    break
-                }
-            }
-            if !changed { break }
-        }
-        return exists(current) ? current : nil
-    }
-
-    func resolutionFailure(_ path: String) -> String? {
-        let lexical = SocketExposureAnalysis.normalize(path)
-        return closed.first { lexical.hasPrefix($0.key + "/") }?.value
-    }
-
-    func exists(_ path: String) -> Bool {
-        path == "/" || files[path] != nil || files.keys.contains { $0.hasPrefix(path + "/") } || binds[path] != nil
-            || binds.keys.contains { path.hasPrefix($0 + "/") }
-    }
-
-    func identity(_ path: String) -> FileIdentity? {
-        guard let p = resolve(path) else { return nil }
-        if let id = files[p] { return id }
-        for (mountPoint, tree) in binds where p.hasPrefix(mountPoint + "/") {
-            return files[tree + p.dropFirst(mountPoint.count)]
-        }
-        return nil
-    }
-}
 
 final class SocketExposureTests: XCTestCase {
     let sockID = FileIdentity(device: 25, inode: 1001)

@@ -65,3 +65,50 @@ public enum TestEnvironment {
 
     private final class Marker {}
 }
+
+/// The Compose corpus (Tests/ComposeCorpus): its cases and the environment
+/// they are read with, for the differential and the end-to-end tests.
+public enum ComposeCorpus {
+    public static let folder = TestEnvironment.repoRoot.appendingPathComponent("Tests/ComposeCorpus")
+
+    public struct Case {
+        public var name: String
+        public var folder: URL
+        /// As `-f` takes them, relative to the case's folder, in merge order.
+        public var files: [String]
+        /// It can run on the private engine (`docker-compose up`).
+        public var deployable: Bool
+    }
+
+    public static var cases: [Case] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+        return names.compactMap { name in
+            let dir = folder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("compose.yml").path) else { return nil }
+            let list = (try? String(contentsOf: dir.appendingPathComponent("files"), encoding: .utf8))?
+                .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            return Case(name: name, folder: dir, files: list ?? ["compose.yml"],
+                        deployable: FileManager.default.fileExists(atPath: dir.appendingPathComponent("deploy").path))
+        }
+    }
+
+    /// The variables the corpus uses; `runDir` is the private engine's folder.
+    public static func environment(runDir: String, blockDevice: String) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["RUN_DIR"] = runDir
+        env["IMAGE"] = "local/busybox:test"
+        env["BLOCK_DEVICE"] = blockDevice
+        env.removeValue(forKey: "COMPOSE_PROJECT_NAME")
+        env.removeValue(forKey: "COMPOSE_PROFILES")
+        return env
+    }
+
+    /// `docker-compose`, found on PATH.
+    public static var dockerCompose: String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(dir)/docker-compose"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+}

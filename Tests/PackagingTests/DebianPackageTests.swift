@@ -15,6 +15,8 @@ final class DebianPackageTests: XCTestCase {
         "/usr/share/doc/dockward/examples/actions.conf",
         "/usr/share/doc/dockward/examples/alertmanager.conf",
         "/usr/share/doc/dockward/examples/alertmanager.yml",
+        "/usr/share/doc/dockward/examples/check-compose.github-actions.yml",
+        "/usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml",
     ]
 
     func buildPackage(into dir: URL) throws -> String {

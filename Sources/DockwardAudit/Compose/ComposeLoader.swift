@@ -1,0 +1,445 @@
+import Foundation
+import Yams
+
+/// A Compose file that cannot be read, with where.
+public struct ComposeError: Error, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}
+
+/// Reads Compose files the way `docker compose config` (and Debian's
+/// docker-compose 1.29) does for the keys that decide host control: the
+/// `.env` file of the project folder under the process environment,
+/// interpolation of every value, several files merged in order (mappings
+/// merged, `volumes` and `devices` by container path, `cap_add`,
+/// `volumes_from` and `profiles` as unions, scalars replaced), `extends`
+/// from the same or another file, relative and `~` paths made absolute
+/// against the project folder (an extended file's own folder for what it
+/// brings).
+public struct ComposeLoader {
+    public var environment: [String: String]
+    /// `--env-file`; default `<project folder>/.env` when it exists.
+    public var envFile: String?
+    /// `--project-directory`; default the first file's folder.
+    public var projectDirectory: String?
+    /// `-p`; default `COMPOSE_PROJECT_NAME`, else the project folder's name.
+    public var projectName: String?
+    public var currentDirectory: String
+
+    public init(environment: [String: String], envFile: String? = nil, projectDirectory: String? = nil,
+                projectName: String? = nil, currentDirectory: String = FileManager.default.currentDirectoryPath) {
+        self.environment = environment
+        self.envFile = envFile
+        self.projectDirectory = projectDirectory
+        self.projectName = projectName
+        self.currentDirectory = currentDirectory
+    }
+
+    /// `files` as given on the command line: findings name them so.
+    public func load(files: [String]) throws(ComposeError) -> ComposeProject {
+        guard let first = files.first else { throw ComposeError(file: "", line: 0, message: "no Compose file given") }
+        let directory = projectDirectory.map(absolute) ?? Self.folder(of: absolute(first))
+        var env = try readEnvFile(directory: directory)
+        for (k, v) in environment { env[k] = v }
+        var context = Context(environment: env, home: environment["HOME"] ?? NSHomeDirectory())
+        var services: [ComposeService] = []
+        var volumes: [String: ComposeVolume] = [:]
+        for file in files {
+            let parsed = try parseFile(display: file, path: absolute(file), workingDirectory: directory, context: &context)
+            for service in parsed.services {
+                if let index = services.firstIndex(where: { $0.name == service.name }) {
+                    services[index] = Self.merge(services[index], service)
+                } else {
+                    services.append(service)
+                }
+            }
+            for (key, volume) in parsed.volumes { volumes[key] = volume }
+        }
+        var resolved: [ComposeService] = []
+        for service in services {
+            resolved.append(try resolveExtends(service, in: services, context: &context, chain: []))
+        }
+        let name = Self.normalizeProjectName(projectName ?? env["COMPOSE_PROJECT_NAME"] ?? (directory as NSString).lastPathComponent)
+        for key in volumes.keys {
+            if volumes[key]!.engineName.isEmpty {
+                volumes[key]!.engineName = volumes[key]!.external ? key : "\(name)_\(key)"
+            }
+        }
+        return ComposeProject(name: name, directory: directory, files: files, services: resolved, volumes: volumes,
+                              unsetVariables: context.unset.sorted())
+    }
+
+    /// docker-compose 1.29: lower case, only `-`, `_`, letters and digits.
+    static func normalizeProjectName(_ name: String) -> String {
+        String(name.lowercased().filter { $0 == "-" || $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) })
+    }
+
+    struct Context {
+        var environment: [String: String]
+        var home: String
+        var unset: Set<String> = []
+        /// Files read for `extends: {file:}`, by absolute path.
+        var extended: [String: [ComposeService]] = [:]
+    }
+
+    struct ParsedFile {
+        var services: [ComposeService]
+        var volumes: [String: ComposeVolume]
+    }
+
+    private func absolute(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : currentDirectory + "/" + path
+        return Self.normalize(joined)
+    }
+
+    static func folder(of path: String) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "/" : parent
+    }
+
+    /// `os.path.abspath`: `.` and `..` collapsed, no symlink resolved.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    private func readEnvFile(directory: String) throws(ComposeError) -> [String: String] {
+        let path = envFile.map(absolute) ?? directory + "/.env"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if envFile != nil { throw ComposeError(file: envFile!, line: 0, message: "cannot read the env file") }
+            return [:]
+        }
+        return ComposeDotEnv.parse(String(decoding: data, as: UTF8.self))
+    }
+
+    func parseFile(display: String, path: String, workingDirectory: String,
+                   context: inout Context) throws(ComposeError) -> ParsedFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ComposeError(file: display, line: 0, message: "cannot read the file")
+        }
+        return try Self.parse(text: String(decoding: data, as: UTF8.self), display: display,
+                              workingDirectory: workingDirectory, context: &context)
+    }
+
+    /// One file's services and volumes; pure but for the context (the
+    /// environment, the unset names).
+    static func parse(text: String, display: String, workingDirectory: String,
+                      context: inout Context) throws(ComposeError) -> ParsedFile {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            throw ComposeError(file: display, line: Self.line(of: error), message: "not valid YAML: \(error)")
+        }
+        guard let root, let top = root.mapping else {
+            throw ComposeError(file: display, line: 1, message: "a Compose file is a mapping (services:, volumes:, ...)")
+        }
+        var reader = NodeReader(file: display, workingDirectory: workingDirectory, context: context)
+        // Compose interpolates every value before it reads any: a bad
+        // reference anywhere fails the file.
+        try reader.checkInterpolation(root)
+        var parsed = ParsedFile(services: [], volumes: [:])
+        if let services = top["services"] {
+            guard let map = services.mapping else { throw reader.error(services, "services must be a mapping") }
+            for (key, value) in map {
+                let name = try reader.string(key)
+                parsed.services.append(try reader.service(name: name, key: key, value: value))
+            }
+        }
+        if let volumes = top["volumes"] {
+            guard let map = volumes.mapping else { throw reader.error(volumes, "volumes must be a mapping") }
+            for (key, value) in map {
+                let name = try reader.string(key)
+                parsed.volumes[name] = try reader.volume(key: name, keyNode: key, value: value)
+            }
+        }
+        context = reader.context
+        return parsed
+    }
+
+    static func line(of error: Error) -> Int {
+        if let yaml = error as? YamlError, case .scanner(_, _, let mark, _) = yaml { return mark.line }
+        if let yaml = error as? YamlError, case .parser(_, _, let mark, _) = yaml { return mark.line }
+        return 1
+    }
+
+    /// docker-compose's merge of a later file's service onto an earlier one.
+    static func merge(_ base: ComposeService, _ override: ComposeService) -> ComposeService {
+        var out = base
+        out.image = override.image ?? base.image
+        out.containerName = override.containerName ?? base.containerName
+        out.privileged = override.privileged ?? base.privileged
+        out.pid = override.pid ?? base.pid
+        out.pidsLimit = override.pidsLimit ?? base.pidsLimit
+        out.deployPidsLimit = override.deployPidsLimit ?? base.deployPidsLimit
+        out.networkMode = override.networkMode ?? base.networkMode
+        out.extends = override.extends ?? base.extends
+        out.labels.merge(override.labels) { $1 }
+        out.volumes = mergedByKey(base.volumes, override.volumes, key: \.target)
+        out.devices = mergedByKey(base.devices, override.devices, key: \.containerPath)
+        out.capAdd = union(base.capAdd, override.capAdd, key: \.value)
+        out.volumesFrom = union(base.volumesFrom, override.volumesFrom, key: \.source)
+        out.profiles = union(base.profiles, override.profiles, key: \.self)
+        return out
+    }
+
+    private static func mergedByKey<T, K: Hashable>(_ base: [T], _ override: [T], key: KeyPath<T, K>) -> [T] {
+        var out = base
+        for item in override {
+            if let i = out.firstIndex(where: { $0[keyPath: key] == item[keyPath: key] }) { out[i] = item } else { out.append(item) }
+        }
+        return out
+    }
+
+    private static func union<T, K: Equatable>(_ base: [T], _ override: [T], key: KeyPath<T, K>) -> [T] {
+        var out = base
+        for item in override where !out.contains(where: { $0[keyPath: key] == item[keyPath: key] }) { out.append(item) }
+        return out
+    }
+
+    private func resolveExtends(_ service: ComposeService, in services: [ComposeService], context: inout Context,
+                                chain: [String]) throws(ComposeError) -> ComposeService {
+        guard let extends = service.extends else { return service }
+        let here = "\(extends.file ?? "")#\(service.name)"
+        guard !chain.contains(here) else {
+            throw ComposeError(file: extends.location.file, line: extends.location.line,
+                               message: "circular extends: \((chain + [here]).joined(separator: " -> "))")
+        }
+        var pool = services
+        if let file = extends.file {
+            if context.extended[file] == nil {
+                // What an extended file brings is resolved against its own folder.
+                context.extended[file] = try parseFile(display: file, path: file, workingDirectory: Self.folder(of: file),
+                                                       context: &context).services
+            }
+            pool = context.extended[file]!
+        }
+        guard var base = pool.first(where: { $0.name == extends.service }) else {
+            throw ComposeError(file: extends.location.file, line: extends.location.line,
+                               message: "extends: no service \(extends.service)\(extends.file.map { " in \($0)" } ?? "")")
+        }
+        if !base.volumesFrom.isEmpty {
+            throw ComposeError(file: extends.location.file, line: extends.location.line,
+                               message: "cannot extend service \(extends.service): services with volumes_from cannot be extended")
+        }
+        base = try resolveExtends(base, in: pool, context: &context, chain: chain + [here])
+        var own = service
+        own.extends = nil
+        base.extends = nil
+        var merged = Self.merge(base, own)
+        merged.name = service.name
+        merged.location = service.location
+        return merged
+    }
+}
+
+/// Reads one file's nodes into the model, interpolating each value.
+struct NodeReader {
+    let file: String
+    let workingDirectory: String
+    var context: ComposeLoader.Context
+
+    init(file: String, workingDirectory: String, context: ComposeLoader.Context) {
+        self.file = file
+        self.workingDirectory = workingDirectory
+        self.context = context
+    }
+
+    func location(_ node: Node) -> SourceLocation { SourceLocation(file: file, line: node.mark?.line ?? 1) }
+
+    func error(_ node: Node, _ message: String) -> ComposeError {
+        ComposeError(file: file, line: node.mark?.line ?? 1, message: message)
+    }
+
+    mutating func checkInterpolation(_ node: Node) throws(ComposeError) {
+        switch node {
+        case .scalar: _ = try string(node)
+        case .mapping(let map): for (_, value) in map { try checkInterpolation(value) }
+        case .sequence(let seq): for item in seq { try checkInterpolation(item) }
+        default: break
+        }
+    }
+
+    mutating func string(_ node: Node) throws(ComposeError) -> String {
+        guard let raw = node.scalar?.string else { throw error(node, "expected a single value") }
+        do {
+            return try ComposeInterpolation.interpolate(raw, environment: context.environment, unset: &context.unset)
+        } catch let failure {
+            throw error(node, "\(failure)")
+        }
+    }
+
+    mutating func bool(_ node: Node) throws(ComposeError) -> Bool {
+        switch try string(node).lowercased() {
+        case "true", "yes", "y", "on", "1": return true
+        case "false", "no", "n", "off", "0": return false
+        case let other: throw error(node, "expected true or false, not \(other)")
+        }
+    }
+
+    mutating func integer(_ node: Node) throws(ComposeError) -> Int64 {
+        let text = try string(node)
+        guard let value = Int64(text) else { throw error(node, "expected a whole number, not \(text)") }
+        return value
+    }
+
+    mutating func strings(_ node: Node) throws(ComposeError) -> [Located<String>] {
+        if node.scalar != nil { return [Located(try string(node), location(node))] }
+        guard let seq = node.sequence else { throw error(node, "expected a list") }
+        var out: [Located<String>] = []
+        for item in seq { out.append(Located(try string(item), location(item))) }
+        return out
+    }
+
+    /// `~`, `.` and `..` against the working folder; absolute paths as written.
+    func hostPath(_ path: String) -> String {
+        var p = path
+        if p == "~" || p.hasPrefix("~/") { p = context.home + p.dropFirst() }
+        if p.hasPrefix("/") { return p == path ? p : ComposeLoader.normalize(p) }
+        return ComposeLoader.normalize(workingDirectory + "/" + p)
+    }
+
+    static func isPath(_ source: String) -> Bool { source.hasPrefix(".") || source.hasPrefix("/") || source.hasPrefix("~") }
+
+    mutating func service(name: String, key: Node, value: Node) throws(ComposeError) -> ComposeService {
+        var s = ComposeService(name: name, location: location(key))
+        guard let map = value.mapping else { throw error(value, "service \(name) must be a mapping") }
+        for (k, v) in map {
+            let field = try string(k)
+            switch field {
+            case "image": s.image = try string(v)
+            case "container_name": s.containerName = try string(v)
+            case "network_mode": s.networkMode = try string(v)
+            case "privileged": s.privileged = Located(try bool(v), location(v))
+            case "pid": s.pid = Located(try string(v), location(v))
+            case "cap_add": s.capAdd = try strings(v)
+            case "pids_limit": s.pidsLimit = Located(try integer(v), location(v))
+            case "profiles": s.profiles = try strings(v).map(\.value)
+            case "labels": s.labels = try labels(v)
+            case "volumes":
+                guard let seq = v.sequence else { throw error(v, "volumes of service \(name) must be a list") }
+                for item in seq { s.volumes.append(try mount(item)) }
+            case "devices":
+                for item in try strings(v) { s.devices.append(try device(item, node: v)) }
+            case "volumes_from":
+                for item in try strings(v) { s.volumesFrom.append(volumesFrom(item)) }
+            case "extends": s.extends = try extends(v)
+            case "deploy":
+                if let pids = v.mapping?["resources"]?.mapping?["limits"]?.mapping?["pids"] {
+                    s.deployPidsLimit = Located(try integer(pids), location(pids))
+                }
+            default: continue
+            }
+        }
+        return s
+    }
+
+    mutating func labels(_ node: Node) throws(ComposeError) -> [String: String] {
+        var out: [String: String] = [:]
+        if let map = node.mapping {
+            for (k, v) in map { out[try string(k)] = v.scalar == nil ? "" : try string(v) }
+            return out
+        }
+        for item in try strings(node) {
+            let parts = item.value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            out[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return out
+    }
+
+    /// Short syntax `[SOURCE:]TARGET[:MODE]`, or the long mapping.
+    mutating func mount(_ node: Node) throws(ComposeError) -> ComposeMount {
+        let here = location(node)
+        if node.scalar != nil {
+            let text = try string(node)
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard (1...3).contains(parts.count), !parts.contains(where: \.isEmpty) else {
+                throw error(node, "volume \(text): expected [SOURCE:]TARGET[:MODE]")
+            }
+            if parts.count == 1 {
+                return ComposeMount(type: .volume, source: nil, target: parts[0], readOnly: false, location: here)
+            }
+            let readOnly = parts.count == 3 && parts[2].split(separator: ",").contains("ro")
+            if Self.isPath(parts[0]) {
+                return ComposeMount(type: .bind, source: hostPath(parts[0]), target: parts[1], readOnly: readOnly, location: here)
+            }
+            return ComposeMount(type: .volume, source: parts[0], target: parts[1], readOnly: readOnly, location: here)
+        }
+        guard let map = node.mapping else { throw error(node, "a volume is a string or a mapping") }
+        guard let typeNode = map["type"] else { throw error(node, "a volume in long syntax needs type:") }
+        let typeText = try string(typeNode)
+        guard let type = ComposeMount.Kind(rawValue: typeText) else { throw error(typeNode, "unknown volume type \(typeText)") }
+        guard let targetNode = map["target"] else { throw error(node, "a volume in long syntax needs target:") }
+        let target = try string(targetNode)
+        var source = try map["source"].map { (n: Node) throws(ComposeError) -> String in try string(n) }
+        if type == .bind, let s = source { source = hostPath(s) }
+        if let s = source, s.isEmpty { source = nil }
+        let readOnly = try map["read_only"].map { (n: Node) throws(ComposeError) -> Bool in try bool(n) } ?? false
+        return ComposeMount(type: type, source: source, target: target, readOnly: readOnly, location: here)
+    }
+
+    func device(_ item: Located<String>, node: Node) throws(ComposeError) -> ComposeDevice {
+        let parts = item.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(parts.count), !parts[0].isEmpty else {
+            throw ComposeError(file: file, line: item.location.line, message: "device \(item.value): expected HOST[:CONTAINER[:PERMISSIONS]]")
+        }
+        return ComposeDevice(hostPath: parts[0], containerPath: parts.count > 1 ? parts[1] : parts[0],
+                             permissions: parts.count > 2 ? parts[2] : "rwm", location: item.location)
+    }
+
+    func volumesFrom(_ item: Located<String>) -> ComposeVolumesFrom {
+        var parts = item.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var readOnly = false
+        if parts.count > 1, parts.last == "ro" || parts.last == "rw" { readOnly = parts.removeLast() == "ro" }
+        let source: ComposeVolumesFrom.Source
+        if parts.count == 2, parts[0] == "container" {
+            source = .container(parts[1])
+        } else if parts.count == 2, parts[0] == "service" {
+            source = .service(parts[1])
+        } else {
+            source = .service(parts.joined(separator: ":"))
+        }
+        return ComposeVolumesFrom(source: source, readOnly: readOnly, location: item.location)
+    }
+
+    mutating func extends(_ node: Node) throws(ComposeError) -> ComposeExtends {
+        if node.scalar != nil { return ComposeExtends(service: try string(node), file: nil, location: location(node)) }
+        guard let map = node.mapping, let serviceNode = map["service"] else { throw error(node, "extends needs service:") }
+        let file = try map["file"].map { (n: Node) throws(ComposeError) -> String in hostPath(try string(n)) }
+        return ComposeExtends(service: try string(serviceNode), file: file, location: location(node))
+    }
+
+    mutating func volume(key: String, keyNode: Node, value: Node) throws(ComposeError) -> ComposeVolume {
+        var v = ComposeVolume(key: key, engineName: "", driver: nil, driverOptions: [:], external: false,
+                              location: location(keyNode))
+        guard let map = value.mapping else { return v }  // `name:` with nothing: a plain local volume
+        for (k, val) in map {
+            switch try string(k) {
+            case "driver": v.driver = try string(val)
+            case "name": v.engineName = try string(val)
+            case "driver_opts":
+                guard let opts = val.mapping else { throw error(val, "driver_opts must be a mapping") }
+                for (ok, ov) in opts { v.driverOptions[try string(ok)] = try string(ov) }
+            case "external":
+                if let ext = val.mapping {
+                    v.external = true
+                    if let n = ext["name"] { v.engineName = try string(n) }
+                } else {
+                    v.external = try bool(val)
+                }
+            default: continue
+            }
+        }
+        return v
+    }
+}

@@ -1,0 +1,305 @@
+@testable import DockwardAudit
+import Foundation
+import XCTest
+
+/// Compose files written to a temp folder and loaded as the CLI would.
+final class ComposeLoaderTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "dockward-compose-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = dir + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func load(_ files: [String], env: [String: String] = ["HOME": "/home/op"], profiles: [String] = []) throws -> ComposeProject {
+        try ComposeLoader(environment: env, currentDirectory: dir).load(files: files)
+    }
+
+    func testShortSyntaxForms() throws {
+        let f = try write("a.yml", """
+        services:
+          web:
+            image: busybox
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+              - ./data:/data:ro
+              - ../up:/up
+              - ~/x:/x:rw,z
+              - ~:/home
+              - named:/named
+              - /anon
+              - .:/here
+        volumes:
+          named: {}
+        """)
+        let web = try XCTUnwrap(try load(["a.yml"]).service("web"))
+        let got = web.volumes.map { "\($0.type.rawValue) \($0.source ?? "-") \($0.target) \($0.readOnly ? "ro" : "rw") \($0.location.line)" }
+        let parent = (dir as NSString).deletingLastPathComponent
+        XCTAssertEqual(got, [
+            "bind /var/run/docker.sock /var/run/docker.sock rw 5",
+            "bind \(dir)/data /data ro 6",
+            "bind \(parent)/up /up rw 7",
+            "bind /home/op/x /x rw 8",
+            "bind /home/op /home rw 9",
+            "volume named /named rw 10",
+            "volume - /anon rw 11",
+            "bind \(dir) /here rw 12",
+        ])
+        XCTAssertEqual(f, dir + "/a.yml")
+    }
+
+    func testLongSyntaxAndTopLevelVolumes() throws {
+        _ = try write("a.yml", """
+        services:
+          web:
+            volumes:
+              - type: bind
+                source: ./sub
+                target: /sub
+                read_only: true
+              - type: volume
+                source: runvol
+                target: /r
+              - type: tmpfs
+                target: /t
+              - type: volume
+                target: /anon
+        volumes:
+          runvol:
+            driver_opts:
+              type: none
+              o: bind
+              device: /run
+          ext:
+            external: true
+          extnamed:
+            external:
+              name: real-ext
+          renamed:
+            name: fixed
+        """)
+        let project = try load(["a.yml"])
+        let v = try XCTUnwrap(project.service("web")).volumes
+        XCTAssertEqual(v.map(\.type), [.bind, .volume, .tmpfs, .volume])
+        XCTAssertEqual(v[0].source, dir + "/sub")
+        XCTAssertTrue(v[0].readOnly)
+        XCTAssertEqual(v[0].location.line, 4)
+        XCTAssertNil(v[3].source)
+        let run = try XCTUnwrap(project.volumes["runvol"])
+        XCTAssertEqual(run.driverOptions, ["type": "none", "o": "bind", "device": "/run"])
+        XCTAssertEqual(run.engineName, "\(ComposeLoader.normalizeProjectName((dir as NSString).lastPathComponent))_runvol")
+        XCTAssertEqual(project.volumes["ext"]?.engineName, "ext")
+        XCTAssertEqual(project.volumes["ext"]?.external, true)
+        XCTAssertEqual(project.volumes["extnamed"]?.engineName, "real-ext")
+        XCTAssertEqual(project.volumes["renamed"]?.engineName, "fixed")
+    }
+
+    func testHostControlKeysAndLimits() throws {
+        _ = try write("a.yml", """
+        services:
+          tool:
+            privileged: true
+            pid: host
+            cap_add: [SYS_PTRACE, NET_ADMIN]
+            devices:
+              - /dev/sda:/dev/xvda:rwm
+              - /dev/fuse
+            pids_limit: 100
+            volumes_from:
+              - web
+              - service:db:ro
+              - container:legacy:ro
+          capped:
+            deploy:
+              resources:
+                limits:
+                  pids: 50
+          quoted:
+            privileged: "yes"
+            pids_limit: "-1"
+        """)
+        let p = try load(["a.yml"])
+        let tool = try XCTUnwrap(p.service("tool"))
+        XCTAssertEqual(tool.privileged?.value, true)
+        XCTAssertEqual(tool.privileged?.location.line, 3)
+        XCTAssertEqual(tool.pid?.value, "host")
+        XCTAssertEqual(tool.capAdd.map(\.value), ["SYS_PTRACE", "NET_ADMIN"])
+        XCTAssertEqual(tool.devices.map { "\($0.hostPath)>\($0.containerPath):\($0.permissions)" },
+                       ["/dev/sda>/dev/xvda:rwm", "/dev/fuse>/dev/fuse:rwm"])
+        XCTAssertEqual(tool.ownPidsLimit?.value, 100)
+        XCTAssertEqual(tool.volumesFrom.map(\.source), [.service("web"), .service("db"), .container("legacy")])
+        XCTAssertEqual(tool.volumesFrom.map(\.readOnly), [false, true, true])
+        XCTAssertEqual(p.service("capped")?.ownPidsLimit?.value, 50)
+        XCTAssertEqual(p.service("capped")?.ownPidsLimit?.location.line, 18)
+        XCTAssertEqual(p.service("quoted")?.privileged?.value, true)
+        XCTAssertEqual(p.service("quoted")?.ownPidsLimit?.value, -1)
+    }
+
+    func testInterpolationFromEnvironmentOverDotEnv() throws {
+        _ = try write(".env", "SOCK=/var/run/docker.sock\nMODE=ro\nFROM_FILE=file\n")
+        _ = try write("a.yml", """
+        services:
+          web:
+            image: ${IMAGE:-busybox}
+            privileged: ${PRIV-false}
+            volumes:
+              - ${SOCK}:/s:${MODE}
+              - $$HOME:/literal
+        """)
+        let p = try load(["a.yml"], env: ["HOME": "/home/op", "MODE": "rw", "PRIV": "true"])
+        let web = try XCTUnwrap(p.service("web"))
+        XCTAssertEqual(web.image, "busybox")
+        XCTAssertEqual(web.privileged?.value, true)
+        XCTAssertEqual(web.volumes.map { "\($0.source ?? "") \($0.target) \($0.readOnly)" },
+                       ["/var/run/docker.sock /s false", "$HOME /literal false"])
+        // `$HOME` after $$ is a named volume called "$HOME": Compose says the same.
+        XCTAssertEqual(web.volumes[1].type, .volume)
+    }
+
+    func testRequiredVariableFailsTheFileWithItsLine() throws {
+        _ = try write("a.yml", """
+        services:
+          web:
+            environment:
+              TOKEN: ${TOKEN:?set TOKEN first}
+        """)
+        XCTAssertThrowsError(try load(["a.yml"])) {
+            let e = $0 as? ComposeError
+            XCTAssertEqual(e?.line, 4)
+            XCTAssertEqual(e?.file, "a.yml")
+            XCTAssertTrue(e?.message.contains("set TOKEN first") ?? false, "\(String(describing: e))")
+        }
+    }
+
+    func testMergeOrder() throws {
+        _ = try write("base.yml", """
+        services:
+          web:
+            image: one
+            privileged: false
+            cap_add: [NET_ADMIN]
+            volumes:
+              - ./a:/data
+              - /srv:/srv
+            devices: ["/dev/null:/dev/n"]
+            labels: {a: "1", b: "1"}
+            pids_limit: 10
+        """)
+        _ = try write("over.yml", """
+        services:
+          web:
+            image: two
+            privileged: true
+            cap_add: [SYS_PTRACE, NET_ADMIN]
+            volumes:
+              - /var/run/docker.sock:/data
+            devices: ["/dev/zero:/dev/n"]
+            labels: {b: "2"}
+          extra:
+            image: three
+        """)
+        let p = try load(["base.yml", "over.yml"])
+        XCTAssertEqual(p.services.map(\.name), ["web", "extra"])
+        let web = try XCTUnwrap(p.service("web"))
+        XCTAssertEqual(web.image, "two")
+        XCTAssertEqual(web.privileged?.value, true)
+        XCTAssertEqual(web.privileged?.location, SourceLocation(file: "over.yml", line: 4))
+        XCTAssertEqual(web.capAdd.map(\.value), ["NET_ADMIN", "SYS_PTRACE"])
+        XCTAssertEqual(web.volumes.map { "\($0.source ?? "") \($0.target) \($0.location.file)" },
+                       ["/var/run/docker.sock /data over.yml", "/srv /srv base.yml"])
+        XCTAssertEqual(web.devices.map(\.hostPath), ["/dev/zero"])
+        XCTAssertEqual(web.labels, ["a": "1", "b": "2"])
+        XCTAssertEqual(web.pidsLimit?.value, 10)
+        // The other order: the base file's values win.
+        let q = try load(["over.yml", "base.yml"])
+        XCTAssertEqual(q.service("web")?.image, "one")
+        XCTAssertEqual(q.service("web")?.privileged?.value, false)
+        XCTAssertEqual(q.service("web")?.volumes.first?.source, dir + "/a")
+    }
+
+    func testOverrideFilePathsResolveAgainstTheProjectFolder() throws {
+        _ = try write("base.yml", "services:\n  web:\n    image: one\n")
+        _ = try write("sub/over.yml", "services:\n  web:\n    volumes: [./x:/x]\n")
+        let p = try load(["base.yml", "sub/over.yml"])
+        XCTAssertEqual(p.service("web")?.volumes.first?.source, dir + "/x")
+    }
+
+    func testExtendsSameFileAndOtherFile() throws {
+        _ = try write("sub/common.yml", """
+        services:
+          base:
+            image: common
+            volumes: [./cfg:/cfg]
+            cap_add: [SYS_ADMIN]
+        """)
+        _ = try write("a.yml", """
+        services:
+          local:
+            image: local
+            pid: host
+          web:
+            extends: local
+            privileged: true
+          ops:
+            extends:
+              file: sub/common.yml
+              service: base
+            pid: host
+            volumes: [/run:/run]
+        """)
+        let p = try load(["a.yml"])
+        let web = try XCTUnwrap(p.service("web"))
+        XCTAssertEqual(web.image, "local")
+        XCTAssertEqual(web.pid?.value, "host")
+        XCTAssertEqual(web.privileged?.value, true)
+        XCTAssertNil(web.extends)
+        let ops = try XCTUnwrap(p.service("ops"))
+        XCTAssertEqual(ops.image, "common")
+        XCTAssertEqual(ops.capAdd.map(\.value), ["SYS_ADMIN"])
+        // What the extended file brings is resolved against its own folder.
+        XCTAssertEqual(ops.volumes.map(\.source), [dir + "/sub/cfg", "/run"])
+        XCTAssertEqual(ops.location.line, 8)
+    }
+
+    func testCircularExtendsIsRefused() throws {
+        _ = try write("a.yml", "services:\n  a:\n    extends: b\n  b:\n    extends: a\n")
+        XCTAssertThrowsError(try load(["a.yml"])) { XCTAssertTrue("\($0)".contains("circular extends"), "\($0)") }
+    }
+
+    func testProfiles() throws {
+        _ = try write("a.yml", """
+        services:
+          always: {image: a}
+          debug: {image: b, profiles: [debug]}
+          both: {image: c, profiles: [debug, ops]}
+        """)
+        let p = try load(["a.yml"])
+        XCTAssertEqual(p.services.filter { $0.isActive(profiles: []) }.map(\.name), ["always"])
+        XCTAssertEqual(p.services.filter { $0.isActive(profiles: ["ops"]) }.map(\.name), ["always", "both"])
+        XCTAssertEqual(p.services.filter { $0.isActive(profiles: ["debug"]) }.map(\.name), ["always", "debug", "both"])
+    }
+
+    func testProjectName() throws {
+        _ = try write("a.yml", "services:\n  web: {image: a}\n")
+        XCTAssertEqual(try ComposeLoader(environment: ["COMPOSE_PROJECT_NAME": "My.App"], currentDirectory: dir)
+            .load(files: ["a.yml"]).name, "myapp")
+        XCTAssertEqual(try ComposeLoader(environment: [:], projectName: "given", currentDirectory: dir)
+            .load(files: ["a.yml"]).name, "given")
+    }
+
+    func testBadFilesSayWhere() throws {
+        _ = try write("bad.yml", "services:\n  web:\n    volumes: [\"a:b:c:d\"]\n")
+        XCTAssertThrowsError(try load(["bad.yml"])) { XCTAssertEqual(($0 as? ComposeError)?.line, 3) }
+        _ = try write("notyaml.yml", "services:\n  web: [\n")
+        XCTAssertThrowsError(try load(["notyaml.yml"])) { XCTAssertTrue("\($0)".contains("not valid YAML"), "\($0)") }
+        XCTAssertThrowsError(try load(["missing.yml"])) { XCTAssertTrue("\($0)".contains("cannot read"), "\($0)") }
+    }
+}
