@@ -111,6 +111,12 @@ cp /bin/busybox "$DIR/rootfs/bin/busybox"
 for applet in sh sleep cat echo ls ps kill true touch wc; do ln -sf busybox "$DIR/rootfs/bin/$applet"; done
 tar -C "$DIR/rootfs" -c . | docker import - "$IMAGE" >/dev/null 2>&1 \
     || { fail image "docker import of busybox failed"; finish; }
+# Podman's API socket, up before the install as on a host that runs it:
+# the package's drop-in gives it the group dockward and its postinst
+# restarts it. The same image in Podman's store.
+systemctl start podman.socket 2>/dev/null
+podman_before=$(stat -c '%U:%G %a' /run/podman/podman.sock 2>&1)
+tar -C "$DIR/rootfs" -c . | podman import - "$IMAGE" >/dev/null 2>&1 || info "podman import of busybox failed"
 mark boot-and-image
 info "boot: $(systemd-analyze time 2>&1 | head -n1); slowest units: $(systemd-analyze blame --no-pager 2>/dev/null | head -n6 | awk '{ printf "%s%s %s", sep, $NF, $1; sep = ", " }')"
 
@@ -341,5 +347,80 @@ scope_max=$(cat "$scope/pids.max")
 [ "$limit" = 40 ] && [ "$scope_max" = 40 ]
 verdict update-with-actions $? "cap_unlimited 2048, action: ${capped:-none}; before docker update: $before; 5 s after --pids-limit 40: inspect $limit, pids.max $scope_max, pids.current $(cat "$scope/pids.current"); action entries: $(jx CONTAINER_ID_FULL="$id" | sed -n 's/^DOCKWARD_ALERT=\(action-.*\)/\1/p' | oneline)"
 mark update-with-actions
+
+# --- 12. Podman: the same checks against its API (systemd manager, crun) ------------
+# One daemon follows one engine: the config's socket becomes Podman's. The
+# containers sit at machine.slice/libpod-<id>.scope, their processes and
+# their limit in crun's container subgroup.
+PSOCK=/run/podman/podman.sock
+cp "$DIR/dockward.yml.orig" "$CONF"
+set_conf socket "$PSOCK"
+set_conf poll_interval 1s
+owner=$(stat -c '%U:%G %a' "$PSOCK" 2>&1)
+restart_dockward
+up=$?
+product=$(field ENGINE_PRODUCT DOCKWARD_EVENT=engine-connected DOCKER_SOCKET="$PSOCK")
+api=$(field ENGINE_API_VERSION DOCKWARD_EVENT=engine-connected DOCKER_SOCKET="$PSOCK")
+[ "$up" = 0 ] && [ "$owner" = "root:dockward 660" ] && echo "$product" | grep -q Podman
+verdict podman-connected $? "$PSOCK before the install: $podman_before, after: $owner; engine-connected ENGINE_PRODUCT=$product ENGINE_API_VERSION=$api; STATUS=$(prop StatusText)"
+mark podman-connect
+prun() { podman run -d --network none --ulimit nofile=1024:1024 "$@" 2>&1 | tail -n1; }
+start=$(now_usec)
+PBOMB=$(prun --name p-bomb --pids-limit 50 "$IMAGE" sh -c '(while :; do sleep 1000 & done); sleep 100000')
+PSOCKC=$(prun --name p-socket -v "$PSOCK:$PSOCK" "$IMAGE" sleep 100000)
+PUNL=$(prun --name p-unlimited --pids-limit -1 "$IMAGE" sh -c 'i=0; while [ $i -lt 20 ]; do sleep 100000 & i=$((i + 1)); done; wait')
+PDIES=$(prun --name p-dies --pids-limit 30 "$IMAGE" sh -c 'while :; do sleep 1000 & done')
+mark podman-start
+plimit() { cat "$CG$(awk -F: '$1 == 0 { print $3 }' "/proc/$(podman inspect -f '{{.State.Pid}}' "$1")/cgroup")/pids.max" 2>&1; }
+
+wait_for 20 has DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PBOMB"
+sleep 2
+n=$(entries DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PBOMB")
+max=$(field PIDS_MAX DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PBOMB")
+t=$(first_usec DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PBOMB")
+k=$(kline_usec "libpod-$PBOMB.scope\(/container\)\?")
+latency=$(( ${t:-0} - ${k:-0} ))
+[ "$n" = 1 ] && [ "$max" = 50 ] && [ -n "$k" ] && [ -n "$t" ] && [ "$latency" -le 5000000 ]
+verdict podman-refusal $? "podman run --pids-limit 50: $n pids-exhausted entry, CONTAINER_NAME=$(field CONTAINER_NAME DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PBOMB") PIDS_MAX=$max CGROUP_PATH=$(field CGROUP_PATH DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PBOMB"), $(ms "$latency") ms after the kernel's line; kernel: $(kline_path "libpod-$PBOMB.scope\(/container\)\?")"
+
+wait_for 20 has DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$PSOCKC"
+seen=$?
+exposure=$(field EXPOSURE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$PSOCKC")
+[ "$seen" = 0 ] && [ "$exposure" = direct ]
+verdict podman-socket $? "-v $PSOCK:$PSOCK: $(entries DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$PSOCKC") socket-mount entry, EXPOSURE=$exposure SOCKET_PATH=$(field SOCKET_PATH DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$PSOCKC") MOUNT_SOURCE=$(field MOUNT_SOURCE DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$PSOCKC")"
+
+wait_for 15 has DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$PUNL"
+seen=$?
+[ "$seen" = 0 ]
+verdict podman-unlimited $? "podman run --pids-limit -1 (its pids.max $(plimit "$PUNL")): $(entries DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$PUNL") pids-unlimited entry, PIDS_MAX=$(field PIDS_MAX DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$PUNL") PIDS_MAX_SOURCE=$(field PIDS_MAX_SOURCE DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$PUNL")"
+
+wait_for 20 has DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PDIES"
+seen=$?
+sleep 1
+names=$(field_all CONTAINER_NAME DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PDIES")
+[ "$seen" = 0 ] && echo " $names " | grep -q ' p-dies '
+verdict podman-dies-at-limit $? "container $(podman inspect -f '{{.State.Status}} (exit {{.State.ExitCode}})' "$PDIES" 2>&1); $(entries DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PDIES") pids-exhausted entries, their CONTAINER_NAME: $names, PIDS_MAX: $(field_all PIDS_MAX DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PDIES")"
+mark podman-checks
+
+pours() {
+    echo $(( $(entries DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PBOMB") \
+        + $(entries DOCKWARD_ALERT=pids-exhausted CONTAINER_ID_FULL="$PDIES") \
+        + $(entries DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$PSOCKC") \
+        + $(entries DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$PUNL") ))
+}
+before=$(pours)
+restart_dockward
+up=$?
+sleep 5
+after=$(pours)
+[ "$up" = 0 ] && [ "$after" = "$before" ]
+verdict podman-quiet-restart $? "systemctl restart: entries of the 4 Podman containers $before -> $after 5 s after the engine link was up"
+
+listed=$(dockward alerts 2>&1)
+rc=$?
+[ "$rc" = 0 ] && echo "$listed" | grep ' socket-mount ' | grep -q p-socket && echo "$listed" | grep ' pids-exhausted ' | grep -q p-bomb
+verdict podman-alerts-command $? "dockward alerts exit $rc: $(echo "$listed" | grep -E 'p-(bomb|socket)' | sed 's/  */ /g' | oneline)"
+mark podman-restart-alerts
+podman kill -a >/dev/null 2>&1
 
 finish

@@ -35,6 +35,10 @@ ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
 CACHE_DIR=${DOCKWARD_SYSTEMD_CACHE:-/var/cache/dockward-test}
 SUITE=bookworm
 INCLUDE=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,passwd,linux-image-amd64,docker.io,busybox-static,apparmor
+# Installed by apt inside the tree after debootstrap (which does not
+# resolve the alternatives in Podman's dependencies): Podman 4.3, crun and
+# conmon, for the guest's Podman checks.
+APT_EXTRA="podman crun conmon"
 # The second kernel, installed from the security suite inside the tree.
 KERNEL2_PATTERN='^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$'
 KERNELS=${DOCKWARD_V2HOST_KERNELS:-"6.1 6.12"}
@@ -96,7 +100,7 @@ cached_tree() {
     [ -n "$mirror" ] || die "no $SUITE mirror in /etc/apt/sources.list{,.d/}"
     [ -n "$security" ] || die "no $SUITE-security mirror in /etc/apt/sources.list{,.d/} (the 6.12 kernel comes from it)"
     arch=$(dpkg --print-architecture)
-    key=$(printf '%s\n' "suite=$SUITE" "variant=minbase" "include=$INCLUDE" "kernel2=$KERNEL2_PATTERN" \
+    key=$(printf '%s\n' "suite=$SUITE" "variant=minbase" "include=$INCLUDE" "kernel2=$KERNEL2_PATTERN" "apt=$APT_EXTRA" \
         "mirror=$mirror" "security=$security" "arch=$arch" "v2host=1" | sha256sum | cut -c1-16)
     dir="$CACHE_DIR/debian12-v2host-$key"
     mkdir -p "$CACHE_DIR"
@@ -136,8 +140,9 @@ EOF
             chroot "$root" apt-get update -qq
             name=$(chroot "$root" apt-cache search --names-only "$KERNEL2_PATTERN" | awk '{ print $1 }' | sort -V | tail -n1)
             [ -n "$name" ] || { echo "no package matches $KERNEL2_PATTERN in $security" >&2; exit 1; }
-            echo "installing $name"
-            DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install-recommends "$name"
+            echo "installing $name $APT_EXTRA"
+            # shellcheck disable=SC2086 # a list of package names
+            DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install-recommends "$name" $APT_EXTRA
             chroot "$root" apt-get clean
         ) >>"$logf" 2>&1
         rc=$?
@@ -146,7 +151,7 @@ EOF
         if [ "$rc" != 0 ]; then
             tail -20 "$logf" >&2
             rm -rf "$tmp"
-            die "installing the 6.12 kernel failed; see $logf"
+            die "installing the 6.12 kernel and $APT_EXTRA failed; see $logf"
         fi
         rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
         echo '/dev/vda / ext4 rw 0 1' > "$root/etc/fstab"
@@ -163,7 +168,8 @@ EOF
 
 install_tools
 if [ "${1:-}" = --prepare ]; then
-    echo "$(cached_tree)/root"
+    tree=$(cached_tree)
+    echo "$tree/root"
     exit 0
 fi
 [ $# -eq 1 ] || { echo "usage: $0 DEB | --prepare" >&2; exit 2; }

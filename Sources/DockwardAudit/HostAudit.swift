@@ -166,7 +166,9 @@ public struct HostAudit: Sendable {
                 findings += detector.observe(sample, at: now, policy: policy, timing: timing, host: hostSample,
                                              ceilingOrigin: place.driver.ceilingOrigin)
             }
-            for finding in findings {
+            for var finding in findings {
+                // One look has no earlier report to count refusals since.
+                finding.newlyRefused = nil
                 report.items.append(AuditItem(entry: Finding.containerPids(finding, ref, peak: sample.peak).entry,
                                               service: details.metadata.labels[Self.serviceLabel]))
             }

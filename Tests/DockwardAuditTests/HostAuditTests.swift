@@ -69,6 +69,9 @@ final class HostAuditTests: XCTestCase {
         XCTAssertEqual(got, ["bomb pids-exhausted", "priv privileged", "sock socket-mount", "vol socket-mount",
                              "ceiling pids-unlimited", "free pids-unlimited"])
         XCTAssertEqual(r.items.first { $0.subject == "sock" }?.service, "agent")
+        let bomb = try XCTUnwrap(r.items.first { $0.subject == "bomb" })
+        XCTAssertTrue(bomb.entry.message.hasSuffix("the kernel refused 42 forks."),
+                      "one look counts no refusals since an earlier report: \(bomb.entry.message)")
         let posture = Dictionary(uniqueKeysWithValues: r.postures.map { ($0.container.displayName, $0) })
         XCTAssertEqual(posture.count, 6)
         XCTAssertNil(posture["priv"]?.reading, "a created container has no cgroup")
