@@ -62,6 +62,12 @@ final class PidsWatch {
     /// ones are new, and forks refused before their first poll count.
     private var initialScanDone = false
     private var goneRefusals = GoneRefusals()
+    /// Containers no longer watched while their pids-exhausted episode was
+    /// open (most died of it), with when (monotonic): the kernel's line for
+    /// that refusal can reach dockward after the cgroup went (through the
+    /// journal, seconds late), and is then said already.
+    private var goneWhileExhausted: [ContainerID: Int64] = [:]
+    nonisolated static let goneWhileExhaustedMemory = Interval.minutes(5)
     private var hostProblemLogged = false
     /// The last host reading: the ceiling for containers without a limit.
     private var lastHostSample: HostPidsSample?
@@ -94,6 +100,10 @@ final class PidsWatch {
         }
         refusals.onClosed = { [weak self] in self?.refusalSourceClosed() }
         cgroups.onRefusal = { [weak self] id in self?.refusalReported(id, at: SystemClock.monotonicNanos()) }
+        cgroups.onRemoved = { [weak self] watched in
+            guard watched.detector.openEpisodes.exhausted else { return }
+            self?.goneWhileExhausted[watched.cgroup.id] = SystemClock.monotonicNanos()
+        }
     }
 
     var containers: [ContainerID: WatchedContainer] { cgroups.byID }
@@ -104,6 +114,10 @@ final class PidsWatch {
         cgroups.readFileChanges()  // what happened since the queue last turned: a new cgroup is found now
         discover(now: now)
         for (id, gone) in goneRefusals.takeExpired(at: SystemClock.monotonicNanos()) { sendGone(id, gone, nil) }
+        if !goneWhileExhausted.isEmpty {
+            let oldest = SystemClock.monotonicNanos() - Self.goneWhileExhaustedMemory.nanoseconds
+            goneWhileExhausted = goneWhileExhausted.filter { $0.value > oldest }
+        }
         let timing = AlertTiming(config)
         do {
             lastHostSample = try hostReader.read()
@@ -249,7 +263,11 @@ final class PidsWatch {
         }
         if cgroups[id] == nil, let containerPath { adopt(id, directory: discovery.directory(of: containerPath), now: now) }
         guard let watched = cgroups[id] else {
-            refusedWithoutCgroup(id, lastKnown: nil)
+            if goneWhileExhausted[id] != nil {
+                logger.debug("the kernel's refusal in container \(id.short), whose cgroup is gone, was reported while it ran")
+            } else {
+                refusedWithoutCgroup(id, lastKnown: nil)
+            }
             return
         }
         cgroups.startReadingEvents(watched)
@@ -262,7 +280,7 @@ final class PidsWatch {
                 sample = try self.sample(watched, at: now)
             }
         } catch .vanished {
-            refusedWithoutCgroup(id, lastKnown: watched)
+            if !watched.detector.openEpisodes.exhausted { refusedWithoutCgroup(id, lastKnown: watched) }
             cgroups.remove(id, reason: "its cgroup is gone")
             return
         } catch {
@@ -356,9 +374,15 @@ final class PidsWatch {
     /// A running container's `mainPid` says where its cgroup is, found
     /// even where no scan looks (a `--cgroup-parent`). Called again when the
     /// container starts or is updated: a limit given later (`docker update
-    /// --pids-limit`) is its own from then on.
-    func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil, mainPid: Int32? = nil) {
+    /// --pids-limit`) is its own from then on. A `cgroupParent` given at
+    /// create is listed by every scan from then on, so the container is
+    /// found the moment its cgroup appears, before it has a main process.
+    func learn(_ id: ContainerID, _ metadata: ContainerMetadata?, hasOwnLimit: Bool? = nil, mainPid: Int32? = nil,
+               cgroupParent: String = "") {
         if let gone = goneRefusals.take(id) { sendGone(id, gone, metadata) }
+        if !cgroupParent.isEmpty, cgroups[id] == nil, let parent = discovery.directory(ofCgroupParent: cgroupParent) {
+            learnParent(parent)
+        }
         if let mainPid { locate(id, mainPid: mainPid) }
         guard let watched = cgroups[id] else { return }
         if let hasOwnLimit, watched.detector.hasOwnLimit != hasOwnLimit {
@@ -496,11 +520,14 @@ final class PidsWatch {
         }) else { return }
         watched.located = true
         logger.debug("container \(id.short) found at \(directory) by asking the kernel")
-        let parent = CgroupLimitChain.parent(of: named)
-        if discovery.learnParent(parent) {
-            logger.info("containers also sit in \(parent) (a cgroup parent of the engine's or the container's): every scan lists it from now on")
-            onParentLearned?()
-        }
+        learnParent(CgroupLimitChain.parent(of: named))
+    }
+
+    private func learnParent(_ parent: String) {
+        guard discovery.learnParent(parent) else { return }
+        cgroups.rescanNow()
+        logger.info("containers also sit in \(parent) (a cgroup parent of the engine's or the container's): every scan lists it from now on")
+        onParentLearned?()
     }
 
     // MARK: Inside

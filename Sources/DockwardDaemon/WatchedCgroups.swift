@@ -75,6 +75,8 @@ final class WatchedCgroups {
     private let notifiesEvents: Bool
     /// A `pids.events` notification: the kernel refused one of its forks.
     var onRefusal: ((ContainerID) -> Void)?
+    /// A container no longer watched here (its cgroup gone, or moved).
+    var onRemoved: ((WatchedContainer) -> Void)?
 
     init(discovery: CgroupDiscovery, budget: DescriptorBudget, queue: DispatchQueue, logger: Logger) {
         self.discovery = discovery
@@ -186,6 +188,7 @@ final class WatchedCgroups {
         }
         watched.files.close()
         if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }
+        onRemoved?(watched)
     }
 
     func shutdown() {
@@ -241,7 +244,11 @@ final class WatchedCgroups {
             parentWatches[path] = nil
         }
         for path in folders where parentWatches[path] == nil {
-            if let wd = watcher.watchFolder(path, as: .parent) { parentWatches[path] = wd }
+            guard let wd = watcher.watchFolder(path, as: .parent) else { continue }
+            parentWatches[path] = wd
+            // A folder watched only now (a slice made a moment ago) may have
+            // got a container between the scan and the watch: scan again.
+            parentsChanged = true
         }
     }
 }

@@ -337,8 +337,14 @@ struct FixtureHost {
         try Self.write("max \(refused)\n", to: dir + "/pids.events")
     }
 
+    /// Gone as the kernel removes a cgroup: its files read nothing through
+    /// a descriptor kept open, then the folder goes.
     func removeCgroup(_ id: ContainerID) throws {
-        try FileManager.default.removeItem(atPath: hierarchy + "/docker/" + id.full)
+        let dir = hierarchy + "/docker/" + id.full
+        for file in ["pids.current", "pids.max", "pids.events"] where FileManager.default.fileExists(atPath: dir + "/" + file) {
+            try Self.write("", to: dir + "/" + file)
+        }
+        try FileManager.default.removeItem(atPath: dir)
     }
 
     /// Rewrites in place (same inode), as the kernel's counters change under a kept-open descriptor.
@@ -373,9 +379,10 @@ struct FixtureHost {
             close(fd)
         }
 
-        /// One record as /dev/kmsg shows it: `6,seq,usec,-;text`.
-        func record(_ text: String) {
-            let line = Array("6,1000,123456789,-;\(text)\n".utf8)
+        /// One record as /dev/kmsg shows it: `6,seq,usec,-;text` (a reader
+        /// skips a sequence number it has read).
+        func record(_ text: String, sequence: Int = 1000) {
+            let line = Array("6,\(sequence),123456789,-;\(text)\n".utf8)
             _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         }
     }
@@ -500,11 +507,12 @@ enum IDs {
 
 func details(_ id: ContainerID, name: String, binds: [(source: String, destination: String)] = [],
              labels: [String: String] = [:], state: String = "running", pidsLimit: Int64? = nil,
-             mainPid: Int32? = nil) -> ContainerDetails {
+             mainPid: Int32? = nil, cgroupParent: String = "") -> ContainerDetails {
     ContainerDetails(
         id: id, metadata: ContainerMetadata(name: "/" + name, image: "local/busybox:test", labels: labels),
         mounts: binds.map { MountPoint(kind: .bind, source: $0.source, destination: $0.destination, readWrite: true) },
-        binds: binds.map { "\($0.source):\($0.destination)" }, state: state, pidsLimit: pidsLimit, mainPid: mainPid)
+        binds: binds.map { "\($0.source):\($0.destination)" }, state: state, pidsLimit: pidsLimit, mainPid: mainPid,
+        cgroupParent: cgroupParent)
 }
 
 /// The Alertmanager delivery's place in the wiring: records what the feed

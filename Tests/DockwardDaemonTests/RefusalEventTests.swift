@@ -34,8 +34,8 @@ final class RefusalEventTests: XCTestCase {
         return d
     }
 
-    private func refusal(_ id: ContainerID) {
-        kernel.record("cgroup: fork rejected by pids controller in /docker/\(id.full)")
+    private func refusal(_ id: ContainerID, sequence: Int = 1000) {
+        kernel.record("cgroup: fork rejected by pids controller in /docker/\(id.full)", sequence: sequence)
     }
 
     func testRefusalIsAnEntryWithoutWaitingForThePoll() throws {
@@ -72,6 +72,33 @@ final class RefusalEventTests: XCTestCase {
         XCTAssertEqual(field(entry, "CGROUP_GONE"), "1")
         XCTAssertEqual(field(entry, "PIDS_MAX"), "300", "the last limit known")
         XCTAssertEqual(entry.priority, .crit)
+    }
+
+    /// Reported while it ran, then gone (it died at its limit): the kernel's
+    /// line that comes late, through the journal, is no second entry,
+    /// whether a poll has dropped the container by then or the line finds
+    /// its cgroup gone.
+    func testALateKernelLineForAContainerReportedBeforeItWentIsNoSecondEntry() throws {
+        for (n, pollFirst) in [(27, true), (29, false)] {
+            let id = IDs.make(n)
+            let d = try watching(id, name: "dies", current: 3, max: 30)
+            try host.setPids(id, current: 30, max: 30, refused: 1)
+            refusal(id)
+            d.waitUntil("the entry while it runs") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+            try host.removeCgroup(id)
+            if pollFirst {
+                d.tick(advancing: .seconds(5))
+                d.tick()
+                d.waitUntil("the poll to drop it") { d.daemon.statusLine.hasPrefix("watching 0 containers") }
+            }
+            refusal(id, sequence: 1001)
+            // A second entry would be written within the name's grace (2 s):
+            // the engine's record is asked for, answered in milliseconds.
+            Thread.sleep(forTimeInterval: 3)
+            XCTAssertEqual(d.writer.entries(.pidsExhausted, for: id).count, 1, "poll first: \(pollFirst)")
+            XCTAssertNil(field(d.writer.entries(.pidsExhausted, for: id).first, "CGROUP_GONE"))
+            d.stop()
+        }
     }
 
     /// Gone before dockward ever saw its cgroup or its name: the engine's
