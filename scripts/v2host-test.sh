@@ -7,6 +7,9 @@
 #   scripts/v2host-test.sh DEB            # boots each kernel; exit 0 when all pass
 #   scripts/v2host-test.sh --prepare      # only builds the cached root tree
 #
+# The guest has Podman 4.3 too (podman.socket, crun): after the Docker
+# checks the daemon is pointed at Podman's socket and checked again.
+#
 # Kernels: 6.1 (linux-image-amd64) and 6.12 (the newest
 # linux-image-6.12.*+deb12-amd64-unsigned of bookworm-security, whose
 # pids.events is hierarchical). DOCKWARD_V2HOST_KERNELS="6.1" boots only some.

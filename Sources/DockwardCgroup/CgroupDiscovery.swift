@@ -54,6 +54,28 @@ public final class CgroupDiscovery {
         return learnedParents.insert(dir).inserted
     }
 
+    /// The folder a container's `HostConfig.CgroupParent` names: a systemd
+    /// slice unit (`acme-web.slice` is `acme.slice/acme-web.slice`, as
+    /// systemd nests slices by their dashes) or, with cgroupfs, a path from
+    /// the hierarchy's root (`/acme`, `acme/web`). Nil for an empty or
+    /// malformed one (`..`, a slice name systemd would refuse).
+    public func directory(ofCgroupParent parent: String) -> String? {
+        let root = layout.hierarchyRoot
+        if parent.hasSuffix(".slice") && !parent.contains("/") {
+            let stem = parent.dropLast(".slice".count)
+            guard !stem.isEmpty, !stem.hasPrefix("-"), !stem.hasSuffix("-"), !stem.contains("--") else { return nil }
+            var path = root, prefix = ""
+            for part in stem.split(separator: "-") {
+                prefix += (prefix.isEmpty ? "" : "-") + part
+                path = FileSystem.join(path, prefix + ".slice")
+            }
+            return path
+        }
+        let parts = parent.split(separator: "/")
+        guard !parts.isEmpty, !parts.contains(where: { $0 == ".." || $0 == "." }) else { return nil }
+        return parts.reduce(root) { FileSystem.join($0, String($1)) }
+    }
+
     /// Every container cgroup present now, in directory order: `visit` gets
     /// its id and driver, and builds its path only if it asks (`path()`), so
     /// a rescan allocates nothing for the containers already watched.

@@ -172,13 +172,17 @@ public struct ContainerDetails: Equatable, Sendable {
     /// `State.Pid`: its main process (in the engine's pid namespace), nil
     /// while it is not running.
     public var mainPid: Int32?
+    /// `HostConfig.CgroupParent`: the parent the container was given
+    /// (`--cgroup-parent`: a slice such as `acme.slice` with the systemd
+    /// driver, a path such as `/acme` with cgroupfs), empty for the engine's own.
+    public var cgroupParent: String
 
     /// True when the container asked for a pids limit of its own.
     public var hasOwnPidsLimit: Bool { (pidsLimit ?? 0) > 0 }
 
     public init(id: ContainerID, metadata: ContainerMetadata, mounts: [MountPoint], binds: [String], state: String,
                 pidsLimit: Int64? = nil, volumes: [VolumeMount] = [], privileged: Bool = false, pidMode: String = "",
-                capAdd: [String] = [], devices: [String] = [], mainPid: Int32? = nil) {
+                capAdd: [String] = [], devices: [String] = [], mainPid: Int32? = nil, cgroupParent: String = "") {
         self.id = id
         self.metadata = metadata
         self.mounts = mounts
@@ -191,5 +195,6 @@ public struct ContainerDetails: Equatable, Sendable {
         self.capAdd = capAdd
         self.devices = devices
         self.mainPid = mainPid
+        self.cgroupParent = cgroupParent
     }
 }

@@ -531,7 +531,8 @@ extension Daemon: EngineLinkObserver {
     }
 
     func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?) {
-        pids.learn(details.id, details.metadata, hasOwnLimit: details.hasOwnPidsLimit, mainPid: details.mainPid)
+        pids.learn(details.id, details.metadata, hasOwnLimit: details.hasOwnPidsLimit, mainPid: details.mainPid,
+                   cgroupParent: details.cgroupParent)
         hostControl.judge(details, eventTimeNano: eventTimeNano)
         saveState(force: false)
     }

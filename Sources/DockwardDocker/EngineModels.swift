@@ -64,6 +64,7 @@ struct WireInspect: Decodable {
         var CapAdd: [String]?
         var Devices: [Device]?
         var Mounts: [RequestedMount]?
+        var CgroupParent: String?
     }
     struct Config: Decodable {
         var Image: String?
@@ -121,7 +122,8 @@ extension ContainerDetails {
             pidMode: host?.PidMode ?? "",
             capAdd: host?.CapAdd ?? [],
             devices: (host?.Devices ?? []).compactMap(\.PathOnHost),
-            mainPid: wire.State?.Pid.flatMap { $0 > 0 ? $0 : nil }
+            mainPid: wire.State?.Pid.flatMap { $0 > 0 ? $0 : nil },
+            cgroupParent: host?.CgroupParent ?? ""
         )
     }
 

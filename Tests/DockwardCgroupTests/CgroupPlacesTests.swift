@@ -163,4 +163,22 @@ final class CgroupPlacesTests: XCTestCase {
         XCTAssertEqual(discovery.relativePath(of: root + "/acme.slice"), "/acme.slice")
         XCTAssertEqual(discovery.directory(of: "/acme.slice"), root + "/acme.slice")
     }
+
+    /// `HostConfig.CgroupParent` as the folder the container will sit in.
+    func testTheFolderACgroupParentNames() {
+        let discovery = CgroupDiscovery(layout: CgroupLayout(version: .v2, hierarchyRoot: "/sys/fs/cgroup"))
+        let table: [(String, String?)] = [
+            ("acme.slice", "/sys/fs/cgroup/acme.slice"),
+            ("acme-web.slice", "/sys/fs/cgroup/acme.slice/acme-web.slice"),
+            ("a-b-c.slice", "/sys/fs/cgroup/a.slice/a-b.slice/a-b-c.slice"),
+            ("/acme", "/sys/fs/cgroup/acme"),
+            ("acme/web/", "/sys/fs/cgroup/acme/web"),
+            ("/acme/web.slice", "/sys/fs/cgroup/acme/web.slice"),
+            ("", nil), ("/", nil), ("-.slice", nil), ("a--b.slice", nil), ("a-.slice", nil),
+            ("/acme/../etc", nil), ("./acme", nil),
+        ]
+        for (parent, folder) in table {
+            XCTAssertEqual(discovery.directory(ofCgroupParent: parent), folder, parent)
+        }
+    }
 }

@@ -69,6 +69,27 @@ final class CgroupPlacesWiringTests: XCTestCase {
         XCTAssertTrue(second.writer.entries(.pidsUnlimited, for: id).isEmpty, "the restart repeats nothing")
     }
 
+    /// `--cgroup-parent acme-web.slice`: known at create, before the
+    /// container has a main process, so its scope is found by the scan its
+    /// appearance sets off, as one in system.slice is.
+    func testACgroupParentGivenAtCreateIsScannedBeforeTheContainerStarts() throws {
+        let started = IDs.make(46)
+        try setCgroup("/system.slice/docker-\(started.full).scope", current: 1, max: 50)
+        engine.add(details(started, name: "other"))
+        let d = try watching(started, version: .v2)
+        let id = IDs.make(47)
+        engine.add(details(id, name: "in-acme", state: "created", cgroupParent: "acme-web.slice"))
+        engine.emit("create", id)
+        d.waitUntil("the create's inspect") { d.engine.inspected.contains(id) }
+        let scope = "/acme.slice/acme-web.slice/docker-\(id.full).scope"
+        try setCgroup(scope, current: 3, max: nil)
+        d.tickUntil("the pids-unlimited entry of the container in acme-web.slice") {
+            !d.writer.entries(.pidsUnlimited, for: id).isEmpty
+        }
+        XCTAssertEqual(d.writer.entries(.pidsUnlimited, for: id).first?.container?.cgroupPath, host.hierarchy + scope)
+        XCTAssertEqual(d.writer.entries(.pidsUnlimited, for: id).first?.container?.metadata?.name, "in-acme")
+    }
+
     /// Podman with crun under systemd: the scope appears first (a scan may
     /// watch it), the `container` cgroup with the limit a moment later; the
     /// start's inspect moves the watch there.
