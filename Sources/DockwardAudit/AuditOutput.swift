@@ -122,7 +122,7 @@ public enum AuditOutput {
                 "name": ruleName(kind),
                 "shortDescription": ["text": ruleText(kind)],
                 "helpUri": "https://github.com/dockward/dockward#\(kind.rawValue)",
-                "defaultConfiguration": ["level": level(defaultPriority(kind, items))],
+                "defaultConfiguration": ["level": level(kind.facts.priority.allowed.max() ?? .warning)],
                 "properties": ["messageId": kind.messageID, "tags": ["security", "docker"]],
             ]
         }
@@ -185,10 +185,6 @@ public enum AuditOutput {
         case .warning: "warning"
         default: "note"
         }
-    }
-
-    private static func defaultPriority(_ kind: EntryKind, _ items: [AuditItem]) -> Priority {
-        items.filter { $0.kind == kind }.map(\.priority).max() ?? .warning
     }
 
     /// A relative path as written (code scanning resolves it against the

@@ -14,24 +14,35 @@ public struct SourceLocation: Equatable, Sendable, Comparable {
     public static func < (a: SourceLocation, b: SourceLocation) -> Bool { (a.file, a.line) < (b.file, b.line) }
 }
 
-/// One finding of `audit` or `check-compose`: the journal entry the daemon
-/// would write for it (so `--json` carries the journal's own field names),
-/// and for a Compose service where it is written.
+/// One finding of `audit` or `check-compose`: the typed finding, which
+/// decides (its kind and priority set the exit status, the order and the
+/// SARIF level), and the journal entry the daemon would write for it,
+/// rendered once (so `--json` carries the journal's own field names); for a
+/// Compose service, where it is written.
 public struct AuditItem: Equatable, Sendable {
+    public var finding: Finding
     public var entry: JournalEntry
     /// The Compose service (`check-compose`), or the container's
     /// `com.docker.compose.service` label (`audit`).
     public var service: String?
     public var location: SourceLocation?
 
-    public init(entry: JournalEntry, service: String? = nil, location: SourceLocation? = nil) {
-        self.entry = entry
+    /// `words` replace the daemon's sentence and fields where the finding
+    /// is told of something the daemon never sees (a service before deploy).
+    public init(_ finding: Finding, words: EntryText? = nil, service: String? = nil, location: SourceLocation? = nil) {
+        self.finding = finding
+        if let words {
+            entry = JournalEntry(kind: finding.kind, priority: finding.priority, message: words.message,
+                                 container: finding.container, fields: words.fields)
+        } else {
+            entry = finding.entry
+        }
         self.service = service
         self.location = location
     }
 
-    public var kind: EntryKind { entry.kind }
-    public var priority: Priority { entry.priority }
+    public var kind: EntryKind { finding.kind }
+    public var priority: Priority { finding.priority }
 
     /// The journal entry's fields, then where it is written: the names
     /// `journalctl -o json` shows for the daemon's entry of the same finding.

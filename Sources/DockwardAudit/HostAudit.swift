@@ -37,13 +37,13 @@ public struct HostAudit: Sendable {
             let verdict = HostControlVerdict.judge(details, hostControl: config.hostControl, sockets: sockets,
                                                    statePaths: statePaths, host: host, eventTimeNano: nil)
             for finding in verdict.findings {
-                report.items.append(AuditItem(entry: finding.entry, service: details.metadata.labels[Self.serviceLabel]))
+                report.items.append(AuditItem(finding, service: details.metadata.labels[Self.serviceLabel]))
             }
         }
         if config.hostControl.checks.engineTCP {
             let (findings, problems) = EngineConfigFiles(root: config.hostControl.engineConfigRoot).exposedListeners()
             for finding in findings {
-                report.items.append(AuditItem(entry: Finding.engineTCPExposed(finding, unreadable: problems.map(\.path)).entry))
+                report.items.append(AuditItem(.engineTCPExposed(finding, unreadable: problems.map(\.path))))
             }
             for problem in problems {
                 report.notes.append(AuditNote("engine TCP check: cannot read \(problem); a listener set there would go unseen"))
@@ -169,7 +169,7 @@ public struct HostAudit: Sendable {
             for var finding in findings {
                 // One look has no earlier report to count refusals since.
                 finding.newlyRefused = nil
-                report.items.append(AuditItem(entry: Finding.containerPids(finding, ref, peak: sample.peak).entry,
+                report.items.append(AuditItem(.containerPids(finding, ref, peak: sample.peak),
                                               service: details.metadata.labels[Self.serviceLabel]))
             }
         }

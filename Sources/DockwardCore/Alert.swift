@@ -59,59 +59,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case actionSkipped = "action-skipped"
     case actionDryRun = "action-dry-run"
 
-    public var messageID: String {
-        switch self {
-        case .pidsUnlimited: "239549ddbcd24315a1b43ff729527960"
-        case .pidsHigh: "b9c69784d9334b3ea052903c4f496935"
-        case .pidsExhausted: "9cbeffacd069472fb0b95e62b1ba4743"
-        case .pidsForecast: "8938f87338d84e60a3454e0c6958a1ec"
-        case .pidsRecovered: "c077d0b0306748c987b88698fd61b0f2"
-        case .hostPidsHigh: "9e981232178a4c1fbc708da1dcb9585a"
-        case .hostPidsRecovered: "3e2efc794a524648bac7e75f1f2965f1"
-        case .socketMount: "c27bd08d95eb4ef99d7b04c64bb68468"
-        case .socketMountAllowed: "2d8eaa6872db43f28eebfa4141f06fab"
-        case .socketMountUnresolved: "5856052d274c42afaa29a77e595c8d42"
-        case .privileged: "1d1f77f24dfc4e0987ba92c09c77ed6d"
-        case .hostPID: "26a3cb077d644d63a064f1c830781e0e"
-        case .engineStateMount: "3dc5910927984251a3d158ff62048ea9"
-        case .blockDevice: "cd607ced6f204f13ae351ddb1293aa85"
-        case .hostControlAllowed: "f2647ea6333a4f19be85d3b915ece6c1"
-        case .engineTCPExposed: "bdc5053ff2f94fd68a452962e23a1387"
-        case .daemonStarted: "2a072edc0a2448d9bcd6de7eb9134a4b"
-        case .daemonStopped: "c6b8a0edd9d24cfd924894ae8362eab3"
-        case .configReloaded: "68645a8bd89a4542bdc03af8728f3109"
-        case .configRejected: "aa5cd40f5b2d4ebbb45b9954491947c2"
-        case .engineLost: "f1a671def2e047adb6520636d728a9dd"
-        case .engineConnected: "b6b96edba76f456fada8e8e998615994"
-        case .engineBack: "4d9dd32cb9854ccebe0be6efd86131c6"
-        case .journalReplayed: "e52b5bedb59a4630820d8c6f35c416f3"
-        case .alertmanagerLost: "32fc8e99c1f44df1b8d9e41ee70fd7b3"
-        case .alertmanagerBack: "cd641759674d4d78b66794f902fdd664"
-        case .actionTaken: "e9b9578cce3544a5b02545e7310cd9db"
-        case .actionFailed: "2f0b79948c5549f093212ade0ffa753c"
-        case .actionSkipped: "563843aea54740e09456a9fa6872f980"
-        case .actionDryRun: "516d0b9e206d4b6889ec35ea87863989"
-        }
-    }
-
-    /// Alerts carry `DOCKWARD_ALERT=<kind>`; the daemon's own lifecycle entries
-    /// carry `DOCKWARD_EVENT=<kind>` so alert queries never match them.
-    public var isAlert: Bool {
-        switch self {
-        case .daemonStarted, .daemonStopped, .configReloaded, .configRejected, .engineLost, .engineConnected, .engineBack,
-             .journalReplayed,
-             .alertmanagerLost, .alertmanagerBack: false
-        default: true
-        }
-    }
-
-    /// The four results of an action (`actions:`), each its own entry.
-    public var isAction: Bool {
-        switch self {
-        case .actionTaken, .actionFailed, .actionSkipped, .actionDryRun: true
-        default: false
-        }
-    }
+    // Each kind's id, role, priority rule, alertname and advice: the kind
+    // table, `EntryKind.facts` (EntryKinds.swift).
 }
 
 /// The container an entry is about, with the journal fields Docker's own
@@ -163,7 +112,7 @@ public struct JournalEntry: Equatable, Sendable {
             ("MESSAGE", message),
             ("PRIORITY", String(priority.rawValue)),
             ("MESSAGE_ID", kind.messageID),
-            (kind.isAlert ? "DOCKWARD_ALERT" : "DOCKWARD_EVENT", kind.rawValue),
+            (kind.journalTag, kind.rawValue),
         ]
         if let c = container {
             out.append(("CONTAINER_ID", c.id.short))

@@ -4,7 +4,7 @@ extension AlertText {
     /// fields single values a query or the catalog can use. `unreadable`
     /// names configuration files that could not be read, so the verdict may
     /// miss what they set.
-    public static func engineTCPExposed(_ finding: EngineListenerFinding, unreadable: [String] = []) -> JournalEntry {
+    public static func engineTCPExposed(_ finding: EngineListenerFinding, unreadable: [String] = []) -> EntryText {
         let address = sanitizedForMessage(finding.address)
         let place = sanitizedForMessage(finding.place.description)
         let how: String
@@ -31,6 +31,6 @@ extension AlertText {
             ("ENGINE_CONFIG", finding.place.description),
         ]
         if !unreadable.isEmpty { fields.append(("ENGINE_CONFIG_UNREADABLE", unreadable.joined(separator: ", "))) }
-        return JournalEntry(kind: .engineTCPExposed, priority: .crit, message: message, fields: fields)
+        return EntryText(message: message, fields: fields)
     }
 }

@@ -1,10 +1,25 @@
+/// An entry's words: the sentence and the figures. The kind, the priority
+/// and the container are the finding's (`Finding.entry` puts them together);
+/// a renderer decides none of them.
+public struct EntryText: Sendable {
+    public var message: String
+    /// `NAME=value` fields (upper-case names), in order.
+    public var fields: [(name: String, value: String)]
+
+    public init(message: String, fields: [(name: String, value: String)] = []) {
+        self.message = message
+        self.fields = fields
+    }
+}
+
 /// The text of every entry dockward writes: one readable sentence with the
 /// numbers, plus the figures as fields. Built from data already read; nothing
-/// here touches a file or the engine.
+/// here touches a file or the engine, and nothing here decides a kind or a
+/// priority (the kind table and `Finding.priority` do).
 public enum AlertText {
     /// `peak` is `pids.peak` where the kernel keeps it, read by the watch
     /// when the finding was made.
-    public static func entry(for f: PidsFinding, container: ContainerRef?, peak: Int64? = nil) -> JournalEntry {
+    public static func pids(_ f: PidsFinding, container: ContainerRef?, peak: Int64? = nil) -> EntryText {
         let who = container.map { "Container \(sanitizedForMessage($0.displayName)) (\($0.id.short))" } ?? "The host"
         let limitText = f.limit.map(String.init) ?? "?"
         let percent = f.ratio.map { " (\(Int(($0 * 100).rounded()))%)" } ?? ""
@@ -67,13 +82,13 @@ public enum AlertText {
         if let s = f.secondsToLimit { fields.append(("PIDS_FORECAST_SECONDS", String(Int(s.rounded())))) }
         if let peak { fields.append(("PIDS_PEAK", String(peak))) }
         if f.isReminder { fields.append(("DOCKWARD_REMINDER", "1")) }
-        return JournalEntry(kind: f.kind, priority: f.priority, message: message, container: container, fields: fields)
+        return EntryText(message: message, fields: fields)
     }
 
     /// `socket-mount` (or `socket-mount-allowed` when an allow rule matched)
     /// for a container whose mounts reach a protected socket.
     public static func socketExposure(details: ContainerDetails, exposures: [SocketExposure],
-                                      allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> JournalEntry? {
+                                      allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> EntryText? {
         guard let first = exposures.first else { return nil }
         let name = sanitizedForMessage(details.metadata.name)
         let source = sanitizedForMessage(first.mountSource)
@@ -93,15 +108,9 @@ public enum AlertText {
         let more = exposures.count > 1 ? " (and \(exposures.count - 1) more mount(s))" : ""
         let ro = first.readWrite ? "" : " Read-only does not help: connect() on a socket works through ro."
         var message = "Container \(name) (\(details.id.short)) can reach \(first.socket) and so control the host: it \(how)\(volume)\(more).\(ro)"
-        let kind: EntryKind
-        let priority: Priority
         if let rule {
-            kind = .socketMountAllowed
-            priority = .notice
             message += " Allowed by host_control.allow rule \(rule.summary)."
         } else {
-            kind = .socketMount
-            priority = .crit
             message += " Remove the mount, or add a host_control.allow rule if it truly needs the socket."
         }
         var fields: [(name: String, value: String)] = [
@@ -116,14 +125,13 @@ public enum AlertText {
         if let volume = first.viaVolume { fields.append(("MOUNT_VOLUME", volume)) }
         if exposures.count > 1 { fields.append(("EXPOSURE_COUNT", String(exposures.count))) }
         if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
-        return JournalEntry(kind: kind, priority: priority, message: message,
-                            container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
+        return EntryText(message: message, fields: fields)
     }
 
     /// The entry for one host-control finding: its own kind, or
     /// `host-control-allowed` (notice) when an allow rule matched.
     public static func hostControl(details: ContainerDetails, finding: HostControlFinding,
-                                   allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> JournalEntry {
+                                   allowedBy rule: ContainerMatcher?, eventTimeNano: Int64?) -> EntryText {
         let who = "Container \(sanitizedForMessage(details.metadata.name)) (\(details.id.short))"
         let what: String
         let fix: String
@@ -159,27 +167,20 @@ public enum AlertText {
         }
         fields.append(("CONTAINER_STATE", details.state))
         if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
-        let kind: EntryKind
-        let priority: Priority
         var message = "\(who) \(what)."
         if let rule {
-            kind = .hostControlAllowed
-            priority = .notice
             message += " Allowed by host_control.allow rule \(rule.summary)."
         } else {
-            kind = finding.hostControlClass.entryKind
-            priority = finding.hostControlClass.priority
             message += " \(fix), or add a host_control.allow rule if it truly needs it."
         }
-        return JournalEntry(kind: kind, priority: priority, message: message,
-                            container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
+        return EntryText(message: message, fields: fields)
     }
 
     /// `socket-mount-unresolved` for a container none of whose mounts was
     /// found to reach a socket, but some of whose host paths dockward could
     /// not resolve: not a clean verdict, an unknown one.
     public static func socketUnresolved(details: ContainerDetails, unresolved: [UnresolvedMount],
-                                        eventTimeNano: Int64?) -> JournalEntry? {
+                                        eventTimeNano: Int64?) -> EntryText? {
         guard let first = unresolved.first else { return nil }
         let name = sanitizedForMessage(details.metadata.name)
         let more = unresolved.count > 1 ? " (and \(unresolved.count - 1) more mount(s))" : ""
@@ -196,8 +197,7 @@ public enum AlertText {
         ]
         if unresolved.count > 1 { fields.append(("UNRESOLVED_COUNT", String(unresolved.count))) }
         if let t = eventTimeNano { fields.append(("ENGINE_EVENT_NANO", String(t))) }
-        return JournalEntry(kind: .socketMountUnresolved, priority: .err, message: message,
-                            container: ContainerRef(id: details.id, metadata: details.metadata), fields: fields)
+        return EntryText(message: message, fields: fields)
     }
 
     // MARK: The daemon's own entries (DOCKWARD_EVENT)
@@ -206,7 +206,7 @@ public enum AlertText {
     /// which this run will not repeat; nil when no state was carried over.
     public static func daemonStarted(version: String, config: DockwardConfig, configPath: String, engineSocket: String,
                                      cgroupLayout: String, openEpisodes: Int?, stateFile: String?,
-                                     engineSocketHardLinks: [String] = []) -> JournalEntry {
+                                     engineSocketHardLinks: [String] = []) -> EntryText {
         var message = "dockward \(version) started: \(config.summary), engine \(engineSocket)"
         var fields: [(name: String, value: String)] = [("DOCKWARD_CONFIG", configPath), ("CGROUP_LAYOUT", cgroupLayout)]
         if !engineSocketHardLinks.isEmpty {
@@ -219,30 +219,28 @@ public enum AlertText {
             message += "; \(open == 1 ? "1 alert episode is" : "\(open) alert episodes are") still open from the last run and will not be repeated"
             fields.append(("DOCKWARD_OPEN_EPISODES", String(open)))
         }
-        return JournalEntry(kind: .daemonStarted, priority: .notice, message: message, fields: fields)
+        return EntryText(message: message, fields: fields)
     }
 
-    public static func daemonStopped(watching: Int) -> JournalEntry {
-        JournalEntry(kind: .daemonStopped, priority: .notice, message: "dockward stopped; it was watching \(watching) containers.")
+    public static func daemonStopped(watching: Int) -> EntryText {
+        EntryText(message: "dockward stopped; it was watching \(watching) containers.")
     }
 
     /// `changes` from `DockwardConfig.changes(from:)`.
-    public static func configReloaded(changes: [String], configPath: String) -> JournalEntry {
-        JournalEntry(
-            kind: .configReloaded, priority: .notice,
+    public static func configReloaded(changes: [String], configPath: String) -> EntryText {
+        EntryText(
             message: changes.isEmpty ? "Configuration reloaded; nothing changed."
                 : "Configuration reloaded: \(changes.joined(separator: "; "))",
             fields: [("CONFIG_FILE", configPath)])
     }
 
     /// The first ten problems in the message; the first one's place in fields.
-    public static func configRejected(_ error: ConfigError, configPath: String) -> JournalEntry {
+    public static func configRejected(_ error: ConfigError, configPath: String) -> EntryText {
         let issues = error.issues
         let first = issues.first
         let listed = issues.prefix(10).map(\.description).joined(separator: "; ")
         let rest = issues.count > 10 ? "; and \(issues.count - 10) more (dockward check-config \(configPath))" : ""
-        return JournalEntry(
-            kind: .configRejected, priority: .err,
+        return EntryText(
             message: "Reload refused, keeping the running configuration: \(listed)\(rest)",
             fields: [("CONFIG_FILE", first?.file ?? configPath),
                      ("CONFIG_LINE", String(first?.line ?? 0)),
@@ -250,10 +248,9 @@ public enum AlertText {
     }
 
     /// Once per outage, however many retries fail.
-    public static func engineLost(socket: String, reason: String, retryCap: Interval) -> JournalEntry {
+    public static func engineLost(socket: String, reason: String, retryCap: Interval) -> EntryText {
         let advice = engineAdvice(reason: reason, socket: socket).map { " \($0)" } ?? ""
-        return JournalEntry(
-            kind: .engineLost, priority: .warning,
+        return EntryText(
             message: "Lost the Docker engine at \(socket): \(sanitizedForMessage(reason)).\(advice) "
                 + "The pids watch goes on by container id; new containers are checked for socket exposure "
                 + "once the engine is back (retrying with backoff up to \(retryCap)).",
@@ -287,32 +284,29 @@ public enum AlertText {
     }
 
     /// The first time the engine answers: what it is, and the API spoken.
-    public static func engineConnected(socket: String, product: String?, apiVersion: String?) -> JournalEntry {
+    public static func engineConnected(socket: String, product: String?, apiVersion: String?) -> EntryText {
         let what = product.map(sanitizedForMessage) ?? "the container engine"
         let api = apiVersion.map { " (API \($0))" } ?? ""
         var fields: [(name: String, value: String)] = [("DOCKER_SOCKET", socket)]
         if let product { fields.append(("ENGINE_PRODUCT", product)) }
         if let apiVersion { fields.append(("ENGINE_API_VERSION", apiVersion)) }
-        return JournalEntry(kind: .engineConnected, priority: .info,
-                            message: "Connected to \(what) at \(socket)\(api); listing containers and following its events.",
-                            fields: fields)
+        return EntryText(message: "Connected to \(what) at \(socket)\(api); listing containers and following its events.",
+                         fields: fields)
     }
 
     /// When the engine answers again; `outage` in nanoseconds.
-    public static func engineBack(socket: String, outage: Int64) -> JournalEntry {
+    public static func engineBack(socket: String, outage: Int64) -> EntryText {
         let seconds = Double(outage) / 1e9
         let text = seconds < 10 ? formatRate(seconds) : String(Int(seconds.rounded()))
-        return JournalEntry(
-            kind: .engineBack, priority: .notice,
+        return EntryText(
             message: "Docker engine back at \(socket) after \(text) s; re-listing containers and resubscribing to events.",
             fields: [("DOCKER_SOCKET", socket), ("OUTAGE_SECONDS", text)])
     }
 
     /// The first failed delivery to an Alertmanager; what it was to get is
     /// kept and sent when it answers again.
-    public static func alertmanagerLost(url: String, reason: String) -> JournalEntry {
-        JournalEntry(
-            kind: .alertmanagerLost, priority: .warning,
+    public static func alertmanagerLost(url: String, reason: String) -> EntryText {
+        EntryText(
             message: "Cannot deliver alerts to Alertmanager at \(sanitizedForMessage(url)): \(sanitizedForMessage(reason))."
                 + (alertmanagerAdvice(reason: reason).map { " \($0)" } ?? "")
                 + " The open alerts are kept and delivered when it answers (retrying with backoff); the journal has every alert meanwhile.",
@@ -329,13 +323,12 @@ public enum AlertText {
             + "/usr/share/doc/dockward/examples/alertmanager.conf (see the README, \"Alertmanager\")."
     }
 
-    public static func alertmanagerBack(url: String, outage: Int64, dropped: Int) -> JournalEntry {
+    public static func alertmanagerBack(url: String, outage: Int64, dropped: Int) -> EntryText {
         let seconds = Double(outage) / 1e9
         let text = seconds < 10 ? formatRate(seconds) : String(Int(seconds.rounded()))
         let lostPart = dropped == 0 ? "the alerts kept meanwhile go out now."
             : "\(dropped) alert state(s) did not fit in the queue (alertmanager.queue_capacity) and were dropped; the rest go out now."
-        return JournalEntry(
-            kind: .alertmanagerBack, priority: dropped == 0 ? .notice : .warning,
+        return EntryText(
             message: "Alertmanager answers again at \(sanitizedForMessage(url)) after \(text) s; \(lostPart)",
             fields: [("ALERTMANAGER_URL", url), ("OUTAGE_SECONDS", text), ("ALERTS_DROPPED", String(dropped))])
     }

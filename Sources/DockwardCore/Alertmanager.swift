@@ -150,7 +150,8 @@ public enum AlertEpisodeKey: Hashable, Sendable {
         }
     }
 
-    /// The pids kinds that open an episode; pids-recovered ends them.
+    /// The pids kinds that open an episode (the kind table's pids alerts);
+    /// pids-recovered ends them.
     public static let containerPidsKinds: Set<EntryKind> = [.pidsHigh, .pidsExhausted, .pidsForecast, .pidsUnlimited]
 }
 
@@ -173,31 +174,11 @@ extension Finding {
     }
 }
 
-/// How a finding reads as an Alertmanager alert: one stable `alertname` a
-/// kind, `severity` from the entry's priority, the container's labels, and
-/// the entry's message and figures as annotations.
+/// How a finding reads as an Alertmanager alert: the kind table's
+/// `alertname`, `severity` from the finding's priority, the container's
+/// labels, and the entry's sentence and figures (rendered once, by the
+/// outlet) as annotations.
 public enum AlertmanagerAlerts {
-    /// The `alertname` of each kind that opens an episode (documented in
-    /// the README; never renamed: silences and routes match on it).
-    public static func alertName(_ kind: EntryKind) -> String? {
-        switch kind {
-        case .pidsUnlimited: "DockwardPidsUnlimited"
-        case .pidsHigh: "DockwardPidsHigh"
-        case .pidsExhausted: "DockwardPidsExhausted"
-        case .pidsForecast: "DockwardPidsForecast"
-        case .hostPidsHigh: "DockwardHostPidsHigh"
-        case .socketMount: "DockwardSocketMount"
-        case .socketMountUnresolved: "DockwardSocketMountUnresolved"
-        case .privileged: "DockwardPrivileged"
-        case .hostPID: "DockwardHostPID"
-        case .engineStateMount: "DockwardEngineStateMount"
-        case .blockDevice: "DockwardBlockDevice"
-        case .engineTCPExposed: "DockwardEngineTCPExposed"
-        case .engineLost: "DockwardEngineLost"
-        default: nil
-        }
-    }
-
     /// crit and above, and err: critical; warning: warning; the rest: info.
     public static func severity(_ priority: Priority) -> String {
         switch priority {
@@ -207,40 +188,18 @@ public enum AlertmanagerAlerts {
         }
     }
 
-    /// What the operator does about each kind, one line (the catalog,
-    /// `journalctl -x`, says it at length).
-    public static func advice(_ kind: EntryKind) -> String {
-        switch kind {
-        case .pidsUnlimited:
-            "Give it a limit a little above its normal peak: docker update --pids-limit N <container>."
-        case .pidsHigh, .pidsForecast:
-            "Look for a process leak (docker top <container>); raise its --pids-limit only if the load is real."
-        case .pidsExhausted:
-            "Forks are refused: find the runaway (docker top <container>), restart or stop it."
-        case .hostPidsHigh:
-            "The host's process table is filling: find the container growing fastest (dockward_container_pids)."
-        case .socketMount, .privileged, .hostPID, .engineStateMount, .blockDevice:
-            "This container can control the host: remove the mount or flag unless it is meant to, then allow it in host_control.allow."
-        case .socketMountUnresolved:
-            "A mount source could not be resolved: check the container's mounts by hand."
-        case .engineTCPExposed:
-            "The engine listens on TCP without TLS client verification: remove the -H tcp:// listener or require tlsverify."
-        case .engineLost:
-            "dockward cannot reach the engine: check the engine (systemctl status docker) and its socket."
-        default: ""
-        }
-    }
-
     /// The alert for `finding` starting at `startsAt` and ending at
     /// `endsAt` (unix nanoseconds), or nil when the finding opens no episode.
-    /// `host` and `extraLabels` go on every alert; dockward's own labels win.
-    public static func alert(for finding: Finding, startsAt: Int64, endsAt: Int64, host: String,
+    /// `entry` is the finding's entry as the outlet rendered it: its words
+    /// are quoted, never read for a decision. `host` and `extraLabels` go
+    /// on every alert; dockward's own labels win.
+    public static func alert(for finding: Finding, entry: JournalEntry, startsAt: Int64, endsAt: Int64, host: String,
                              extraLabels: [String: String]) -> AlertmanagerAlert? {
-        guard finding.episodeKey != nil, let name = alertName(finding.kind) else { return nil }
-        let entry = finding.entry
+        let facts = finding.kind.facts
+        guard finding.episodeKey != nil, let name = facts.alertName else { return nil }
         var labels = extraLabels
         labels["alertname"] = name
-        labels["severity"] = severity(entry.priority)
+        labels["severity"] = severity(finding.priority)
         labels["kind"] = finding.kind.rawValue
         labels["host"] = host
         // The start in unix milliseconds: two episodes of one container and
@@ -251,8 +210,7 @@ public enum AlertmanagerAlerts {
             labels["container"] = c.metadata?.name ?? c.id.short
             if let image = c.metadata?.image { labels["image"] = image }
         }
-        var annotations = ["summary": entry.message, "description": advice(finding.kind),
-                           "message_id": finding.kind.messageID]
+        var annotations = ["summary": entry.message, "description": facts.advice, "message_id": facts.messageID]
         if let path = finding.container?.cgroupPath { annotations["cgroup_path"] = path }
         // The entry's figures (PIDS_CURRENT, MOUNT_SOURCE, ...), as facts.
         for (name, value) in entry.fields { annotations[name.lowercased()] = value }

@@ -270,7 +270,7 @@ public struct ActionReport: Equatable, Sendable {
 
 extension AlertText {
     /// `action-taken`, `action-failed`, `action-skipped` or `action-dry-run`.
-    public static func action(_ r: ActionReport) -> JournalEntry {
+    public static func action(_ r: ActionReport) -> EntryText {
         let who = "container \(sanitizedForMessage(r.container.displayName)) (\(r.container.id.short))"
         // The action in the base form ("would pause ...") and as done ("Paused ...").
         let doing: String
@@ -301,19 +301,15 @@ extension AlertText {
         }
         let count = r.current.map { " (\(tasks($0)) then)" } ?? ""
         var message: String
-        let priority: Priority
         switch r.result {
         case .taken:
-            priority = .warning
             message = "\(done): \(why)\(count). Undo: \(r.undo)."
             if r.engineUpdate == "pending" {
                 message += " The kernel limit (pids.max) is in place; the engine is unreachable, so docker inspect shows it once dockward has told the engine."
             }
         case .failed:
-            priority = .err
             message = "Could not \(doing) (\(why)): \(sanitizedForMessage(r.error ?? "unknown error"))."
         case .skipped:
-            priority = .notice
             let because: String
             switch r.skipReason ?? .alreadyActed {
             case .label: because = "it is labelled \(ContainmentGuards.optOutLabel)=off"
@@ -326,7 +322,6 @@ extension AlertText {
             }
             message = "Left alone: did not \(doing) (\(why)): \(because)."
         case .dryRun:
-            priority = .notice
             message = "Dry run: would \(doing): \(why)\(count). Nothing was changed (actions.dry_run)."
         }
         var fields: [(name: String, value: String)] = [
@@ -341,6 +336,6 @@ extension AlertText {
         if let c = r.cgroupWrite { fields.append(("CGROUP_WRITE", c)) }
         if let e = r.engineUpdate { fields.append(("ENGINE_UPDATE", e)) }
         if r.result == .taken || r.result == .dryRun { fields.append(("ACTION_UNDO", r.undo)) }
-        return JournalEntry(kind: r.result.kind, priority: priority, message: message, container: r.container, fields: fields)
+        return EntryText(message: message, fields: fields)
     }
 }

@@ -1,9 +1,12 @@
 /// One thing dockward says, as data: what a detector or watch found, an
-/// action's result, or the daemon's own life cycle. Every consumer (the
-/// journal writer, the metrics, containment, and later Alertmanager) takes
-/// this value; the journal entry is rendered last, by the writer, with
-/// `entry`, so no consumer reads a decision back out of rendered text (the
-/// way systemd-oomd decides from its context structs, not its log lines).
+/// action's result, or the daemon's own life cycle, with its decision: the
+/// kind (from the data), the priority (`priority`: the kind table's, or the
+/// one the data decides) and the container. Every consumer (the journal
+/// writer, the metrics, containment, Alertmanager, `audit` and
+/// `check-compose`) takes this value and decides from it; the words are
+/// rendered once (`entry`, by the outlet) and never read back for a
+/// decision (the way systemd-oomd decides from its context structs, not its
+/// log lines).
 public enum Finding: Equatable, Sendable {
     /// A container's pids finding; `peak` is `pids.peak` as read with the
     /// sample the detector judged (nil where the kernel has none, or it was
@@ -21,8 +24,7 @@ public enum Finding: Equatable, Sendable {
     case action(ActionReport)
     case lifecycle(LifecycleEvent)
 
-    /// The entry kind, decided from the data (the same one `entry` renders;
-    /// a test holds the two together).
+    /// The entry kind, decided from the data, here only.
     public var kind: EntryKind {
         switch self {
         case .containerPids(let f, _, _), .hostPids(let f): f.kind
@@ -46,22 +48,43 @@ public enum Finding: Equatable, Sendable {
         }
     }
 
-    /// The journal entry: MESSAGE, PRIORITY, MESSAGE_ID and fields.
-    public var entry: JournalEntry {
+    /// The priority: the kind table's where the kind has one; else the one
+    /// the data carries (the detector's threshold, entries dropped).
+    public var priority: Priority {
+        if let fixed = kind.facts.priority.fixed { return fixed }
         switch self {
-        case .containerPids(let f, let ref, let peak): AlertText.entry(for: f, container: ref, peak: peak)
-        case .hostPids(let f): AlertText.entry(for: f, container: nil)
+        case .containerPids(let f, _, _), .hostPids(let f): return f.priority
+        case .lifecycle(.journalReplayed(let r)): return r.dropped > 0 ? .warning : .notice
+        case .lifecycle(.alertmanagerBack(_, _, let dropped)): return dropped > 0 ? .warning : .notice
+        case .socketExposure, .socketUnresolved, .hostControl, .engineTCPExposed, .action, .lifecycle:
+            // Kinds with a fixed priority returned above; the kind table
+            // test holds every other kind to a case of its own here.
+            return kind.facts.priority.allowed[0]
+        }
+    }
+
+    /// The journal entry: the decision (kind, priority, container) with
+    /// the words. Rendered once, by the outlet (or `audit`), for the writer
+    /// and the consumers that quote it.
+    public var entry: JournalEntry {
+        let text = self.text
+        return JournalEntry(kind: kind, priority: priority, message: text.message, container: container,
+                            fields: text.fields)
+    }
+
+    private var text: EntryText {
+        switch self {
+        case .containerPids(let f, let ref, let peak): AlertText.pids(f, container: ref, peak: peak)
+        case .hostPids(let f): AlertText.pids(f, container: nil)
         case .socketExposure(let s): AlertText.socketExposure(s)
         case .socketUnresolved(let d, let unresolved, let t):
             AlertText.socketUnresolved(details: d, unresolved: unresolved, eventTimeNano: t)
-                ?? JournalEntry(kind: .socketMountUnresolved, priority: .err,
-                                message: "Container \(AlertText.sanitizedForMessage(d.metadata.name)) (\(d.id.short)) could not be checked for socket exposure.",
-                                container: ContainerRef(id: d.id, metadata: d.metadata))
+                ?? EntryText(message: "Container \(AlertText.sanitizedForMessage(d.metadata.name)) (\(d.id.short)) could not be checked for socket exposure.")
         case .hostControl(let d, let f, let rule, let t):
             AlertText.hostControl(details: d, finding: f, allowedBy: rule, eventTimeNano: t)
         case .engineTCPExposed(let f, let unreadable): AlertText.engineTCPExposed(f, unreadable: unreadable)
         case .action(let r): AlertText.action(r)
-        case .lifecycle(let e): e.entry
+        case .lifecycle(let e): e.text
         }
     }
 }
@@ -123,7 +146,7 @@ public enum LifecycleEvent: Equatable, Sendable {
         }
     }
 
-    public var entry: JournalEntry {
+    var text: EntryText {
         switch self {
         case .daemonStarted(let s):
             AlertText.daemonStarted(version: s.version, config: s.config, configPath: s.configPath,
@@ -189,7 +212,7 @@ public struct JournalReplay: Equatable, Sendable {
 }
 
 extension AlertText {
-    public static func socketExposure(_ s: SocketExposureFinding) -> JournalEntry {
+    public static func socketExposure(_ s: SocketExposureFinding) -> EntryText {
         // Never nil: a SocketExposureFinding has at least one exposure.
         socketExposure(details: s.details, exposures: s.exposures, allowedBy: s.allowedBy,
                        eventTimeNano: s.eventTimeNano)!
@@ -197,10 +220,9 @@ extension AlertText {
 
     /// `journal-replayed`: journald was away; what was kept is written above
     /// it with `DOCKWARD_ORIGINAL_TIME_USEC`.
-    public static func journalReplayed(_ r: JournalReplay) -> JournalEntry {
+    public static func journalReplayed(_ r: JournalReplay) -> EntryText {
         let drops = r.dropped > 0 ? ", \(r.dropped) older ones were dropped (queue limit \(r.queueLimit))" : ""
-        return JournalEntry(
-            kind: .journalReplayed, priority: r.dropped > 0 ? .warning : .notice,
+        return EntryText(
             message: "journald was unreachable for \(r.outageSeconds) s; \(r.written) entries kept meanwhile "
                 + "are written above with DOCKWARD_ORIGINAL_TIME_USEC\(drops).",
             fields: [("OUTAGE_SECONDS", String(r.outageSeconds)),

@@ -14,10 +14,6 @@ public enum HostControlClass: String, CaseIterable, Sendable, Codable {
         case .blockDevice: .blockDevice
         }
     }
-
-    /// A privileged container is as good as a socket mount; the others need
-    /// one more step (a ptrace, a rewrite, a mount of the device).
-    public var priority: Priority { self == .privileged ? .crit : .err }
 }
 
 /// One way a container holds the host, with what shows it.

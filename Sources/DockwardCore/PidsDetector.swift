@@ -27,13 +27,16 @@ public struct PidsFinding: Equatable, Sendable {
     /// The limit that refused, when not the container's own (`limit` is then its value).
     public var refusingLimit: RefusingLimit?
 
-    public init(kind: EntryKind, priority: Priority, isReminder: Bool = false, current: Int64, limit: Int64? = nil,
+    /// `priority` only where the kind table leaves it to the data (the
+    /// threshold of `pids-high` and `host-pids-high`); a kind with a fixed
+    /// priority always takes the table's.
+    public init(kind: EntryKind, priority: Priority? = nil, isReminder: Bool = false, current: Int64, limit: Int64? = nil,
                 limitIsHost: Bool = false, limitIsInherited: Bool = false, ceilingOrigin: String? = nil,
                 refusedForks: Int64? = nil, newlyRefused: Int64? = nil,
                 rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil, cgroupGone: Bool = false,
                 refusingLimit: RefusingLimit? = nil) {
         self.kind = kind
-        self.priority = priority
+        self.priority = kind.facts.priority.fixed ?? priority ?? kind.facts.priority.allowed[0]
         self.isReminder = isReminder
         self.current = current
         self.limit = limit
@@ -132,11 +135,11 @@ public struct ContainerPidsDetector: Sendable {
     public static func unlimitedFinding(_ sample: PidsSample, hasOwnLimit: Bool?, host: HostPidsSample?,
                                         ceilingOrigin: String?) -> PidsFinding? {
         if sample.isUnlimited {
-            return PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
+            return PidsFinding(kind: .pidsUnlimited, current: sample.current,
                                limit: host.map { $0.ceiling }, limitIsHost: true)
         }
         guard hasOwnLimit == false else { return nil }
-        return PidsFinding(kind: .pidsUnlimited, priority: .warning, current: sample.current,
+        return PidsFinding(kind: .pidsUnlimited, current: sample.current,
                            limit: sample.limit, limitIsInherited: true, ceilingOrigin: ceilingOrigin)
     }
 
@@ -237,7 +240,7 @@ public struct ContainerPidsDetector: Sendable {
            f.secondsToLimit <= policy.forecastHorizon.seconds {
             forecasting = true
             let finding = { (reminder: Bool) in
-                PidsFinding(kind: .pidsForecast, priority: .err, isReminder: reminder, current: sample.current,
+                PidsFinding(kind: .pidsForecast, isReminder: reminder, current: sample.current,
                             limit: ceiling, limitIsHost: sample.isUnlimited, refusedForks: sample.refusedForks,
                             rate: f.rate, secondsToLimit: f.secondsToLimit, ratio: ratio)
             }
@@ -257,7 +260,7 @@ public struct ContainerPidsDetector: Sendable {
         if refusing || rawLevel != nil || forecasting {
             lastTroubleAt = now
         } else if isAlerting && now - lastTroubleAt >= timing.recoverAfter.nanoseconds {
-            out.append(PidsFinding(kind: .pidsRecovered, priority: .notice, current: sample.current,
+            out.append(PidsFinding(kind: .pidsRecovered, current: sample.current,
                                    limit: sample.isUnlimited ? nil : sample.limit, refusedForks: sample.refusedForks,
                                    rate: trend.averageRate, ratio: ratio))
             high = nil; exhausted = nil; forecast = nil
@@ -267,7 +270,7 @@ public struct ContainerPidsDetector: Sendable {
 
     private func refusedFinding(_ sample: PidsSample, reminder: Bool, since: Int64) -> PidsFinding {
         let own = sample.isUnlimited ? nil : sample.limit
-        return PidsFinding(kind: .pidsExhausted, priority: .crit, isReminder: reminder, current: sample.current,
+        return PidsFinding(kind: .pidsExhausted, isReminder: reminder, current: sample.current,
                            limit: sample.refusingLimit?.limit ?? own, refusedForks: sample.refusedForks,
                            newlyRefused: sample.refusedForks - since, rate: trend.averageRate,
                            refusingLimit: sample.refusingLimit)
@@ -308,7 +311,7 @@ public struct HostPidsDetector: Sendable {
         }
         if episode != nil && now - lastTroubleAt >= timing.recoverAfter.nanoseconds {
             episode = nil
-            return [PidsFinding(kind: .hostPidsRecovered, priority: .notice, current: host.tasks,
+            return [PidsFinding(kind: .hostPidsRecovered, current: host.tasks,
                                 limit: host.ceiling, limitIsHost: true, ratio: ratio)]
         }
         return []

@@ -3,17 +3,17 @@ import DockwardJournal
 import DockwardMetrics
 
 /// Where findings finally land: journald in the daemon, a recorder of typed
-/// findings in tests. The writer is the one that renders: a `Finding`
-/// becomes a journal entry only here.
+/// findings in tests.
 public protocol FindingWriter: AnyObject, Sendable {
-    func write(_ finding: Finding)
+    /// `entry` is `finding.entry`, rendered once by the outlet.
+    func write(_ finding: Finding, entry: JournalEntry)
     /// Tries again what could not be written (journald was away); called
     /// every poll and at stop. Returns the outage that just ended, if one did.
     func retryPending() -> JournalReplay?
 }
 
 extension JournalSink: FindingWriter {
-    public func write(_ finding: Finding) { write(finding.entry) }
+    public func write(_ finding: Finding, entry: JournalEntry) { write(entry) }
 
     public func retryPending() -> JournalReplay? {
         retryQueued()
@@ -22,27 +22,33 @@ extension JournalSink: FindingWriter {
 }
 
 /// The one way out for everything dockward says, alerts and its own
-/// lifecycle entries alike, as typed findings: the writer (journald), the
-/// metrics and containment each take the value, and none reads a rendered
-/// entry. Consumers only take note: containment decides after the pass
-/// (`Containment.afterPass`), so nothing is sent again from inside `send`.
-/// Called on the daemon's queue. (The daemon's operational log lines are
-/// not findings: they go to the same journal sink through swift-log.)
+/// lifecycle entries alike, as typed findings: the outlet renders each
+/// entry once, and the writer (journald), the metrics and the consumers
+/// (containment, the Alertmanager feed) each take the typed value with it;
+/// each decides from the value (its kind, priority and facts), and none
+/// reads a decision out of the words. Consumers only take note:
+/// containment decides after the pass (`Containment.afterPass`), so
+/// nothing is sent again from inside `send`. Called on the daemon's queue.
+/// (The daemon's operational log lines are not findings: they go to the
+/// same journal sink through swift-log.)
 @DaemonActor
 public final class AlertOutlet {
     private let writer: FindingWriter
     private let metrics: MetricsRegistry
-    /// Alerts sent so far; the daemon saves its state file when this moves.
-    private(set) var alertsSent = 0
-    /// Hear every finding once it is written: containment (`actions:`).
-    private var consumers: [(Finding) -> Void] = []
+    /// Entries other than the daemon's own events sent so far (alerts,
+    /// recoveries, notices, actions: each may open or end an episode); the
+    /// daemon saves its state file when this moves.
+    private(set) var findingsSent = 0
+    /// Hear every finding once it is written, with its entry: containment
+    /// (`actions:`), the Alertmanager feed.
+    private var consumers: [(Finding, JournalEntry) -> Void] = []
 
     public init(writer: FindingWriter, metrics: MetricsRegistry) {
         self.writer = writer
         self.metrics = metrics
     }
 
-    func addConsumer(_ consumer: @escaping (Finding) -> Void) { consumers.append(consumer) }
+    func addConsumer(_ consumer: @escaping (Finding, JournalEntry) -> Void) { consumers.append(consumer) }
 
     /// Retries what journald missed, and says so once it took it all.
     func retryPending() {
@@ -50,15 +56,18 @@ public final class AlertOutlet {
     }
 
     func send(_ finding: Finding) {
-        writer.write(finding)
+        let entry = finding.entry
+        writer.write(finding, entry: entry)
         let kind = finding.kind
-        if kind.isAlert {
-            alertsSent += 1
-            metrics.recordAlert(kind: kind)
+        switch kind.role {
+        case .alert: metrics.recordAlert(kind: kind)
+        case .action:
+            if case .action(let report) = finding {
+                metrics.recordAction(action: report.action.name, result: report.result.rawValue)
+            }
+        case .allowed, .recovery, .event: break
         }
-        if case .action(let report) = finding {
-            metrics.recordAction(action: report.action.name, result: report.result.rawValue)
-        }
-        for consumer in consumers { consumer(finding) }
+        if kind.role != .event { findingsSent += 1 }
+        for consumer in consumers { consumer(finding, entry) }
     }
 }

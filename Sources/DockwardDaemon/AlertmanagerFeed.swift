@@ -97,11 +97,12 @@ final class AlertmanagerFeed {
     // MARK: Findings
 
     /// An outlet consumer: opens the finding's episode, or carries it on.
-    func observe(_ finding: Finding) {
+    /// `entry` is the finding's, as the outlet rendered it.
+    func observe(_ finding: Finding, entry: JournalEntry) {
         guard let key = finding.episodeKey else { return }
         let now = wallClock()
         let existing = open[key]?.alert
-        guard var alert = AlertmanagerAlerts.alert(for: finding, startsAt: existing?.startsAt ?? now,
+        guard var alert = AlertmanagerAlerts.alert(for: finding, entry: entry, startsAt: existing?.startsAt ?? now,
                                                    endsAt: now + Self.expiryIntervals * resendNanos,
                                                    host: host, extraLabels: config.labels) else { return }
         var states: [AlertmanagerAlert] = []

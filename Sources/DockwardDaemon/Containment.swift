@@ -56,11 +56,14 @@ final class Containment {
     private var drained: (() -> Void)?
     /// How long a stop waits for them (`Daemon.actionsStopGrace`).
     private let stopGrace: Interval
+    /// The daemon's monotonic clock: the time of a pass that no poll made.
+    private let clock: @Sendable () -> Int64
 
     init(config: DockwardConfig, outlet: AlertOutlet, pids: PidsWatch,
          makeClient: ((ContainerID) -> ContainerActionAPI)?, engineIsUp: @escaping () -> Bool,
-         stopGrace: Interval, queue: DispatchQueue, logger: Logger) {
+         stopGrace: Interval, clock: @escaping @Sendable () -> Int64, queue: DispatchQueue, logger: Logger) {
         self.stopGrace = stopGrace
+        self.clock = clock
         self.config = config
         self.outlet = outlet
         self.pids = pids
@@ -96,10 +99,16 @@ final class Containment {
         }
         triggers.append(trigger)
         // Findings come from polls, the kernel's refusal lines and the
-        // engine's answers; whichever pass made this one, decide after it.
+        // engine's answers; whichever pass made this one, decide after it,
+        // once: a poll's pass runs `afterPass` itself (`Daemon.tick`), which
+        // leaves this one nothing to do. A second run would see no fresh
+        // refusal and restart `exhausted_for` for a container refusing with room.
         guard !afterPassScheduled else { return }
         afterPassScheduled = true
-        DaemonActor.async { [weak self] in self?.afterPass(now: SystemClock.monotonicNanos()) }
+        DaemonActor.async { [weak self] in
+            guard let self, afterPassScheduled else { return }
+            afterPass(now: clock())
+        }
     }
 
     /// After a pass: decides on what the findings asked for, then gives

@@ -49,6 +49,10 @@ public final class Daemon {
         public var makeAlertmanagerDelivery: AlertmanagerDeliveryFactory?
         /// Unix nanoseconds, for the alerts' `startsAt` and `endsAt`.
         public var wallClock: @Sendable () -> Int64
+        /// Monotonic nanoseconds: the one clock every decision takes `now`
+        /// from (polls, refusals between polls, outages, passes no poll
+        /// made). The in-process tests advance a manual one.
+        public var monotonicClock: @Sendable () -> Int64
         /// The `host` label of every alert.
         public var hostName: String
         /// Where `/proc` is: a container's main process tells where its cgroup is.
@@ -62,8 +66,10 @@ public final class Daemon {
                     actionsStopGrace: Interval = Daemon.actionsStopGrace,
                     makeAlertmanagerDelivery: AlertmanagerDeliveryFactory? = nil,
                     wallClock: @escaping @Sendable () -> Int64 = SystemClock.realtimeNanos,
+                    monotonicClock: @escaping @Sendable () -> Int64 = SystemClock.monotonicNanos,
                     hostName: String = Daemon.hostName()) {
             self.engine = engine
+            self.monotonicClock = monotonicClock
             self.makeAlertmanagerDelivery = makeAlertmanagerDelivery
             self.wallClock = wallClock
             self.hostName = hostName
@@ -152,24 +158,26 @@ public final class Daemon {
         self.logger = parts.logger
         outlet = AlertOutlet(writer: parts.writer, metrics: parts.metrics)
         link = EngineLink(engine: parts.engine, queue: queue, resyncInterval: config.hostControl.resyncInterval,
-                          logger: parts.logger)
+                          clock: parts.monotonicClock, logger: parts.logger)
         pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
                          hostReader: parts.hostReader, names: link, outlet: outlet, budget: parts.descriptors,
-                         kernelMessages: parts.kernelMessages, procRoot: parts.procRoot, queue: queue, logger: parts.logger)
+                         kernelMessages: parts.kernelMessages, procRoot: parts.procRoot, clock: parts.monotonicClock,
+                         queue: queue, logger: parts.logger)
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                                        outlet: outlet, logger: parts.logger)
         engineTCP = EngineTCPWatch(outlet: outlet, logger: parts.logger)
         let link = self.link
         containment = Containment(config: config, outlet: outlet, pids: pids, makeClient: parts.makeActionClient,
                                   engineIsUp: { [unowned link] in link.isConnected },
-                                  stopGrace: parts.actionsStopGrace, queue: queue, logger: parts.logger)
+                                  stopGrace: parts.actionsStopGrace, clock: parts.monotonicClock, queue: queue,
+                                  logger: parts.logger)
         alertmanager = AlertmanagerFeed(config: config.alertmanager, host: parts.hostName, wallClock: parts.wallClock,
                                         makeDelivery: parts.makeAlertmanagerDelivery, logger: parts.logger)
         stateFile = parts.stateDirectory.map { StateFile(directory: $0) }
         bootID = StateFile.currentBootID()
         link.observer = self
-        outlet.addConsumer { [weak containment] in containment?.observe($0) }
-        outlet.addConsumer { [weak alertmanager] in alertmanager?.observe($0) }
+        outlet.addConsumer { [weak containment] finding, _ in containment?.observe(finding) }
+        outlet.addConsumer { [weak alertmanager] in alertmanager?.observe($0, entry: $1) }
         alertmanager.isOpen = { [unowned self] in episodeIsOpen($0) }
         pids.onParentLearned = { [unowned self] in saveState(force: true) }
         alertmanager.report = { event in
@@ -184,7 +192,7 @@ public final class Daemon {
     /// `tick(now:)` themselves.
     public nonisolated func start(timer: Bool = true) {
         DaemonActor.sync {
-            let now = SystemClock.monotonicNanos()
+            let now = parts.monotonicClock()
             let open = resumeSavedState(now: now)
             if let listen = config.metricsListen {
                 // A port that cannot be bound must not leave the host
@@ -304,7 +312,7 @@ public final class Daemon {
         // 5% leeway lets the kernel coalesce wake-ups without blurring the rate.
         t.schedule(deadline: .now(), repeating: .nanoseconds(Int(interval)), leeway: .nanoseconds(Int(interval / 20)))
         t.setEventHandler { [unowned self] in
-            DaemonActor.run { tick(now: SystemClock.monotonicNanos(), timerInterval: interval) }
+            DaemonActor.run { tick(now: parts.monotonicClock(), timerInterval: interval) }
         }
         t.resume()
         timer = t
@@ -320,13 +328,15 @@ public final class Daemon {
         // Half a tick of slack: a timer that fires a little early still polls.
         if now >= nextPollAt - timerInterval / 2 {
             nextPollAt = now + config.pollInterval.nanoseconds
+            // The poll's cost in real time (a measurement, not a decision).
+            let pollStarted = SystemClock.monotonicNanos()
             outlet.retryPending()
             pids.poll(now: now)
             // Actions after the pass, never inside a judgement.
             containment.afterPass(now: now)
             // Episodes that ended resolve their alerts; open ones are re-sent when due.
             alertmanager.afterPass()
-            parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - now) / 1e9)
+            parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - pollStarted) / 1e9)
             saveState(force: false)
             reportHealth()
             let status = statusLine
@@ -483,17 +493,17 @@ public final class Daemon {
     /// or at stop; containers gone are dropped at the next save.
     private func saveState(force: Bool) {
         guard let stateFile,
-              force || outlet.alertsSent != savedAlertCount || alertmanager.revision != savedAlertmanagerRevision else { return }
+              force || outlet.findingsSent != savedAlertCount || alertmanager.revision != savedAlertmanagerRevision else { return }
         let state = currentState
         guard force || state != savedEpisodes else {
-            savedAlertCount = outlet.alertsSent
+            savedAlertCount = outlet.findingsSent
             savedAlertmanagerRevision = alertmanager.revision
             return
         }
         do {
             try stateFile.save(state)
             savedEpisodes = state
-            savedAlertCount = outlet.alertsSent
+            savedAlertCount = outlet.findingsSent
             savedAlertmanagerRevision = alertmanager.revision
             stateProblemLogged = false
         } catch {

@@ -148,9 +148,15 @@ final class EngineLink {
     /// Runs once the client's connections are closed.
     private var stopped: (() -> Void)?
 
-    init(engine: EngineAPI, queue: DispatchQueue, resyncInterval: Interval, logger: Logger,
-         inspectionTimeout: Interval = EngineLink.inspectionTimeout) {
+    /// The daemon's monotonic clock, for the outage's length. (The retry
+    /// backoff, the inspect timeouts and the `since` of a subscription are
+    /// the engine's time, real time: they wait on it, or it compares them.)
+    private let clock: @Sendable () -> Int64
+
+    init(engine: EngineAPI, queue: DispatchQueue, resyncInterval: Interval, clock: @escaping @Sendable () -> Int64,
+         logger: Logger, inspectionTimeout: Interval = EngineLink.inspectionTimeout) {
         self.engine = engine
+        self.clock = clock
         self.queue = queue
         self.resyncInterval = resyncInterval
         self.logger = logger
@@ -360,7 +366,7 @@ final class EngineLink {
         let previous = state
         state = .up
         switch previous {
-        case .down(let since): reporting?.engineConnected(afterOutage: SystemClock.monotonicNanos() - since)
+        case .down(let since): reporting?.engineConnected(afterOutage: clock() - since)
         case .connecting: reporting?.engineConnected(afterOutage: nil)
         case .up: break
         }
@@ -369,7 +375,7 @@ final class EngineLink {
     /// True when this failure starts an outage (the only one reported).
     private func markDown(_ error: Error) -> Bool {
         if case .down = state { return false }
-        state = .down(since: SystemClock.monotonicNanos())
+        state = .down(since: clock())
         reporting?.engineLost(reason: "\(error)")
         return true
     }

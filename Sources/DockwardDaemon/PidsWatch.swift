@@ -82,12 +82,16 @@ final class PidsWatch {
     private var lastPollAt: Int64 = 0
     /// A parent folder was learned (`--cgroup-parent`): the state file should keep it.
     var onParentLearned: (() -> Void)?
+    /// The daemon's monotonic clock: the time of a report that comes
+    /// between polls (the kernel's line, a v2 notification).
+    private let clock: @Sendable () -> Int64
 
     /// Sources are registered on `queue`, the daemon's.
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader, names: ContainerNames,
          outlet: AlertOutlet, budget: DescriptorBudget, kernelMessages: KernelMessages,
-         procRoot: String = "/proc", queue: DispatchQueue, logger: Logger) {
+         procRoot: String = "/proc", clock: @escaping @Sendable () -> Int64, queue: DispatchQueue, logger: Logger) {
         self.config = config
+        self.clock = clock
         self.hostReader = hostReader
         self.names = names
         self.outlet = outlet
@@ -96,13 +100,17 @@ final class PidsWatch {
         self.procRoot = procRoot
         cgroups = WatchedCgroups(discovery: discovery, budget: budget, queue: queue, logger: logger)
         refusals = KernelRefusalSource(kernelMessages, queue: queue, logger: logger) { [weak self] path in
-            self?.refusalReported(inCgroup: path, at: SystemClock.monotonicNanos())
+            guard let self else { return }
+            refusalReported(inCgroup: path, at: clock())
         }
         refusals.onClosed = { [weak self] in self?.refusalSourceClosed() }
-        cgroups.onRefusal = { [weak self] id in self?.refusalReported(id, at: SystemClock.monotonicNanos()) }
+        cgroups.onRefusal = { [weak self] id in
+            guard let self else { return }
+            refusalReported(id, at: clock())
+        }
         cgroups.onRemoved = { [weak self] watched in
-            guard watched.detector.openEpisodes.exhausted else { return }
-            self?.goneWhileExhausted[watched.cgroup.id] = SystemClock.monotonicNanos()
+            guard let self, watched.detector.openEpisodes.exhausted else { return }
+            goneWhileExhausted[watched.cgroup.id] = clock()
         }
     }
 
@@ -113,9 +121,9 @@ final class PidsWatch {
         lastPollAt = now
         cgroups.readFileChanges()  // what happened since the queue last turned: a new cgroup is found now
         discover(now: now)
-        for (id, gone) in goneRefusals.takeExpired(at: SystemClock.monotonicNanos()) { sendGone(id, gone, nil) }
+        for (id, gone) in goneRefusals.takeExpired(at: now) { sendGone(id, gone, nil) }
         if !goneWhileExhausted.isEmpty {
-            let oldest = SystemClock.monotonicNanos() - Self.goneWhileExhaustedMemory.nanoseconds
+            let oldest = now - Self.goneWhileExhaustedMemory.nanoseconds
             goneWhileExhausted = goneWhileExhausted.filter { $0.value > oldest }
         }
         let timing = AlertTiming(config)
@@ -346,11 +354,11 @@ final class PidsWatch {
     /// it): the entry says so with what is known, its name from the engine.
     private func refusedWithoutCgroup(_ id: ContainerID, lastKnown watched: WatchedContainer?) {
         let last = watched?.lastSample
-        let finding = PidsFinding(kind: .pidsExhausted, priority: .crit, current: last?.current ?? 0,
+        let finding = PidsFinding(kind: .pidsExhausted, current: last?.current ?? 0,
                                   limit: last.flatMap { $0.isUnlimited ? nil : $0.limit },
                                   refusedForks: nil, cgroupGone: true)
         let gone = GoneRefusals.Waiting(finding: finding, cgroupPath: watched?.cgroup.path,
-                                        deadline: SystemClock.monotonicNanos() + Self.metadataGrace.nanoseconds)
+                                        deadline: clock() + Self.metadataGrace.nanoseconds)
         if let metadata = watched?.metadata ?? names.metadata(for: id) {
             sendGone(id, gone, metadata)
         } else {

@@ -294,13 +294,12 @@ public final class JournalReader {
             for level in 0...p.rawValue { try addMatch("PRIORITY", String(level)) }
         }
         if let k = filter.kind {
-            let isAlert = EntryKind(rawValue: k)?.isAlert ?? true
-            try addMatch(isAlert ? "DOCKWARD_ALERT" : "DOCKWARD_EVENT", k)
+            try addMatch(EntryKind(rawValue: k)?.journalTag ?? "DOCKWARD_ALERT", k)
         } else if !filter.includeEvents {
             // "has DOCKWARD_ALERT" cannot be matched directly: OR every value
             // the journal holds, plus the kinds this build knows. Entries that
             // slip through are still dropped by `accepts`.
-            var kinds = Set(EntryKind.allCases.filter(\.isAlert).map(\.rawValue))
+            var kinds = Set(EntryKind.allCases.filter { $0.journalTag == "DOCKWARD_ALERT" }.map(\.rawValue))
             if let seen = uniqueValues("DOCKWARD_ALERT", limit: 256) {
                 kinds.formUnion(seen)
                 for k in kinds.sorted() { try addMatch("DOCKWARD_ALERT", k) }

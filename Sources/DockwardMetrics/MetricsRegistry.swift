@@ -82,8 +82,10 @@ public final class MetricsRegistry: @unchecked Sendable {
         let registry = PrometheusCollectorRegistry()
         prometheus = registry
         // Every alert kind starts at 0 so `increase()` sees the first one.
+        // Alerts only: notices, recoveries and the daemon's events are no
+        // alert, and actions count in dockward_actions_total.
         var alerts: [EntryKind: Counter] = [:]
-        for kind in EntryKind.allCases where kind.isAlert {
+        for kind in EntryKind.allCases where kind.role == .alert {
             alerts[kind] = registry.makeCounter(descriptor: Names.alerts, labels: [("kind", kind.rawValue)])
         }
         self.alerts = alerts
@@ -104,7 +106,7 @@ public final class MetricsRegistry: @unchecked Sendable {
 
     // MARK: Pushed as they happen
 
-    /// Counts one alert entry. Lifecycle entries (`daemon-started`, ...) are not alerts and are ignored.
+    /// Counts one alert entry (a kind whose role is `alert`); any other kind is ignored.
     public func recordAlert(kind: EntryKind) {
         alerts[kind]?.increment()
     }

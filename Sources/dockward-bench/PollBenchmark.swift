@@ -53,7 +53,7 @@ final class CountingWriter: FindingWriter, @unchecked Sendable {
     private let lock = NSLock()
     private var written = 0
     var count: Int { lock.withLock { written } }
-    func write(_ finding: Finding) { lock.withLock { written += 1 } }
+    func write(_ finding: Finding, entry: JournalEntry) { lock.withLock { written += 1 } }
     func retryPending() -> JournalReplay? { nil }
 }
 

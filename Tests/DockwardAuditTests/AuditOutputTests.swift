@@ -7,11 +7,14 @@ final class AuditOutputTests: XCTestCase {
     func report() -> AuditReport {
         let details = ContainerDetails(id: testID(1), metadata: ContainerMetadata(name: "web", image: "img"), mounts: [],
                                        binds: [], state: "running", privileged: true)
-        let privileged = Finding.hostControl(details, .privileged, allowedBy: nil, eventTimeNano: nil).entry
-        let unlimited = JournalEntry(kind: .pidsUnlimited, priority: .warning, message: "Service db sets no pids limit.")
+        let privileged = Finding.hostControl(details, .privileged, allowedBy: nil, eventTimeNano: nil)
+        let unlimited = Finding.containerPids(PidsFinding(kind: .pidsUnlimited, current: 0),
+                                              ContainerRef(id: testID(2), metadata: ContainerMetadata(name: "db", image: "img")),
+                                              peak: nil)
         return AuditReport(command: "check-compose", items: [
-            AuditItem(entry: unlimited, service: "db", location: SourceLocation(file: "compose.yml", line: 9)),
-            AuditItem(entry: privileged, service: "web", location: SourceLocation(file: "compose.yml", line: 4)),
+            AuditItem(unlimited, words: EntryText(message: "Service db sets no pids limit."), service: "db",
+                      location: SourceLocation(file: "compose.yml", line: 9)),
+            AuditItem(privileged, service: "web", location: SourceLocation(file: "compose.yml", line: 4)),
         ], notes: [AuditNote("resolved on h: the engine's socket is /run/docker.sock")])
     }
 

@@ -8,7 +8,7 @@ final class AlertTextTests: XCTestCase {
         let ref = ContainerRef(id: id, metadata: ContainerMetadata(name: "/web", image: "nginx:1"), cgroupPath: "/sys/fs/cgroup/pids/docker/x")
         let f = PidsFinding(kind: .pidsExhausted, priority: .crit, current: 50, limit: 50, refusedForks: 1234,
                             newlyRefused: 1234, rate: 0)
-        let entry = AlertText.entry(for: f, container: ref)
+        let entry = Finding.containerPids(f, ref, peak: nil).entry
         let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(fields["PRIORITY"], "2")
         XCTAssertEqual(fields["MESSAGE_ID"], "9cbeffacd069472fb0b95e62b1ba4743")
@@ -28,10 +28,10 @@ final class AlertTextTests: XCTestCase {
     /// that gives it the group dockward, not the docker group.
     func testEngineLostAdviceForPodmansSocket() {
         let denied = "cannot connect to /run/podman/podman.sock: Permission denied (errno: 13)"
-        let podman = AlertText.engineLost(socket: "/run/podman/podman.sock", reason: denied, retryCap: .seconds(30))
+        let podman = Finding.lifecycle(.engineLost(socket: "/run/podman/podman.sock", reason: denied, retryCap: .seconds(30))).entry
         XCTAssertTrue(podman.message.contains("systemctl restart podman.socket"), podman.message)
         XCTAssertFalse(podman.message.contains("usermod"), podman.message)
-        let docker = AlertText.engineLost(socket: "/var/run/docker.sock", reason: denied, retryCap: .seconds(30))
+        let docker = Finding.lifecycle(.engineLost(socket: "/var/run/docker.sock", reason: denied, retryCap: .seconds(30))).entry
         XCTAssertTrue(docker.message.contains("usermod -aG docker dockward"), docker.message)
     }
 
@@ -46,13 +46,13 @@ final class AlertTextTests: XCTestCase {
         let unnamed = ContainerRef(id: id, metadata: ContainerMetadata(name: "", image: "i"))
         XCTAssertEqual(unnamed.displayName, "abababababab")
         let f = PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 5, limit: nil, limitIsHost: true)
-        XCTAssertTrue(AlertText.entry(for: f, container: unnamed).message.hasPrefix("Container abababababab (abababababab)"),
-                      AlertText.entry(for: f, container: unnamed).message)
+        XCTAssertTrue(Finding.containerPids(f, unnamed, peak: nil).entry.message.hasPrefix("Container abababababab (abababababab)"),
+                      Finding.containerPids(f, unnamed, peak: nil).entry.message)
     }
 
     func testHostileNameCannotBreakTheMessageLine() {
         let ref = ContainerRef(id: id, metadata: ContainerMetadata(name: "evil\nPRIORITY=0\u{1b}[2J", image: "x"))
-        let entry = AlertText.entry(for: PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 1), container: ref)
+        let entry = Finding.containerPids(PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 1), ref, peak: nil).entry
         XCTAssertFalse(entry.message.contains("\n"))
         XCTAssertFalse(entry.message.contains("\u{1b}"))
     }
@@ -78,14 +78,14 @@ final class AlertTextTests: XCTestCase {
         let id = try XCTUnwrap(ContainerID(String(repeating: "c", count: 64)))
         let details = ContainerDetails(id: id, metadata: ContainerMetadata(name: "/probe", image: "busybox"),
                                        mounts: [], binds: [], state: "running")
-        XCTAssertNil(AlertText.socketUnresolved(details: details, unresolved: [], eventTimeNano: nil))
-        let entry = try XCTUnwrap(AlertText.socketUnresolved(details: details, unresolved: [
+        XCTAssertTrue(Finding.socketUnresolved(details, [], eventTimeNano: nil).entry.message.contains("could not be checked"))
+        let entry = Finding.socketUnresolved(details, [
             UnresolvedMount(source: "/srv/locked/docker.sock", destination: "/s", reason: "Permission denied"),
             UnresolvedMount(source: "/root/x", destination: "/x", reason: "Permission denied"),
-        ], eventTimeNano: 42))
+        ], eventTimeNano: 42).entry
         XCTAssertEqual(entry.kind, .socketMountUnresolved)
         XCTAssertEqual(entry.priority, .err)
-        XCTAssertTrue(entry.kind.isAlert)
+        XCTAssertEqual(entry.kind.role, .alert)
         XCTAssertTrue(entry.message.contains("/srv/locked/docker.sock"), entry.message)
         XCTAssertTrue(entry.message.contains("Permission denied"), entry.message)
         XCTAssertTrue(entry.message.contains("and 1 more mount(s)"), entry.message)
@@ -100,18 +100,18 @@ final class AlertTextTests: XCTestCase {
     }
 
     func testEngineLostSaysWhatToDoForAMissingSocketOrAMissingGroup() {
-        let denied = AlertText.engineLost(
+        let denied = Finding.lifecycle(.engineLost(
             socket: "/var/run/docker.sock",
             reason: "cannot reach the Docker engine at /var/run/docker.sock: connect(descriptor:addr:size:): Permission denied (errno: 13)",
-            retryCap: .seconds(30))
+            retryCap: .seconds(30))).entry
         XCTAssertTrue(denied.message.contains("usermod -aG docker dockward"), denied.message)
         XCTAssertTrue(denied.message.contains("systemctl restart dockward"), denied.message)
-        let missing = AlertText.engineLost(socket: "/var/run/docker.sock",
+        let missing = Finding.lifecycle(.engineLost(socket: "/var/run/docker.sock",
                                            reason: "Docker engine socket /var/run/docker.sock does not exist (is dockerd running?)",
-                                           retryCap: .seconds(30))
+                                           retryCap: .seconds(30))).entry
         XCTAssertTrue(missing.message.contains("Docker is not installed or not running"), missing.message)
         XCTAssertFalse(missing.message.contains("usermod"), missing.message)
-        let reset = AlertText.engineLost(socket: "/var/run/docker.sock", reason: "connection reset", retryCap: .seconds(30))
+        let reset = Finding.lifecycle(.engineLost(socket: "/var/run/docker.sock", reason: "connection reset", retryCap: .seconds(30))).entry
         XCTAssertFalse(reset.message.contains("usermod"), reset.message)
         XCTAssertTrue(reset.message.contains("The pids watch goes on"), reset.message)
     }
@@ -128,7 +128,7 @@ final class PidsEntryVariantTests: XCTestCase {
     func testUnlimitedUnderACeilingSetAroundIt() {
         let f = PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 4915, limitIsInherited: true,
                             ceilingOrigin: "systemd's DefaultTasksMax on its scope")
-        let e = AlertText.entry(for: f, container: container)
+        let e = Finding.containerPids(f, container, peak: nil).entry
         XCTAssertEqual(names(e), ["MESSAGE", "PRIORITY", "MESSAGE_ID", "DOCKWARD_ALERT", "CONTAINER_ID", "CONTAINER_ID_FULL",
                                   "CONTAINER_NAME", "IMAGE_NAME", "CGROUP_PATH", "PIDS_CURRENT", "PIDS_MAX",
                                   "PIDS_MAX_SOURCE", "PIDS_MAX_ORIGIN"])
@@ -140,7 +140,7 @@ final class PidsEntryVariantTests: XCTestCase {
 
     func testRefusalOfAContainerAlreadyGone() {
         let f = PidsFinding(kind: .pidsExhausted, priority: .crit, current: 0, limit: 300, cgroupGone: true)
-        let e = AlertText.entry(for: f, container: container)
+        let e = Finding.containerPids(f, container, peak: nil).entry
         XCTAssertEqual(names(e), ["MESSAGE", "PRIORITY", "MESSAGE_ID", "DOCKWARD_ALERT", "CONTAINER_ID", "CONTAINER_ID_FULL",
                                   "CONTAINER_NAME", "IMAGE_NAME", "CGROUP_PATH", "CGROUP_GONE", "PIDS_MAX"])
         XCTAssertEqual(e.message, "Container web (cdcdcdcdcdcd) hit its pids limit of 300: the kernel refused a fork, and the "

@@ -9,24 +9,19 @@ final class AlertmanagerAlertTests: XCTestCase {
         var keys: Set<AlertEpisodeKey> = []
         for finding in FindingTests.everyCase() {
             let key = finding.episodeKey
-            let alert = AlertmanagerAlerts.alert(for: finding, startsAt: 1, endsAt: 2, host: "h", extraLabels: [:])
+            let alert = AlertmanagerAlerts.alert(for: finding, entry: finding.entry, startsAt: 1, endsAt: 2, host: "h",
+                                                 extraLabels: [:])
             XCTAssertEqual(key != nil, alert != nil, "\(finding.kind)")
+            // The kind table says which kinds open an episode: those with an alertname.
+            XCTAssertEqual(key != nil, finding.kind.facts.alertName != nil, "\(finding.kind)")
             if let key {
                 keys.insert(key)
-                XCTAssertNotNil(AlertmanagerAlerts.alertName(finding.kind), "\(finding.kind)")
                 XCTAssertEqual(AlertEpisodeKey(text: key.text), key, "the state file's text reads back: \(key.text)")
-            }
-            switch finding.kind {
-            case .pidsRecovered, .hostPidsRecovered, .socketMountAllowed, .hostControlAllowed, .actionTaken, .actionFailed,
-                 .actionSkipped, .actionDryRun, .daemonStarted, .daemonStopped, .configReloaded, .configRejected,
-                 .engineBack, .engineConnected, .journalReplayed, .alertmanagerLost, .alertmanagerBack:
-                XCTAssertNil(key, "\(finding.kind) is no episode of its own")
-            default:
-                XCTAssertNotNil(key, "\(finding.kind) opens an episode")
+                XCTAssertTrue(finding.kind.role == .alert || finding.kind == .engineLost, "\(finding.kind)")
             }
         }
         XCTAssertEqual(keys.count, 13, "one key per kind and container: \(keys)")
-        let names = EntryKind.allCases.compactMap(AlertmanagerAlerts.alertName)
+        let names = EntryKind.allCases.compactMap(\.facts.alertName)
         XCTAssertEqual(Set(names).count, names.count, "names are distinct")
         XCTAssertTrue(names.allSatisfy { $0.range(of: "^Dockward[A-Z][A-Za-z]+$", options: .regularExpression) != nil })
     }
@@ -37,7 +32,7 @@ final class AlertmanagerAlertTests: XCTestCase {
         let finding = Finding.containerPids(PidsFinding(kind: .pidsExhausted, priority: .crit, current: 64, limit: 64,
                                                         refusedForks: 43), ref, peak: 64)
         let start: Int64 = 1_800_000_000_123_000_000
-        let alert = try XCTUnwrap(AlertmanagerAlerts.alert(for: finding, startsAt: start, endsAt: start + 240_000_000_000,
+        let alert = try XCTUnwrap(AlertmanagerAlerts.alert(for: finding, entry: finding.entry, startsAt: start, endsAt: start + 240_000_000_000,
                                                            host: "node-1", extraLabels: ["cluster": "eu-1", "host": "forged"]))
         XCTAssertEqual(alert.labels, [
             "alertname": "DockwardPidsExhausted", "severity": "critical", "kind": "pids-exhausted",
@@ -50,7 +45,7 @@ final class AlertmanagerAlertTests: XCTestCase {
         XCTAssertEqual(alert.annotations["message_id"], "9cbeffacd069472fb0b95e62b1ba4743")
 
         // Another episode of the same container and kind: another alert.
-        let later = try XCTUnwrap(AlertmanagerAlerts.alert(for: finding, startsAt: start + 1_000_000_000, endsAt: start,
+        let later = try XCTUnwrap(AlertmanagerAlerts.alert(for: finding, entry: finding.entry, startsAt: start + 1_000_000_000, endsAt: start,
                                                            host: "node-1", extraLabels: [:]))
         XCTAssertNotEqual(later.identity, alert.identity)
     }

@@ -123,8 +123,8 @@ final class ContainmentPlannerTests: XCTestCase {
 
     func testEntryTextsSayWhatWhyAndUndo() {
         let ref = ContainerRef(id: id(7), metadata: ContainerMetadata(name: "leaky", image: "busybox"), cgroupPath: "/docker/x")
-        let taken = AlertText.action(ActionReport(result: .taken, action: .cap(500), reason: .runawayForecast, container: ref,
-                                                  current: 321, cgroupWrite: "ok", engineUpdate: "pending"))
+        let taken = Finding.action(ActionReport(result: .taken, action: .cap(500), reason: .runawayForecast, container: ref,
+                                                  current: 321, cgroupWrite: "ok", engineUpdate: "pending")).entry
         XCTAssertEqual(taken.kind, .actionTaken)
         XCTAssertEqual(taken.priority, .warning)
         XCTAssertTrue(taken.message.hasPrefix("Gave container leaky (\(id(7).short)) a pids limit of 500: it has no pids limit"), taken.message)
@@ -136,17 +136,17 @@ final class ContainmentPlannerTests: XCTestCase {
         XCTAssertEqual(fields["PIDS_LIMIT_SET"], "500")
         XCTAssertEqual(fields["ACTION_REASON"], "runaway-forecast")
         XCTAssertEqual(fields["ENGINE_UPDATE"], "pending")
-        let paused = AlertText.action(ActionReport(result: .taken, action: .pause, reason: .exhausted, container: ref, limit: 50))
+        let paused = Finding.action(ActionReport(result: .taken, action: .pause, reason: .exhausted, container: ref, limit: 50)).entry
         XCTAssertTrue(paused.message.hasPrefix("Paused container leaky"), paused.message)
         XCTAssertTrue(paused.message.contains("Undo: docker unpause \(id(7).short)"), paused.message)
-        let failed = AlertText.action(ActionReport(result: .failed, action: .kill, reason: .exhausted, container: ref, error: "boom\nx"))
+        let failed = Finding.action(ActionReport(result: .failed, action: .kill, reason: .exhausted, container: ref, error: "boom\nx")).entry
         XCTAssertEqual(failed.priority, .err)
         XCTAssertFalse(failed.message.contains("\n"))
-        let skipped = AlertText.action(ActionReport(result: .skipped, action: .cap(5), reason: .hostPidsHigh, container: ref,
-                                                    skipReason: .label))
+        let skipped = Finding.action(ActionReport(result: .skipped, action: .cap(5), reason: .hostPidsHigh, container: ref,
+                                                    skipReason: .label)).entry
         XCTAssertEqual(skipped.priority, .notice)
         XCTAssertTrue(skipped.message.contains("dockward.actions=off"), skipped.message)
-        let dry = AlertText.action(ActionReport(result: .dryRun, action: .stop, reason: .exhausted, container: ref))
+        let dry = Finding.action(ActionReport(result: .dryRun, action: .stop, reason: .exhausted, container: ref)).entry
         XCTAssertEqual(dry.kind, .actionDryRun)
         XCTAssertTrue(dry.message.hasPrefix("Dry run: would stop container leaky"), dry.message)
     }

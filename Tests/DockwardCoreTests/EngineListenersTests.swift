@@ -189,7 +189,7 @@ final class EngineListenersTests: XCTestCase {
     func testEntryTextNamesAddressTLSPlaceAndFix() {
         let finding = EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
                                             place: ConfigPlace(path: Self.dropInPath, line: 3))
-        let entry = AlertText.engineTCPExposed(finding)
+        let entry = Finding.engineTCPExposed(finding, unreadable: []).entry
         XCTAssertEqual(entry.kind, .engineTCPExposed)
         XCTAssertEqual(entry.priority, .crit)
         XCTAssertTrue(entry.message.contains("tcp://0.0.0.0:2375 without TLS"), entry.message)
@@ -202,7 +202,7 @@ final class EngineListenersTests: XCTestCase {
         loopback.address = "tcp://127.0.0.1:2375"
         loopback.isLoopback = true
         loopback.tls = .noVerify
-        let second = AlertText.engineTCPExposed(loopback, unreadable: ["/etc/docker/daemon.json"])
+        let second = Finding.engineTCPExposed(loopback, unreadable: ["/etc/docker/daemon.json"]).entry
         XCTAssertTrue(second.message.contains("loopback only"), second.message)
         XCTAssertTrue(second.message.contains("any client is let in"), second.message)
         XCTAssertTrue(second.message.contains("Not read"), second.message)

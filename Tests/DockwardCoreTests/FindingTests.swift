@@ -55,15 +55,34 @@ final class FindingTests: XCTestCase {
         return out
     }
 
-    func testKindAndContainerAgreeWithTheRenderedEntry() {
+    func testEveryFindingsPriorityIsOneItsKindAllows() {
         let all = Self.everyCase()
         XCTAssertEqual(Set(all.map(\.kind)), Set(EntryKind.allCases), "one finding of every kind")
         for finding in all {
-            let entry = finding.entry
-            XCTAssertEqual(finding.kind, entry.kind, "\(finding)")
-            XCTAssertEqual(finding.container?.id, entry.container?.id, "\(finding.kind)")
-            XCTAssertEqual(finding.container?.metadata, entry.container?.metadata, "\(finding.kind)")
+            XCTAssertTrue(finding.kind.facts.priority.allowed.contains(finding.priority), "\(finding.kind): \(finding.priority)")
+            XCTAssertEqual(finding.entry.priority, finding.priority, "the entry carries the finding's decision")
         }
+    }
+
+    /// Where the table leaves the priority to the data, the data decides:
+    /// the threshold crossed; and a fixed kind ignores what a caller passed.
+    func testTheDataDecidesOnlyWhereTheTableLetsIt() {
+        let ref = ContainerRef(id: Self.id, metadata: Self.metadata)
+        for p in [Priority.warning, .err] {
+            XCTAssertEqual(Finding.containerPids(PidsFinding(kind: .pidsHigh, priority: p, current: 9, limit: 10), ref, peak: nil).priority, p)
+            XCTAssertEqual(Finding.hostPids(PidsFinding(kind: .hostPidsHigh, priority: p, current: 9, limit: 10)).priority, p)
+        }
+        let exhausted = PidsFinding(kind: .pidsExhausted, priority: .notice, current: 10, limit: 10)
+        XCTAssertEqual(exhausted.priority, .crit)
+        XCTAssertEqual(Finding.containerPids(exhausted, ref, peak: nil).priority, .crit)
+        let details = ContainerDetails(id: Self.id, metadata: Self.metadata, mounts: [], binds: [], state: "running")
+        XCTAssertEqual(Finding.hostControl(details, .privileged, allowedBy: nil, eventTimeNano: nil).priority, .crit)
+        XCTAssertEqual(Finding.hostControl(details, .hostPID(capabilities: ["SYS_PTRACE"]), allowedBy: nil,
+                                           eventTimeNano: nil).priority, .err)
+        XCTAssertEqual(Finding.hostControl(details, .privileged, allowedBy: ContainerMatcher(name: "web"),
+                                           eventTimeNano: nil).priority, .notice)
+        XCTAssertEqual(Finding.lifecycle(.alertmanagerBack(url: "u", outage: 1, dropped: 2)).priority, .warning)
+        XCTAssertEqual(Finding.lifecycle(.alertmanagerBack(url: "u", outage: 1, dropped: 0)).priority, .notice)
     }
 
     func testASocketExposureFindingNeedsAnExposure() {
@@ -72,10 +91,10 @@ final class FindingTests: XCTestCase {
     }
 
     func testTheReplayNoticeIsAWarningOnlyWhenEntriesWereDropped() {
-        let kept = AlertText.journalReplayed(JournalReplay(outageSeconds: 3, written: 2, dropped: 0, queueLimit: 10))
+        let kept = Finding.lifecycle(.journalReplayed(JournalReplay(outageSeconds: 3, written: 2, dropped: 0, queueLimit: 10))).entry
         XCTAssertEqual(kept.priority, .notice)
         XCTAssertFalse(kept.message.contains("dropped"))
-        let cut = AlertText.journalReplayed(JournalReplay(outageSeconds: 3, written: 10, dropped: 5, queueLimit: 10))
+        let cut = Finding.lifecycle(.journalReplayed(JournalReplay(outageSeconds: 3, written: 10, dropped: 5, queueLimit: 10))).entry
         XCTAssertEqual(cut.priority, .warning)
         XCTAssertTrue(cut.message.contains("5 older ones were dropped (queue limit 10)"), cut.message)
     }

@@ -184,14 +184,13 @@ final class HostControlTests: XCTestCase {
             (.blockDevice(path: "/dev/sda", volume: nil), .blockDevice, .err, "DEVICE", "/dev/sda"),
         ]
         for (finding, kind, priority, field, value) in cases {
-            let entry = AlertText.hostControl(details: d, finding: finding, allowedBy: nil, eventTimeNano: 7)
+            let entry = Finding.hostControl(d, finding, allowedBy: nil, eventTimeNano: 7).entry
             XCTAssertEqual(entry.kind, kind)
             XCTAssertEqual(entry.priority, priority)
             XCTAssertTrue(entry.fields.contains { $0.name == field && $0.value == value }, "\(kind): \(entry.fields)")
             XCTAssertTrue(entry.fields.contains { $0.name == "ENGINE_EVENT_NANO" && $0.value == "7" })
             XCTAssertTrue(entry.message.contains("host_control.allow"), entry.message)
-            let allowed = AlertText.hostControl(details: d, finding: finding, allowedBy: ContainerMatcher(name: "c"),
-                                                eventTimeNano: nil)
+            let allowed = Finding.hostControl(d, finding, allowedBy: ContainerMatcher(name: "c"), eventTimeNano: nil).entry
             XCTAssertEqual(allowed.kind, .hostControlAllowed)
             XCTAssertEqual(allowed.priority, .notice)
             XCTAssertEqual(allowed.fields.first { $0.name == "HOST_CONTROL" }?.value, finding.hostControlClass.rawValue)

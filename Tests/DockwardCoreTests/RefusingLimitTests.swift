@@ -54,7 +54,7 @@ final class RefusingLimitTests: XCTestCase {
         let exhausted = findings.first { $0.kind == .pidsExhausted }
         XCTAssertEqual(exhausted?.limit, 40, "measured against the limit that refused")
         XCTAssertEqual(exhausted?.refusingLimit, above)
-        let entry = AlertText.entry(for: exhausted!, container: ref)
+        let entry = Finding.containerPids(exhausted!, ref, peak: nil).entry
         let fields = Dictionary(entry.allFields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         XCTAssertEqual(fields["PIDS_MAX"], "40")
         XCTAssertEqual(fields["PIDS_MAX_SOURCE"], "parent")

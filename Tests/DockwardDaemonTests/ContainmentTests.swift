@@ -83,7 +83,7 @@ final class ContainmentTests: XCTestCase {
             d.tick()
         }
         waitForNoCalls(d)
-        XCTAssertEqual(d.writer.entries.filter { $0.kind.isAction }.count, 1)
+        XCTAssertEqual(d.writer.entries.filter { $0.kind.role == .action }.count, 1)
         XCTAssertEqual(actions.clientsMade, 1, "one client, for the one action")
     }
 
@@ -136,7 +136,7 @@ final class ContainmentTests: XCTestCase {
         let actions = self.actions!
         d.waitUntil("the engine update after the outage", timeout: 10) { !actions.requests.isEmpty }
         XCTAssertEqual(actions.requests.first?.request, .updatePidsLimit(400))
-        XCTAssertEqual(d.writer.entries.filter { $0.kind.isAction }.count, 1, "the late update is no second action")
+        XCTAssertEqual(d.writer.entries.filter { $0.kind.role == .action }.count, 1, "the late update is no second action")
     }
 
     /// A restart while the engine is away: the state file carries the
@@ -167,7 +167,7 @@ final class ContainmentTests: XCTestCase {
         second.waitUntil("the owed engine update", timeout: 10) { !actions.requests.isEmpty }
         XCTAssertEqual(actions.requests.map(\.request), [.updatePidsLimit(300)])
         waitForNoCalls(second)
-        XCTAssertEqual(second.writer.entries.filter { $0.kind.isAction }.map(\.kind), [],
+        XCTAssertEqual(second.writer.entries.filter { $0.kind.role == .action }.map(\.kind), [],
                        "the episode was settled before the restart")
     }
 
@@ -315,7 +315,7 @@ final class ContainmentTests: XCTestCase {
         try host.setPids(id, current: 40, max: 50, refused: 4)
         d.ticks(10)
         waitForNoCalls(d)
-        XCTAssertTrue(d.writer.entries.filter { $0.kind.isAction }.isEmpty, "\(d.writer.entries.map(\.kind.rawValue))")
+        XCTAssertTrue(d.writer.entries.filter { $0.kind.role == .action }.isEmpty, "\(d.writer.entries.map(\.kind.rawValue))")
         XCTAssertTrue(actions.requests.isEmpty)
     }
 
@@ -384,7 +384,7 @@ final class ContainmentTests: XCTestCase {
         XCTAssertEqual(d.writer.entries(.actionSkipped, for: labelled).map { field($0, "SKIP_REASON") }, ["label"])
         XCTAssertTrue(d.writer.entries(.pidsForecast, for: ignored).isEmpty, "ignored: no alert, so no trigger")
         XCTAssertEqual(d.writer.entries(.actionSkipped, for: allowed).map { field($0, "SKIP_REASON") }, ["allow-rule"])
-        XCTAssertTrue(d.writer.entries.filter { $0.kind.isAction && $0.container?.id == off }.isEmpty,
+        XCTAssertTrue(d.writer.entries.filter { $0.kind.role == .action && $0.container?.id == off }.isEmpty,
                       "actions off by an override: nothing asked, nothing said")
         XCTAssertTrue(actions.requests.isEmpty)
         for id in [labelled, ignored, allowed, off] { XCTAssertEqual(try pidsMax(id), "max") }
@@ -412,7 +412,7 @@ final class ContainmentTests: XCTestCase {
             try host.setPids(limited, current: 10 + 100 * n, max: 10000)
             d.tick()
         }
-        XCTAssertTrue(d.writer.entries.filter { $0.kind.isAction }.isEmpty)
+        XCTAssertTrue(d.writer.entries.filter { $0.kind.role == .action }.isEmpty)
         try FixtureHost.write("0.10 0.20 0.30 1/96000 12345\n", to: host.proc + "/loadavg")
         try host.setPids(fast, current: 400, max: nil)
         d.tick()
@@ -435,7 +435,7 @@ final class ContainmentTests: XCTestCase {
         d.waitForNames([id])
         try leak(d, id)
         XCTAssertEqual(d.writer.entries(.pidsForecast, for: id).count, 1)
-        XCTAssertTrue(d.writer.entries.filter { $0.kind.isAction }.isEmpty, "off: nothing at all")
+        XCTAssertTrue(d.writer.entries.filter { $0.kind.role == .action }.isEmpty, "off: nothing at all")
         try FixtureHost.write(Self.base + "\nactions: { enabled: true, cap_unlimited: 500 }\n", to: d.configPath)
         d.daemon.reload()
         d.waitUntil("the reload") { !d.writer.entries(.configReloaded).isEmpty }

@@ -175,7 +175,7 @@ final class DaemonWiringTests: XCTestCase {
         XCTAssertEqual(notice.map(\.priority), [.notice])
         XCTAssertEqual(field(notice.first, "HOST_CONTROL"), "host-pid")
         XCTAssertEqual(first.writer.entries(.hostPID), [], "allowed: a notice, not an alert")
-        let alerts = first.writer.entries.filter { $0.kind.isAlert }
+        let alerts = first.writer.entries.filter { $0.kind.role != .event }
         first.stop()
 
         let second = try makeDaemon(config: config, stateDirectory: host.stateDirectory)
@@ -184,7 +184,7 @@ final class DaemonWiringTests: XCTestCase {
                        alerts.map(\.kind.rawValue).description)
         second.waitForNames([volume, linked, privileged, state, allowed])
         second.ticks(2)
-        XCTAssertEqual(second.writer.entries.filter { $0.kind.isAlert }.map(\.kind), [], "nothing reported again")
+        XCTAssertEqual(second.writer.entries.filter { $0.kind.role != .event }.map(\.kind), [], "nothing reported again")
     }
 
     /// Behind a socket proxy that refuses `/volumes` and `/info`, the engine
@@ -331,7 +331,7 @@ final class DaemonWiringTests: XCTestCase {
         XCTAssertEqual(first.writer.entries(.pidsExhausted, for: bomb).count, 1)
         first.stop()
         XCTAssertTrue(FileManager.default.fileExists(atPath: host.stateDirectory + "/state.json"))
-        let opened = first.writer.entries.filter { $0.kind.isAlert }
+        let opened = first.writer.entries.filter { $0.kind.role != .event }
         XCTAssertGreaterThanOrEqual(opened.count, 3, opened.map(\.kind.rawValue).description)
 
         let second = try makeDaemon(stateDirectory: host.stateDirectory)
@@ -343,7 +343,7 @@ final class DaemonWiringTests: XCTestCase {
         second.waitForNames([exposed, unlimited, bomb])
         second.ticks(6)
         XCTAssertEqual(DaemonActor.sync { second.daemon.watchedContainerCount }, 2)
-        XCTAssertEqual(second.writer.entries.filter { $0.kind.isAlert }.map(\.kind), [],
+        XCTAssertEqual(second.writer.entries.filter { $0.kind.role != .event }.map(\.kind), [],
                        "nothing already reported is reported again")
 
         // A new refusal in the open episode is still not a new episode, but the bomb's calm closes it.

@@ -201,7 +201,8 @@ final class EngineLinkAloneTests: XCTestCase {
         let engine = self.engine!, observer = self.observer!
         let link = DaemonActor.sync {
             let link = EngineLink(engine: engine, queue: DaemonActor.queue, resyncInterval: .minutes(5),
-                                  logger: DaemonUnderTest.logger, inspectionTimeout: inspectionTimeout)
+                                  clock: SystemClock.monotonicNanos, logger: DaemonUnderTest.logger,
+                                  inspectionTimeout: inspectionTimeout)
             link.observer = observer
             link.start()
             return link

@@ -253,7 +253,7 @@ final class RecordingWriter: FindingWriter, @unchecked Sendable {
     private var recorded: [Finding] = []
     private var recordedAt: [Int64] = []
 
-    func write(_ finding: Finding) {
+    func write(_ finding: Finding, entry: JournalEntry) {
         let now = SystemClock.monotonicNanos()
         lock.withLock {
             recorded.append(finding)
@@ -409,9 +409,13 @@ final class DaemonUnderTest: @unchecked Sendable {
     let engine: ScriptedEngine
     let host: FixtureHost
     let configPath: String
-    /// Moves with `now` at each tick.
-    let wall = ManualWallClock()
-    private(set) var now: Int64
+    /// Unix time, moved with `now` at each tick.
+    let wall = ManualClock(start: 1_800_000_000_000_000_000)
+    /// The daemon's one monotonic clock: moved by the test (each tick, or
+    /// `advance`), never by the machine, so a grace period is outwaited by
+    /// moving it, not by sleeping.
+    let clock = ManualClock(start: SystemClock.monotonicNanos())
+    var now: Int64 { clock.now }
 
     /// `kernelLog`: a FIFO standing in for /dev/kmsg; nil: none, so refusals
     /// are read from `pids.events` every poll.
@@ -430,11 +434,10 @@ final class DaemonUnderTest: @unchecked Sendable {
             kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger,
             makeActionClient: actions.map { recorder in { @Sendable id in recorder.makeClient(id) } },
             actionsStopGrace: actionsStopGrace, makeAlertmanagerDelivery: alertmanager?.factory,
-            wallClock: wall.read, hostName: "test-host")
+            wallClock: wall.read, monotonicClock: clock.read, hostName: "test-host")
         parts.procRoot = host.proc
         let path = configPath
         daemon = DaemonActor.sync { Daemon(config: loaded, configPath: path, configIsExplicit: true, parts: parts) }
-        now = SystemClock.monotonicNanos()
     }
 
     /// Warnings and worse only: the wiring's info lines would bury the test output.
@@ -450,7 +453,12 @@ final class DaemonUnderTest: @unchecked Sendable {
     func tick(advancing step: Interval = .seconds(1)) {
         let daemon = self.daemon, now = self.now
         DaemonActor.sync { daemon.tick(now: now) }
-        self.now += step.nanoseconds
+        advance(step)
+    }
+
+    /// Moves both clocks on, without a poll.
+    func advance(_ step: Interval) {
+        clock.advance(step.nanoseconds)
         wall.advance(step.nanoseconds)
     }
 
@@ -556,11 +564,12 @@ final class RecordingSubmitter: AlertmanagerSubmitter, @unchecked Sendable {
     func tell(_ event: AlertmanagerDeliveryEvent) { lock.withLock { report }?(event) }
 }
 
-/// Wall-clock time the test moves along with its manual monotonic clock.
-final class ManualWallClock: @unchecked Sendable {
+/// A clock of the daemon's in the tests (monotonic or wall): moved only by `advance`.
+final class ManualClock: @unchecked Sendable {
     private let lock = NSLock()
-    private var value: Int64 = 1_800_000_000_000_000_000
+    private var value: Int64
 
+    init(start: Int64) { value = start }
     var now: Int64 { lock.withLock { value } }
     func advance(_ nanos: Int64) { lock.withLock { value += nanos } }
     var read: @Sendable () -> Int64 { { [self] in now } }

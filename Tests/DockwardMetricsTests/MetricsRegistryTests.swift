@@ -113,7 +113,7 @@ final class MetricsRegistryTests: XCTestCase {
     func testAlertsTotalCountsAlertKindsOnly() {
         let registry = MetricsRegistry(version: "test")
         let start = samples(registry.render(containers: []))
-        for kind in EntryKind.allCases where kind.isAlert {
+        for kind in EntryKind.allCases where kind.role == .alert {
             XCTAssertEqual(start[#"dockward_alerts_total{kind="\#(kind.rawValue)"}"#], "0", "\(kind) starts at 0")
         }
         registry.recordAlert(kind: .pidsExhausted)

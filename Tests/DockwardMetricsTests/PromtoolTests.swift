@@ -65,11 +65,17 @@ final class PromtoolTests: XCTestCase {
         }
     }
 
-    /// Every alert kind that can be read from metrics has a rule named for it.
-    func testEveryPidsAndHostAlertKindHasARule() throws {
+    /// Every kind the kind table calls an alert has a rule named for it,
+    /// and no rule names a kind that is not one (actions have their own).
+    func testEveryAlertKindOfTheKindTableHasARule() throws {
         let rules = try String(contentsOfFile: Self.rulesDir + "/dockward-rules.yml", encoding: .utf8)
-        for kind in ["pids-high", "pids-exhausted", "pids-forecast", "pids-unlimited", "host-pids-high", "socket-mount"] {
-            XCTAssertTrue(rules.contains("dockward_alert: \(kind)"), "no rule for \(kind)")
+        for kind in EntryKind.allCases where kind.role == .alert {
+            XCTAssertTrue(rules.contains("dockward_alert: \(kind.rawValue)\n"), "no rule for \(kind.rawValue)")
+        }
+        for line in rules.split(separator: "\n") where line.contains("dockward_alert: ") {
+            let name = line.components(separatedBy: "dockward_alert: ")[1].trimmingCharacters(in: .whitespaces)
+            let kind = EntryKind(rawValue: name)
+            XCTAssertTrue(kind?.role == .alert || kind?.role == .action, "a rule for \(name), which is no alert kind")
         }
     }
 }

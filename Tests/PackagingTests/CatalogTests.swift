@@ -88,7 +88,8 @@ enum Expected {
     static let pidsFigures: Set<String> = ["PIDS_CURRENT", "PIDS_MAX", "PIDS_MAX_SOURCE", "PIDS_MAX_ORIGIN", "PIDS_REJECTED", "PIDS_RATE",
                                            "PIDS_FORECAST_SECONDS", "PIDS_PEAK", "DOCKWARD_REMINDER"]
     static let containerPids = base.union(["DOCKWARD_ALERT", "CGROUP_PATH"]).union(container).union(pidsFigures)
-    static let hostPids = base.union(["DOCKWARD_ALERT"]).union(pidsFigures)
+    /// The host has no `pids.peak`: that is a container's cgroup's.
+    static let hostPids = base.union(["DOCKWARD_ALERT"]).union(pidsFigures).subtracting(["PIDS_PEAK"])
     static let socket = base.union(["DOCKWARD_ALERT"]).union(container).union([
         "SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE", "CONTAINER_STATE",
         "EXPOSURE_COUNT", "ENGINE_EVENT_NANO", "SOCKET_LINK", "MOUNT_VOLUME"])
@@ -160,13 +161,12 @@ enum Expected {
                                       limitIsHost: true, ceilingOrigin: "systemd's DefaultTasksMax on its scope",
                                       refusedForks: 3, newlyRefused: 1, rate: 0.5,
                                       secondsToLimit: 20, ratio: 0.5)
-            entries.append(AlertText.entry(for: finding, container: isHost ? nil : container, peak: 12))
+            entries.append((isHost ? Finding.hostPids(finding) : Finding.containerPids(finding, container, peak: 12)).entry)
         }
         // Refused by a limit that is not the container's own.
-        entries.append(AlertText.entry(for: PidsFinding(kind: .pidsExhausted, priority: .crit, current: 39, limit: 40,
+        entries.append(Finding.containerPids(PidsFinding(kind: .pidsExhausted, priority: .crit, current: 39, limit: 40,
                                                         refusedForks: 3, refusingLimit: RefusingLimit(
-                                                            cgroup: "/acme.slice", limit: 40, place: .parent)),
-                                       container: container))
+                                                            cgroup: "/acme.slice", limit: 40, place: .parent)), container, peak: nil).entry)
         let details = ContainerDetails(id: id, metadata: metadata,
                                        mounts: [MountPoint(kind: .bind, source: "/run/docker.sock", destination: "/s", readWrite: true)],
                                        binds: [], state: "running")
@@ -177,15 +177,13 @@ enum Expected {
                          SocketExposure(socket: "/run/docker.sock", mountSource: "/run", mountDestination: "/r",
                                         readWrite: false, kind: .parentDir)]
         for rule in [nil, ContainerMatcher(name: "web")] {
-            if let entry = AlertText.socketExposure(details: details, exposures: exposures, allowedBy: rule, eventTimeNano: 1) {
-                entries.append(entry)
+            if let finding = SocketExposureFinding(details: details, exposures: exposures, allowedBy: rule, eventTimeNano: 1) {
+                entries.append(Finding.socketExposure(finding).entry)
             }
         }
         let unreadable = [UnresolvedMount(source: "/srv/x", destination: "/x", reason: "Permission denied"),
                           UnresolvedMount(source: "/srv/y", destination: "/y", reason: "Permission denied")]
-        if let entry = AlertText.socketUnresolved(details: details, unresolved: unreadable, eventTimeNano: 1) {
-            entries.append(entry)
-        }
+        entries.append(Finding.socketUnresolved(details, unreadable, eventTimeNano: 1).entry)
         let throughVolume = MountPoint(kind: .bind, source: "/var/lib/docker", destination: "/d", readWrite: true,
                                        viaVolume: "state")
         let findings: [HostControlFinding] = [
@@ -194,31 +192,30 @@ enum Expected {
         ]
         for rule in [nil, ContainerMatcher(name: "web")] {
             for finding in findings {
-                entries.append(AlertText.hostControl(details: details, finding: finding, allowedBy: rule, eventTimeNano: 1))
+                entries.append(Finding.hostControl(details, finding, allowedBy: rule, eventTimeNano: 1).entry)
             }
         }
-        entries.append(AlertText.engineTCPExposed(
-            EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
-                                  place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)),
-            unreadable: ["/etc/docker/daemon.json"]))
-        entries.append(AlertText.daemonStarted(version: "1", config: DockwardConfig(), configPath: "/etc/dockward.yml",
-                                               engineSocket: "/run/docker.sock", cgroupLayout: "v1", openEpisodes: 2,
-                                               stateFile: "/var/lib/dockward/state", engineSocketHardLinks: ["/srv/links/engine.sock"]))
-        entries.append(AlertText.daemonStopped(watching: 3))
-        entries.append(AlertText.configReloaded(changes: ["x"], configPath: "/etc/dockward.yml"))
-        entries.append(AlertText.configRejected(ConfigError([ConfigIssue(file: "/etc/dockward.yml", line: 3, key: "pids.x",
+        entries.append(Finding.engineTCPExposed(EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
+                                  place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)), unreadable: ["/etc/docker/daemon.json"]).entry)
+        entries.append(Finding.lifecycle(.daemonStarted(DaemonStart(
+            version: "1", config: DockwardConfig(), configPath: "/etc/dockward.yml", engineSocket: "/run/docker.sock",
+            cgroupLayout: "v1", openEpisodes: 2, stateFile: "/var/lib/dockward/state",
+            engineSocketHardLinks: ["/srv/links/engine.sock"]))).entry)
+        entries.append(Finding.lifecycle(.daemonStopped(watching: 3)).entry)
+        entries.append(Finding.lifecycle(.configReloaded(changes: ["x"], configPath: "/etc/dockward.yml")).entry)
+        entries.append(Finding.lifecycle(.configRejected(ConfigError([ConfigIssue(file: "/etc/dockward.yml", line: 3, key: "pids.x",
                                                                           message: "unknown key")]),
-                                                configPath: "/etc/dockward.yml"))
-        entries.append(AlertText.engineLost(socket: "/run/docker.sock", reason: "gone", retryCap: .seconds(30)))
-        entries.append(AlertText.engineBack(socket: "/run/docker.sock", outage: 1_500_000_000))
-        entries.append(AlertText.engineConnected(socket: "/run/docker.sock", product: "Docker 20.10.24", apiVersion: "1.41"))
-        entries.append(AlertText.journalReplayed(JournalReplay(outageSeconds: 12, written: 40, dropped: 2, queueLimit: 4096)))
-        entries.append(AlertText.alertmanagerLost(url: "http://am:9093", reason: "connection refused"))
-        entries.append(AlertText.alertmanagerBack(url: "http://am:9093", outage: 5_000_000_000, dropped: 3))
+                                                configPath: "/etc/dockward.yml")).entry)
+        entries.append(Finding.lifecycle(.engineLost(socket: "/run/docker.sock", reason: "gone", retryCap: .seconds(30))).entry)
+        entries.append(Finding.lifecycle(.engineBack(socket: "/run/docker.sock", outage: 1_500_000_000)).entry)
+        entries.append(Finding.lifecycle(.engineConnected(socket: "/run/docker.sock", product: "Docker 20.10.24", apiVersion: "1.41")).entry)
+        entries.append(Finding.lifecycle(.journalReplayed(JournalReplay(outageSeconds: 12, written: 40, dropped: 2, queueLimit: 4096))).entry)
+        entries.append(Finding.lifecycle(.alertmanagerLost(url: "http://am:9093", reason: "connection refused")).entry)
+        entries.append(Finding.lifecycle(.alertmanagerBack(url: "http://am:9093", outage: 5_000_000_000, dropped: 3)).entry)
         for result in ActionReport.Result.allCases {
-            entries.append(AlertText.action(ActionReport(
+            entries.append(Finding.action(ActionReport(
                 result: result, action: .cap(500), reason: .runawayForecast, container: container, current: 10, limit: 20,
-                skipReason: .label, error: "x", cgroupWrite: "ok", engineUpdate: "pending")))
+                skipReason: .label, error: "x", cgroupWrite: "ok", engineUpdate: "pending")).entry)
         }
         return entries
     }
@@ -330,7 +327,7 @@ final class CatalogTests: XCTestCase {
                                   refusedForks: 4711, newlyRefused: 4711, rate: 3)
         let container = ContainerRef(id: id, metadata: ContainerMetadata(name: name, image: "local/busybox:test"),
                                      cgroupPath: "/docker/\(id.full)")
-        let entry = AlertText.entry(for: finding, container: container)
+        let entry = Finding.containerPids(finding, container, peak: nil).entry
         XCTAssertTrue(JournalSink().write(entry), "journald refused the entry")
 
         var text = ""

@@ -29,48 +29,27 @@ enum GoldenInputs {
     /// One named case per variant worth seeing; every `EntryKind` has at least one.
     static func entryCases() -> [(name: String, entry: JournalEntry)] {
         var cases: [(name: String, entry: JournalEntry)] = []
-        func add(_ name: String, _ entry: JournalEntry?) {
-            guard let entry else { preconditionFailure("golden case \(name) rendered no entry") }
-            cases.append((name, entry))
+        // Each case is a typed finding; its entry is rendered as the outlet renders it.
+        func add(_ name: String, _ finding: Finding?) {
+            guard let finding else { preconditionFailure("golden case \(name) made no finding") }
+            cases.append((name, finding.entry))
         }
 
-        // Pids findings: `AlertText.entry(for:container:peak:)`.
-        add("pids-unlimited: host ceiling", AlertText.entry(
-            for: PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 4_194_304, limitIsHost: true),
-            container: web))
-        add("pids-unlimited: inherited ceiling (systemd scope)", AlertText.entry(
-            for: PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 15_000, limitIsInherited: true,
-                             ceilingOrigin: "systemd's DefaultTasksMax on its scope"),
-            container: web))
-        add("pids-high: warning threshold", AlertText.entry(
-            for: PidsFinding(kind: .pidsHigh, priority: .warning, current: 84, limit: 100, ratio: 0.84),
-            container: web, peak: 86))
-        add("pids-high: critical threshold, reminder, unnamed container", AlertText.entry(
-            for: PidsFinding(kind: .pidsHigh, priority: .err, isReminder: true, current: 97, limit: 100, ratio: 0.97),
-            container: unnamed, peak: 99))
-        add("pids-exhausted: refusing forks", AlertText.entry(
-            for: PidsFinding(kind: .pidsExhausted, priority: .crit, current: 100, limit: 100, refusedForks: 4711,
-                             newlyRefused: 4711, rate: 3.5),
-            container: web, peak: 100))
-        add("pids-exhausted: cgroup gone", AlertText.entry(
-            for: PidsFinding(kind: .pidsExhausted, priority: .crit, current: 0, limit: 100, cgroupGone: true),
-            container: web))
-        add("pids-forecast: own limit", AlertText.entry(
-            for: PidsFinding(kind: .pidsForecast, priority: .err, current: 60, limit: 100, rate: 0.75, secondsToLimit: 53.4),
-            container: web, peak: 61))
-        add("pids-forecast: host's free process table, reminder", AlertText.entry(
-            for: PidsFinding(kind: .pidsForecast, priority: .err, isReminder: true, current: 3_000, limit: 32_768,
-                             limitIsHost: true, rate: 1_000.25, secondsToLimit: 29.7),
-            container: web))
-        add("pids-recovered", AlertText.entry(
-            for: PidsFinding(kind: .pidsRecovered, priority: .notice, current: 20, limit: 100),
-            container: web, peak: 100))
-        add("host-pids-high", AlertText.entry(
-            for: PidsFinding(kind: .hostPidsHigh, priority: .err, current: 30_000, limit: 32_768, ratio: 0.9155),
-            container: nil))
-        add("host-pids-recovered", AlertText.entry(
-            for: PidsFinding(kind: .hostPidsRecovered, priority: .notice, current: 2_000, limit: 32_768, ratio: 0.061),
-            container: nil))
+        // Pids findings.
+        add("pids-unlimited: host ceiling", Finding.containerPids(PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 4_194_304, limitIsHost: true), web, peak: nil))
+        add("pids-unlimited: inherited ceiling (systemd scope)", Finding.containerPids(PidsFinding(kind: .pidsUnlimited, priority: .warning, current: 12, limit: 15_000, limitIsInherited: true,
+                             ceilingOrigin: "systemd's DefaultTasksMax on its scope"), web, peak: nil))
+        add("pids-high: warning threshold", Finding.containerPids(PidsFinding(kind: .pidsHigh, priority: .warning, current: 84, limit: 100, ratio: 0.84), web, peak: 86))
+        add("pids-high: critical threshold, reminder, unnamed container", Finding.containerPids(PidsFinding(kind: .pidsHigh, priority: .err, isReminder: true, current: 97, limit: 100, ratio: 0.97), unnamed, peak: 99))
+        add("pids-exhausted: refusing forks", Finding.containerPids(PidsFinding(kind: .pidsExhausted, priority: .crit, current: 100, limit: 100, refusedForks: 4711,
+                             newlyRefused: 4711, rate: 3.5), web, peak: 100))
+        add("pids-exhausted: cgroup gone", Finding.containerPids(PidsFinding(kind: .pidsExhausted, priority: .crit, current: 0, limit: 100, cgroupGone: true), web, peak: nil))
+        add("pids-forecast: own limit", Finding.containerPids(PidsFinding(kind: .pidsForecast, priority: .err, current: 60, limit: 100, rate: 0.75, secondsToLimit: 53.4), web, peak: 61))
+        add("pids-forecast: host's free process table, reminder", Finding.containerPids(PidsFinding(kind: .pidsForecast, priority: .err, isReminder: true, current: 3_000, limit: 32_768,
+                             limitIsHost: true, rate: 1_000.25, secondsToLimit: 29.7), web, peak: nil))
+        add("pids-recovered", Finding.containerPids(PidsFinding(kind: .pidsRecovered, priority: .notice, current: 20, limit: 100), web, peak: 100))
+        add("host-pids-high", Finding.hostPids(PidsFinding(kind: .hostPidsHigh, priority: .err, current: 30_000, limit: 32_768, ratio: 0.9155)))
+        add("host-pids-recovered", Finding.hostPids(PidsFinding(kind: .hostPidsRecovered, priority: .notice, current: 2_000, limit: 32_768, ratio: 0.061)))
 
         // Socket exposure.
         let direct = SocketExposure(socket: engineSocket, mountSource: engineSocket, mountDestination: "/var/run/docker.sock",
@@ -83,94 +62,77 @@ enum GoldenInputs {
                                       hardLink: "/srv/links/engine.sock")
         let details = agent(mounts: [MountPoint(kind: .bind, source: engineSocket, destination: "/var/run/docker.sock",
                                                 readWrite: false)])
-        add("socket-mount: direct, read-only, and a second mount", AlertText.socketExposure(
-            details: details, exposures: [direct, throughVolume], allowedBy: nil, eventTimeNano: eventTime))
-        add("socket-mount: its folder through a volume", AlertText.socketExposure(
-            details: details, exposures: [throughVolume], allowedBy: nil, eventTimeNano: nil))
-        add("socket-mount: a hard link", AlertText.socketExposure(
-            details: details, exposures: [hardLink], allowedBy: nil, eventTimeNano: eventTime))
-        add("socket-mount-allowed", AlertText.socketExposure(
-            details: details, exposures: [direct], allowedBy: allowRule, eventTimeNano: eventTime))
-        add("socket-mount-unresolved: two mounts", AlertText.socketUnresolved(
-            details: details,
-            unresolved: [UnresolvedMount(source: "/srv/private/run", destination: "/run/host", reason: "Permission denied"),
-                         UnresolvedMount(source: "/srv/private/data", destination: "/data", reason: "Permission denied")],
-            eventTimeNano: eventTime))
+        add("socket-mount: direct, read-only, and a second mount", SocketExposureFinding(details: details, exposures: [direct, throughVolume], allowedBy: nil, eventTimeNano: eventTime).map(Finding.socketExposure))
+        add("socket-mount: its folder through a volume", SocketExposureFinding(details: details, exposures: [throughVolume], allowedBy: nil, eventTimeNano: nil).map(Finding.socketExposure))
+        add("socket-mount: a hard link", SocketExposureFinding(details: details, exposures: [hardLink], allowedBy: nil, eventTimeNano: eventTime).map(Finding.socketExposure))
+        add("socket-mount-allowed", SocketExposureFinding(details: details, exposures: [direct], allowedBy: allowRule, eventTimeNano: eventTime).map(Finding.socketExposure))
+        add("socket-mount-unresolved: two mounts", Finding.socketUnresolved(details, [UnresolvedMount(source: "/srv/private/run", destination: "/run/host", reason: "Permission denied"),
+                         UnresolvedMount(source: "/srv/private/data", destination: "/data", reason: "Permission denied")], eventTimeNano: eventTime))
 
         // Host control.
         let stateMount = MountPoint(kind: .volume, source: "/var/lib/docker", destination: "/engine", readWrite: true,
                                     viaVolume: "engine-state")
-        add("privileged", AlertText.hostControl(details: details, finding: .privileged, allowedBy: nil,
-                                                eventTimeNano: eventTime))
-        add("host-pid: SYS_PTRACE", AlertText.hostControl(details: details, finding: .hostPID(capabilities: ["SYS_PTRACE"]),
-                                                          allowedBy: nil, eventTimeNano: eventTime))
-        add("engine-state-mount: through a volume", AlertText.hostControl(
-            details: details, finding: .engineState(statePath: "/var/lib/docker", mount: stateMount), allowedBy: nil,
-            eventTimeNano: eventTime))
-        add("block-device: --device", AlertText.hostControl(
-            details: details, finding: .blockDevice(path: "/dev/sdb", volume: nil), allowedBy: nil, eventTimeNano: eventTime))
-        add("block-device: as a volume", AlertText.hostControl(
-            details: details, finding: .blockDevice(path: "/dev/sdb1", volume: "disk"), allowedBy: nil, eventTimeNano: nil))
-        add("host-control-allowed: host-pid with every capability", AlertText.hostControl(
-            details: details, finding: .hostPID(capabilities: ["ALL"]), allowedBy: allowRule, eventTimeNano: eventTime))
+        add("privileged", Finding.hostControl(details, .privileged, allowedBy: nil, eventTimeNano: eventTime))
+        add("host-pid: SYS_PTRACE", Finding.hostControl(details, .hostPID(capabilities: ["SYS_PTRACE"]), allowedBy: nil, eventTimeNano: eventTime))
+        add("engine-state-mount: through a volume", Finding.hostControl(details, .engineState(statePath: "/var/lib/docker", mount: stateMount), allowedBy: nil, eventTimeNano: eventTime))
+        add("block-device: --device", Finding.hostControl(details, .blockDevice(path: "/dev/sdb", volume: nil), allowedBy: nil, eventTimeNano: eventTime))
+        add("block-device: as a volume", Finding.hostControl(details, .blockDevice(path: "/dev/sdb1", volume: "disk"), allowedBy: nil, eventTimeNano: nil))
+        add("host-control-allowed: host-pid with every capability", Finding.hostControl(details, .hostPID(capabilities: ["ALL"]), allowedBy: allowRule, eventTimeNano: eventTime))
 
         // The engine's TCP listeners.
-        add("engine-tcp-exposed: plain, every address, a file not read", AlertText.engineTCPExposed(
-            EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
-                                  place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)),
-            unreadable: ["/etc/docker/daemon.json"]))
-        add("engine-tcp-exposed: TLS without verification, loopback", AlertText.engineTCPExposed(
-            EngineListenerFinding(address: "tcp://127.0.0.1:2376", tls: .noVerify, isLoopback: true,
-                                  place: ConfigPlace(path: "/etc/docker/daemon.json", line: 2))))
+        add("engine-tcp-exposed: plain, every address, a file not read", Finding.engineTCPExposed(EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
+                                  place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)), unreadable: ["/etc/docker/daemon.json"]))
+        add("engine-tcp-exposed: TLS without verification, loopback", Finding.engineTCPExposed(EngineListenerFinding(address: "tcp://127.0.0.1:2376", tls: .noVerify, isLoopback: true,
+                                  place: ConfigPlace(path: "/etc/docker/daemon.json", line: 2)), unreadable: []))
 
         // The daemon's own entries.
         let configPath = "/etc/dockward/dockward.yml"
-        add("daemon-started: fresh", AlertText.daemonStarted(
+        add("daemon-started: fresh", .lifecycle(.daemonStarted(DaemonStart(
             version: "0.0.0-golden", config: DockwardConfig(), configPath: configPath, engineSocket: engineSocket,
-            cgroupLayout: "v1", openEpisodes: nil, stateFile: nil))
-        add("daemon-started: carried state, socket hard links", AlertText.daemonStarted(
+            cgroupLayout: "v1", openEpisodes: nil, stateFile: nil))))
+        add("daemon-started: carried state, socket hard links", .lifecycle(.daemonStarted(DaemonStart(
             version: "0.0.0-golden", config: DockwardConfig(), configPath: configPath, engineSocket: engineSocket,
             cgroupLayout: "v2", openEpisodes: 2, stateFile: "/var/lib/dockward/state.json",
-            engineSocketHardLinks: ["/srv/links/engine.sock"]))
-        add("daemon-stopped", AlertText.daemonStopped(watching: 12))
-        add("config-reloaded: two changes", AlertText.configReloaded(
+            engineSocketHardLinks: ["/srv/links/engine.sock"]))))
+        add("daemon-stopped", Finding.lifecycle(.daemonStopped(watching: 12)))
+        add("config-reloaded: two changes", Finding.lifecycle(.configReloaded(
             changes: config("pids:\n  warn_ratio: 0.7\nalerts:\n  repeat_interval: 5m\n").changes(from: DockwardConfig()),
-            configPath: configPath))
-        add("config-reloaded: nothing changed", AlertText.configReloaded(changes: [], configPath: configPath))
-        add("config-rejected", AlertText.configRejected(
-            configIssues("pids:\n  warn_ratio: 1.5\n  bogus: 1\n"), configPath: configPath))
-        add("engine-lost: permission denied", AlertText.engineLost(
-            socket: engineSocket, reason: "connect(): Permission denied (errno: 13)", retryCap: .seconds(30)))
-        add("engine-connected", AlertText.engineConnected(socket: engineSocket, product: "Podman 4.3.1", apiVersion: "1.41"))
-        add("engine-back", AlertText.engineBack(socket: engineSocket, outage: 4_250_000_000))
+            configPath: configPath)))
+        add("config-reloaded: nothing changed", Finding.lifecycle(.configReloaded(changes: [], configPath: configPath)))
+        add("config-rejected", Finding.lifecycle(.configRejected(
+            configIssues("pids:\n  warn_ratio: 1.5\n  bogus: 1\n"), configPath: configPath)))
+        add("engine-lost: permission denied", Finding.lifecycle(.engineLost(
+            socket: engineSocket, reason: "connect(): Permission denied (errno: 13)", retryCap: .seconds(30))))
+        add("engine-connected", Finding.lifecycle(.engineConnected(socket: engineSocket, product: "Podman 4.3.1", apiVersion: "1.41")))
+        add("engine-back", Finding.lifecycle(.engineBack(socket: engineSocket, outage: 4_250_000_000)))
         // As the outlet sends it: a typed finding, rendered by the writer.
         add("journal-replayed: entries kept", Finding.lifecycle(.journalReplayed(
-            JournalReplay(outageSeconds: 42, written: 17, dropped: 0, queueLimit: 4096))).entry)
+            JournalReplay(outageSeconds: 42, written: 17, dropped: 0, queueLimit: 4096))))
         add("journal-replayed: entries dropped", Finding.lifecycle(.journalReplayed(
-            JournalReplay(outageSeconds: 900, written: 4096, dropped: 311, queueLimit: 4096))).entry)
+            JournalReplay(outageSeconds: 900, written: 4096, dropped: 311, queueLimit: 4096))))
         add("alertmanager-lost", Finding.lifecycle(.alertmanagerLost(
-            url: "https://am-1.example:9093", reason: "connect(): Connection refused (errno: 111)")).entry)
+            url: "https://am-1.example:9093", reason: "connect(): Connection refused (errno: 111)")))
         add("alertmanager-back: every alert delivered", Finding.lifecycle(.alertmanagerBack(
-            url: "https://am-1.example:9093", outage: 95_000_000_000, dropped: 0)).entry)
+            url: "https://am-1.example:9093", outage: 95_000_000_000, dropped: 0)))
         add("alertmanager-back: alerts dropped", Finding.lifecycle(.alertmanagerBack(
-            url: "https://am-1.example:9093", outage: 3_600_000_000_000, dropped: 12)).entry)
+            url: "https://am-1.example:9093", outage: 3_600_000_000_000, dropped: 12)))
 
         // Containment actions: `AlertText.action`.
-        add("action-taken: cap, engine pending", AlertText.action(ActionReport(
+        add("action-taken: cap, engine pending", Finding.action(ActionReport(
             result: .taken, action: .cap(2_048), reason: .runawayForecast, container: web, current: 900,
             cgroupWrite: "ok", engineUpdate: "pending")))
-        add("action-taken: pause", AlertText.action(ActionReport(
+        add("action-taken: pause", Finding.action(ActionReport(
             result: .taken, action: .pause, reason: .exhausted, container: web, current: 100, limit: 100)))
-        add("action-failed: stop", AlertText.action(ActionReport(
+        add("action-failed: stop", Finding.action(ActionReport(
             result: .failed, action: .stop, reason: .hostPidsHigh, container: web, current: 5_000,
             error: "engine answered 500: cannot stop container")))
-        add("action-skipped: label", AlertText.action(ActionReport(
+        add("action-skipped: label", Finding.action(ActionReport(
             result: .skipped, action: .kill, reason: .exhausted, container: web, current: 100, limit: 100,
             skipReason: .label)))
-        add("action-skipped: rate limit", AlertText.action(ActionReport(
+        add("action-skipped: rate limit", Finding.action(ActionReport(
             result: .skipped, action: .pause, reason: .exhausted, container: unnamed, current: 100, limit: 100,
             skipReason: .rateLimit)))
-        add("action-dry-run: kill", AlertText.action(ActionReport(
+        add("action-dry-run: kill", Finding.action(ActionReport(
             result: .dryRun, action: .kill, reason: .exhausted, container: web, current: 100, limit: 100)))
         return cases
     }

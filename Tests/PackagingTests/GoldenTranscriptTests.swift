@@ -25,7 +25,7 @@ final class GoldenTranscriptTests: XCTestCase {
         try compare(text, file: "entries.txt")
         let golden = (try? String(contentsOf: Self.goldenDir.appendingPathComponent("entries.txt"), encoding: .utf8)) ?? ""
         let missing = EntryKind.allCases.filter { kind in
-            !golden.contains("\n\(kind.isAlert ? "DOCKWARD_ALERT" : "DOCKWARD_EVENT")=\(kind.rawValue)\n")
+            !golden.contains("\n\(kind.journalTag)=\(kind.rawValue)\n")
         }
         XCTAssertEqual(missing, [], "Golden/entries.txt has no entry of these kinds: run `make golden`")
     }

@@ -141,7 +141,7 @@ final class AlertmanagerPackagingTests: XCTestCase {
         XCTAssertTrue(check.output.contains("SUCCESS"), check.output)
         // Every alertname the sample matches is one dockward sends.
         let text = try String(contentsOfFile: sample, encoding: .utf8)
-        let names = Set(EntryKind.allCases.compactMap(AlertmanagerAlerts.alertName))
+        let names = Set(EntryKind.allCases.compactMap(\.facts.alertName))
         for name in ["DockwardPidsExhausted", "DockwardPidsHigh", "DockwardPidsForecast", "DockwardHostPidsHigh"] {
             XCTAssertTrue(text.contains(name) && names.contains(name), name)
         }

@@ -109,7 +109,7 @@ public struct ComposeCheck: Sendable {
             let verdict = HostControlVerdict.judge(details, hostControl: config.hostControl, sockets: sockets,
                                                    statePaths: statePaths, host: host, eventTimeNano: nil)
             for finding in verdict.findings {
-                report.items.append(item(finding.entry, service: service, at: location(of: finding, service: service, mounts: mounts)))
+                report.items.append(item(finding, service: service, at: location(of: finding, service: service, mounts: mounts)))
             }
             if let finding = pidsFinding(service, details: details) { report.items.append(finding) }
         }
@@ -204,24 +204,26 @@ public struct ComposeCheck: Sendable {
         let policy = config.policy(for: details.metadata)
         guard !details.hasOwnPidsLimit, !policy.ignore, policy.unlimited == .warn else { return nil }
         let set = service.ownPidsLimit.map { " (it sets \($0.value), which is no limit)" } ?? ""
-        let entry = JournalEntry(
-            kind: .pidsUnlimited, priority: .warning,
+        let finding = Finding.containerPids(PidsFinding(kind: .pidsUnlimited, current: 0),
+                                            ContainerRef(id: details.id, metadata: details.metadata), peak: nil)
+        let words = EntryText(
             message: "Service \(AlertText.sanitizedForMessage(service.name)) sets no pids limit\(set): once deployed, only a ceiling "
                 + "set around it (systemd's DefaultTasksMax with the systemd cgroup driver) or the host's process table "
                 + "stops a fork bomb. Set pids_limit (or deploy.resources.limits.pids).",
-            container: ContainerRef(id: details.id, metadata: details.metadata),
             fields: [("PIDS_MAX_SOURCE", "none")])
-        return item(entry, service: service, at: service.ownPidsLimit?.location ?? service.location)
+        return item(finding, words: words, service: service, at: service.ownPidsLimit?.location ?? service.location)
     }
 
     /// The daemon's entry for the container, told of the service: "Service
     /// web" where the daemon names "Container web (<id>)".
-    private func item(_ entry: JournalEntry, service: ComposeService, at location: SourceLocation) -> AuditItem {
-        var entry = entry
-        if let ref = entry.container {
+    private func item(_ finding: Finding, words: EntryText? = nil, service: ComposeService,
+                      at location: SourceLocation) -> AuditItem {
+        var item = AuditItem(finding, words: words, service: service.name, location: location)
+        if let ref = finding.container {
             let named = "Container \(AlertText.sanitizedForMessage(ref.displayName)) (\(ref.id.short))"
-            entry.message = entry.message.replacingOccurrences(of: named, with: "Service \(AlertText.sanitizedForMessage(service.name))")
+            item.entry.message = item.entry.message.replacingOccurrences(
+                of: named, with: "Service \(AlertText.sanitizedForMessage(service.name))")
         }
-        return AuditItem(entry: entry, service: service.name, location: location)
+        return item
     }
 }
