@@ -231,6 +231,43 @@ final class ContainmentTests: XCTestCase {
         XCTAssertEqual(try pidsMax(id), "50", "its own limit is left as it is")
     }
 
+    /// Containment decides once after each pass. Another container's
+    /// recovery (a finding that schedules a pass of its own) must not run
+    /// a second one after the poll's, which would see no fresh refusal and
+    /// restart `exhausted_for` for a container refusing with room.
+    func testAContainerRefusingWithRoomIsActedOnInTimeWhileAnotherRecovers() throws {
+        let bomb = IDs.make(30), calm = IDs.make(31)
+        engine.add(details(bomb, name: "bomb", pidsLimit: 50))
+        engine.add(details(calm, name: "calm", pidsLimit: 50))
+        let d = try makeDaemon("actions: { enabled: true, on_exhausted: pause, exhausted_for: 6s }")
+        d.start()
+        d.waitForNames([bomb, calm])
+        try host.setPids(bomb, current: 3, max: 50)
+        try host.setPids(calm, current: 3, max: 50)
+        d.ticks(2)
+        // calm refuses once: an episode that recovers `recover_after` (5 s) later.
+        try host.setPids(calm, current: 3, max: 50, refused: 1)
+        d.ticks(3)
+        XCTAssertEqual(d.writer.entries(.pidsExhausted, for: calm).count, 1)
+        // bomb refuses forks every second with room left (a burst at a time).
+        var refused = 10
+        var ticksRefusing = 0
+        let daemon = d.daemon
+        func acted() -> Bool {
+            DaemonActor.sync { daemon.actionsInFlight > 0 } || !d.writer.entries(.actionTaken, for: bomb).isEmpty
+        }
+        while !acted() && ticksRefusing < 12 {
+            try host.setPids(bomb, current: 40, max: 50, refused: refused)
+            refused += 10
+            d.tick()
+            ticksRefusing += 1
+        }
+        XCTAssertEqual(d.writer.entries(.pidsRecovered, for: calm).count, 1, "calm recovered meanwhile: \(ticksRefusing) \(d.writer.findings.map { "\($0.kind.rawValue) \($0.container?.displayName ?? "")" })")
+        XCTAssertEqual(ticksRefusing, 7, "the pause comes when bomb has refused for exhausted_for (6 s), whatever calm does")
+        d.waitUntil("the pause") { !d.writer.entries(.actionTaken, for: bomb).isEmpty }
+        XCTAssertEqual(actions.requests.map(\.request), [.pause])
+    }
+
     /// A busybox fork bomb under --pids-limit refuses a burst of forks,
     /// then holds every slot with its shells blocked and refuses no more.
     func testASaturatedForkBombIsPausedThoughItRefusesNoMore() throws {
