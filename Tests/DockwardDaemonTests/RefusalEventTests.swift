@@ -81,7 +81,13 @@ final class RefusalEventTests: XCTestCase {
     func testALateKernelLineForAContainerReportedBeforeItWentIsNoSecondEntry() throws {
         for (n, pollFirst) in [(27, true), (29, false)] {
             let id = IDs.make(n)
+            // A second container whose refusal, told after the late line,
+            // shows that line was read (the kernel's lines are read in order).
+            let marker = IDs.make(n + 40)
+            engine.add(details(marker, name: "marker"))
+            try host.setPids(marker, current: 3, max: 30)
             let d = try watching(id, name: "dies", current: 3, max: 30)
+            d.waitForNames([marker])
             try host.setPids(id, current: 30, max: 30, refused: 1)
             refusal(id)
             d.waitUntil("the entry while it runs") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
@@ -89,12 +95,17 @@ final class RefusalEventTests: XCTestCase {
             if pollFirst {
                 d.tick(advancing: .seconds(5))
                 d.tick()
-                d.waitUntil("the poll to drop it") { d.daemon.statusLine.hasPrefix("watching 0 containers") }
+                d.waitUntil("the poll to drop it") { d.daemon.watchedContainerCount == 1 }
             }
             refusal(id, sequence: 1001)
-            // A second entry would be written within the name's grace (2 s):
-            // the engine's record is asked for, answered in milliseconds.
-            Thread.sleep(forTimeInterval: 3)
+            // A second entry would be written once the engine's record is
+            // asked for (answered in milliseconds) or the name's grace (2 s)
+            // ends: the manual clock moves past it and a poll takes what expired.
+            try host.setPids(marker, current: 30, max: 30, refused: 1)
+            refusal(marker, sequence: 1002)
+            d.waitUntil("the line after it read") { !d.writer.entries(.pidsExhausted, for: marker).isEmpty }
+            d.tick(advancing: .seconds(3))
+            d.tick()
             XCTAssertEqual(d.writer.entries(.pidsExhausted, for: id).count, 1, "poll first: \(pollFirst)")
             XCTAssertNil(field(d.writer.entries(.pidsExhausted, for: id).first, "CGROUP_GONE"))
             d.stop()

@@ -1,3 +1,4 @@
+import DockwardTestSupport
 import Foundation
 import Glibc
 import XCTest
@@ -15,7 +16,10 @@ final class CgroupPlacesEndToEndTests: XCTestCase {
     override func setUpWithError() throws {
         try E2E.requireServices()
         guard FileManager.default.fileExists(atPath: Self.pidsRoot + "/cgroup.procs") else {
-            throw XCTSkip("this test's shapes are made by hand on a v1 pids hierarchy at \(Self.pidsRoot)")
+            // CI runs where the pids controller is on v1 (ENVIRONMENT.md): a
+            // missing hierarchy there is a broken machine, not a skip.
+            try TestEnvironment.skipOrFailInCI(
+                "this test's shapes are made by hand on a v1 pids hierarchy at \(Self.pidsRoot), which this machine lacks")
         }
     }
 
