@@ -36,23 +36,36 @@ public enum RefusalSource: String, CaseIterable, Sendable {
 
 /// The state of every ``HealthSource``, the refusal source in use, and
 /// whether the open-file budget ran out (containers beyond it reopen their
-/// files each poll). A source counts as up until it is marked down: a
-/// fallback never needed (the journal while kmsg is read) is never tried.
+/// files each poll). A source is up, down, or unused: a fallback never
+/// needed (the journal while kmsg is read), an Alertmanager not configured,
+/// a state file with no state directory. Only a source in use is up or down.
 public struct SourceHealth: Equatable, Sendable {
     public var down: Set<HealthSource>
+    public var unused: Set<HealthSource>
     public var refusalSource: RefusalSource
     public var openFileBudgetExceeded: Bool
 
-    public init(down: Set<HealthSource> = [], refusalSource: RefusalSource = .kmsg, openFileBudgetExceeded: Bool = false) {
+    public init(down: Set<HealthSource> = [], unused: Set<HealthSource> = [], refusalSource: RefusalSource = .kmsg,
+                openFileBudgetExceeded: Bool = false) {
         self.down = down
+        self.unused = unused
         self.refusalSource = refusalSource
         self.openFileBudgetExceeded = openFileBudgetExceeded
     }
 
-    public func isUp(_ source: HealthSource) -> Bool { !down.contains(source) }
+    /// In use and working (an unused source is not up: nothing says it works).
+    public func isUp(_ source: HealthSource) -> Bool { !down.contains(source) && !unused.contains(source) }
+
+    public func isUsed(_ source: HealthSource) -> Bool { !unused.contains(source) }
 
     public mutating func set(_ source: HealthSource, up: Bool) {
+        unused.remove(source)
         if up { down.remove(source) } else { down.insert(source) }
+    }
+
+    public mutating func setUnused(_ source: HealthSource) {
+        down.remove(source)
+        unused.insert(source)
     }
 
     /// The sources behind the refusal source in use, and the one in use:
@@ -88,7 +101,7 @@ public struct SourceHealth: Equatable, Sendable {
         }
         if openFileBudgetExceeded { problems.append("open-file budget exceeded") }
         if !problems.isEmpty { return problems.joined(separator: ", ") }
-        let inUse: [HealthSource] = [.kmsg, .inotify, .stateFile]
+        let inUse = [HealthSource.kmsg, .inotify, .stateFile].filter(isUsed)
         return "sources: " + inUse.map { "\($0.rawValue) up" }.joined(separator: ", ")
     }
 }

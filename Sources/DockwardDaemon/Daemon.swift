@@ -383,14 +383,17 @@ public final class Daemon {
         case .journal: health.refusalSource = .journal
         case .poll: health.refusalSource = .poll
         }
-        // A fallback never needed (the journal while kmsg is read) was never tried: up.
         health.set(.kmsg, up: !pids.refusals.unreadable.contains(.kmsg))
         health.set(.journal, up: !pids.refusals.unreadable.contains(.journal))
+        // A fallback never needed (the journal while kmsg is read) was never tried.
+        if health.refusalSource == .kmsg && !pids.refusals.unreadable.contains(.journal) { health.setUnused(.journal) }
         health.set(.inotify, up: pids.cgroups.hasInotify && !pids.cgroups.fileWatchesRefused)
         health.set(.engine, up: link.isConnected)
-        // No state directory: nothing that can fail (said once at start).
         health.set(.stateFile, up: !stateProblemLogged)
+        // No state directory: nothing that can fail (said once at start).
+        if stateFile == nil { health.setUnused(.stateFile) }
         health.set(.alertmanager, up: alertmanager.unreachable.isEmpty)
+        if !alertmanager.isDelivering { health.setUnused(.alertmanager) }
         health.openFileBudgetExceeded = pids.cgroups.budgetExceeded
         return health
     }

@@ -149,6 +149,11 @@ public final class MetricsRegistry: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         for source in HealthSource.allCases {
+            // A source not in use has no series: 1 would say it works, 0 that it failed.
+            guard health.isUsed(source) else {
+                if let gauge = sourceUp.removeValue(forKey: source) { prometheus.unregisterGauge(gauge) }
+                continue
+            }
             if sourceUp[source] == nil {
                 sourceUp[source] = prometheus.makeGauge(descriptor: Names.sourceUp, labels: [("source", source.rawValue)])
             }
@@ -251,7 +256,7 @@ enum Names {
     static var engineConnected: MetricNameDescriptor { d("dockward_engine_connected", "1 while the Docker engine's events stream is connected, else 0.") }
     static var eventLag: MetricNameDescriptor { d("dockward_event_stream_lag_seconds", "Arrival time minus timeNano of the last engine event read.") }
     static var watched: MetricNameDescriptor { d("dockward_containers_watched", "Containers whose pids cgroup dockward watches.") }
-    static var sourceUp: MetricNameDescriptor { d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file, alertmanager.") }
+    static var sourceUp: MetricNameDescriptor { d("dockward_source_up", "1 while the source works, 0 while it has failed (dockward then runs on a fallback, or without it): kmsg, journal, inotify, engine, state_file, alertmanager; no series for a source not in use.") }
     static var refusalSource: MetricNameDescriptor { d("dockward_refusal_source", "Where refused forks are learnt from (kmsg, journal, or poll of every pids.events); always 1.") }
     static var budgetExceeded: MetricNameDescriptor { d("dockward_open_file_budget_exceeded", "1 when some containers' pids files are reopened each poll because the open-file budget is spent.") }
     static var alertmanagerSent: MetricNameDescriptor { d("dockward_alertmanager_alerts_sent_total", "Alert states the Alertmanager at url accepted (2xx).") }

@@ -24,6 +24,23 @@ final class SourceHealthMetricsTests: XCTestCase {
         XCTAssertEqual(s["dockward_open_file_budget_exceeded"], "0.0")
     }
 
+    /// A source not in use (Alertmanager not configured, the journal while
+    /// kmsg is read) has no series: a 1 would say it works. In use again, it has.
+    func testASourceNotInUseHasNoSeries() {
+        let registry = MetricsRegistry(version: "test")
+        registry.setSourceHealth(SourceHealth(unused: [.alertmanager, .journal]))
+        let s = samples(registry.render(containers: []))
+        XCTAssertNil(s[#"dockward_source_up{source="alertmanager"}"#])
+        XCTAssertNil(s[#"dockward_source_up{source="journal"}"#])
+        XCTAssertEqual(s[#"dockward_source_up{source="kmsg"}"#], "1.0")
+        registry.setSourceHealth(SourceHealth(down: [.kmsg], unused: [.alertmanager], refusalSource: .journal))
+        let later = samples(registry.render(containers: []))
+        XCTAssertEqual(later[#"dockward_source_up{source="journal"}"#], "1.0", "the fallback in use")
+        XCTAssertNil(later[#"dockward_source_up{source="alertmanager"}"#])
+        XCTAssertEqual(SourceHealth(unused: [.stateFile]).statusText, "sources: kmsg up, inotify up",
+                       "the STATUS line names only the sources in use")
+    }
+
     func testRefusalSourceIsOneSeriesReplacedWhenItChanges() {
         let registry = MetricsRegistry(version: "test")
         registry.setSourceHealth(SourceHealth())
