@@ -236,15 +236,37 @@ public struct ActionReport: Equatable, Sendable {
     public var skipReason: SkipReason?
     /// Why it failed (the kernel's or the engine's words).
     public var error: String?
+    /// How one step of a cap went: the kernel's `pids.max`, or the
+    /// engine's `HostConfig.PidsLimit`.
+    public enum StepOutcome: Equatable, Sendable {
+        case ok
+        /// The engine is away; it is told when it is back.
+        case pending
+        case failed(String)
+
+        /// As the entry's field says it: `ok`, `pending`, `failed: <why>`.
+        public var text: String {
+            switch self {
+            case .ok: "ok"
+            case .pending: "pending"
+            case .failed(let why): "failed: \(why)"
+            }
+        }
+
+        public var failure: String? {
+            if case .failed(let why) = self { return why }
+            return nil
+        }
+    }
+
     /// A cap's two steps: the kernel's `pids.max` and the engine's
-    /// `HostConfig.PidsLimit` (`ok`, `pending` while the engine is away, or
-    /// `failed: <why>`).
-    public var cgroupWrite: String?
-    public var engineUpdate: String?
+    /// `HostConfig.PidsLimit`.
+    public var cgroupWrite: StepOutcome?
+    public var engineUpdate: StepOutcome?
 
     public init(result: Result, action: ContainmentAction, reason: ContainmentReason, container: ContainerRef,
                 current: Int64? = nil, limit: Int64? = nil, skipReason: SkipReason? = nil, error: String? = nil,
-                cgroupWrite: String? = nil, engineUpdate: String? = nil) {
+                cgroupWrite: StepOutcome? = nil, engineUpdate: StepOutcome? = nil) {
         self.result = result
         self.action = action
         self.reason = reason
@@ -304,7 +326,7 @@ extension AlertText {
         switch r.result {
         case .taken:
             message = "\(done): \(why)\(count). Undo: \(r.undo)."
-            if r.engineUpdate == "pending" {
+            if r.engineUpdate == .pending {
                 message += " The kernel limit (pids.max) is in place; the engine is unreachable, so docker inspect shows it once dockward has told the engine."
             }
         case .failed:
@@ -333,8 +355,8 @@ extension AlertText {
         if let l = r.limit { fields.append(("PIDS_MAX", String(l))) }
         if let s = r.skipReason { fields.append(("SKIP_REASON", s.rawValue)) }
         if let e = r.error { fields.append(("ACTION_ERROR", e)) }
-        if let c = r.cgroupWrite { fields.append(("CGROUP_WRITE", c)) }
-        if let e = r.engineUpdate { fields.append(("ENGINE_UPDATE", e)) }
+        if let c = r.cgroupWrite { fields.append(("CGROUP_WRITE", c.text)) }
+        if let e = r.engineUpdate { fields.append(("ENGINE_UPDATE", e.text)) }
         if r.result == .taken || r.result == .dryRun { fields.append(("ACTION_UNDO", r.undo)) }
         return EntryText(message: message, fields: fields)
     }

@@ -265,41 +265,41 @@ final class Containment {
             return
         }
         // The kernel first: it takes effect at once, whether the engine answers or not.
-        var cgroupWrite = "failed: no cgroup path"
+        var cgroupWrite = ActionReport.StepOutcome.failed("no cgroup path")
         if let path = report.container.cgroupPath {
             do {
                 try PidsLimitFile.write(limit, cgroupDirectory: path)
-                cgroupWrite = "ok"
+                cgroupWrite = .ok
                 pids.limitGiven(id)
             } catch {
-                cgroupWrite = "failed: \(error)"
+                cgroupWrite = .failed("\(error)")
             }
         }
-        let kernelCapped = cgroupWrite == "ok"
+        let kernelCapped = cgroupWrite == .ok
         guard engineIsUp(), let client else {
             if kernelCapped { pendingUpdates[id] = limit }
             return send(report, kernelCapped ? .taken : .failed) {
                 $0.cgroupWrite = cgroupWrite
-                $0.engineUpdate = "pending"
-                if !kernelCapped { $0.error = "\(cgroupWrite.dropFirst(8)); the engine is unreachable" }
+                $0.engineUpdate = .pending
+                if let why = cgroupWrite.failure { $0.error = "\(why); the engine is unreachable" }
             }
         }
         var inFlightReport = report
         inFlightReport.cgroupWrite = cgroupWrite
         call(client, .updatePidsLimit(limit), report: inFlightReport) { [self] error in
-            var engineUpdate = "ok"
+            var engineUpdate = ActionReport.StepOutcome.ok
             switch error.map(Self.classify) {
             case nil: pids.limitGiven(id)
             case .unreachable?:
-                engineUpdate = "pending"
+                engineUpdate = .pending
                 if kernelCapped { pendingUpdates[id] = limit }
-            case .refused(let why)?: engineUpdate = "failed: \(why)"
+            case .refused(let why)?: engineUpdate = .failed(why)
             }
-            let took = kernelCapped || engineUpdate == "ok"
+            let took = kernelCapped || engineUpdate == .ok
             send(report, took ? .taken : .failed) {
                 $0.cgroupWrite = cgroupWrite
                 $0.engineUpdate = engineUpdate
-                if !took { $0.error = "pids.max: \(cgroupWrite.dropFirst(8)); engine: \(engineUpdate)" }
+                if !took { $0.error = "pids.max: \(cgroupWrite.failure ?? "ok"); engine: \(engineUpdate.text)" }
             }
         }
     }

@@ -124,7 +124,7 @@ final class ContainmentPlannerTests: XCTestCase {
     func testEntryTextsSayWhatWhyAndUndo() {
         let ref = ContainerRef(id: id(7), metadata: ContainerMetadata(name: "leaky", image: "busybox"), cgroupPath: "/docker/x")
         let taken = Finding.action(ActionReport(result: .taken, action: .cap(500), reason: .runawayForecast, container: ref,
-                                                  current: 321, cgroupWrite: "ok", engineUpdate: "pending")).entry
+                                                  current: 321, cgroupWrite: .ok, engineUpdate: .pending)).entry
         XCTAssertEqual(taken.kind, .actionTaken)
         XCTAssertEqual(taken.priority, .warning)
         XCTAssertTrue(taken.message.hasPrefix("Gave container leaky (\(id(7).short)) a pids limit of 500: it has no pids limit"), taken.message)

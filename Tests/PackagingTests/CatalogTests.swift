@@ -215,7 +215,7 @@ enum Expected {
         for result in ActionReport.Result.allCases {
             entries.append(Finding.action(ActionReport(
                 result: result, action: .cap(500), reason: .runawayForecast, container: container, current: 10, limit: 20,
-                skipReason: .label, error: "x", cgroupWrite: "ok", engineUpdate: "pending")).entry)
+                skipReason: .label, error: "x", cgroupWrite: .ok, engineUpdate: .pending)).entry)
         }
         return entries
     }

@@ -120,7 +120,7 @@ enum GoldenInputs {
         // Containment actions: `AlertText.action`.
         add("action-taken: cap, engine pending", Finding.action(ActionReport(
             result: .taken, action: .cap(2_048), reason: .runawayForecast, container: web, current: 900,
-            cgroupWrite: "ok", engineUpdate: "pending")))
+            cgroupWrite: .ok, engineUpdate: .pending)))
         add("action-taken: pause", Finding.action(ActionReport(
             result: .taken, action: .pause, reason: .exhausted, container: web, current: 100, limit: 100)))
         add("action-failed: stop", Finding.action(ActionReport(
