@@ -4,6 +4,7 @@ import DockwardDaemon
 import DockwardDocker
 import Foundation
 import Logging
+import Synchronization
 
 /// The options `audit` and `check-compose` share.
 public struct ReportOptions: ParsableArguments {
@@ -77,15 +78,16 @@ struct CommandFailure: Error {
 /// owns the main thread with dispatchMain, so the root command stays
 /// synchronous) and maps a failure to exit 2 with its message.
 func runBlocking(_ body: @escaping @Sendable () async throws -> Int32) throws {
-    final class Box: @unchecked Sendable { var result: Result<Int32, Error> = .success(0) }
-    let box = Box()
+    let outcome = Mutex<Result<Int32, Error>>(.success(0))
     let done = DispatchSemaphore(value: 0)
     Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        let result: Result<Int32, Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        outcome.withLock { $0 = result }
         done.signal()
     }
     done.wait()
-    switch box.result {
+    switch outcome.withLock({ $0 }) {
     case .success(let status):
         if status != 0 { throw ExitCode(status) }
     case .failure(let error as CommandFailure):

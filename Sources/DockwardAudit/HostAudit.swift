@@ -2,6 +2,7 @@ import DockwardCgroup
 import DockwardCore
 import DockwardDaemon
 import DockwardDocker
+import Synchronization
 
 /// `dockward audit`: one look at the engine (every container, its volumes,
 /// `/info`), at the engine's configuration files and at the cgroup tree,
@@ -186,8 +187,8 @@ public struct HostAudit: Sendable {
 }
 
 /// Lines gathered by a volume-options reader's refusal callback.
-private final class RefusalList: @unchecked Sendable {
-    // Called serially from the one task that reads the container's volumes.
-    var items: [String] = []
-    func append(_ line: String) { items.append(line) }
+private final class RefusalList: Sendable {
+    private let lines = Mutex<[String]>([])
+    var items: [String] { lines.withLock { $0 } }
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
 }

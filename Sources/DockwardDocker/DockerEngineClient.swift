@@ -4,11 +4,12 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
-/// Read-only Docker Engine API client over the engine's Unix socket.
-/// @unchecked: its one mutable field, the negotiated API version, is
-/// guarded by `lock`; the HTTP client is thread-safe.
-public final class DockerEngineClient: @unchecked Sendable {
+/// Read-only Docker Engine API client over the engine's Unix socket. Its
+/// one mutable field, the negotiated API version, is under a `Mutex`; the
+/// HTTP clients are thread-safe.
+public final class DockerEngineClient: Sendable {
     /// Oldest API we speak (Docker 19.03, and Podman 4.0 and 4.1's compat
     /// API); newer engines may refuse anything below 1.44.
     public static let minimumAPIVersion = "1.40"
@@ -22,8 +23,7 @@ public final class DockerEngineClient: @unchecked Sendable {
     /// `/events` is silent for hours on a quiet host, so it gets no read timeout.
     private let streamClient: HTTPClient
     private let requestTimeout: TimeAmount = .seconds(30)
-    private let lock = NSLock()
-    private var negotiated: String?
+    private let negotiated = Mutex<String?>(nil)
 
     public init(endpoint: DockerEndpoint, logger: Logger, eventLoopGroup: EventLoopGroup = HTTPClient.defaultEventLoopGroup) {
         self.endpoint = endpoint
@@ -42,7 +42,7 @@ public final class DockerEngineClient: @unchecked Sendable {
 
     /// The version negotiated by the last `negotiate()`, if any.
     public var negotiatedVersion: String? {
-        lock.withLock { negotiated }
+        negotiated.withLock { $0 }
     }
 
     /// GET /_ping; settles on min(engine's Api-Version, our maximum) and
@@ -63,7 +63,7 @@ public final class DockerEngineClient: @unchecked Sendable {
             throw DockerClientError.versionTooOld(engine: header, minimum: Self.minimumAPIVersion)
         }
         let version = min(engine, APIVersion(Self.maximumAPIVersion)!).description
-        lock.withLock { negotiated = version }
+        negotiated.withLock { $0 = version }
         logger.debug("negotiated Docker API version", metadata: ["engine": "\(header)", "using": "\(version)"])
         return version
     }

@@ -1,3 +1,4 @@
+import Synchronization
 import CSystemd
 import DockwardCore
 import DockwardSystem
@@ -15,35 +16,23 @@ import Glibc
 /// The one part of the daemon's write path with a lock of its own: alerts
 /// come from the daemon's queue, but the log handler writes operational
 /// lines from whatever thread logs (the engine client's event loops among
-/// them), and both must see one outage queue in one order. The lock guards
-/// only that queue and the journald-down flag (@unchecked: `lock`, a
-/// pthread mutex, guards every mutable field).
-public final class JournalSink: @unchecked Sendable {
+/// them), and both must see one outage queue in one order. A `Mutex` holds
+/// that queue and the journald-down flag, and nothing else is mutable.
+public final class JournalSink: Sendable {
     public static let identifier = "dockward"
     /// An outage of minutes at a few entries a second fits; a flood is cut
     /// from the oldest end, and counted.
     public static let defaultQueueLimit = 4096
 
-    private struct Queued {
-        var fields: [(name: String, value: String)]
-        var realtimeUsec: UInt64
-    }
-
     /// Also print every entry to stderr (for `make run` in a terminal).
     public let mirrorToStderr: Bool
     public let queueLimit: Int
-    private let lock = NSLockLike()
-    private var journalDown = false
-    private var downSinceUsec: UInt64 = 0
-    private var queue: [Queued] = []
-    private var queueStart = 0
-    private var dropped = 0
-    private var replayed = 0
-    private var finishedReplay: JournalReplay?
+    private let outage: Mutex<OutageQueue>
 
     public init(mirrorToStderr: Bool = false, queueLimit: Int = JournalSink.defaultQueueLimit) {
         self.mirrorToStderr = mirrorToStderr
         self.queueLimit = max(1, queueLimit)
+        outage = Mutex(OutageQueue(limit: max(1, queueLimit)))
     }
 
     /// Returns true when journald took the entry now.
@@ -56,18 +45,18 @@ public final class JournalSink: @unchecked Sendable {
     public func write(fields: [(name: String, value: String)], priority: Priority, kind: String?) -> Bool {
         var all = fields
         all.append(("SYSLOG_IDENTIFIER", JournalSink.identifier))
-        let ok: Bool = lock.locked {
+        let ok: Bool = outage.withLock { q in
             // Queued entries go first so the journal keeps their order.
-            if journalDown { flushLocked() }
-            if !journalDown {
+            if q.journalDown { q.flush() }
+            if !q.journalDown {
                 let rc = JournalSink.send(all)
                 if rc >= 0 { return true }
-                journalDown = true
-                downSinceUsec = SystemClock.realtimeMicros()
+                q.journalDown = true
+                q.downSinceUsec = SystemClock.realtimeMicros()
                 StderrWriter.write("dockward: journald unreachable (\(String(cString: strerror(-rc)))); "
-                    + "writing entries to stderr and keeping up to \(queueLimit) for the journal\n")
+                    + "writing entries to stderr and keeping up to \(q.limit) for the journal\n")
             }
-            enqueueLocked(all)
+            q.enqueue(all)
             return false
         }
         if !ok || mirrorToStderr {
@@ -79,48 +68,15 @@ public final class JournalSink: @unchecked Sendable {
     /// Tries the queue again; the poll loop calls it every tick, so entries
     /// reach the journal soon after journald returns even if no new one is written.
     public func retryQueued() {
-        lock.locked { if journalDown { flushLocked() } }
-    }
-
-    private func enqueueLocked(_ fields: [(name: String, value: String)]) {
-        if queue.count - queueStart >= queueLimit {
-            queueStart += 1
-            dropped += 1
-        }
-        queue.append(Queued(fields: fields, realtimeUsec: SystemClock.realtimeMicros()))
-        if queueStart > 1024 && queueStart * 2 > queue.count {
-            queue.removeFirst(queueStart)
-            queueStart = 0
-        }
-    }
-
-    private func flushLocked() {
-        while queueStart < queue.count {
-            let item = queue[queueStart]
-            var fields = item.fields
-            fields.append(("DOCKWARD_ORIGINAL_TIME_USEC", String(item.realtimeUsec)))
-            guard JournalSink.send(fields) >= 0 else { return }
-            queueStart += 1
-            replayed += 1
-        }
-        // Everything queued is in: journald is back. The notice is the
-        // outlet's to write, as a typed `journal-replayed` entry.
-        queue.removeAll(keepingCapacity: false)
-        queueStart = 0
-        StderrWriter.write("dockward: journald reachable again; \(replayed) queued entries written, \(dropped) dropped\n")
-        finishedReplay = JournalReplay(outageSeconds: (SystemClock.realtimeMicros() - downSinceUsec) / 1_000_000,
-                                       written: replayed, dropped: dropped, queueLimit: queueLimit)
-        dropped = 0
-        replayed = 0
-        journalDown = false
+        outage.withLock { q in if q.journalDown { q.flush() } }
     }
 
     /// The outage that ended since the last call, once: the outlet writes
     /// it as `journal-replayed`.
     public func takeFinishedReplay() -> JournalReplay? {
-        lock.locked {
-            defer { finishedReplay = nil }
-            return finishedReplay
+        outage.withLock { q in
+            defer { q.finishedReplay = nil }
+            return q.finishedReplay
         }
     }
 
@@ -148,16 +104,55 @@ public final class JournalSink: @unchecked Sendable {
     }
 }
 
-/// A tiny mutex for the sink's outage queue (see `JournalSink`).
-/// @unchecked: it is the lock; pthread_mutex_lock makes it safe to share.
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
+/// What the sink keeps while journald is away, under its `Mutex`.
+private struct OutageQueue: Sendable {
+    struct Queued: Sendable {
+        var fields: [(name: String, value: String)]
+        var realtimeUsec: UInt64
+    }
+
+    let limit: Int
+    var journalDown = false
+    var downSinceUsec: UInt64 = 0
+    var queue: [Queued] = []
+    var queueStart = 0
+    var dropped = 0
+    var replayed = 0
+    var finishedReplay: JournalReplay?
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func enqueue(_ fields: [(name: String, value: String)]) {
+        if queue.count - queueStart >= limit {
+            queueStart += 1
+            dropped += 1
+        }
+        queue.append(Queued(fields: fields, realtimeUsec: SystemClock.realtimeMicros()))
+        if queueStart > 1024 && queueStart * 2 > queue.count {
+            queue.removeFirst(queueStart)
+            queueStart = 0
+        }
+    }
+
+    mutating func flush() {
+        while queueStart < queue.count {
+            let item = queue[queueStart]
+            var fields = item.fields
+            fields.append(("DOCKWARD_ORIGINAL_TIME_USEC", String(item.realtimeUsec)))
+            guard JournalSink.send(fields) >= 0 else { return }
+            queueStart += 1
+            replayed += 1
+        }
+        // Everything queued is in: journald is back. The notice is the
+        // outlet's to write, as a typed `journal-replayed` entry.
+        queue.removeAll(keepingCapacity: false)
+        queueStart = 0
+        StderrWriter.write("dockward: journald reachable again; \(replayed) queued entries written, \(dropped) dropped\n")
+        finishedReplay = JournalReplay(outageSeconds: (SystemClock.realtimeMicros() - downSinceUsec) / 1_000_000,
+                                       written: replayed, dropped: dropped, queueLimit: limit)
+        dropped = 0
+        replayed = 0
+        journalDown = false
     }
 }
 

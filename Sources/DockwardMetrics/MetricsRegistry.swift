@@ -1,6 +1,7 @@
 import DockwardCore
 import Foundation
 import Prometheus
+import Synchronization
 
 /// dockward's Prometheus metrics, over a swift-prometheus
 /// `PrometheusCollectorRegistry`. Thread-safe: the poll loop, the socket
@@ -48,9 +49,9 @@ import Prometheus
 /// gone from the snapshot (or its labels change, e.g. its name arrives),
 /// every series of its old label set is unregistered.
 ///
-/// @unchecked: `lock` guards the container series, the lazily made gauges
-/// and the source-health series; swift-prometheus's metrics are thread-safe.
-public final class MetricsRegistry: @unchecked Sendable {
+/// A `Mutex` holds the container series, the lazily made gauges and the
+/// source-health series; swift-prometheus's metrics are thread-safe.
+public final class MetricsRegistry: Sendable {
     /// Poll durations: 10 µs (a handful of containers) to 1 s (a stuck disk).
     public static let pollDurationBuckets: [Double] = [
         0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
@@ -61,22 +62,25 @@ public final class MetricsRegistry: @unchecked Sendable {
     /// label and help-text rules (see `Names`) cannot be bypassed.
     private let prometheus: PrometheusCollectorRegistry
 
-    private let lock = NSLock()
-    private var series: [ContainerID: ContainerSeries] = [:]
+    /// The series made as they are needed, and dropped when their subject goes.
+    private struct MadeLater {
+        var series: [ContainerID: ContainerSeries] = [:]
+        /// Registered at the first event, so there is no misleading 0 before one.
+        var eventLag: Gauge?
+        /// Registered at the first ``setSourceHealth(_:)``: before the daemon
+        /// has said, a 1 would claim a source works and a 0 that it failed.
+        var sourceUp: [HealthSource: Gauge] = [:]
+        var refusalSource: (source: RefusalSource, gauge: Gauge)?
+        var budgetExceeded: Gauge?
+        /// By label (the URL without userinfo).
+        var alertmanagers: [String: AlertmanagerSeries] = [:]
+    }
+    private let made = Mutex(MadeLater())
     private let alerts: [EntryKind: Counter]
     private let actions: [String: Counter]
     private let pollDuration: ValueHistogram
     private let engineConnected: Gauge
-    /// Registered at the first event, so there is no misleading 0 before one.
-    private var eventLag: Gauge?
     private let watched: Gauge
-    /// Registered at the first ``setSourceHealth(_:)``: before the daemon
-    /// has said, a 1 would claim a source works and a 0 that it failed.
-    private var sourceUp: [HealthSource: Gauge] = [:]
-    private var refusalSource: (source: RefusalSource, gauge: Gauge)?
-    private var budgetExceeded: Gauge?
-    /// By label (the URL without userinfo).
-    private var alertmanagers: [String: AlertmanagerSeries] = [:]
 
     public init(version: String = DockwardVersion.current) {
         let registry = PrometheusCollectorRegistry()
@@ -129,10 +133,10 @@ public final class MetricsRegistry: @unchecked Sendable {
     /// How late the last engine event arrived: the time it was read minus its `timeNano`.
     public func setEventStreamLag(seconds: Double) {
         guard seconds.isFinite else { return }
-        lock.lock()
-        if eventLag == nil { eventLag = prometheus.makeGauge(descriptor: Names.eventLag) }
-        let gauge = eventLag!
-        lock.unlock()
+        let gauge = made.withLock { m in
+            if m.eventLag == nil { m.eventLag = prometheus.makeGauge(descriptor: Names.eventLag) }
+            return m.eventLag!
+        }
         gauge.set(max(0, seconds))
     }
 
@@ -146,27 +150,28 @@ public final class MetricsRegistry: @unchecked Sendable {
     /// open-file budget, as the daemon knows them now. Call it whenever one
     /// changes; the refusal source's single series is replaced when it does.
     public func setSourceHealth(_ health: SourceHealth) {
-        lock.lock()
-        defer { lock.unlock() }
-        for source in HealthSource.allCases {
-            // A source not in use has no series: 1 would say it works, 0 that it failed.
-            guard health.isUsed(source) else {
-                if let gauge = sourceUp.removeValue(forKey: source) { prometheus.unregisterGauge(gauge) }
-                continue
+        made.withLock { m in
+            for source in HealthSource.allCases {
+                // A source not in use has no series: 1 would say it works, 0 that it failed.
+                guard health.isUsed(source) else {
+                    if let gauge = m.sourceUp.removeValue(forKey: source) { prometheus.unregisterGauge(gauge) }
+                    continue
+                }
+                if m.sourceUp[source] == nil {
+                    m.sourceUp[source] = prometheus.makeGauge(descriptor: Names.sourceUp, labels: [("source", source.rawValue)])
+                }
+                m.sourceUp[source]!.set(health.isUp(source) ? 1.0 : 0.0)
             }
-            if sourceUp[source] == nil {
-                sourceUp[source] = prometheus.makeGauge(descriptor: Names.sourceUp, labels: [("source", source.rawValue)])
+            if m.refusalSource?.source != health.refusalSource {
+                if let old = m.refusalSource { prometheus.unregisterGauge(old.gauge) }
+                let gauge = prometheus.makeGauge(descriptor: Names.refusalSource,
+                                                 labels: [("source", health.refusalSource.rawValue)])
+                gauge.set(1.0)
+                m.refusalSource = (health.refusalSource, gauge)
             }
-            sourceUp[source]!.set(health.isUp(source) ? 1.0 : 0.0)
+            if m.budgetExceeded == nil { m.budgetExceeded = prometheus.makeGauge(descriptor: Names.budgetExceeded) }
+            m.budgetExceeded!.set(health.openFileBudgetExceeded ? 1.0 : 0.0)
         }
-        if refusalSource?.source != health.refusalSource {
-            if let old = refusalSource { prometheus.unregisterGauge(old.gauge) }
-            let gauge = prometheus.makeGauge(descriptor: Names.refusalSource, labels: [("source", health.refusalSource.rawValue)])
-            gauge.set(1.0)
-            refusalSource = (health.refusalSource, gauge)
-        }
-        if budgetExceeded == nil { budgetExceeded = prometheus.makeGauge(descriptor: Names.budgetExceeded) }
-        budgetExceeded!.set(health.openFileBudgetExceeded ? 1.0 : 0.0)
     }
 
     /// One Alertmanager's delivery figures (totals since the daemon
@@ -174,17 +179,17 @@ public final class MetricsRegistry: @unchecked Sendable {
     /// the last ones (a delivery made anew) reset the counters.
     public func setAlertmanagerStats(url: String, _ stats: AlertmanagerDeliveryStats) {
         let label = AlertmanagerConfig.displayURL(url)
-        lock.lock()
-        defer { lock.unlock() }
-        if alertmanagers[label] == nil { alertmanagers[label] = AlertmanagerSeries(url: label, registry: prometheus) }
-        alertmanagers[label]!.update(stats)
+        made.withLock { m in
+            if m.alertmanagers[label] == nil { m.alertmanagers[label] = AlertmanagerSeries(url: label, registry: prometheus) }
+            m.alertmanagers[label]!.update(stats)
+        }
     }
 
     /// Unregisters the series of an Alertmanager a reload took out.
     public func removeAlertmanager(url: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        alertmanagers.removeValue(forKey: AlertmanagerConfig.displayURL(url))?.unregister(from: prometheus)
+        made.withLock { m in
+            m.alertmanagers.removeValue(forKey: AlertmanagerConfig.displayURL(url))?.unregister(from: prometheus)
+        }
     }
 
     // MARK: Scrape
@@ -194,28 +199,24 @@ public final class MetricsRegistry: @unchecked Sendable {
     /// there), then renders the whole registry in the text exposition format
     /// 0.0.4. Scrapes are serialized.
     public func render(containers: [ContainerMetrics]) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        update(containers)
-        return prometheus.emitToString()
+        made.withLock { m in
+            update(&m.series, containers)
+            return prometheus.emitToString()
+        }
     }
 
     /// The same as ``render(containers:)`` as UTF-8 bytes, for the HTTP server.
     public func renderBytes(containers: [ContainerMetrics]) -> [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        update(containers)
-        return prometheus.emitToBuffer()
+        made.withLock { m in
+            update(&m.series, containers)
+            return prometheus.emitToBuffer()
+        }
     }
 
     /// How many containers have series right now (for tests and debugging).
-    public var containerSeriesCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return series.count
-    }
+    public var containerSeriesCount: Int { made.withLock { $0.series.count } }
 
-    private func update(_ containers: [ContainerMetrics]) {
+    private func update(_ series: inout [ContainerID: ContainerSeries], _ containers: [ContainerMetrics]) {
         var seen = Set<ContainerID>()
         seen.reserveCapacity(containers.count)
         for c in containers {

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 public enum MetricsServerError: Error, CustomStringConvertible {
     case badAddress(String)
@@ -30,10 +31,9 @@ public enum MetricsServerError: Error, CustomStringConvertible {
 /// loop thread of its own. The snapshot is taken on a separate serial
 /// queue so a slow daemon queue never blocks the event loop.
 ///
-/// @unchecked without a lock: `start` and `stop` (the only code that writes
-/// `group`, `channel` and `boundAddress`) are called on the daemon's queue
-/// only; the event loop reads none of them.
-public final class MetricsServer: @unchecked Sendable {
+/// What `start` makes and `stop` ends (the event loop, the listener, the
+/// address bound) is under a `Mutex`; the event loop reads none of it.
+public final class MetricsServer: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// The address as configured, for errors; `address` is nil when it does
@@ -46,8 +46,12 @@ public final class MetricsServer: @unchecked Sendable {
     private let logger: Logger
     private let renderQueue = DispatchQueue(label: "dockward.metrics.render")
     private let gate = LoopGate()
-    private var group: MultiThreadedEventLoopGroup?
-    private var channel: Channel?
+    private struct Running {
+        var group: MultiThreadedEventLoopGroup
+        var channel: Channel
+        var boundAddress: ListenAddress
+    }
+    private let running = Mutex<Running?>(nil)
 
     /// `listen` is `metrics.listen` as the config loader accepted it.
     public convenience init(listen: String, registry: MetricsRegistry,
@@ -72,11 +76,11 @@ public final class MetricsServer: @unchecked Sendable {
     }
 
     /// The address actually bound (with the real port when 0 was asked), once started.
-    public private(set) var boundAddress: ListenAddress?
+    public var boundAddress: ListenAddress? { running.withLock { $0?.boundAddress } }
 
     /// Binds and starts serving; throws ``MetricsServerError`` naming the address.
     public func start() throws {
-        guard channel == nil else { throw MetricsServerError.alreadyStarted }
+        guard running.withLock({ $0 == nil }) else { throw MetricsServerError.alreadyStarted }
         guard let address else { throw MetricsServerError.badAddress(listenText) }
         gate.reopen()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -99,11 +103,9 @@ public final class MetricsServer: @unchecked Sendable {
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
         do {
             let channel = try bootstrap.bind(host: address.host, port: address.port).wait()
-            self.channel = channel
-            self.group = group
-            let port = channel.localAddress?.port ?? address.port
-            boundAddress = ListenAddress(host: address.host, port: port)
-            logger.info("serving Prometheus metrics on http://\(boundAddress!)/metrics")
+            let bound = ListenAddress(host: address.host, port: channel.localAddress?.port ?? address.port)
+            running.withLock { $0 = Running(group: group, channel: channel, boundAddress: bound) }
+            logger.info("serving Prometheus metrics on http://\(bound)/metrics")
         } catch {
             try? group.syncShutdownGracefully()
             throw MetricsServerError.cannotListen(address: address.description, reason: "\(error)")
@@ -114,12 +116,10 @@ public final class MetricsServer: @unchecked Sendable {
     /// Idempotent. Does not wait for a snapshot in progress (it may be
     /// waiting for the caller's own queue); its answer is dropped.
     public func stop() {
-        guard let group else { return }
+        guard let stopping = running.withLock({ r -> Running? in defer { r = nil }; return r }) else { return }
         gate.close()
-        try? channel?.close().wait()
-        channel = nil
-        try? group.syncShutdownGracefully()
-        self.group = nil
+        try? stopping.channel.close().wait()
+        try? stopping.group.syncShutdownGracefully()
     }
 
     deinit { stop() }
@@ -219,34 +219,18 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
 }
 
 /// Closed once the server stops, so a snapshot that finishes late does not
-/// schedule work on an event loop that has shut down. @unchecked: `lock`
-/// guards `open`.
-final class LoopGate: @unchecked Sendable {
-    private let lock = NSLock()
-    private var open = true
+/// schedule work on an event loop that has shut down.
+final class LoopGate: Sendable {
+    private let open = Mutex(true)
 
-    var isOpen: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return open
-    }
+    var isOpen: Bool { open.withLock { $0 } }
 
-    func close() {
-        lock.lock()
-        open = false
-        lock.unlock()
-    }
+    func close() { open.withLock { $0 = false } }
 
-    func reopen() {
-        lock.lock()
-        open = true
-        lock.unlock()
-    }
+    func reopen() { open.withLock { $0 = true } }
 
     /// Runs `body` only while open, holding the gate so `close()` waits for it.
     func ifOpen(_ body: () -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        if open { body() }
+        open.withLock { isOpen in if isOpen { body() } }
     }
 }

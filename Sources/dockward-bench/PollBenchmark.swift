@@ -7,6 +7,7 @@ import DockwardDocker
 import Glibc
 import Foundation
 import Logging
+import Synchronization
 
 /// Runs the daemon's own loop (discovery, counter reads, detectors, the
 /// tick's chores) on a cgroup hierarchy for `make bench`, with no engine and
@@ -48,12 +49,10 @@ enum PollBenchmark {
 }
 
 /// Counts what the daemon wrote; its count is read once the ticks are done.
-/// @unchecked: `lock` guards `written`.
-final class CountingWriter: FindingWriter, @unchecked Sendable {
-    private let lock = NSLock()
-    private var written = 0
-    var count: Int { lock.withLock { written } }
-    func write(_ finding: Finding, entry: JournalEntry) { lock.withLock { written += 1 } }
+final class CountingWriter: FindingWriter, Sendable {
+    private let written = Mutex(0)
+    var count: Int { written.withLock { $0 } }
+    func write(_ finding: Finding, entry: JournalEntry) { written.withLock { $0 += 1 } }
     func retryPending() -> JournalReplay? { nil }
 }
 
