@@ -104,13 +104,15 @@ func runBlocking(_ body: @escaping @Sendable () async throws -> Int32) throws {
     }
 }
 
-func engineClient(_ config: DockwardConfig) throws -> DockerEngineClient {
+/// The engine the config names, through its runtime module; quiet (a
+/// one-shot command says what it found in its report).
+func engineRuntime(_ config: DockwardConfig) throws -> ContainerRuntime {
     do {
         let endpoint = try DockerEndpoint.resolve(configuredSocket: config.dockerSocket,
                                                   environment: ProcessInfo.processInfo.environment)
         var logger = Logger(label: "dockward.engine")
         logger.logLevel = .critical
-        return DockerEngineClient(endpoint: endpoint, logger: logger)
+        return DockerRuntime(DockerEngineClient(endpoint: endpoint, logger: logger), logger: logger)
     } catch {
         throw CommandFailure("could not audit: \(error)")
     }
@@ -205,7 +207,7 @@ public struct AuditCommand: ParsableCommand {
         try runBlocking { [carried = Carried(report)] in
             let report = carried.value
             let config = try report.loadConfig()
-            let engine = try engineClient(config)
+            let engine = try engineRuntime(config)
             let result: AuditReport
             do {
                 result = try await HostAudit(config: config, engine: engine).run()
@@ -315,7 +317,7 @@ public struct CheckComposeCommand: ParsableCommand {
             let project = try loader.load(files: files)
             var profiles = Set(command.profile)
             for p in (env["COMPOSE_PROFILES"] ?? "").split(separator: ",") { profiles.insert(String(p)) }
-            let engine: DockerEngineClient? = command.noEngine ? nil : try? engineClient(config)
+            let engine: ContainerRuntime? = command.noEngine ? nil : try? engineRuntime(config)
             let socket = (try? DockerEndpoint.resolve(configuredSocket: config.dockerSocket, environment: env))?.socketPath
                 ?? config.dockerSocket
             let check = ComposeCheck(config: config, engineSocket: socket,

@@ -10,13 +10,13 @@ import Synchronization
 /// engine client can send nothing else) and writes nothing.
 public struct HostAudit: Sendable {
     public var config: DockwardConfig
-    public var engine: EngineAPI
+    public var engine: ContainerRuntime
     public var host: HostPathInspector
     public var procRoot: String
     /// Inspects under way at once: the daemon's own bound.
     public static let inspectConcurrency = 4
 
-    public init(config: DockwardConfig, engine: EngineAPI, host: HostPathInspector = HostPaths(), procRoot: String = "/proc") {
+    public init(config: DockwardConfig, engine: ContainerRuntime, host: HostPathInspector = HostPaths(), procRoot: String = "/proc") {
         self.config = config
         self.engine = engine
         self.host = host
@@ -63,23 +63,20 @@ public struct HostAudit: Sendable {
 
     private func readEngine(_ report: inout AuditReport) async throws(AuditFailure) -> EngineView {
         let socket = engine.socketPath
+        let dataRoot: String?
         do {
-            _ = try await engine.negotiate()
+            dataRoot = try await engine.connect().dataRoot
         } catch {
             throw AuditFailure("could not audit: \(error)")
         }
-        var dataRoot: String?
-        do {
-            dataRoot = try await engine.info().dataRoot
-        } catch where DockerClientError.isRefusal(error) {
-            report.notes.append(AuditNote("the engine did not describe itself (GET /info): \(error); its data root is not checked"))
-        } catch {
-            throw AuditFailure("could not audit: the engine at \(socket) stopped answering: \(error)")
+        if let dataRoot {
+            report.notes.append(AuditNote("the engine keeps its state in \(dataRoot) (GET /info)"))
+        } else {
+            report.notes.append(AuditNote("the engine did not say where it keeps its state (GET /info); its data root is not checked"))
         }
-        if let dataRoot { report.notes.append(AuditNote("the engine keeps its state in \(dataRoot) (GET /info)")) }
-        let listed: [ContainerSummary]
+        let listed: [ContainerID]
         do {
-            listed = try await engine.listContainers(all: true)
+            listed = try await engine.listContainers()
         } catch {
             throw AuditFailure("could not audit: cannot list the engine's containers at \(socket): \(error)")
         }
@@ -91,15 +88,12 @@ public struct HostAudit: Sendable {
             var next = 0
             func add() {
                 guard next < listed.count else { return }
-                let index = next, id = listed[index].id
+                let index = next, id = listed[index]
                 next += 1
                 group.addTask {
                     do {
-                        guard var details = try await engine.inspect(id) else { return (index, .success(nil), []) }
                         let refusals = RefusalList()
-                        try await engine.readVolumeOptions(&details) { volume, error in
-                            refusals.append("cannot read volume \(volume.name) of container \(id.short): \(error); judged on its inline options")
-                        }
+                        let details = try await engine.describe(id) { refusals.append("\($0); judged on its inline options") }
                         return (index, .success(details), refusals.items)
                     } catch {
                         return (index, .failure(AuditFailure("could not audit: cannot inspect container \(id.short): \(error)")), [])

@@ -23,7 +23,8 @@ import Logging
 public final class Daemon {
     /// The adapters the daemon runs on.
     public struct Parts: Sendable {
-        public var engine: EngineAPI
+        /// The engine followed, through its runtime module.
+        public var engine: ContainerRuntime
         public var cgroupLayout: CgroupLayout
         public var hostReader: HostPidsReader
         public var hostPaths: HostPathInspector
@@ -58,7 +59,7 @@ public final class Daemon {
         /// Where `/proc` is: a container's main process tells where its cgroup is.
         public var procRoot = "/proc"
 
-        public init(engine: EngineAPI, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
+        public init(engine: ContainerRuntime, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: FindingWriter, notifier: ServiceNotifier,
                     metrics: MetricsRegistry = MetricsRegistry(), stateDirectory: String?,
                     descriptors: DescriptorBudget, kernelMessages: KernelMessages = .kmsgElseJournal(KernelRefusalLog.defaultPath),
@@ -126,7 +127,7 @@ public final class Daemon {
     private let stateFile: StateFile?
     private let bootID: String
     /// What the engine said of itself at the last connection.
-    private var engineInfo: EngineInfo?
+    private var engineInfo: RuntimeInfo?
     private var savedAlertCount = -1
     private var savedAlertmanagerRevision = -1
     private var savedEpisodes: SavedState?
@@ -535,7 +536,7 @@ extension Daemon: EngineLinkObserver {
         outlet.send(.lifecycle(.engineLost(socket: parts.engine.socketPath, reason: reason, retryCap: EngineLink.maxRetry)))
     }
 
-    func engineDescribed(_ info: EngineInfo) {
+    func engineDescribed(_ info: RuntimeInfo) {
         if let product = info.product, product != engineInfo?.product, engineInfo != nil {
             logger.notice("the engine at \(parts.engine.socketPath) is now \(product)")
         }

@@ -73,7 +73,7 @@ public enum DaemonRunner {
             .flatMap { $0.split(separator: ":").first.map(String.init) }
         let engine = DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine"))
         let parts = Daemon.Parts(
-            engine: engine,
+            engine: DockerRuntime(engine, logger: Logger(label: "dockward.engine")),
             cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
             descriptors: budget, logger: logger,
             // Called only for an action `actions:` decided on: one client per action, bound to its container.

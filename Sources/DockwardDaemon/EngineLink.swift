@@ -1,7 +1,6 @@
 import DockwardSystem
 import Dispatch
 import DockwardCore
-import DockwardDocker
 import Logging
 
 /// What the engine link reports, always on the daemon's queue.
@@ -14,13 +13,13 @@ protocol EngineLinkObserver: AnyObject {
     func engineLost(reason: String)
     /// What the engine says of itself, at each connection, before any
     /// container of that connection is delivered.
-    func engineDescribed(_ info: EngineInfo)
+    func engineDescribed(_ info: RuntimeInfo)
     /// A container's inspect data, once per container while it exists;
     /// `eventTimeNano` when a `create`/`start` event brought it.
     func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?)
     /// The engine does not know this id (a cgroup that is not its container).
     func containerUnknown(_ id: ContainerID)
-    /// A `destroy` event.
+    /// A `removed` event.
     func containerGone(_ id: ContainerID)
     /// A full listing ended: every container the engine has.
     func listingCompleted(_ present: Set<ContainerID>, reason: String)
@@ -28,9 +27,10 @@ protocol EngineLinkObserver: AnyObject {
     func engineEventArrived(timeNano: Int64)
 }
 
-/// The one owner of the Docker engine connection: version negotiation, the
-/// events stream, listings (at connect and every `resync_interval`),
-/// inspection, reconnect backoff and the containers' metadata cache.
+/// The one owner of the engine connection, whatever the engine (it speaks
+/// `ContainerRuntime` only): connecting, the events stream, listings (at
+/// connect and every `resync_interval`), inspection, reconnect backoff and
+/// the containers' metadata cache.
 ///
 /// Its state lives on the daemon's queue. The engine is awaited in the
 /// connection loop (ping, stream), the resync loop (listings) and one task
@@ -117,7 +117,7 @@ final class EngineLink {
         var finished: CheckedContinuation<Void, Never>?
     }
 
-    let engine: EngineAPI
+    let engine: ContainerRuntime
     private let queue: DispatchQueue
     private let logger: Logger
     weak var observer: EngineLinkObserver?
@@ -153,7 +153,7 @@ final class EngineLink {
     /// the engine's time, real time: they wait on it, or it compares them.)
     private let clock: @Sendable () -> Int64
 
-    init(engine: EngineAPI, queue: DispatchQueue, resyncInterval: Interval, clock: @escaping @Sendable () -> Int64,
+    init(engine: ContainerRuntime, queue: DispatchQueue, resyncInterval: Interval, clock: @escaping @Sendable () -> Int64,
          logger: Logger, inspectionTimeout: Interval = EngineLink.inspectionTimeout) {
         self.engine = engine
         self.clock = clock
@@ -237,9 +237,8 @@ final class EngineLink {
         var backoff = Self.firstRetry
         while !Task.isCancelled {
             do {
-                let apiVersion = try await engine.negotiate()
+                let info = try await engine.connect()
                 let stream = engine.events(sinceNano: lastEventNano ?? since)
-                let info = try await describeEngine(apiVersion: apiVersion)
                 await onQueue {
                     // Described first: the connected report says what it is.
                     self.reporting?.engineDescribed(info)
@@ -255,8 +254,7 @@ final class EngineLink {
                         if event.timeNano > (lastEventNano ?? 0) { lastEventNano = event.timeNano }
                         await onQueue { self.handle(event) }
                     }
-                    throw DockerClientError.engineUnreachable(path: engine.socketPath,
-                                                              reason: "the engine closed the event stream")
+                    throw RuntimeStreamEnded(socketPath: engine.socketPath)
                 }
             } catch {
                 if Task.isCancelled { break }
@@ -304,8 +302,7 @@ final class EngineLink {
     /// the ones gone.
     private func reconcile(reason: String) async throws {
         let deliveriesBefore = await onQueue { self.deliveries }
-        let listed = try await engine.listContainers(all: true)
-        let present = Set(listed.map(\.id))
+        let present = Set(try await engine.listContainers())
         let listing = await onQueue { self.beginListing(present, reason: reason, deliveriesBefore: deliveriesBefore) }
         guard let listing else { return }
         await withTaskCancellationHandler {
@@ -322,38 +319,16 @@ final class EngineLink {
     /// One attempt at one container: its inspect and then its volumes.
     private func fetchDetails(_ id: ContainerID) async -> InspectionOutcome {
         do {
-            guard var found = try await engine.inspect(id) else { return .unknown }
-            try await readVolumeOptions(&found)
+            let logger = logger
+            guard let found = try await engine.describe(id, refused: { logger.warning("\($0)") }) else { return .unknown }
             return .found(found)
         } catch {
             if Task.isCancelled || error is CancellationError { return .cancelled }
             // An odd answer about one container is not an outage: it is left
             // for the next listing, which inspects what it lacks.
-            return Self.isRefusal(error) ? .refused(error) : .failed(error)
+            return engine.isRefusal(error) ? .refused(error) : .failed(error)
         }
     }
-
-    /// Each volume's driver options (`EngineAPI.readVolumeOptions`); a
-    /// socket proxy may forbid /volumes: the container is still judged, on
-    /// its inline options if it has any.
-    private func readVolumeOptions(_ details: inout ContainerDetails) async throws {
-        let id = details.id, logger = logger
-        try await engine.readVolumeOptions(&details) { volume, error in
-            logger.warning("cannot read volume \(volume.name) of container \(id.short): \(error)")
-        }
-    }
-
-    /// `GET /info`; an engine (or a socket proxy) that refuses it only
-    /// leaves the data root unknown, it is no outage.
-    private func describeEngine(apiVersion: String) async throws -> EngineInfo {
-        do { return try await engine.info() } catch where Self.isRefusal(error) {
-            logger.warning("the engine did not describe itself (GET /info): \(error); its data root is not watched")
-            return EngineInfo(dataRoot: nil, apiVersion: apiVersion)
-        }
-    }
-
-    /// An answer, though not the one asked for: the engine is there.
-    static func isRefusal(_ error: Error) -> Bool { DockerClientError.isRefusal(error) }
 
     /// The link's loops and tasks are isolated to the daemon's queue (an
     /// engine call awaits off it and comes back to it), so a change of state
@@ -380,20 +355,19 @@ final class EngineLink {
         return true
     }
 
-    private func handle(_ event: EngineEvent) {
+    private func handle(_ event: RuntimeEvent) {
         reporting?.engineEventArrived(timeNano: event.timeNano)
-        guard event.type == "container", let id = ContainerID(event.actorID) else { return }
-        switch event.action {
-        case "create":
-            requestInspection(id, eventTimeNano: event.timeNano)
-        case "start", "update":
+        switch event.kind {
+        case .created:
+            requestInspection(event.id, eventTimeNano: event.timeNano)
+        case .started, .updated:
             // Inspected again even when known: once started its main
             // process tells where its cgroup is; an update may give it a
             // pids limit of its own.
-            requestInspection(id, eventTimeNano: event.timeNano, again: true)
-        case "destroy", "remove":  // Podman's compat API says remove
-            forget(id)
-        default:
+            requestInspection(event.id, eventTimeNano: event.timeNano, again: true)
+        case .removed:
+            forget(event.id)
+        case .died, .other:
             break
         }
     }
@@ -583,4 +557,11 @@ final class EngineLink {
         troublesLogged[id] = nil
         if delivered.removeValue(forKey: id) != nil { reporting?.containerGone(id) }
     }
+}
+
+/// The engine ended its event stream: the connection is over (an outage
+/// until it answers again).
+struct RuntimeStreamEnded: Error, CustomStringConvertible {
+    var socketPath: String
+    var description: String { "cannot reach the engine at \(socketPath): the engine closed the event stream" }
 }

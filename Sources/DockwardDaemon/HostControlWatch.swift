@@ -46,7 +46,7 @@ final class HostControlWatch {
 
     func apply(_ newConfig: DockwardConfig) { config = newConfig }
 
-    func engineDescribed(_ info: EngineInfo) {
+    func engineDescribed(_ info: RuntimeInfo) {
         if engineDataRoot != info.dataRoot, let root = info.dataRoot {
             logger.info("the engine keeps its state in \(root)")
         }

@@ -210,15 +210,8 @@ extension EngineInfo {
     }
 }
 
-/// A volume's driver and options as the engine keeps them.
-public struct VolumeInfo: Equatable, Sendable {
-    public var driver: String
-    public var options: [String: String]
-    public init(driver: String, options: [String: String]) {
-        self.driver = driver
-        self.options = options
-    }
-}
+/// `GET /volumes/{name}`, as the engine-neutral value.
+public typealias VolumeInfo = NamedVolume
 
 /// `major.minor` API versions, compared numerically ("1.9" < "1.41").
 struct APIVersion: Comparable, CustomStringConvertible {

@@ -67,15 +67,18 @@ final class SilentNotifier: ServiceNotifier, Sendable {
 
 /// No engine at all: the pids watch runs from the cgroup tree alone, as it
 /// does on a host whose engine is down.
-final class AbsentEngine: EngineAPI, Sendable {
+final class AbsentEngine: ContainerRuntime, Sendable {
     let socketPath = "/nonexistent/dockward-bench.sock"
-    func negotiate() async throws -> String { throw DockerClientError.socketMissing(path: socketPath) }
-    func listContainers(all: Bool) async throws -> [ContainerSummary] { throw DockerClientError.socketMissing(path: socketPath) }
-    func inspect(_ id: ContainerID) async throws -> ContainerDetails? { throw DockerClientError.socketMissing(path: socketPath) }
-    func volume(named name: String) async throws -> VolumeInfo? { throw DockerClientError.socketMissing(path: socketPath) }
-    func info() async throws -> EngineInfo { throw DockerClientError.socketMissing(path: socketPath) }
-    func events(sinceNano: Int64?) -> AsyncThrowingStream<EngineEvent, Error> {
-        AsyncThrowingStream { $0.finish(throwing: DockerClientError.socketMissing(path: self.socketPath)) }
+    private var missing: Error { DockerClientError.socketMissing(path: socketPath) }
+    func connect() async throws -> RuntimeInfo { throw missing }
+    func listContainers() async throws -> [ContainerID] { throw missing }
+    func describe(_ id: ContainerID, refused: @escaping @Sendable (String) -> Void) async throws -> ContainerDetails? {
+        throw missing
     }
+    func namedVolume(_ name: String) async throws -> NamedVolume? { throw missing }
+    func events(sinceNano: Int64?) -> AsyncThrowingStream<RuntimeEvent, Error> {
+        AsyncThrowingStream { $0.finish(throwing: self.missing) }
+    }
+    func isRefusal(_ error: Error) -> Bool { false }
     func shutdown() async throws {}
 }

@@ -38,7 +38,7 @@ final class ComposeCheckTests: XCTestCase {
         try text.write(toFile: dir + "/compose.yml", atomically: true, encoding: .utf8)
         let project = try ComposeLoader(environment: ["HOME": "/root"], projectName: "p", currentDirectory: dir)
             .load(files: ["compose.yml"])
-        return await ComposeCheck(config: config, host: host, engineSocket: "/var/run/docker.sock", engine: engine,
+        return await ComposeCheck(config: config, host: host, engineSocket: "/var/run/docker.sock", engine: engine.map { DockerRuntime($0) },
                                   activeProfiles: profiles, hostName: "testhost").run(project)
     }
 

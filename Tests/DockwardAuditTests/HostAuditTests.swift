@@ -42,7 +42,7 @@ final class HostAuditTests: XCTestCase {
         var c = config ?? DockwardConfig()
         c.cgroupRoot = root
         c.hostControl.checks.engineTCP = false
-        return try await HostAudit(config: c, engine: engine, host: host, procRoot: root + "/noproc").run()
+        return try await HostAudit(config: c, engine: DockerRuntime(engine), host: host, procRoot: root + "/noproc").run()
     }
 
     func testFindingsAndPostureOfEveryContainer() async throws {

@@ -200,7 +200,7 @@ final class EngineLinkAloneTests: XCTestCase {
     private func startLink(inspectionTimeout: Interval = EngineLink.inspectionTimeout) -> EngineLink {
         let engine = self.engine!, observer = self.observer!
         let link = DaemonActor.sync {
-            let link = EngineLink(engine: engine, queue: DaemonActor.queue, resyncInterval: .minutes(5),
+            let link = EngineLink(engine: DockerRuntime(engine, logger: DaemonUnderTest.logger), queue: DaemonActor.queue, resyncInterval: .minutes(5),
                                   clock: SystemClock.monotonicNanos, logger: DaemonUnderTest.logger,
                                   inspectionTimeout: inspectionTimeout)
             link.observer = observer
@@ -291,7 +291,7 @@ final class RecordingObserver: EngineLinkObserver {
 
     func engineConnected(afterOutage outage: Int64?) { reports.append(.connected) }
     func engineLost(reason: String) { reports.append(.lost) }
-    func engineDescribed(_ info: EngineInfo) { reports.append(.described) }
+    func engineDescribed(_ info: RuntimeInfo) { reports.append(.described) }
     func containerInspected(_ details: ContainerDetails, eventTimeNano: Int64?) {
         reports.append(.inspected(details.id))
         eventTimes[details.id] = eventTimeNano

@@ -428,7 +428,8 @@ final class DaemonUnderTest: @unchecked Sendable {
         try FixtureHost.write(config, to: configPath)
         let loaded = try ConfigFile.load(path: configPath, isExplicit: true)
         var parts = Daemon.Parts(
-            engine: engine, cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
+            engine: DockerRuntime(engine, logger: Self.logger),
+            cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             metrics: metrics, stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
             kernelMessages: kernelLog.map { .file($0) } ?? .none, logger: Self.logger,

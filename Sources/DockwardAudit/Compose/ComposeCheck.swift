@@ -15,11 +15,11 @@ public struct ComposeCheck: Sendable {
     /// The engine's socket as the daemon would protect it.
     public var engineSocket: String
     /// nil: the engine is not asked (unreachable, or not wanted).
-    public var engine: EngineAPI?
+    public var engine: ContainerRuntime?
     public var activeProfiles: Set<String>
     public var hostName: String
 
-    public init(config: DockwardConfig, host: HostPathInspector = HostPaths(), engineSocket: String, engine: EngineAPI?,
+    public init(config: DockwardConfig, host: HostPathInspector = HostPaths(), engineSocket: String, engine: ContainerRuntime?,
                 activeProfiles: Set<String> = [], hostName: String = "this host") {
         self.config = config
         self.host = host
@@ -42,9 +42,8 @@ public struct ComposeCheck: Sendable {
         var engineUsable = false
         if let engine {
             do {
-                _ = try await engine.negotiate()
+                dataRoot = try await engine.connect().dataRoot
                 engineUsable = true
-                dataRoot = try? await engine.info().dataRoot
             } catch {
                 report.notes.append(AuditNote("the engine at \(engine.socketPath) could not be asked (\(error)): "
                     + "existing and external volumes and containers named in volumes_from are not known before deploy"))
@@ -66,7 +65,7 @@ public struct ComposeCheck: Sendable {
             report.notes.append(AuditNote("resolved on \(hostName): \(link.hardLinkOf!) has another name, \(link.path) (protected too)"))
         }
         let statePaths = HostControlAnalysis.statePaths(engineDataRoot: dataRoot ?? Self.defaultDataRoot)
-        var engineVolumes: [String: VolumeInfo?] = [:]
+        var engineVolumes: [String: NamedVolume?] = [:]
         for service in project.services {
             guard service.isActive(profiles: activeProfiles) else {
                 report.notes.append(AuditNote("service \(service.name) is not started without --profile "
@@ -83,7 +82,7 @@ public struct ComposeCheck: Sendable {
                 guard var volume = mounts[index].1 else { continue }
                 if engineUsable, let engine {
                     if engineVolumes[volume.name] == nil {
-                        engineVolumes[volume.name] = .some(try? await engine.volume(named: volume.name))
+                        engineVolumes[volume.name] = .some(try? await engine.namedVolume(volume.name))
                     }
                     if let existing = engineVolumes[volume.name] ?? nil {
                         volume.driver = existing.driver
