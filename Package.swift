@@ -53,6 +53,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The engines dockward knows: each engine module (its runtime and its
+        // cgroup names), registered with one line.
+        .target(name: "DockwardEngines", dependencies: ["DockwardCore", "DockwardDocker"]),
         // journald sink and log handler through libsystemd.
         .target(
             name: "DockwardJournal",
@@ -88,7 +91,7 @@ let package = Package(
         .target(
             name: "DockwardAudit",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardDaemon", "DockwardCommands",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardDaemon", "DockwardCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -98,7 +101,8 @@ let package = Package(
         .target(
             name: "DockwardDaemon",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardJournal", "DockwardMetrics", "DockwardSystem",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardJournal", "DockwardMetrics",
+                "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -127,7 +131,7 @@ let package = Package(
         .testTarget(name: "DockwardCoreTests", dependencies: ["DockwardCore", "DockwardTestSupport"]),
         .testTarget(
             name: "DockwardCgroupTests",
-            dependencies: ["DockwardCgroup", "DockwardTestSupport"],
+            dependencies: ["DockwardCgroup", "DockwardEngines", "DockwardTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker", "DockwardTestSupport"]),
@@ -136,7 +140,8 @@ let package = Package(
         .testTarget(
             name: "DockwardDaemonTests",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardMetrics", "DockwardSystem", "DockwardTestSupport",
+                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardMetrics",
+                "DockwardSystem", "DockwardTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

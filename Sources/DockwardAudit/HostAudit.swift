@@ -2,6 +2,7 @@ import DockwardCgroup
 import DockwardCore
 import DockwardDaemon
 import DockwardDocker
+import DockwardEngines
 import Synchronization
 
 /// `dockward audit`: one look at the engine (every container, its volumes,
@@ -129,7 +130,7 @@ public struct HostAudit: Sendable {
         } catch {
             throw AuditFailure("could not audit: cannot read the cgroup tree under \(config.cgroupRoot): \(error)")
         }
-        let discovery = CgroupDiscovery(layout: layout)
+        let discovery = CgroupDiscovery(layout: layout, names: Engines.cgroupNames())
         var found: [ContainerID: (path: String, driver: CgroupDriver)] = [:]
         discovery.scan { id, driver, path in found[id] = (path(), driver) }
         let hostSample = try? HostPidsReader(procRoot: procRoot).read()

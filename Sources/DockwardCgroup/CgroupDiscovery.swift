@@ -14,15 +14,16 @@ public struct DiscoveredCgroup: Hashable, Sendable {
     }
 }
 
-/// Finds containers' cgroups by listing only the parents Docker and Podman
-/// use, so a scan costs a few readdirs however big the rest of the tree is:
-/// `docker/<id>` and `system.slice/docker-<id>.scope` (Docker's cgroupfs and
-/// systemd drivers), `libpod_parent/libpod-<id>` and
-/// `machine.slice/[machine-libpod_pod_<pod>.slice/]libpod-<id>.scope`
-/// (Podman's cgroupfs and systemd managers, pods included), rootless scopes
-/// of either under `user.slice`, and the parents learned by asking the kernel.
+/// Finds containers' cgroups by listing only the parents the registered
+/// engines use (their `CgroupNaming`s: Docker's `docker/<id>` and
+/// `system.slice/docker-<id>.scope`, Podman's `libpod_parent` and
+/// `machine.slice` with its pods, ...), so a scan costs a few readdirs
+/// however big the rest of the tree is; rootless scopes of any of them
+/// under `user.slice`, and the parents learned by asking the kernel.
 public final class CgroupDiscovery {
     public let layout: CgroupLayout
+    /// What the registered engines' cgroup names say.
+    public let names: CgroupNames
 
     /// Rootless scopes sit at user.slice/user-U.slice/user@U.service/[user.slice/]docker-ID.scope;
     /// this leaves room for one more nesting level without walking the whole session tree.
@@ -37,8 +38,9 @@ public final class CgroupDiscovery {
     /// from then on, and kept across restarts in the state file.
     public private(set) var learnedParents: Set<String> = []
 
-    public init(layout: CgroupLayout) {
+    public init(layout: CgroupLayout, names: CgroupNames) {
         self.layout = layout
+        self.names = names
     }
 
     /// Lists `dir` (absolute, under the hierarchy) in every scan from now on,
@@ -47,10 +49,12 @@ public final class CgroupDiscovery {
     public func learnParent(_ dir: String) -> Bool {
         let dir = FileSystem.normalized(dir)
         let root = layout.hierarchyRoot
-        let scanned = ["docker", "system.slice", "libpod_parent", "machine.slice"].map { FileSystem.join(root, $0) }
-        guard dir.hasPrefix(root + "/"), !scanned.contains(dir),
-              !dir.hasPrefix(FileSystem.join(root, "machine.slice/machine-libpod_pod_")),
-              !dir.hasPrefix(FileSystem.join(root, "user.slice")) else { return false }
+        let relative = dir.hasPrefix(root + "/") ? String(dir.dropFirst(root.count + 1)) : ""
+        let parts = relative.split(separator: "/").map(String.init)
+        let parents = names.containerParents
+        guard !parts.isEmpty, !parents.contains(relative), parts[0] != "user.slice",
+              // A pod's slice (or anything in it) is listed with its parent.
+              !(parts.count >= 2 && parents.contains(parts[0]) && names.holdsContainers(parts[1])) else { return false }
         return learnedParents.insert(dir).inserted
     }
 
@@ -82,50 +86,57 @@ public final class CgroupDiscovery {
     /// Missing parents are not errors: they just hold no containers.
     public func scan(_ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
         let root = layout.hierarchyRoot
-        let dockerParent = FileSystem.join(root, "docker")
-        let systemSlice = FileSystem.join(root, "system.slice")
-        let libpodParent = FileSystem.join(root, "libpod_parent")
-        let machineSlice = FileSystem.join(root, "machine.slice")
-        listedParents = [root, dockerParent, systemSlice, libpodParent, machineSlice, FileSystem.join(root, "user.slice")]
-
-        FileSystem.forEachSubdirectoryName(of: dockerParent) { name in
-            guard let id = ContainerID(utf8: name) else { return }
-            visit(id, .cgroupfs) { FileSystem.join(dockerParent, String(decoding: name, as: UTF8.self)) }
+        listedParents = [root]
+        for parent in names.containerParents {
+            let dir = FileSystem.join(root, parent)
+            listedParents.append(dir)
+            list(dir, named: parent, nested: true, visit)
         }
-        FileSystem.forEachSubdirectoryName(of: systemSlice) { name in
-            guard let id = Self.scopeID(bytes: name) else { return }
-            visit(id, .systemd) { FileSystem.join(systemSlice, String(decoding: name, as: UTF8.self)) }
-        }
-        walkUserSlice(FileSystem.join(root, "user.slice"), depth: 1, visit)
-        listNamed(libpodParent, visit)
-        listNamed(machineSlice, visit)
-        for name in FileSystem.subdirectories(of: machineSlice) where name.hasPrefix("machine-libpod_pod_") && name.hasSuffix(".slice") {
-            let pod = FileSystem.join(machineSlice, name)
-            listedParents.append(pod)
-            listNamed(pod, visit)
-        }
+        let userSlice = FileSystem.join(root, "user.slice")
+        listedParents.append(userSlice)
+        walkUserSlice(userSlice, depth: 1, visit)
         for parent in learnedParents.sorted() {
             listedParents.append(parent)
-            listNamed(parent, visit)
+            list(parent, named: nil, nested: false, visit)
         }
     }
 
-    /// Visits each subdirectory of `parent` whose name names a container.
-    private func listNamed(_ parent: String, _ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
-        for name in FileSystem.subdirectories(of: parent) {
-            guard let id = Self.containerID(inName: name) else { continue }
-            let path = FileSystem.join(parent, name)
-            visit(id, CgroupDriver(cgroupPath: path)) { Self.limitDirectory(of: path) }
+    /// Visits each subdirectory of `parent` whose name names a container;
+    /// with `nested`, lists the ones that hold containers in turn (pods).
+    /// `parentName`: the registered parent listed (its engines' shapes
+    /// there), nil for a learned one (any shape).
+    private func list(_ parent: String, named parentName: String?, nested: Bool,
+                      _ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
+        var holders: [String] = []
+        FileSystem.forEachSubdirectoryName(of: parent) { name in
+            if let id = names.containerID(inName: name, inParent: parentName) {
+                visit(id, Self.driver(ofName: name)) { self.limitDirectory(of: FileSystem.join(parent, String(decoding: name, as: UTF8.self))) }
+            } else if nested {
+                let text = String(decoding: name, as: UTF8.self)
+                if names.holdsContainers(text) { holders.append(text) }
+            }
+        }
+        for holder in holders {
+            let dir = FileSystem.join(parent, holder)
+            listedParents.append(dir)
+            list(dir, named: parentName, nested: false, visit)
         }
     }
 
-    /// Where the container's own limit lives: crun under Podman's systemd
-    /// manager puts the container's processes, and the limit, in a
-    /// `container` cgroup inside its `libpod-<id>.scope` (the scope keeps
-    /// systemd's DefaultTasksMax); otherwise its own directory.
-    public static func limitDirectory(of path: String) -> String {
-        guard path.hasSuffix(".scope"), path.split(separator: "/").last?.hasPrefix(libpodPrefix) == true else { return path }
-        let inner = FileSystem.join(path, "container")
+    private static let scopeSuffix = Array(".scope".utf8)
+
+    /// A `.scope` is systemd's; anything else cgroupfs.
+    static func driver(ofName name: UnsafeRawBufferPointer) -> CgroupDriver {
+        name.count > scopeSuffix.count && name.suffix(scopeSuffix.count).elementsEqual(scopeSuffix) ? .systemd : .cgroupfs
+    }
+
+    /// Where the container's own limit lives: inside its folder when its
+    /// engine's naming says its runtime makes a subfolder for it (and that
+    /// one exists, with a limit), otherwise the folder itself.
+    public func limitDirectory(of path: String) -> String {
+        guard let name = path.split(separator: "/").last,
+              let sub = names.limitSubfolder(ofContainerFolderNamed: String(name)) else { return path }
+        let inner = FileSystem.join(path, sub)
         return FileSystem.exists(FileSystem.join(inner, "pids.max")) ? inner : path
     }
 
@@ -135,46 +146,13 @@ public final class CgroupDiscovery {
         guard depth <= Self.maxUserSliceDepth else { return }
         for name in FileSystem.subdirectories(of: dir) {
             let path = FileSystem.join(dir, name)
-            if let id = Self.scopeID(name) {
-                visit(id, .rootless) { Self.limitDirectory(of: path) }
+            if name.hasSuffix(".scope"), let id = names.containerID(inName: name) {
+                visit(id, .rootless) { self.limitDirectory(of: path) }
             } else if name.hasSuffix(".slice") || (name.hasPrefix("user@") && name.hasSuffix(".service")) {
                 listedParents.append(path)
                 walkUserSlice(path, depth: depth + 1, visit)
             }
         }
-    }
-
-    /// `docker-<64hex>.scope` as raw bytes.
-    private static let scopePrefix = Array("docker-".utf8)
-    private static let scopeSuffix = Array(".scope".utf8)
-
-    static func scopeID(bytes: UnsafeRawBufferPointer) -> ContainerID? {
-        let prefix = scopePrefix, suffix = scopeSuffix
-        guard bytes.count == prefix.count + 64 + suffix.count, bytes.starts(with: prefix),
-              bytes.suffix(suffix.count).elementsEqual(suffix) else { return nil }
-        return ContainerID(utf8: bytes[prefix.count..<(prefix.count + 64)])
-    }
-
-    static let libpodPrefix = "libpod-"
-
-    /// The id in `docker-<64hex>.scope` or `libpod-<64hex>.scope` (Podman's
-    /// systemd manager), else nil; `libpod-conmon-<id>.scope` holds Podman's
-    /// monitor, not the container.
-    static func scopeID(_ name: String) -> ContainerID? {
-        let suffix = ".scope"
-        guard name.hasSuffix(suffix) else { return nil }
-        for prefix in ["docker-", libpodPrefix] where name.hasPrefix(prefix) {
-            return ContainerID(name.dropFirst(prefix.count).dropLast(suffix.count))
-        }
-        return nil
-    }
-
-    /// The container a cgroup's name names: `<64hex>`, `docker-<id>.scope`,
-    /// `libpod-<id>.scope`, or `libpod-<id>` (Podman's cgroupfs manager).
-    public static func containerID(inName name: String) -> ContainerID? {
-        if let id = ContainerID(name) ?? scopeID(name) { return id }
-        guard name.hasPrefix(libpodPrefix) else { return nil }
-        return ContainerID(name.dropFirst(libpodPrefix.count))
     }
 }
 

@@ -42,13 +42,13 @@ public struct ContainerCgroupPath: Equatable, Sendable {
 
     /// The deepest component that names a container decides (Docker in
     /// Docker nests one inside another; the inner one is the one that forked).
-    public init?(_ path: Substring) {
+    public init?(_ path: Substring, names: CgroupNames) {
         let components = path.split(separator: "/")
         // "/.." leads out of the reader's cgroup namespace: not under the hierarchy it sees.
         guard !components.contains(where: { $0 == ".." || $0 == "." }) else { return nil }
         for index in components.indices.reversed() {
             let name = components[index]
-            guard let id = CgroupDiscovery.containerID(inName: String(name)) else { continue }
+            guard let id = names.containerID(inName: name) else { continue }
             self.id = id
             container = "/" + components[...index].joined(separator: "/")
             full = "/" + components.joined(separator: "/")

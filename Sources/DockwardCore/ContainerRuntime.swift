@@ -93,3 +93,17 @@ public struct RuntimeEvent: Equatable, Sendable {
         self.timeNano = timeNano
     }
 }
+
+/// An engine dockward can follow, as one module gives it: its name, how it
+/// names its containers' cgroups, and its runtime. Adding an engine is a
+/// module that implements this and one line in the list of registered
+/// engines (`Engines.registered`, DockwardEngines).
+public protocol EngineModule: Sendable {
+    /// `docker`, `podman`: in logs, and in the config once it chooses engines.
+    var name: String { get }
+    /// How it names its containers' cgroups (every registered engine's are
+    /// scanned, whichever engine is followed: a host may run two).
+    var cgroupNaming: any CgroupNaming { get }
+    /// Its runtime, for the engine listening on `socketPath` (throws for a path it cannot use).
+    func runtime(socketPath: String) throws -> ContainerRuntime
+}

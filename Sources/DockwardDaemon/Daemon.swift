@@ -4,6 +4,7 @@ import Glibc
 import DockwardCgroup
 import DockwardCore
 import DockwardDocker
+import DockwardEngines
 import DockwardJournal
 import DockwardMetrics
 import Logging
@@ -58,6 +59,8 @@ public final class Daemon {
         public var hostName: String
         /// Where `/proc` is: a container's main process tells where its cgroup is.
         public var procRoot = "/proc"
+        /// What the registered engines' cgroup names say (`Engines`).
+        public var cgroupNames = Engines.cgroupNames()
 
         public init(engine: ContainerRuntime, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: FindingWriter, notifier: ServiceNotifier,
@@ -160,7 +163,7 @@ public final class Daemon {
         outlet = AlertOutlet(writer: parts.writer, metrics: parts.metrics)
         link = EngineLink(engine: parts.engine, queue: queue, resyncInterval: config.hostControl.resyncInterval,
                           clock: parts.monotonicClock, logger: parts.logger)
-        pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout),
+        pids = PidsWatch(config: config, discovery: CgroupDiscovery(layout: parts.cgroupLayout, names: parts.cgroupNames),
                          hostReader: parts.hostReader, names: link, outlet: outlet, budget: parts.descriptors,
                          kernelMessages: parts.kernelMessages, procRoot: parts.procRoot, clock: parts.monotonicClock,
                          queue: queue, logger: parts.logger)

@@ -238,7 +238,7 @@ final class PidsWatch {
     /// inside a container names its own containers' cgroups, which the
     /// host's engine does not know); else the named one, found now.
     func refusalReported(inCgroup path: String, at now: Int64) {
-        let named = ContainerCgroupPath(Substring(path))
+        let named = ContainerCgroupPath(Substring(path), names: discovery.names)
         if let named, cgroups[named.id] != nil {
             refusalReported(named.id, at: now, kernelPath: path)
             return
@@ -507,10 +507,10 @@ final class PidsWatch {
     /// a scan may have come between) is watched there from now on.
     private func locate(_ id: ContainerID, mainPid: Int32) {
         guard let path = ProcessCgroup.pidsPath(ofProcess: mainPid, procRoot: procRoot, version: discovery.layout.version),
-              let place = ContainerCgroupPath(Substring(path)), place.id == id else { return }
+              let place = ContainerCgroupPath(Substring(path), names: discovery.names), place.id == id else { return }
         let named = discovery.directory(of: place.container)
         if let watched = cgroups[id] {
-            let limitDirectory = CgroupDiscovery.limitDirectory(of: named)
+            let limitDirectory = discovery.limitDirectory(of: named)
             guard watched.cgroup.path != limitDirectory, watched.cgroup.path == named else { return }
             cgroups.remove(id, reason: "its limit lives in \(limitDirectory)")
         }
@@ -521,7 +521,7 @@ final class PidsWatch {
     /// folder in every scan from now on.
     private func adopt(_ id: ContainerID, directory named: String, now: Int64) {
         guard CgroupDiscovery.isCgroup(named) else { return }
-        let directory = CgroupDiscovery.limitDirectory(of: named)
+        let directory = discovery.limitDirectory(of: named)
         let cgroup = DiscoveredCgroup(id: id, path: directory, driver: CgroupDriver(cgroupPath: directory))
         guard let watched = cgroups.adopt(cgroup, make: { cgroup, files throws(CgroupReadError) in
             try makeWatched(cgroup, files, now: now)

@@ -1,5 +1,6 @@
 import DockwardCgroup
 import DockwardCore
+import DockwardEngines
 import XCTest
 
 /// Podman's cgroups as its managers lay them out (from its source and runs
@@ -56,7 +57,7 @@ final class PodmanDiscoveryTests: XCTestCase {
         XCTAssertEqual(ContainerCgroupPath("/libpod_parent/libpod-\(a)")?.id, ContainerID(a))
         XCTAssertNil(ContainerCgroupPath("/machine.slice/libpod-conmon-\(a).scope"), "the monitor is no container")
         XCTAssertNil(ContainerCgroupPath("/libpod_parent/conmon"))
-        XCTAssertEqual(CgroupDiscovery.containerID(inName: "libpod-\(a)"), ContainerID(a))
-        XCTAssertNil(CgroupDiscovery.containerID(inName: "libpod-\(a.prefix(63))"))
+        XCTAssertEqual(Engines.cgroupNames().containerID(inName: "libpod-\(a)"), ContainerID(a))
+        XCTAssertNil(Engines.cgroupNames().containerID(inName: "libpod-\(a.prefix(63))"))
     }
 }

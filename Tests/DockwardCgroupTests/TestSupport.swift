@@ -1,10 +1,14 @@
 import DockwardCgroup
 import DockwardCore
+import DockwardEngines
 import Foundation
 import Glibc
 import XCTest
 
 extension CgroupDiscovery {
+    /// Over the registered engines' cgroup names, as the daemon makes it.
+    convenience init(layout: CgroupLayout) { self.init(layout: layout, names: Engines.cgroupNames()) }
+
     /// Every container cgroup the production scan visits, sorted by id then
     /// path, for comparing with what a test expects.
     func allCgroups() -> [DiscoveredCgroup] {
@@ -70,4 +74,9 @@ func writePidsFiles(_ dir: String, current: String = "1\n", max: String = "max\n
 /// Open descriptors of this process right now.
 func openDescriptorCount() throws -> Int {
     try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+}
+
+extension ContainerCgroupPath {
+    /// Read with the registered engines' cgroup names, as the daemon reads it.
+    init?(_ path: Substring) { self.init(path, names: Engines.cgroupNames()) }
 }

@@ -421,14 +421,15 @@ final class DaemonUnderTest: @unchecked Sendable {
     /// are read from `pids.events` every poll.
     init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
          kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1, actions: ScriptedActions? = nil,
-         actionsStopGrace: Interval = Daemon.actionsStopGrace, alertmanager: RecordingSubmitter? = nil) throws {
+         actionsStopGrace: Interval = Daemon.actionsStopGrace, alertmanager: RecordingSubmitter? = nil,
+         runtime: ContainerRuntime? = nil, cgroupNames: CgroupNames? = nil) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
         try FixtureHost.write(config, to: configPath)
         let loaded = try ConfigFile.load(path: configPath, isExplicit: true)
         var parts = Daemon.Parts(
-            engine: DockerRuntime(engine, logger: Self.logger),
+            engine: runtime ?? DockerRuntime(engine, logger: Self.logger),
             cgroupLayout: CgroupLayout(version: cgroupVersion, hierarchyRoot: host.hierarchy),
             hostReader: HostPidsReader(procRoot: host.proc), writer: writer, notifier: notifier,
             metrics: metrics, stateDirectory: stateDirectory, descriptors: DescriptorBudget(containers: 1000, events: 100),
@@ -437,6 +438,7 @@ final class DaemonUnderTest: @unchecked Sendable {
             actionsStopGrace: actionsStopGrace, makeAlertmanagerDelivery: alertmanager?.factory,
             wallClock: wall.read, monotonicClock: clock.read, hostName: "test-host")
         parts.procRoot = host.proc
+        if let cgroupNames { parts.cgroupNames = cgroupNames }
         let path = configPath
         daemon = DaemonActor.sync { Daemon(config: loaded, configPath: path, configIsExplicit: true, parts: parts) }
     }

@@ -1,5 +1,3 @@
-import DockwardCgroup
-
 extension CgroupDriver {
     /// Where a pids ceiling the container did not ask for comes from, by
     /// the driver that placed its cgroup (the daemon's entries and
