@@ -53,6 +53,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The host's files outside the cgroup tree: the config file, the
+        // state file, host paths as the engine resolves them (realpath,
+        // stat, hard links), the engine's configuration files.
+        .target(name: "DockwardHost", dependencies: ["DockwardCore", "DockwardSystem"]),
+        // The Alertmanager client: the POSTs, their TLS and credentials, the
+        // per-URL queues kept through an outage (off the daemon's queue).
+        .target(
+            name: "DockwardAlertmanager",
+            dependencies: [
+                "DockwardCore", "DockwardSystem",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The engines dockward knows: each engine module (its runtime and its
         // cgroup names), registered with one line.
         .target(name: "DockwardEngines", dependencies: ["DockwardCore", "DockwardDocker"]),
@@ -91,7 +107,7 @@ let package = Package(
         .target(
             name: "DockwardAudit",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardDaemon", "DockwardCommands",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -101,19 +117,15 @@ let package = Package(
         .target(
             name: "DockwardDaemon",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardJournal", "DockwardMetrics",
-                "DockwardSystem",
+                "DockwardCore", "DockwardAlertmanager", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardHost",
+                "DockwardJournal", "DockwardMetrics", "DockwardSystem",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .executableTarget(
             name: "dockward",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCommands", "DockwardAudit",
+                "DockwardDaemon", "DockwardCore", "DockwardCommands", "DockwardAudit", "DockwardHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -140,11 +152,17 @@ let package = Package(
         .testTarget(
             name: "DockwardDaemonTests",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardMetrics",
-                "DockwardSystem", "DockwardTestSupport",
+                "DockwardDaemon", "DockwardAlertmanager", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines",
+                "DockwardHost", "DockwardMetrics", "DockwardSystem", "DockwardTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Alertmanager client against a real Alertmanager (Debian's).
+        .testTarget(
+            name: "DockwardAlertmanagerTests",
+            dependencies: ["DockwardAlertmanager", "DockwardCore", "DockwardSystem", "DockwardTestSupport"]
+        ),
+        .testTarget(name: "DockwardHostTests", dependencies: ["DockwardHost", "DockwardCore", "DockwardSystem", "DockwardTestSupport"]),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"]),
         .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"]),
         .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"]),

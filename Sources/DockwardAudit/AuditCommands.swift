@@ -1,6 +1,6 @@
 import ArgumentParser
 import DockwardCore
-import DockwardDaemon
+import DockwardHost
 import DockwardDocker
 import Foundation
 import Logging

@@ -1,4 +1,3 @@
-import DockwardCommands
 import DockwardCore
 import Foundation
 
@@ -100,7 +99,7 @@ public enum AuditOutput {
         var seen = Set<String>()
         var parts: [String] = []
         for (name, value) in fields where seen.insert(name).inserted {
-            parts.append(AlertOutput.jsonString(name) + ":" + AlertOutput.jsonString(value))
+            parts.append(JSON.quoted(name) + ":" + JSON.quoted(value))
         }
         return "{" + parts.joined(separator: ",") + "}"
     }
@@ -116,66 +115,73 @@ public enum AuditOutput {
         let items = report.sortedItems
         var kinds: [EntryKind] = []
         for item in items where !kinds.contains(item.kind) { kinds.append(item.kind) }
-        let rules: [[String: Any]] = kinds.map { kind in
+        let rules: [JSON] = kinds.map { kind in
             [
-                "id": kind.rawValue,
-                "name": ruleName(kind),
-                "shortDescription": ["text": ruleText(kind)],
-                "helpUri": "https://github.com/dockward/dockward#\(kind.rawValue)",
-                "defaultConfiguration": ["level": level(kind.facts.priority.allowed.max() ?? .warning)],
-                "properties": ["messageId": kind.messageID, "tags": ["security", "docker"]],
+                "id": .string(kind.rawValue),
+                "name": .string(ruleName(kind)),
+                "shortDescription": ["text": .string(ruleText(kind))],
+                "help": ["text": .string(kind.facts.advice)],
+                "helpUri": .string("https://github.com/dockward/dockward#\(kind.rawValue)"),
+                "defaultConfiguration": ["level": .string(level(kind.facts.priority.allowed.max() ?? .warning))],
+                "properties": ["messageId": .string(kind.messageID), "tags": ["security", "docker"]],
             ]
         }
-        let results: [[String: Any]] = items.map { item in
-            var result: [String: Any] = [
-                "ruleId": item.kind.rawValue,
-                "ruleIndex": kinds.firstIndex(of: item.kind) ?? 0,
-                "level": level(item.priority),
-                "message": ["text": item.entry.message],
-                "properties": Dictionary(item.fields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+        let results: [JSON] = items.map { item in
+            var seen = Set<String>()
+            let properties = item.fields.filter { seen.insert($0.name).inserted }.map { (key: $0.name, value: JSON.string($0.value)) }
+            var result: [(key: String, value: JSON)] = [
+                ("ruleId", .string(item.kind.rawValue)),
+                ("ruleIndex", .integer(Int64(kinds.firstIndex(of: item.kind) ?? 0))),
+                ("level", .string(level(item.priority))),
+                ("message", ["text": .string(item.entry.message)]),
+                ("properties", .object(properties)),
             ]
             if let location = item.location {
-                result["locations"] = [[
+                result.append(("locations", [[
                     "physicalLocation": [
-                        "artifactLocation": ["uri": uri(location.file)],
-                        "region": ["startLine": max(location.line, 1)],
+                        "artifactLocation": ["uri": .string(uri(location.file))],
+                        "region": ["startLine": .integer(Int64(max(location.line, 1)))],
                     ],
-                    "logicalLocations": [["name": item.subject, "kind": "module"]],
-                ]]
-                result["partialFingerprints"] = ["dockward/v1": "\(item.kind.rawValue):\(location.file):\(item.subject)"]
+                    "logicalLocations": [["name": .string(item.subject), "kind": "module"]],
+                ]]))
+                result.append(("partialFingerprints",
+                               ["dockward/v1": .string("\(item.kind.rawValue):\(location.file):\(item.subject)")]))
             } else {
-                result["locations"] = [["logicalLocations": [["name": item.subject, "kind": "resource",
-                                                              "fullyQualifiedName": item.entry.container?.id.full ?? item.subject]]]]
-                result["partialFingerprints"] = ["dockward/v1": "\(item.kind.rawValue):\(item.subject)"]
+                result.append(("locations", [["logicalLocations": [[
+                    "name": .string(item.subject), "kind": "resource",
+                    "fullyQualifiedName": .string(item.entry.container?.id.full ?? item.subject),
+                ]]]]))
+                result.append(("partialFingerprints", ["dockward/v1": .string("\(item.kind.rawValue):\(item.subject)")]))
             }
-            return result
+            return .object(result)
         }
-        let notifications: [[String: Any]] = report.notes.map { note in
-            var n: [String: Any] = ["message": ["text": note.text], "level": "note"]
+        let notifications: [JSON] = report.notes.map { note in
+            var n: [(key: String, value: JSON)] = [("message", ["text": .string(note.text)]), ("level", "note")]
             if let location = note.location {
-                n["locations"] = [["physicalLocation": ["artifactLocation": ["uri": uri(location.file)],
-                                                        "region": ["startLine": max(location.line, 1)]]]]
+                n.append(("locations", [["physicalLocation": [
+                    "artifactLocation": ["uri": .string(uri(location.file))],
+                    "region": ["startLine": .integer(Int64(max(location.line, 1)))],
+                ]]]))
             }
-            return n
+            return .object(n)
         }
-        let log: [String: Any] = [
-            "$schema": sarifSchema,
+        let log: JSON = [
+            "$schema": .string(sarifSchema),
             "version": "2.1.0",
             "runs": [[
                 "tool": ["driver": [
                     "name": "dockward",
-                    "version": version,
-                    "semanticVersion": version,
+                    "version": .string(version),
+                    "semanticVersion": .string(version),
                     "informationUri": "https://github.com/dockward/dockward",
-                    "rules": rules,
+                    "rules": .array(rules),
                 ]],
-                "automationDetails": ["id": "dockward/\(report.command)/"],
-                "invocations": [["executionSuccessful": true, "toolExecutionNotifications": notifications]],
-                "results": results,
+                "automationDetails": ["id": .string("dockward/\(report.command)/")],
+                "invocations": [["executionSuccessful": true, "toolExecutionNotifications": .array(notifications)]],
+                "results": .array(results),
             ]],
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: log, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return log.text(pretty: true, sortedKeys: true) + "\n"
     }
 
     /// crit and worse: error; err: error; warning: warning; the rest: note.

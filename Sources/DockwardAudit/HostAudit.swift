@@ -1,6 +1,6 @@
 import DockwardCgroup
 import DockwardCore
-import DockwardDaemon
+import DockwardHost
 import DockwardDocker
 import DockwardEngines
 import Synchronization

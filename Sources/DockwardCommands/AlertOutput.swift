@@ -50,16 +50,16 @@ public enum AlertOutput {
         let promoted: Set<String> = ["MESSAGE", "PRIORITY", "DOCKWARD_ALERT", "DOCKWARD_EVENT", "CONTAINER_NAME", "CONTAINER_ID"]
         let extra = r.fields.filter { !promoted.contains($0.key) }.sorted { $0.key < $1.key }
         var s = "{"
-        s += "\"time\":" + jsonString(isoTime(r.realtime))
+        s += "\"time\":" + JSON.quoted(isoTime(r.realtime))
         s += ",\"realtime_usec\":\(r.realtime)"
-        s += ",\"priority\":" + jsonString(r.priority.name)
-        s += ",\"type\":" + jsonString(!r.isTrusted ? "untrusted" : r.isAlert ? "alert" : "event")
+        s += ",\"priority\":" + JSON.quoted(r.priority.name)
+        s += ",\"type\":" + JSON.quoted(!r.isTrusted ? "untrusted" : r.isAlert ? "alert" : "event")
         s += ",\"trusted\":\(r.isTrusted)"
-        s += ",\"kind\":" + jsonString(r.kind)
-        s += ",\"container\":" + (r.containerName.map(jsonString) ?? "null")
-        s += ",\"container_id\":" + (r.containerID.map(jsonString) ?? "null")
-        s += ",\"message\":" + jsonString(r.message)
-        s += ",\"fields\":{" + extra.map { jsonString($0.key) + ":" + jsonString($0.value) }.joined(separator: ",") + "}"
+        s += ",\"kind\":" + JSON.quoted(r.kind)
+        s += ",\"container\":" + (r.containerName.map(JSON.quoted) ?? "null")
+        s += ",\"container_id\":" + (r.containerID.map(JSON.quoted) ?? "null")
+        s += ",\"message\":" + JSON.quoted(r.message)
+        s += ",\"fields\":{" + extra.map { JSON.quoted($0.key) + ":" + JSON.quoted($0.value) }.joined(separator: ",") + "}"
         return s + "}"
     }
 
@@ -88,13 +88,13 @@ public enum AlertOutput {
     }
 
     public static func untrustedJSON(writer: String, count: Int) -> String {
-        "{\"untrusted\":true,\"writer\":\(jsonString(writer)),\"count\":\(count)}"
+        "{\"untrusted\":true,\"writer\":\(JSON.quoted(writer)),\"count\":\(count)}"
     }
 
     public static func summaryJSON(_ row: AlertSummary.Row) -> String {
-        "{\"priority\":\(jsonString(row.worst.name)),\"count\":\(row.count),\"container\":"
-            + (row.container.map(jsonString) ?? "null") + ",\"kind\":\(jsonString(row.kind))"
-            + ",\"first\":\(jsonString(isoTime(row.first))),\"last\":\(jsonString(isoTime(row.last)))}"
+        "{\"priority\":\(JSON.quoted(row.worst.name)),\"count\":\(row.count),\"container\":"
+            + (row.container.map(JSON.quoted) ?? "null") + ",\"kind\":\(JSON.quoted(row.kind))"
+            + ",\"first\":\(JSON.quoted(isoTime(row.first))),\"last\":\(JSON.quoted(isoTime(row.last)))}"
     }
 
     // MARK: - Text helpers
@@ -137,26 +137,6 @@ public enum AlertOutput {
 
     static func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
-    public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7f || u.value == 0x2028 || u.value == 0x2029 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// Counts per container and kind. Rows come worst priority first, then by

@@ -76,18 +76,15 @@ public struct AlertmanagerAlert: Equatable, Sendable {
     /// The JSON body of one POST: `[{"labels":…,"annotations":…,"startsAt":…,"endsAt":…}]`,
     /// keys sorted, times in RFC 3339 with milliseconds, UTC.
     public static func body(_ alerts: [AlertmanagerAlert]) -> [UInt8] {
-        struct Wire: Encodable {
-            var labels: [String: String]
-            var annotations: [String: String]
-            var startsAt: String
-            var endsAt: String
+        let wire: [JSON] = alerts.map { alert in
+            [
+                "labels": .object(alert.labels.map { (key: $0.key, value: JSON.string($0.value)) }),
+                "annotations": .object(alert.annotations.map { (key: $0.key, value: JSON.string($0.value)) }),
+                "startsAt": .string(rfc3339(alert.startsAt)),
+                "endsAt": .string(rfc3339(alert.endsAt)),
+            ]
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let wire = alerts.map {
-            Wire(labels: $0.labels, annotations: $0.annotations, startsAt: rfc3339($0.startsAt), endsAt: rfc3339($0.endsAt))
-        }
-        return Array((try? encoder.encode(wire)) ?? Data("[]".utf8))
+        return Array(JSON.array(wire).text(sortedKeys: true).utf8)
     }
 
     /// `2026-12-03T05:14:21.123Z`.

@@ -2,7 +2,9 @@ import DockwardSystem
 import Dispatch
 import Glibc
 import DockwardCgroup
+import DockwardAlertmanager
 import DockwardCore
+import DockwardHost
 import DockwardDocker
 import DockwardEngines
 import DockwardJournal

@@ -1,6 +1,8 @@
 import Dispatch
 import DockwardCgroup
+import DockwardAlertmanager
 import DockwardCore
+import DockwardHost
 import DockwardDocker
 import DockwardJournal
 import DockwardMetrics
@@ -80,9 +82,7 @@ public enum DaemonRunner {
             makeActionClient: { ContainerActionClient(id: $0, engine: engine) },
             // Made at start, or by the reload that sets alertmanager.urls; the
             // secrets are read here, so a missing file is said at once.
-            makeAlertmanagerDelivery: { config, report in
-                AlertmanagerDelivery(config: config, credentials: try AlertmanagerCredentials.read(for: config), report: report)
-            })
+            makeAlertmanagerDelivery: AlertmanagerDelivery.make)
         let daemon = DaemonActor.sync {
             Daemon(config: config, configPath: options.configPath, configIsExplicit: options.configIsExplicit, parts: parts)
         }

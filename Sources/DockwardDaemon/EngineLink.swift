@@ -163,14 +163,8 @@ final class EngineLink {
         self.inspectionTimeout = inspectionTimeout
     }
 
-    /// Every engine task runs at the default priority. A task made without
-    /// one inherits the creating thread's, and on Linux the main thread's is
-    /// user-initiated: libdispatch then starts workers of that class and
-    /// renices each to nice -2, which an unprivileged service may not take
-    /// (each refusal is a "Failed to set thread priority for worker thread"
-    /// line in the journal). At the default class a worker asks for nice 0,
-    /// which the packaged unit (Nice=-4) always grants.
-    nonisolated static let workPriority = TaskPriority.medium
+    /// Every engine task runs at the default priority (`WorkPriority`).
+    nonisolated static let workPriority = WorkPriority.tasks
 
     var isConnected: Bool { if case .up = state { return true }; return false }
 

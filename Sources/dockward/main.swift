@@ -3,6 +3,7 @@ import DockwardAudit
 import DockwardCommands
 import DockwardCore
 import DockwardDaemon
+import DockwardHost
 import Foundation
 import Logging
 

@@ -1,3 +1,4 @@
+import DockwardAlertmanager
 import DockwardCore
 import DockwardDaemon
 import DockwardDocker

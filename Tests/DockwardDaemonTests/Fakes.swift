@@ -1,8 +1,10 @@
 import DockwardSystem
 import DockwardTestSupport
 import DockwardCgroup
+import DockwardAlertmanager
 import DockwardCore
 import DockwardDaemon
+import DockwardHost
 import DockwardDocker
 import DockwardMetrics
 import Foundation

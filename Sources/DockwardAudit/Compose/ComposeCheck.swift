@@ -1,6 +1,6 @@
 import DockwardCore
 import Foundation
-import DockwardDaemon
+import DockwardHost
 import DockwardDocker
 
 /// `dockward check-compose`: each service of a Compose project turned into

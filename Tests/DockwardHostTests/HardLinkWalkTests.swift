@@ -1,4 +1,4 @@
-@testable import DockwardDaemon
+@testable import DockwardHost
 import DockwardCore
 import DockwardSystem
 import DockwardTestSupport

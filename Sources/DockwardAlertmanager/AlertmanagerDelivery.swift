@@ -39,7 +39,7 @@ public enum AlertmanagerDeliveryEvent: Equatable, Sendable {
 /// would otherwise hop to the queue for every answer, and the daemon's
 /// stop could not wait for the last delivery on the queue it runs on.
 /// `flush` or `shutdown` must end it: each client has to be shut down.
-final class AlertmanagerDelivery: Sendable {
+public final class AlertmanagerDelivery: Sendable {
     /// Alertmanager takes any number of alerts per POST; Prometheus sends at
     /// most `max_batch_size` (1000 by default) so one huge body never waits
     /// behind a slow parse or hits a proxy's size limit.
@@ -157,7 +157,7 @@ final class AlertmanagerDelivery: Sendable {
 
     /// Queues `alerts` for every Alertmanager and wakes the senders. Never
     /// blocks beyond the merge: call it from the daemon's queue.
-    func submit(_ alerts: [AlertmanagerAlert]) {
+    public func submit(_ alerts: [AlertmanagerAlert]) {
         guard !alerts.isEmpty else { return }
         // The identities are built before the lock, once for every URL.
         let keyed = alerts.map { (identity: $0.identity, alert: $0) }
@@ -223,7 +223,7 @@ final class AlertmanagerDelivery: Sendable {
                     queue = Queue(endpoint: endpoint, client: client, wake: wake, generation: s.generation)
                 }
                 let generation = s.generation
-                queue.sender = Task(priority: EngineLink.workPriority) { [self] in
+                queue.sender = Task(priority: WorkPriority.tasks) { [self] in
                     await send(url: url, generation: generation, wakes: stream)
                 }
                 wake.yield()
@@ -314,7 +314,7 @@ final class AlertmanagerDelivery: Sendable {
         s.generation += 1
         let id = s.generation
         let sender = queue.sender, client = queue.client
-        s.retiring[id] = Task(priority: EngineLink.workPriority) { [self] in
+        s.retiring[id] = Task(priority: WorkPriority.tasks) { [self] in
             await sender?.value
             try? await client.shutdown()
             state.withLock { _ = $0.retiring.removeValue(forKey: id) }
@@ -463,12 +463,19 @@ final class AlertmanagerDelivery: Sendable {
 }
 
 extension AlertmanagerDelivery: AlertmanagerSubmitter {
+    /// The delivery for `config`, its secret files read now: throws naming
+    /// the one that cannot be read (`AlertmanagerDeliveryFactory`).
+    public static func make(_ config: AlertmanagerConfig,
+                            report: @escaping @Sendable (AlertmanagerDeliveryEvent) -> Void) throws -> AlertmanagerSubmitter {
+        AlertmanagerDelivery(config: config, credentials: try AlertmanagerCredentials.read(for: config), report: report)
+    }
+
     /// A reload: the secrets are read again, then the queues follow the new URLs.
-    func apply(_ config: AlertmanagerConfig) throws {
+    public func apply(_ config: AlertmanagerConfig) throws {
         apply(config, credentials: try AlertmanagerCredentials.read(for: config))
     }
 
-    func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
+    public func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
         Task {
             _ = await flush(within: grace)
             done()

@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 import Synchronization
 import XCTest
-@testable import DockwardDaemon
+@testable import DockwardAlertmanager
 
 /// The push to Alertmanager against the real one (Debian's
 /// `prometheus-alertmanager` 0.25): what arrives, what is kept while it is
