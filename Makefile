@@ -92,10 +92,15 @@ deb: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product dockward
 	scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(DEB_DIR)
 
-# Rewrites Tests/PackagingTests/Golden (every entry kind, a /metrics scrape) from the code; review its diff like code.
+# Rewrites the golden files from the code; review their diff like code:
+# Tests/PackagingTests/Golden (every entry kind, a /metrics scrape),
+# Tests/DockwardDaemonTests/Golden (the in-process scenario's journal,
+# scrape and Alertmanager bodies), Tests/DockwardAuditTests/Golden
+# (audit --json and SARIF of a fixture host).
 golden: deps
 	$(SWIFT) build --build-tests
-	DOCKWARD_UPDATE_GOLDEN=1 $(SWIFT) test --skip-build --filter GoldenTranscriptTests
+	DOCKWARD_UPDATE_GOLDEN=1 $(SWIFT) test --skip-build \
+		--filter 'GoldenTranscriptTests|ScenarioGoldenTests|HostAuditTests.testJSONAndSARIFMatchTheirGoldenFiles'
 
 # libFuzzer runs of the event-stream, config and cgroup parsers (fuzz/README.md),
 # FUZZ_SECONDS per target, one after the other. Fails on any crash, timeout or OOM.

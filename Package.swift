@@ -155,7 +155,8 @@ let package = Package(
                 "DockwardDaemon", "DockwardAlertmanager", "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines",
                 "DockwardHost", "DockwardMetrics", "DockwardSystem", "DockwardTestSupport",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Golden"]
         ),
         // The Alertmanager client against a real Alertmanager (Debian's).
         .testTarget(
@@ -172,7 +173,8 @@ let package = Package(
         .testTarget(
             name: "DockwardAuditTests",
             dependencies: ["DockwardAudit", "DockwardCore", "DockwardDocker", "DockwardTestSupport",
-                           .product(name: "Yams", package: "Yams")]
+                           .product(name: "Yams", package: "Yams")],
+            exclude: ["Golden"]
         ),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"]),
         .testTarget(

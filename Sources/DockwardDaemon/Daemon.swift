@@ -370,6 +370,9 @@ public final class Daemon {
     /// Alertmanager alerts open now. Call on the queue.
     public var alertmanagerOpenCount: Int { alertmanager.open.count }
 
+    /// Each watched container's figures, as a `/metrics` scrape reads them. Call on the queue.
+    public func containerMetrics() -> [ContainerMetrics] { pids.metricsSnapshot() }
+
     /// Containers whose cgroups are watched now. Call on the queue.
     public var watchedContainerCount: Int { pids.containers.count }
 

@@ -45,8 +45,10 @@ final class HostAuditTests: XCTestCase {
         return try await HostAudit(config: c, engine: DockerRuntime(engine), host: host, procRoot: root + "/noproc").run()
     }
 
-    func testFindingsAndPostureOfEveryContainer() async throws {
-        let engine = FakeEngine(socketPath: "/var/run/docker.sock")
+    /// Six containers, one of each way: a socket bound directly (a Compose
+    /// service), one through a volume, a privileged one only created, one
+    /// without a limit, a bomb at its limit, one under a ceiling.
+    func auditOfEveryWay(_ engine: FakeEngine = FakeEngine(socketPath: "/var/run/docker.sock")) async throws -> AuditReport {
         engine.volumes["runvol"] = VolumeInfo(driver: "local", options: ["type": "none", "o": "bind", "device": "/run"])
         engine.containers = [
             container(1, "sock", limit: 100, mounts: [MountPoint(kind: .bind, source: "/var/run/docker.sock",
@@ -64,7 +66,25 @@ final class HostAuditTests: XCTestCase {
         try cgroup(testID(5), current: 20, max: "20", peak: 20, refused: 42)
         // No limit of its own, a number in pids.max: a ceiling set around it.
         try cgroup(testID(6), current: 2, max: "4915", peak: 2)
-        let r = try await audit(engine)
+        return try await audit(engine)
+    }
+
+    /// `audit --json` and `--sarif` of that host, as checked-in files
+    /// (`make golden` rewrites them).
+    func testJSONAndSARIFMatchTheirGoldenFiles() async throws {
+        let r = try await auditOfEveryWay()
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+        let root = self.root
+        func normalized(_ text: String) -> String { text.replacingOccurrences(of: root, with: "<root>") }
+        try Golden.compare(normalized(AuditOutput.jsonLines(r)), file: "audit.jsonl", in: dir,
+                           shownAs: "Tests/DockwardAuditTests/Golden")
+        try Golden.compare(normalized(AuditOutput.sarif(r, version: "0.0.0-golden")), file: "audit.sarif", in: dir,
+                           shownAs: "Tests/DockwardAuditTests/Golden")
+    }
+
+    func testFindingsAndPostureOfEveryContainer() async throws {
+        let engine = FakeEngine(socketPath: "/var/run/docker.sock")
+        let r = try await auditOfEveryWay(engine)
         let got = r.sortedItems.map { "\($0.subject) \($0.kind.rawValue)" }
         XCTAssertEqual(got, ["bomb pids-exhausted", "priv privileged", "sock socket-mount", "vol socket-mount",
                              "ceiling pids-unlimited", "free pids-unlimited"])

@@ -561,6 +561,9 @@ final class RecordingSubmitter: AlertmanagerSubmitter, @unchecked Sendable {
     /// Every state submitted, in order.
     var states: [AlertmanagerAlert] { lock.withLock { batches.flatMap { $0 } } }
 
+    /// Each submission as it was handed over (one POST body each, for the delivery).
+    var submissions: [[AlertmanagerAlert]] { lock.withLock { batches } }
+
     /// The states submitted for alerts of this name.
     func states(_ alertName: String) -> [AlertmanagerAlert] { states.filter { $0.labels["alertname"] == alertName } }
 

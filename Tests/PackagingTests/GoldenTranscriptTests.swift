@@ -1,4 +1,5 @@
 import DockwardCore
+import DockwardTestSupport
 import Foundation
 import XCTest
 
@@ -9,7 +10,6 @@ import XCTest
 /// same names) instead of drifting silently. `make golden` rewrites them.
 final class GoldenTranscriptTests: XCTestCase {
     static let goldenDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-    static var updating: Bool { ProcessInfo.processInfo.environment["DOCKWARD_UPDATE_GOLDEN"] == "1" }
 
     func testEveryEntryKindMatchesItsGoldenTranscript() throws {
         let cases = GoldenInputs.entryCases()
@@ -48,61 +48,12 @@ final class GoldenTranscriptTests: XCTestCase {
         return out
     }
 
-    /// The exposition with its families sorted by name and the series of
-    /// each sorted by labels: the registry emits them in hash order, which
-    /// changes from one process to the next. A histogram's lines stay in
-    /// their order (buckets, sum, count).
     static func canonicalExposition(_ text: String) -> String {
-        struct Family { var name: String; var header: [String] = []; var series: [[String]] = [] }
-        var families: [Family] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
-            if line.hasPrefix("# HELP ") || line.hasPrefix("# TYPE ") {
-                let name = String(line.dropFirst(7).prefix { $0 != " " })
-                if families.last?.name != name { families.append(Family(name: name)) }
-                families[families.count - 1].header.append(line)
-                continue
-            }
-            guard let last = families.indices.last else { continue }
-            let isHistogram = families[last].header.contains { $0.hasSuffix(" histogram") }
-            // A histogram series runs from its first bucket to its _count.
-            let previous = families[last].series.last?.last
-            if !isHistogram || previous == nil || previous!.contains("_count") {
-                families[last].series.append([line])
-            } else {
-                families[last].series[families[last].series.count - 1].append(line)
-            }
-        }
-        var out = "# A /metrics scrape from GoldenInputs.swift, families and series sorted. `make golden` rewrites this file.\n"
-        for family in families.sorted(by: { $0.name < $1.name }) {
-            out += "\n" + family.header.joined(separator: "\n") + "\n"
-            for series in family.series.sorted(by: { $0[0] < $1[0] }) { out += series.joined(separator: "\n") + "\n" }
-        }
-        return out
+        "# A /metrics scrape from GoldenInputs.swift, families and series sorted. `make golden` rewrites this file.\n\n"
+            + Golden.canonicalExposition(text)
     }
 
-    /// Compares with Golden/<file>, or rewrites it with DOCKWARD_UPDATE_GOLDEN=1.
     private func compare(_ text: String, file name: String, line: UInt = #line) throws {
-        let url = Self.goldenDir.appendingPathComponent(name)
-        if Self.updating {
-            try FileManager.default.createDirectory(at: Self.goldenDir, withIntermediateDirectories: true)
-            try text.write(to: url, atomically: true, encoding: .utf8)
-            return
-        }
-        guard let golden = try? String(contentsOf: url, encoding: .utf8) else {
-            XCTFail("Tests/PackagingTests/Golden/\(name) is missing: run `make golden`", line: line)
-            return
-        }
-        guard golden != text else { return }
-        let want = golden.components(separatedBy: "\n")
-        let got = text.components(separatedBy: "\n")
-        let at = (0..<min(want.count, got.count)).first { want[$0] != got[$0] } ?? min(want.count, got.count)
-        func show(_ lines: [String]) -> String { at < lines.count ? lines[at] : "(end of file)" }
-        XCTFail("""
-            Tests/PackagingTests/Golden/\(name) differs from what the code renders, first at line \(at + 1):
-              golden: \(show(want))
-              now:    \(show(got))
-            If the change is meant, run `make golden` and review the diff of Tests/PackagingTests/Golden like code: \
-            the README, packaging/dockward.catalog and dashboards may need the same change.
-            """, line: line)
+        try Golden.compare(text, file: name, in: Self.goldenDir, shownAs: "Tests/PackagingTests/Golden", line: line)
     }
 }
