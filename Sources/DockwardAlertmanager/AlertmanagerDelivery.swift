@@ -75,6 +75,8 @@ public final class AlertmanagerDelivery: Sendable {
         var pending: [String: Entry] = [:]
         var stats = AlertmanagerDeliveryStats()
         var reachability = Reachability.untried
+        /// POSTs settled, whatever their outcome.
+        var attempts = 0
 
         /// Merges `alerts` (identity first); returns how many new ones found no room.
         mutating func merge(_ alerts: [(identity: String, alert: AlertmanagerAlert)], serial: inout UInt64,
@@ -181,6 +183,9 @@ public final class AlertmanagerDelivery: Sendable {
     func stats(for url: String) -> AlertmanagerDeliveryStats? {
         state.withLock { $0.queues[url]?.stats }
     }
+
+    /// POSTs to `url` settled so far, whatever their outcome.
+    func attempts(for url: String) -> Int { state.withLock { $0.queues[url]?.attempts ?? 0 } }
 
     /// Every configured URL's figures, by display URL (the metrics' label).
     var allStats: [(url: String, stats: AlertmanagerDeliveryStats)] {
@@ -382,6 +387,7 @@ public final class AlertmanagerDelivery: Sendable {
     private func settle(_ outcome: Outcome, of batch: [(identity: String, entry: Entry)], url: String) {
         let events: [AlertmanagerDeliveryEvent] = state.withLock { s in
             guard s.queues[url] != nil else { return [] }
+            s.queues[url]!.attempts += 1
             let display = s.queues[url]!.endpoint.displayURL
             var events: [AlertmanagerDeliveryEvent] = []
             let now = SystemClock.monotonicNanos()

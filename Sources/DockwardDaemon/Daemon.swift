@@ -367,6 +367,9 @@ public final class Daemon {
     /// Action calls to the engine under way. Call on the queue.
     public var actionsInFlight: Int { containment.inFlight }
 
+    /// The engine's answers to inspects handled so far, used or dropped. Call on the queue.
+    public var engineAnswersHandled: Int { link.answersHandled }
+
     /// Alertmanager alerts open now. Call on the queue.
     public var alertmanagerOpenCount: Int { alertmanager.open.count }
 

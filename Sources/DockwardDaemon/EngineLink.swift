@@ -136,6 +136,12 @@ final class EngineLink {
     private var queuedInspections: [ContainerID] = []
     /// The attempts holding a slot.
     private var runningAttempts: Set<UInt64> = []
+    /// Inspects under way now (at most `concurrentInspections`).
+    var inspectionsRunning: Int { runningAttempts.count }
+    /// Answers to inspects that reached the queue, used or dropped (stale,
+    /// timed out, after a stop): what a test waits for before it asserts
+    /// that an answer changed nothing.
+    private(set) var answersHandled = 0
     private var nextSerial: UInt64 = 0
     private var troublesLogged: [ContainerID: Set<InspectionTrouble>] = [:]
     private var listings: [UInt64: PendingListing] = [:]
@@ -407,6 +413,7 @@ final class EngineLink {
     }
 
     private func finishAttempt(_ id: ContainerID, _ attempt: UInt64, _ outcome: InspectionOutcome, began: Int64) {
+        answersHandled += 1
         // Not holding its slot: timed out, cancelled by a destroy, or stopped.
         guard runningAttempts.remove(attempt) != nil else { return }
         defer { startQueuedInspections() }

@@ -305,9 +305,13 @@ final class ContainmentTests: XCTestCase {
             d.tick()
         }
         d.waitUntil("the pause under way") { d.daemon.actionsInFlight == 1 }
-        let actions = self.actions!
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { actions.release(id) }
-        d.stop()
+        // The stop begins (STOPPING=1, waiting for the pause); then the engine answers.
+        let stopped = DispatchSemaphore(value: 0)
+        d.daemon.stop { stopped.signal() }
+        d.waitUntil("the stop to begin") { d.notifier.messages.contains("STOPPING=1") }
+        XCTAssertTrue(d.writer.entries(.actionTaken, for: id).isEmpty, "the pause is still out")
+        actions.release(id)
+        XCTAssertEqual(stopped.wait(timeout: .now() + 5), .success)
         let kinds = d.writer.entries.map(\.kind)
         XCTAssertEqual(kinds.suffix(2), [.actionTaken, .daemonStopped], "\(kinds.map(\.rawValue))")
         XCTAssertEqual(actions.requests.map(\.request), [.pause])

@@ -34,9 +34,12 @@ final class EngineLinkTests: XCTestCase {
         engine.add(details(id, name: name, binds: [(host.engineSocket, "/var/run/docker.sock")]))
     }
 
-    /// Lets the answer to an inspect the engine already gave hop to the
-    /// daemon's queue before asserting that it changed nothing.
-    private func settle() { Thread.sleep(forTimeInterval: 0.3) }
+    /// Waits until the engine's `answers` answers to inspects reached the
+    /// daemon's queue, before asserting that one changed nothing.
+    private func settle(_ d: DaemonUnderTest) {
+        let answers = d.engine.inspected.count
+        d.waitUntil("\(answers) answers handled") { d.daemon.engineAnswersHandled >= answers }
+    }
 
     // MARK: An inspect never holds the stream
 
@@ -114,7 +117,7 @@ final class EngineLinkTests: XCTestCase {
         d.waitUntil("every inspect answered") {
             [before, during].allSatisfy { id in d.engine.inspected.filter { $0 == id }.count == d.engine.inspectRequests(of: id) }
         }
-        settle()
+        settle(d)
 
         let subscriptions = engine.subscriptions
         XCTAssertEqual(subscriptions.count, 2)
@@ -155,7 +158,7 @@ final class EngineLinkTests: XCTestCase {
         // The held request now answers with what the engine said before the destroy.
         engine.release(inspectOf: gone)
         d.waitUntil("the held inspect to be answered") { d.engine.inspected.contains(gone) }
-        settle()
+        settle(d)
         XCTAssertEqual(d.writer.entries(.socketMount, for: gone), [], "no verdict from the stale answer")
         XCTAssertNil(DaemonActor.sync { d.daemon.containerName(gone) }, "nothing cached of a destroyed container")
         XCTAssertEqual(d.writer.entries(.socketMount, for: after).count, 1)
@@ -177,7 +180,7 @@ final class EngineLinkTests: XCTestCase {
 
         engine.release(inspectOf: id)
         d.waitUntil("the held inspect to be answered") { d.engine.inspected.contains(id) }
-        settle()
+        settle(d)
         XCTAssertEqual(d.writer.entries.count, atStop, "nothing written after the stop: \(d.writer.entries.map(\.kind.rawValue))")
         XCTAssertNil(DaemonActor.sync { d.daemon.containerName(id) })
     }
@@ -240,8 +243,8 @@ final class EngineLinkAloneTests: XCTestCase {
         let bound = EngineLink.concurrentInspections
         let held = { ids.map { self.engine.heldInspections(of: $0) }.reduce(0, +) }
         waitUntil("\(bound) inspects under way") { held() == bound }
-        Thread.sleep(forTimeInterval: 0.3)
-        XCTAssertEqual(held(), bound, "no more than \(bound) at once")
+        XCTAssertEqual(DaemonActor.sync { link.inspectionsRunning }, bound, "no more than \(bound) at once")
+        XCTAssertEqual(held(), bound)
         XCTAssertFalse(reports.contains { if case .listing = $0 { true } else { false } }, "the listing waits for its inspects")
 
         for id in ids { engine.release(inspectOf: id) }
@@ -255,7 +258,7 @@ final class EngineLinkAloneTests: XCTestCase {
     }
 
     func testAnInspectThatTimesOutIsAskedAgainAndIsNoOutage() {
-        _ = startLink(inspectionTimeout: .milliseconds(200))
+        let link = startLink(inspectionTimeout: .milliseconds(200))
         waitUntil("the first listing") { self.reports.contains { if case .listing = $0 { true } else { false } } }
         let id = IDs.make(0x61)
         engine.add(details(id, name: "slow"))
@@ -268,7 +271,7 @@ final class EngineLinkAloneTests: XCTestCase {
         engine.release(inspectOf: id)
         waitUntil("the container's inspect data") { self.reports.contains(.inspected(id)) }
         waitUntil("every request answered") { self.engine.inspected.filter { $0 == id }.count == self.engine.inspectRequests(of: id) }
-        Thread.sleep(forTimeInterval: 0.3)
+        waitUntil("every answer handled") { DaemonActor.sync { link.answersHandled } >= self.engine.inspectRequests(of: id) }
         XCTAssertEqual(reports.filter { $0 == .inspected(id) }.count, 1, "delivered once: \(reports)")
         XCTAssertFalse(reports.contains(.lost), "a slow inspect is no outage")
         XCTAssertEqual(engine.subscriptions.count, 1, "the event stream was never torn down")

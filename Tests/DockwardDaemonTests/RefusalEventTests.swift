@@ -161,7 +161,9 @@ final class RefusalEventTests: XCTestCase {
         let id = IDs.make(24)
         let d = try watching(id, name: "bomb", current: 3, max: 50, kernelLog: false, firstPoll: .seconds(5))
         try host.setPids(id, current: 50, max: 50, refused: 8)
-        Thread.sleep(forTimeInterval: 0.2)
+        // Whatever the queue had to do is done: with no kernel lines, no
+        // part reads pids.events between polls.
+        _ = DaemonActor.sync { d.daemon.watchedContainerCount }
         XCTAssertTrue(d.writer.entries(.pidsExhausted).isEmpty, "nothing tells it between polls")
         d.tick()
         XCTAssertEqual(field(d.writer.entries(.pidsExhausted, for: id).first, "PIDS_REJECTED"), "8")
