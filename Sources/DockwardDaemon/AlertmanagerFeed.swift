@@ -1,5 +1,6 @@
 import DockwardAlertmanager
 import DockwardCore
+import DockwardSystem
 import Logging
 
 /// One Alertmanager alert per open episode, fed by the outlet's typed
@@ -17,7 +18,7 @@ import Logging
 /// turned on by a reload gets every episode already open, and a restart
 /// takes them up from the state file with their first `startsAt`.
 @DaemonActor
-final class AlertmanagerFeed {
+final class AlertmanagerFeed: StoppingPart {
     /// An open episode: the alert as last sent (firing), and when.
     struct OpenAlert: Equatable {
         var alert: AlertmanagerAlert
@@ -193,7 +194,8 @@ final class AlertmanagerFeed {
     }
 
     private func replaceDelivery() {
-        delivery?.finish(within: .seconds(2)) {}
+        // The one replaced keeps trying what it has for the share a stop gives it.
+        delivery?.finish(within: Daemon.alertmanagerStopGrace) {}
         delivery = nil
         unreachable = [:]
         // Their series leave /metrics with them.
@@ -249,10 +251,13 @@ final class AlertmanagerFeed {
     /// Whether events for `url` are of the delivery in use.
     func isDelivering(to url: String) -> Bool { deliveringTo.contains(url) }
 
-    func finish(within grace: Interval, done: @escaping @Sendable () -> Void) {
+    /// A stop: the last deliveries (the resolved states above all) get
+    /// until `deadline`; `done` then runs on the queue.
+    func shutdown(deadline: Int64, done: @escaping @DaemonActor () -> Void) {
         guard let delivery else { return done() }
         self.delivery = nil
-        delivery.finish(within: grace, done: done)
+        let grace = Interval(nanoseconds: max(0, deadline - SystemClock.monotonicNanos()))
+        delivery.finish(within: grace) { DaemonActor.async { done() } }
     }
 
     // MARK: State carried across restarts

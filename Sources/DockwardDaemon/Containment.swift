@@ -21,7 +21,7 @@ import Logging
 /// action, only once the planner said to act, which it does only for
 /// `actions.enabled`.
 @DaemonActor
-final class Containment {
+final class Containment: StoppingPart {
     /// The engine's own grace for `stop` before it kills: Docker's default.
     nonisolated static let stopTimeoutSeconds = 10
 
@@ -53,7 +53,7 @@ final class Containment {
     private var calls: [Int: ActionReport?] = [:]
     private var nextCall = 0
     /// Who waits for the calls under way to end (a stop).
-    private var drained: (() -> Void)?
+    private var drained: (@DaemonActor () -> Void)?
     /// How long a stop waits for them (`Daemon.actionsStopGrace`).
     private let stopGrace: Interval
     /// The daemon's monotonic clock: the time of a pass that no poll made.
@@ -154,12 +154,14 @@ final class Containment {
     }
 
     /// A stop: `done` runs on the queue once the engine calls under way have
-    /// answered and their results are journaled, or after `stopGrace`, when
-    /// each one still open is journaled as failed (its result unknown).
-    func drain(_ done: @escaping () -> Void) {
+    /// answered and their results are journaled, or at `deadline` (and never
+    /// later than `stopGrace` from now), when each one still open is
+    /// journaled as failed (its result unknown).
+    func shutdown(deadline: Int64, done: @escaping @DaemonActor () -> Void) {
         guard !calls.isEmpty else { return done() }
         drained = done
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(stopGrace.nanoseconds))) { [weak self] in
+        let wait = max(0, min(deadline - SystemClock.monotonicNanos(), stopGrace.nanoseconds))
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(wait))) { [weak self] in
             DaemonActor.run { self?.giveUpOnCalls() }
         }
     }

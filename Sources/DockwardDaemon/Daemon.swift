@@ -111,9 +111,11 @@ public final class Daemon {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// How long a stop waits for the last Alertmanager deliveries (the
-    /// resolved states above all), within the unit's stop timeout.
+    /// The share of the stop's budget (`StopSequence.budget`) held for the
+    /// last Alertmanager deliveries (the resolved states above all).
     public nonisolated static let alertmanagerStopGrace = Interval.seconds(2)
+    /// The share held for closing the engine's connections (milliseconds, normally).
+    public nonisolated static let engineStopGrace = Interval.milliseconds(500)
 
     /// The daemon's one queue (`DaemonActor.queue`).
     public nonisolated var queue: DispatchQueue { DaemonActor.queue }
@@ -239,28 +241,29 @@ public final class Daemon {
             timer = nil
             metricsServer?.stop()
             metricsServer = nil
+            let count = pids.containers.count
+            // One budget, the parts in order; each step's deadline holds
+            // back the shares of the steps after it.
+            var stop = StopSequence()
             // Actions under way first: their results are journaled before
             // the engine's connections close and before `daemon-stopped`.
-            containment.drain { [self] in
+            stop.then("actions", holdingBack: Interval(nanoseconds: Self.alertmanagerStopGrace.nanoseconds + Self.engineStopGrace.nanoseconds),
+                      containment)
+            stop.then("state") { [self] in
                 saveState(force: true)
-                let count = pids.containers.count
                 pids.shutdown()
-                // The last deliveries (resolved states above all) before
-                // the engine's connections close.
-                alertmanager.finish(within: Self.alertmanagerStopGrace) {
-                    DaemonActor.async { [self] in finishStop(watching: count) }
-                }
             }
-        }
-    }
-
-    private func finishStop(watching count: Int) {
-        link.stop { [self] in
-            outlet.send(.lifecycle(.daemonStopped(watching: count)))
-            outlet.retryPending()
-            guard case .stopping(let waiters) = stopState else { return }
-            stopState = .stopped
-            for waiter in waiters { waiter() }
+            // The last deliveries (resolved states above all) before the
+            // engine's connections close.
+            stop.then("alertmanager", holdingBack: Self.engineStopGrace, alertmanager)
+            stop.then("engine", link)
+            stop.run(from: SystemClock.monotonicNanos()) { [self] in
+                outlet.send(.lifecycle(.daemonStopped(watching: count)))
+                outlet.retryPending()
+                guard case .stopping(let waiters) = stopState else { return }
+                stopState = .stopped
+                for waiter in waiters { waiter() }
+            }
         }
     }
 

@@ -35,13 +35,11 @@ public enum DaemonRunner {
         }
     }
 
-    /// SIGTERM to exit: the engine's connections close in milliseconds, but
-    /// an action under way is given `Daemon.actionsStopGrace` to answer, so
-    /// its result is journaled, and then the Alertmanager deliveries
-    /// `Daemon.alertmanagerStopGrace` (14.9 s in all). Within the unit's TimeoutStopSec=15s: a
-    /// guard that lingers delays every shutdown of the host.
-    static let stopDeadline = DispatchTimeInterval.nanoseconds(
-        Int(Daemon.actionsStopGrace.nanoseconds + Daemon.alertmanagerStopGrace.nanoseconds) + 900_000_000)
+    /// SIGTERM to exit: the stop's one budget (`StopSequence.budget`,
+    /// 14.5 s), and a little more for the last entry; whatever is left then
+    /// is cut. Within the unit's TimeoutStopSec=15s: a guard that lingers
+    /// delays every shutdown of the host.
+    static let stopDeadline = DispatchTimeInterval.nanoseconds(Int(StopSequence.budget.nanoseconds) + 400_000_000)
 
     /// Builds everything, then hands the thread to Dispatch; throws a
     /// message fit for stderr when the daemon cannot start.

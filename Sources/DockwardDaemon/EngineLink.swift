@@ -40,7 +40,7 @@ protocol EngineLinkObserver: AnyObject {
 /// stream say whether the engine is there, and an outage is one state
 /// change: one `engineLost`, one `engineConnected(afterOutage:)`.
 @DaemonActor
-final class EngineLink {
+final class EngineLink: StoppingPart {
     /// Quick first retries for an engine restart, doubling to a cap so a dead
     /// engine costs one connect attempt every 30 s.
     nonisolated static let firstRetry = Interval.milliseconds(250)
@@ -152,7 +152,7 @@ final class EngineLink {
     /// Set by `stop()`: from then on nothing reaches the observer.
     private var isStopped = false
     /// Runs once the client's connections are closed.
-    private var stopped: (() -> Void)?
+    private var stopped: (@DaemonActor () -> Void)?
 
     /// The daemon's monotonic clock, for the outage's length. (The retry
     /// backoff, the inspect timeouts and the `since` of a subscription are
@@ -189,7 +189,9 @@ final class EngineLink {
     /// Cancels every engine task and inspection, then closes the client's
     /// connections; `completion` runs on the queue. Nothing is reported
     /// from the call on. Call on the queue.
-    func stop(completion: @escaping () -> Void) {
+    /// A stop: cancels every task, then closes the engine's connections;
+    /// `done` runs on the queue once they are closed, or at `deadline`.
+    func shutdown(deadline: Int64, done: @escaping @DaemonActor () -> Void) {
         isStopped = true
         for task in tasks { task.cancel() }
         tasks.removeAll()
@@ -199,11 +201,21 @@ final class EngineLink {
         runningAttempts.removeAll()
         for listing in listings.values { listing.finished?.resume() }
         listings.removeAll()
-        stopped = completion
+        stopped = done
         Task(priority: Self.workPriority) { [self] in
             try? await engine.shutdown()
-            await onQueue { self.stopped?() }
+            await onQueue { self.finishStop() }
         }
+        // A connection that will not close must not hold the stop.
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(max(0, deadline - SystemClock.monotonicNanos())))) {
+            DaemonActor.run { self.finishStop() }
+        }
+    }
+
+    private func finishStop() {
+        guard let done = stopped else { return }
+        stopped = nil
+        done()
     }
 
     func apply(resyncInterval: Interval) { self.resyncInterval = resyncInterval }

@@ -212,7 +212,7 @@ final class EngineLinkAloneTests: XCTestCase {
         }
         addTeardownBlock {
             let done = DispatchSemaphore(value: 0)
-            DaemonActor.async { link.stop { done.signal() } }
+            DaemonActor.async { link.shutdown(deadline: SystemClock.monotonicNanos() + 5_000_000_000) { done.signal() } }
             _ = done.wait(timeout: .now() + 5)
         }
         return link

@@ -1,0 +1,59 @@
+import Dispatch
+import DockwardCore
+import DockwardSystem
+
+/// A part of the daemon with work to end at a stop: it ends what it has
+/// under way by `deadline` (monotonic nanoseconds, real time: the waits are
+/// real), then calls `done` on the daemon's queue, once, whatever happened.
+@DaemonActor
+protocol StoppingPart: AnyObject {
+    func shutdown(deadline: Int64, done: @escaping @DaemonActor () -> Void)
+}
+
+/// The daemon's one stop: its parts in order, under one budget. Each step
+/// is given its own deadline inside the budget (the later steps' shares
+/// held back), so a slow step cannot eat the time of the ones after it,
+/// and the whole stop ends by the budget's deadline, inside the unit's
+/// `TimeoutStopSec`.
+@DaemonActor
+struct StopSequence {
+    struct Step {
+        var name: String
+        /// How much of the budget to hold back for the steps after this one.
+        var heldBack: Interval
+        var run: (_ deadline: Int64, _ done: @escaping @DaemonActor () -> Void) -> Void
+    }
+
+    /// The whole stop: within the unit's TimeoutStopSec=15s. `DaemonRunner`
+    /// exits the process shortly after it whatever is left.
+    nonisolated static let budget = Interval.milliseconds(14_500)
+
+    var steps: [Step] = []
+
+    mutating func then(_ name: String, holdingBack heldBack: Interval = .seconds(0), _ part: StoppingPart) {
+        steps.append(Step(name: name, heldBack: heldBack) { deadline, done in part.shutdown(deadline: deadline, done: done) })
+    }
+
+    mutating func then(_ name: String, _ body: @escaping @DaemonActor () -> Void) {
+        steps.append(Step(name: name, heldBack: .seconds(0)) { _, done in
+            body()
+            done()
+        })
+    }
+
+    /// Runs the steps in order, from `start` (monotonic nanoseconds), then `finished`.
+    func run(from start: Int64, budget: Interval = StopSequence.budget, _ finished: @escaping @DaemonActor () -> Void) {
+        Self.run(steps[...], deadline: start + budget.nanoseconds, finished)
+    }
+
+    private static func run(_ steps: ArraySlice<Step>, deadline: Int64, _ finished: @escaping @DaemonActor () -> Void) {
+        guard let step = steps.first else { return finished() }
+        let rest = steps.dropFirst()
+        var once = false
+        step.run(deadline - step.heldBack.nanoseconds) {
+            guard !once else { return }
+            once = true
+            run(rest, deadline: deadline, finished)
+        }
+    }
+}
