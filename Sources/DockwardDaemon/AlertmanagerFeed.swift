@@ -35,8 +35,6 @@ final class AlertmanagerFeed: StoppingPart {
     private var config: AlertmanagerConfig
     private let host: String
     private let wallClock: @Sendable () -> Int64
-    /// Asks the owner of an episode whether it is still open (set by the daemon).
-    var isOpen: (AlertEpisodeKey) -> Bool = { _ in true }
     private let makeDelivery: AlertmanagerDeliveryFactory?
     /// Where the delivery's outage reports go (set by the daemon; they hop to its queue).
     var report: @Sendable (AlertmanagerDeliveryEvent) -> Void = { _ in }
@@ -108,7 +106,8 @@ final class AlertmanagerFeed: StoppingPart {
     /// that ended within `resend_interval` of its start (a container that
     /// lived a second) is resolved only then: an alert firing for an
     /// instant would reach no receiver, whose group_wait holds it back.
-    func afterPass() {
+    /// `isOpen` asks the part that owns an episode whether it still is.
+    func afterPass(isOpen: (AlertEpisodeKey) -> Bool) {
         guard !open.isEmpty || !staleAfterRestart.isEmpty else { return }
         let now = wallClock()
         var states = staleAfterRestart.map { resolved($0, at: now) }

@@ -186,7 +186,6 @@ public final class Daemon {
         link.observer = self
         outlet.addConsumer { [weak containment] finding, _ in containment?.observe(finding) }
         outlet.addConsumer { [weak alertmanager] in alertmanager?.observe($0, entry: $1) }
-        alertmanager.isOpen = { [unowned self] in episodeIsOpen($0) }
         pids.onParentLearned = { [unowned self] in saveState(force: true) }
         alertmanager.report = { event in
             DaemonActor.async { [weak self] in self?.alertmanagerReported(event) }
@@ -344,7 +343,7 @@ public final class Daemon {
             // Actions after the pass, never inside a judgement.
             containment.afterPass(now: now)
             // Episodes that ended resolve their alerts; open ones are re-sent when due.
-            alertmanager.afterPass()
+            alertmanager.afterPass(isOpen: episodeIsOpen)
             parts.metrics.observePollDuration(seconds: Double(SystemClock.monotonicNanos() - pollStarted) / 1e9)
             saveState(force: false)
             reportHealth()
