@@ -1,10 +1,17 @@
 import DockwardCore
 
-/// Refusals of containers whose cgroup was already gone when the refusal
-/// was looked at (they likely died of it), waiting briefly for the engine
-/// to name them, so the entry says `CONTAINER_NAME=web`. Those whose name
-/// does not come within the deadline go out by id alone.
+/// The one bookkeeping of containers that refused forks and are gone (most
+/// died of it): refusals found with the cgroup already gone, waiting
+/// briefly for the engine to name them (so the entry says
+/// `CONTAINER_NAME=web`; those whose name does not come within the deadline
+/// go out by id alone); and containers that went while their exhausted
+/// episode was open, remembered for a while, since the kernel's line for
+/// that refusal can reach dockward after the cgroup went (through the
+/// journal, seconds late) and is then said already.
 struct GoneRefusals {
+    /// How long a container reported exhausted is remembered once gone.
+    static let reportedMemory = Interval.minutes(5)
+
     struct Waiting {
         var finding: PidsFinding
         var cgroupPath: String?
@@ -12,6 +19,21 @@ struct GoneRefusals {
     }
 
     private var waiting: [ContainerID: Waiting] = [:]
+    /// When each went, its exhausted episode open.
+    private var reportedBeforeGone: [ContainerID: Int64] = [:]
+
+    /// `id` went at `now` with its pids-exhausted episode open.
+    mutating func wentAfterReport(_ id: ContainerID, at now: Int64) { reportedBeforeGone[id] = now }
+
+    /// Whether `id`'s refusal was said while it ran (and it went since).
+    func wasReportedBeforeGone(_ id: ContainerID) -> Bool { reportedBeforeGone[id] != nil }
+
+    /// Forgets those gone longer than `reportedMemory` before `now`.
+    mutating func forgetOldReports(at now: Int64) {
+        guard !reportedBeforeGone.isEmpty else { return }
+        let oldest = now - Self.reportedMemory.nanoseconds
+        reportedBeforeGone = reportedBeforeGone.filter { $0.value > oldest }
+    }
 
     mutating func hold(_ id: ContainerID, _ refusal: Waiting) { waiting[id] = refusal }
 

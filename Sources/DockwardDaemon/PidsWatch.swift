@@ -48,43 +48,38 @@ final class PidsWatch {
     nonisolated static let limitRecheckInterval = Interval.seconds(30)
 
     private(set) var config: DockwardConfig
-    private let hostReader: HostPidsReader
-    private let names: ContainerNames
-    private let outlet: AlertOutlet
-    private let logger: Logger
-    private let discovery: CgroupDiscovery
+    let hostReader: HostPidsReader
+    let names: ContainerNames
+    let outlet: AlertOutlet
+    let logger: Logger
+    let discovery: CgroupDiscovery
     /// Where `/proc` is: a container's main process tells where its cgroup is.
-    private let procRoot: String
+    let procRoot: String
     let cgroups: WatchedCgroups
     private(set) var refusals: KernelRefusalSource!
-    private var host = HostPidsDetector()
+    var host = HostPidsDetector()
     /// Containers found by the first scan were there before dockward; later
     /// ones are new, and forks refused before their first poll count.
-    private var initialScanDone = false
-    private var goneRefusals = GoneRefusals()
-    /// Containers no longer watched while their pids-exhausted episode was
-    /// open (most died of it), with when (monotonic): the kernel's line for
-    /// that refusal can reach dockward after the cgroup went (through the
-    /// journal, seconds late), and is then said already.
-    private var goneWhileExhausted: [ContainerID: Int64] = [:]
-    nonisolated static let goneWhileExhaustedMemory = Interval.minutes(5)
-    private var hostProblemLogged = false
+    var initialScanDone = false
+    /// Containers that refused and are gone: waiting for a name, or said already.
+    var goneRefusals = GoneRefusals()
+    var hostProblemLogged = false
     /// The last host reading: the ceiling for containers without a limit.
-    private var lastHostSample: HostPidsSample?
+    var lastHostSample: HostPidsSample?
     /// Episodes carried over from the last run, taken up by the first scan.
-    private var resumable: [ContainerID: PidsEpisodes] = [:]
+    var resumable: [ContainerID: PidsEpisodes] = [:]
     /// Containers with an open pids episode, as of the last poll.
     private(set) var alertingCount = 0
     /// How this kernel counts refusals in `pids.events`, told by the first
     /// container's cgroup.
-    private var counting: PidsEventCounting?
+    var counting: PidsEventCounting?
     /// The time of the last poll: when a container found between polls was found.
-    private var lastPollAt: Int64 = 0
+    var lastPollAt: Int64 = 0
     /// A parent folder was learned (`--cgroup-parent`): the state file should keep it.
     var onParentLearned: (() -> Void)?
     /// The daemon's monotonic clock: the time of a report that comes
     /// between polls (the kernel's line, a v2 notification).
-    private let clock: @Sendable () -> Int64
+    let clock: @Sendable () -> Int64
 
     /// Sources are registered on `queue`, the daemon's.
     init(config: DockwardConfig, discovery: CgroupDiscovery, hostReader: HostPidsReader, names: ContainerNames,
@@ -110,7 +105,7 @@ final class PidsWatch {
         }
         cgroups.onRemoved = { [weak self] watched in
             guard let self, watched.detector.openEpisodes.exhausted else { return }
-            goneWhileExhausted[watched.cgroup.id] = clock()
+            goneRefusals.wentAfterReport(watched.cgroup.id, at: clock())
         }
     }
 
@@ -122,10 +117,7 @@ final class PidsWatch {
         cgroups.readFileChanges()  // what happened since the queue last turned: a new cgroup is found now
         discover(now: now)
         for (id, gone) in goneRefusals.takeExpired(at: now) { sendGone(id, gone, nil) }
-        if !goneWhileExhausted.isEmpty {
-            let oldest = now - Self.goneWhileExhaustedMemory.nanoseconds
-            goneWhileExhausted = goneWhileExhausted.filter { $0.value > oldest }
-        }
+        goneRefusals.forgetOldReports(at: now)
         let timing = AlertTiming(config)
         do {
             lastHostSample = try hostReader.read()
@@ -174,7 +166,7 @@ final class PidsWatch {
 
     /// `pids.current` every time; the limit and the refusals only when they may have changed.
     @inline(__always)
-    private func sample(_ watched: WatchedContainer, at now: Int64) throws(CgroupReadError) -> PidsSample {
+    func sample(_ watched: WatchedContainer, at now: Int64) throws(CgroupReadError) -> PidsSample {
         let current = try watched.files.readCurrent()
         if watched.limitStale || now - watched.limitReadAt >= Self.limitRecheckInterval.nanoseconds {
             watched.limit = try watched.files.readLimit()
@@ -200,14 +192,14 @@ final class PidsWatch {
     /// from its own cgroup; otherwise the walk from the cgroup that forked
     /// up the tree tells (`RefusingLimitFinder`). A few small reads, made
     /// only when its refusal count moved.
-    private func refusingLimit(_ watched: WatchedContainer, _ sample: PidsSample) -> RefusingLimit? {
+    func refusingLimit(_ watched: WatchedContainer, _ sample: PidsSample) -> RefusingLimit? {
         if watched.forkingCgroup == nil && !sample.isUnlimited && sample.current >= sample.limit - 1 { return nil }
         return limitAtItsCount(walkingUpFrom: watched)
     }
 
     /// The limit the chain of cgroups from the one that forked upwards
     /// shows as reached, when it is not the container's own.
-    private func limitAtItsCount(walkingUpFrom watched: WatchedContainer) -> RefusingLimit? {
+    func limitAtItsCount(walkingUpFrom watched: WatchedContainer) -> RefusingLimit? {
         let own = watched.relativePath
         guard let read = CgroupLimitChain.read(root: discovery.layout.hierarchyRoot,
                                                forking: watched.forkingCgroup ?? own, container: own) else { return nil }
@@ -222,156 +214,11 @@ final class PidsWatch {
     /// times the poll's cost where `pids.events` is read every poll because
     /// the kernel's word can't be had: `make bench`'s poll figures).
     @inline(__always)
-    private func isAtRisk(_ watched: WatchedContainer, _ sample: PidsSample, refusedBefore: Int64) -> Bool {
+    func isAtRisk(_ watched: WatchedContainer, _ sample: PidsSample, refusedBefore: Int64) -> Bool {
         if watched.detector.isAlerting { return true }
         if sample.refusedForks > refusedBefore { return true }
         guard let ceiling = sample.ceiling(host: lastHostSample), ceiling > 0 else { return false }
         return Double(sample.current) >= watched.policy.warnRatio * Double(ceiling)
-    }
-
-    // MARK: Refused forks, as the kernel tells them
-
-    /// The kernel refused a fork in the cgroup at `path` (relative to the
-    /// hierarchy, as its line prints it). It is the container's that a
-    /// component of the path names, if that one is watched; else the watched
-    /// container's whose cgroup is the longest prefix of it (an engine
-    /// inside a container names its own containers' cgroups, which the
-    /// host's engine does not know); else the named one, found now.
-    func refusalReported(inCgroup path: String, at now: Int64) {
-        let named = ContainerCgroupPath(Substring(path), names: discovery.names)
-        if let named, cgroups[named.id] != nil {
-            refusalReported(named.id, at: now, kernelPath: path)
-            return
-        }
-        var enclosing: WatchedContainer?
-        for w in cgroups.pollOrder where w.relativePath.count > (enclosing?.relativePath.count ?? 0)
-            && Self.path(path, isWithin: w.relativePath) {
-            enclosing = w
-        }
-        if let enclosing {
-            refusalReported(enclosing.cgroup.id, at: now, kernelPath: path)
-        } else if let named {
-            refusalReported(named.id, at: now, kernelPath: path, containerPath: named.container)
-        } else {
-            logger.debug("the kernel refused a fork in \(path), which is no container's cgroup")
-        }
-    }
-
-    /// A fork was refused in this container's cgroup or one inside it: read
-    /// its counters now and judge, rather than at the next poll. From now on
-    /// its `pids.events` is read every poll (the kernel logs only the first
-    /// refusal of each cgroup). `kernelPath` is the cgroup the kernel named,
-    /// `containerPath` the container's part of it (where to look for a
-    /// container no scan has found: one under a `--cgroup-parent`).
-    func refusalReported(_ id: ContainerID, at now: Int64, kernelPath: String? = nil, containerPath: String? = nil) {
-        if cgroups[id] == nil {
-            // Forked and refused within milliseconds of its start: look now.
-            cgroups.rescanNow()
-            discover(now: now)
-        }
-        if cgroups[id] == nil, let containerPath { adopt(id, directory: discovery.directory(of: containerPath), now: now) }
-        guard let watched = cgroups[id] else {
-            if goneWhileExhausted[id] != nil {
-                logger.debug("the kernel's refusal in container \(id.short), whose cgroup is gone, was reported while it ran")
-            } else {
-                refusedWithoutCgroup(id, lastKnown: nil)
-            }
-            return
-        }
-        cgroups.startReadingEvents(watched)
-        if let kernelPath { noteForkingCgroup(watched, kernelPath) }
-        let before = watched.refusedForks
-        var sample: PidsSample
-        do {
-            sample = try self.sample(watched, at: now)
-            if kernelPath != nil && sample.refusedForks <= before && countAboveIfRefusing(watched, sample) {
-                sample = try self.sample(watched, at: now)
-            }
-        } catch .vanished {
-            if !watched.detector.openEpisodes.exhausted { refusedWithoutCgroup(id, lastKnown: watched) }
-            cgroups.remove(id, reason: "its cgroup is gone")
-            return
-        } catch {
-            logger.warning("container \(id.short) refused a fork but its counters cannot be read: \(error)")
-            return
-        }
-        watched.lastSample = sample
-        watched.lastSampleAt = now
-        // Waiting for its name (an inspect takes milliseconds): judged on
-        // this sample when the name comes, or when the grace ends.
-        guard watched.judged else { return }
-        judge(watched, sample, at: now, timing: AlertTiming(config))
-    }
-
-    /// The kernel named a cgroup inside the container's: the walk for the
-    /// refusing limit starts there, and where the kernel counts refusals in
-    /// the cgroup that forked, that cgroup's `pids.events` counts for the
-    /// container from now on.
-    private func noteForkingCgroup(_ watched: WatchedContainer, _ path: String) {
-        guard path != watched.relativePath, Self.path(path, isWithin: watched.relativePath) else { return }
-        watched.forkingCgroup = path
-        guard counting(for: watched) == .forking else { return }
-        let file = discovery.directory(of: path) + "/pids.events"
-        guard !watched.otherRefusalCounters.contains(where: { $0.path == file }) else { return }
-        watched.otherRefusalCounters.append(RefusalCounterFile(path: file, base: 0))
-    }
-
-    /// A refusal the kernel reported and the container's counts did not
-    /// show: where the kernel counts in the cgroup whose limit refused
-    /// (Linux 6.11+), a limit above it did. That cgroup's
-    /// `pids.events.local` counts for the container from now on, the one
-    /// reported included. Returns whether a counter was added.
-    private func countAboveIfRefusing(_ watched: WatchedContainer, _ sample: PidsSample) -> Bool {
-        guard counting(for: watched) == .hierarchical,
-              let limit = limitAtItsCount(walkingUpFrom: watched), limit.place == .parent else { return false }
-        let file = discovery.directory(of: limit.cgroup) + "/pids.events.local"
-        guard !watched.otherRefusalCounters.contains(where: { $0.path == file }),
-              let base = RefusalCounterFile.read(file) else { return false }
-        watched.otherRefusalCounters.append(RefusalCounterFile(path: file, base: base, alreadyCounted: 1))
-        return true
-    }
-
-    private func counting(for watched: WatchedContainer) -> PidsEventCounting {
-        if let counting { return counting }
-        let detected = PidsEventCounting.detect(layout: discovery.layout, sampleCgroup: watched.cgroup.path)
-        counting = detected
-        logger.info("pids.events counts refused forks \(detected == .forking ? "in the cgroup that forked" : "in the cgroup whose limit refused and those above it (Linux 6.11+)")")
-        return detected
-    }
-
-    /// `path` is `dir` or inside it (both relative to the hierarchy).
-    static func path(_ path: String, isWithin dir: String) -> Bool {
-        path == dir || (path.hasPrefix(dir) && path.dropFirst(dir.count).first == "/")
-    }
-
-    /// The kernel's lines went away: every container's `pids.events` is
-    /// read every poll from now on, so no refusal goes unseen.
-    private func refusalSourceClosed() {
-        for watched in cgroups.pollOrder { cgroups.startReadingEvents(watched) }
-    }
-
-    /// The container refused forks and its cgroup is already gone (it died of
-    /// it): the entry says so with what is known, its name from the engine.
-    private func refusedWithoutCgroup(_ id: ContainerID, lastKnown watched: WatchedContainer?) {
-        let last = watched?.lastSample
-        let finding = PidsFinding(kind: .pidsExhausted, current: last?.current ?? 0,
-                                  limit: last.flatMap { $0.isUnlimited ? nil : $0.limit },
-                                  refusedForks: nil, cgroupGone: true)
-        let gone = GoneRefusals.Waiting(finding: finding, cgroupPath: watched?.cgroup.path,
-                                        deadline: clock() + Self.metadataGrace.nanoseconds)
-        if let metadata = watched?.metadata ?? names.metadata(for: id) {
-            sendGone(id, gone, metadata)
-        } else {
-            // The engine still has its record: ask, and say it with the name.
-            goneRefusals.hold(id, gone)
-            names.lookUp(id)
-        }
-    }
-
-    private func sendGone(_ id: ContainerID, _ gone: GoneRefusals.Waiting, _ metadata: ContainerMetadata?) {
-        guard !config.policy(for: metadata).ignore else { return }
-        outlet.send(.containerPids(gone.finding, ContainerRef(id: id, metadata: metadata, cgroupPath: gone.cgroupPath),
-                                   peak: nil))
     }
 
     // MARK: What the engine says
@@ -489,58 +336,9 @@ final class PidsWatch {
         cgroups.shutdown()
     }
 
-    // MARK: Asking the kernel where a container is
-
-    /// Parents learned so far, for the state file.
-    var learnedParents: [String] { discovery.learnedParents.sorted() }
-
-    /// Lists these parents from the first scan on (from the state file).
-    func resume(parents: [String]) {
-        for parent in parents { discovery.learnParent(parent) }
-    }
-
-    /// Reads the main process's cgroup and watches the container there if
-    /// the path names it (a process of another pid namespace, or one that
-    /// has already exited and whose pid was reused, names something else).
-    /// A container watched at its scope whose limit turns out to live in a
-    /// cgroup inside it (crun makes that one a moment after the scope, and
-    /// a scan may have come between) is watched there from now on.
-    private func locate(_ id: ContainerID, mainPid: Int32) {
-        guard let path = ProcessCgroup.pidsPath(ofProcess: mainPid, procRoot: procRoot, version: discovery.layout.version),
-              let place = ContainerCgroupPath(Substring(path), names: discovery.names), place.id == id else { return }
-        let named = discovery.directory(of: place.container)
-        if let watched = cgroups[id] {
-            let limitDirectory = discovery.limitDirectory(of: named)
-            guard watched.cgroup.path != limitDirectory, watched.cgroup.path == named else { return }
-            cgroups.remove(id, reason: "its limit lives in \(limitDirectory)")
-        }
-        adopt(id, directory: named, now: lastPollAt)
-    }
-
-    /// Watches a container found by asking the kernel, and lists its parent
-    /// folder in every scan from now on.
-    private func adopt(_ id: ContainerID, directory named: String, now: Int64) {
-        guard CgroupDiscovery.isCgroup(named) else { return }
-        let directory = discovery.limitDirectory(of: named)
-        let cgroup = DiscoveredCgroup(id: id, path: directory, driver: CgroupDriver(cgroupPath: directory))
-        guard let watched = cgroups.adopt(cgroup, make: { cgroup, files throws(CgroupReadError) in
-            try makeWatched(cgroup, files, now: now)
-        }) else { return }
-        watched.located = true
-        logger.debug("container \(id.short) found at \(directory) by asking the kernel")
-        learnParent(CgroupLimitChain.parent(of: named))
-    }
-
-    private func learnParent(_ parent: String) {
-        guard discovery.learnParent(parent) else { return }
-        cgroups.rescanNow()
-        logger.info("containers also sit in \(parent) (a cgroup parent of the engine's or the container's): every scan lists it from now on")
-        onParentLearned?()
-    }
-
     // MARK: Inside
 
-    private func judge(_ watched: WatchedContainer, _ sample: PidsSample, at now: Int64, timing: AlertTiming) {
+    func judge(_ watched: WatchedContainer, _ sample: PidsSample, at now: Int64, timing: AlertTiming) {
         let findings = watched.detector.observe(sample, at: now, policy: watched.policy, timing: timing,
                                                 host: lastHostSample, ceilingOrigin: watched.ceilingOrigin)
         for f in findings {
@@ -548,7 +346,7 @@ final class PidsWatch {
         }
     }
 
-    private func discover(now: Int64) {
+    func discover(now: Int64) {
         let scanned = cgroups.discover(now: now) { cgroup, files throws(CgroupReadError) in
             try makeWatched(cgroup, files, now: now)
         }
@@ -559,7 +357,7 @@ final class PidsWatch {
 
     /// The watch's side of a newly found cgroup: its detector under its
     /// policy, episodes resumed from the last run, and the engine asked for its name.
-    private func makeWatched(_ cgroup: DiscoveredCgroup, _ files: PidsCounterFiles,
+    func makeWatched(_ cgroup: DiscoveredCgroup, _ files: PidsCounterFiles,
                              now: Int64) throws(CgroupReadError) -> WatchedContainer {
         let refusedSoFar = try files.readRefusedForks()
         let metadata = names.metadata(for: cgroup.id)
