@@ -251,6 +251,7 @@ public final class Daemon {
             stop.then("state") { [self] in
                 saveState(force: true)
                 pids.shutdown()
+                hostControl.shutdown()
             }
             // The last deliveries (resolved states above all) before the
             // engine's connections close.
@@ -368,6 +369,9 @@ public final class Daemon {
 
     /// Action calls to the engine under way. Call on the queue.
     public var actionsInFlight: Int { containment.inFlight }
+
+    /// Host-control verdicts being made off the queue now. Call on the queue.
+    public var hostVerdictsUnderWay: Int { hostControl.verdictsUnderWay }
 
     /// The engine's answers to inspects handled so far, used or dropped. Call on the queue.
     public var engineAnswersHandled: Int { link.answersHandled }

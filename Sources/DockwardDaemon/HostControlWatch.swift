@@ -1,5 +1,5 @@
 import DockwardCore
-import DockwardDocker
+import DockwardSystem
 import Logging
 
 /// The host-control watch: judges each container once, as the engine link
@@ -8,7 +8,11 @@ import Logging
 /// sockets, and the other ways to the host (privileged, the host's PID
 /// namespace with ptrace, the engine's state mounted, block devices). One
 /// verdict per container, so at most one entry per container and kind.
-/// Runs on the daemon's queue.
+/// Its state lives on the daemon's queue; the verdict itself, which
+/// resolves host paths (realpath, stat, a hard-link walk on a mount that
+/// may hang), is made in a task off the queue from a snapshot of what it
+/// rests on, and comes back to the queue to be said: a stuck mount source
+/// delays that container's verdict, never a poll or the watchdog.
 @DaemonActor
 final class HostControlWatch {
     /// The socket part of a verdict (`socket-mount-unresolved` is reported once).
@@ -34,7 +38,18 @@ final class HostControlWatch {
     /// Other names of each protected socket with more than one link, by
     /// the socket's identity and link count: searched again only when the
     /// count changes (a link made or removed).
-    private var hardLinkNames: [FileIdentity: (linkCount: Int, names: [String])] = [:]
+    private var hardLinkNames: [FileIdentity: HardLinks] = [:]
+    /// Containers whose verdict is being made off the queue, by the
+    /// request's number: a container forgotten meanwhile gets none.
+    private var judging: [ContainerID: Int] = [:]
+    private var nextJudgement = 0
+    /// Verdicts being made now (a test waits for none before it asserts).
+    var verdictsUnderWay: Int { judging.count }
+
+    struct HardLinks: Sendable {
+        var linkCount: Int
+        var names: [String]
+    }
 
     init(config: DockwardConfig, engineSocket: String, host: HostPathInspector, outlet: AlertOutlet, logger: Logger) {
         self.config = config
@@ -58,34 +73,62 @@ final class HostControlWatch {
     /// for each container: an engine restart recreates its socket with a
     /// new inode, and a few stat calls are nothing beside the inspect that
     /// brought the details.
-    func protectedSockets() -> [ProtectedSocket] {
-        ProtectedSocket.protected(engineSocket: engineSocket, protect: config.hostControl.protect, host: host) {
-            socket, identity, count in
-            if hardLinkNames[identity]?.linkCount != count {
+    nonisolated static func protectedSockets(engineSocket: String, protect: [String], host: HostPathInspector,
+                                             known: inout [FileIdentity: HardLinks], logger: Logger) -> [ProtectedSocket] {
+        ProtectedSocket.protected(engineSocket: engineSocket, protect: protect, host: host) { socket, identity, count in
+            if known[identity]?.linkCount != count {
                 let names = host.otherNames(of: socket.resolved, identity: identity, wanted: count - 1)
-                hardLinkNames[identity] = (count, names)
+                known[identity] = HardLinks(linkCount: count, names: names)
                 let found = names.isEmpty ? "none found" : names.joined(separator: ", ")
                 logger.notice("\(socket.path) has \(count) names (hard links): protecting its other names too: \(found)")
             }
-            return hardLinkNames[identity]?.names ?? []
+            return known[identity]?.names ?? []
         }
     }
 
-    /// The other names of the engine's own socket, for the start entry.
+    /// The other names of the engine's own socket, for the start entry
+    /// (read once, at start, before anything is polled).
     func engineSocketHardLinks() -> [String] {
-        protectedSockets().filter { $0.hardLinkOf != nil && $0.identity == host.identity(engineSocket) }.map(\.path)
+        let sockets = Self.protectedSockets(engineSocket: engineSocket, protect: config.hostControl.protect, host: host,
+                                            known: &hardLinkNames, logger: logger)
+        return sockets.filter { $0.hardLinkOf != nil && $0.identity == host.identity(engineSocket) }.map(\.path)
     }
 
+    /// Judges the container off the queue (it resolves host paths), then
+    /// says the verdict on the queue, once.
     func judge(_ details: ContainerDetails, eventTimeNano: Int64?) {
-        guard judgements[details.id] == nil else { return }
-        let verdict = HostControlVerdict.judge(details, hostControl: config.hostControl, sockets: protectedSockets(),
-                                               statePaths: HostControlAnalysis.statePaths(engineDataRoot: engineDataRoot),
-                                               host: host, eventTimeNano: eventTimeNano)
-        for finding in verdict.findings { outlet.send(finding) }
-        judgements[details.id] = Judgement(socket: verdict.socket, classes: verdict.classes)
+        guard judgements[details.id] == nil, judging[details.id] == nil else { return }
+        nextJudgement += 1
+        let number = nextJudgement
+        judging[details.id] = number
+        let hostControl = config.hostControl, engineSocket = self.engineSocket, host = self.host, logger = self.logger
+        let statePaths = HostControlAnalysis.statePaths(engineDataRoot: engineDataRoot)
+        var known = hardLinkNames
+        Task.detached(priority: WorkPriority.tasks) { [weak self] in
+            let sockets = Self.protectedSockets(engineSocket: engineSocket, protect: hostControl.protect, host: host,
+                                                known: &known, logger: logger)
+            let verdict = HostControlVerdict.judge(details, hostControl: hostControl, sockets: sockets,
+                                                   statePaths: statePaths, host: host, eventTimeNano: eventTimeNano)
+            await self?.judged(details.id, number, verdict, hardLinks: known)
+        }
     }
 
-    func forget(_ id: ContainerID) { judgements[id] = nil }
+    private func judged(_ id: ContainerID, _ number: Int, _ verdict: HostControlVerdict, hardLinks: [FileIdentity: HardLinks]) {
+        hardLinkNames.merge(hardLinks) { _, found in found }
+        guard judging[id] == number else { return }  // forgotten (removed) meanwhile
+        judging[id] = nil
+        for finding in verdict.findings { outlet.send(finding) }
+        judgements[id] = Judgement(socket: verdict.socket, classes: verdict.classes)
+    }
+
+    func forget(_ id: ContainerID) {
+        judgements[id] = nil
+        judging[id] = nil
+    }
+
+    /// A stop: verdicts still being made are not said (the next start
+    /// judges those containers again).
+    func shutdown() { judging.removeAll() }
 
     /// The container is still judged with this socket verdict.
     func isReported(_ id: ContainerID, _ verdict: Verdict) -> Bool { judgements[id]?.socket == verdict }
@@ -98,6 +141,7 @@ final class HostControlWatch {
     /// After a full listing: judgements of containers the engine no longer has go.
     func listingCompleted(_ present: Set<ContainerID>, reason: String) {
         for id in judgements.keys where !present.contains(id) { judgements[id] = nil }
+        for id in judging.keys where !present.contains(id) { judging[id] = nil }
         let exposed = judgements.values.filter { $0.socket == .exposed || !$0.classes.isEmpty }.count
         logger.info("host-control watch (\(reason)): \(present.count) containers judged, \(exposed) can control the host")
     }

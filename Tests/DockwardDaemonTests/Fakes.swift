@@ -424,7 +424,7 @@ final class DaemonUnderTest: @unchecked Sendable {
     init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
          kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1, actions: ScriptedActions? = nil,
          actionsStopGrace: Interval = Daemon.actionsStopGrace, alertmanager: RecordingSubmitter? = nil,
-         runtime: ContainerRuntime? = nil, cgroupNames: CgroupNames? = nil) throws {
+         runtime: ContainerRuntime? = nil, cgroupNames: CgroupNames? = nil, hostPaths: HostPathInspector? = nil) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
@@ -441,6 +441,7 @@ final class DaemonUnderTest: @unchecked Sendable {
             wallClock: wall.read, monotonicClock: clock.read, hostName: "test-host")
         parts.procRoot = host.proc
         if let cgroupNames { parts.cgroupNames = cgroupNames }
+        if let hostPaths { parts.hostPaths = hostPaths }
         let path = configPath
         daemon = DaemonActor.sync { Daemon(config: loaded, configPath: path, configIsExplicit: true, parts: parts) }
     }
