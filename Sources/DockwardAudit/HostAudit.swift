@@ -67,6 +67,8 @@ public struct HostAudit: Sendable {
         let dataRoot: String?
         do {
             dataRoot = try await engine.connect().dataRoot
+        } catch let failed as RuntimeDescribeFailed {
+            throw AuditFailure("could not audit: the engine at \(socket) stopped answering: \(failed.underlying)")
         } catch {
             throw AuditFailure("could not audit: \(error)")
         }

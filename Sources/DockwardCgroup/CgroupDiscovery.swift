@@ -51,10 +51,10 @@ public final class CgroupDiscovery {
         let root = layout.hierarchyRoot
         let relative = dir.hasPrefix(root + "/") ? String(dir.dropFirst(root.count + 1)) : ""
         let parts = relative.split(separator: "/").map(String.init)
-        let parents = names.containerParents
-        guard !parts.isEmpty, !parents.contains(relative), parts[0] != "user.slice",
+        guard !parts.isEmpty, !names.containerParents.contains(relative), parts[0] != "user.slice",
               // A pod's slice (or anything in it) is listed with its parent.
-              !(parts.count >= 2 && parents.contains(parts[0]) && names.holdsContainers(parts[1])) else { return false }
+              !(parts.count >= 2 && names.nestingParents.contains(parts[0]) && names.holdsContainers(parts[1]))
+        else { return false }
         return learnedParents.insert(dir).inserted
     }
 
@@ -87,10 +87,11 @@ public final class CgroupDiscovery {
     public func scan(_ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
         let root = layout.hierarchyRoot
         listedParents = [root]
+        let nesting = names.nestingParents
         for parent in names.containerParents {
             let dir = FileSystem.join(root, parent)
             listedParents.append(dir)
-            list(dir, named: parent, nested: true, visit)
+            list(dir, named: parent, nested: nesting.contains(parent), visit)
         }
         let userSlice = FileSystem.join(root, "user.slice")
         listedParents.append(userSlice)

@@ -7,7 +7,11 @@ public protocol CgroupNaming: Sendable {
     /// Folders under the hierarchy's root (relative, no leading slash:
     /// `docker`, `system.slice`) whose children may be containers' cgroups.
     var containerParents: [String] { get }
-    /// Whether a child folder of one of those holds containers in turn
+    /// Those of its parents in which some child folders hold containers in
+    /// turn (Podman's pods in `machine.slice`): only there is a name that
+    /// is no container's looked at again.
+    var nestingParents: [String] { get }
+    /// Whether a child folder of a nesting parent holds containers in turn
     /// (Podman's pod slices): listed too, one level down.
     func holdsContainers(_ folderName: String) -> Bool
     /// The container a folder's name names (its bytes, so a rescan of
@@ -34,6 +38,8 @@ public struct CgroupNames: Sendable {
         var seen = Set<String>()
         return namings.flatMap(\.containerParents).filter { seen.insert($0).inserted }
     }
+
+    public var nestingParents: Set<String> { Set(namings.flatMap(\.nestingParents)) }
 
     public func holdsContainers(_ folderName: String) -> Bool { namings.contains { $0.holdsContainers(folderName) } }
 

@@ -35,6 +35,20 @@ public protocol ContainerRuntime: AnyObject, Sendable {
     func shutdown() async throws
 }
 
+/// The engine answered its ping but not what it is (a timeout, a broken
+/// answer; a refusal only leaves the facts unknown). `connect` throws it:
+/// the daemon counts it an outage and connects again, while a one-shot
+/// command may go on without the data root.
+public struct RuntimeDescribeFailed: Error, CustomStringConvertible {
+    public var apiVersion: String
+    public var underlying: Error
+    public init(apiVersion: String, underlying: Error) {
+        self.apiVersion = apiVersion
+        self.underlying = underlying
+    }
+    public var description: String { "\(underlying)" }
+}
+
 /// What an engine says of itself when dockward connects.
 public struct RuntimeInfo: Equatable, Sendable {
     /// "Docker 20.10.24", "Podman 4.3.1"; nil when it would not say.
@@ -82,12 +96,14 @@ public struct RuntimeEvent: Equatable, Sendable {
     }
 
     public var kind: Kind
-    public var id: ContainerID
+    /// The container; nil for an event of another object (an image, a
+    /// network), which is `other` and still dates the stream.
+    public var id: ContainerID?
     /// When it happened, unix nanoseconds by the engine's clock: the point
-    /// a reconnect resumes from.
+    /// a reconnect resumes from, and the event lag's measure.
     public var timeNano: Int64
 
-    public init(_ kind: Kind, id: ContainerID, timeNano: Int64) {
+    public init(_ kind: Kind, id: ContainerID?, timeNano: Int64) {
         self.kind = kind
         self.id = id
         self.timeNano = timeNano

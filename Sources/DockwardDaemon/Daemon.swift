@@ -218,11 +218,12 @@ public final class Daemon {
         }
     }
 
-    /// SIGTERM: says STOPPING, stops the timer, waits (at most
+    /// SIGTERM: says STOPPING, stops the timer, then its parts in order
+    /// under one budget (`StopSequence`): waits (at most
     /// `Parts.actionsStopGrace`) for actions under way and journals their
-    /// results, saves the state, cancels the engine tasks, writes the last
-    /// entry and flushes what journald missed; `completion` runs on the
-    /// queue once the engine's connections are closed.
+    /// results, saves the state, gives the last Alertmanager deliveries
+    /// their share, closes the engine's connections, writes the last entry
+    /// and flushes what journald missed; `completion` runs on the queue then.
     public nonisolated func stop(completion: @escaping @Sendable () -> Void) {
         DaemonActor.async { [self] in
             switch stopState {
@@ -246,7 +247,8 @@ public final class Daemon {
             var stop = StopSequence()
             // Actions under way first: their results are journaled before
             // the engine's connections close and before `daemon-stopped`.
-            stop.then("actions", holdingBack: Interval(nanoseconds: Self.alertmanagerStopGrace.nanoseconds + Self.engineStopGrace.nanoseconds),
+            stop.then("actions", share: parts.actionsStopGrace,
+                      holdingBack: Interval(nanoseconds: Self.alertmanagerStopGrace.nanoseconds + Self.engineStopGrace.nanoseconds),
                       containment)
             stop.then("state") { [self] in
                 saveState(force: true)
@@ -255,8 +257,8 @@ public final class Daemon {
             }
             // The last deliveries (resolved states above all) before the
             // engine's connections close.
-            stop.then("alertmanager", holdingBack: Self.engineStopGrace, alertmanager)
-            stop.then("engine", link)
+            stop.then("alertmanager", share: Self.alertmanagerStopGrace, holdingBack: Self.engineStopGrace, alertmanager)
+            stop.then("engine", share: Self.engineStopGrace, link)
             stop.run(from: SystemClock.monotonicNanos()) { [self] in
                 outlet.send(.lifecycle(.daemonStopped(watching: count)))
                 outlet.retryPending()
@@ -376,6 +378,9 @@ public final class Daemon {
     /// The engine's answers to inspects handled so far, used or dropped. Call on the queue.
     public var engineAnswersHandled: Int { link.answersHandled }
 
+    /// Inspects started so far (each one's answer is handled in time). Call on the queue.
+    public var engineInspectsStarted: Int { link.attemptsStarted }
+
     /// Alertmanager alerts open now. Call on the queue.
     public var alertmanagerOpenCount: Int { alertmanager.open.count }
 
@@ -410,8 +415,9 @@ public final class Daemon {
         health.set(.stateFile, up: !stateProblemLogged)
         // No state directory: nothing that can fail (said once at start).
         if stateFile == nil { health.setUnused(.stateFile) }
-        health.set(.alertmanager, up: alertmanager.unreachable.isEmpty)
-        if !alertmanager.isDelivering { health.setUnused(.alertmanager) }
+        // Configured but not delivering (a secret file it could not read) is down, not unused.
+        health.set(.alertmanager, up: alertmanager.isDelivering && alertmanager.unreachable.isEmpty)
+        if !config.alertmanager.isEnabled { health.setUnused(.alertmanager) }
         health.openFileBudgetExceeded = pids.cgroups.budgetExceeded
         return health
     }

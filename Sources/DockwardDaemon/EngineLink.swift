@@ -138,9 +138,10 @@ final class EngineLink: StoppingPart {
     private var runningAttempts: Set<UInt64> = []
     /// Inspects under way now (at most `concurrentInspections`).
     var inspectionsRunning: Int { runningAttempts.count }
-    /// Answers to inspects that reached the queue, used or dropped (stale,
-    /// timed out, after a stop): what a test waits for before it asserts
-    /// that an answer changed nothing.
+    /// Inspects started, and their answers that reached the queue, used or
+    /// dropped (stale, timed out, after a stop): a test waits for the two to
+    /// meet before it asserts that an answer changed nothing.
+    private(set) var attemptsStarted = 0
     private(set) var answersHandled = 0
     private var nextSerial: UInt64 = 0
     private var troublesLogged: [ContainerID: Set<InspectionTrouble>] = [:]
@@ -186,11 +187,9 @@ final class EngineLink: StoppingPart {
         ]
     }
 
-    /// Cancels every engine task and inspection, then closes the client's
-    /// connections; `completion` runs on the queue. Nothing is reported
-    /// from the call on. Call on the queue.
-    /// A stop: cancels every task, then closes the engine's connections;
-    /// `done` runs on the queue once they are closed, or at `deadline`.
+    /// A stop: cancels every engine task and inspection, then closes the
+    /// client's connections; `done` runs on the queue once they are closed,
+    /// or at `deadline`. Nothing is reported from the call on.
     func shutdown(deadline: Int64, done: @escaping @DaemonActor () -> Void) {
         isStopped = true
         for task in tasks { task.cancel() }
@@ -369,16 +368,17 @@ final class EngineLink: StoppingPart {
 
     private func handle(_ event: RuntimeEvent) {
         reporting?.engineEventArrived(timeNano: event.timeNano)
+        guard let id = event.id else { return }
         switch event.kind {
         case .created:
-            requestInspection(event.id, eventTimeNano: event.timeNano)
+            requestInspection(id, eventTimeNano: event.timeNano)
         case .started, .updated:
             // Inspected again even when known: once started its main
             // process tells where its cgroup is; an update may give it a
             // pids limit of its own.
-            requestInspection(event.id, eventTimeNano: event.timeNano, again: true)
+            requestInspection(id, eventTimeNano: event.timeNano, again: true)
         case .removed:
-            forget(event.id)
+            forget(id)
         case .died, .other:
             break
         }
@@ -407,6 +407,7 @@ final class EngineLink: StoppingPart {
             guard var inspection = inspections[id], inspection.phase == .queued else { continue }
             nextSerial += 1
             let attempt = nextSerial
+            attemptsStarted += 1
             let began = SystemClock.monotonicNanos()
             runningAttempts.insert(attempt)
             inspection.phase = .running

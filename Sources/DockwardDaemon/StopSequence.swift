@@ -19,6 +19,8 @@ protocol StoppingPart: AnyObject {
 struct StopSequence {
     struct Step {
         var name: String
+        /// The most this step may take, from when it begins.
+        var share: Interval?
         /// How much of the budget to hold back for the steps after this one.
         var heldBack: Interval
         var run: (_ deadline: Int64, _ done: @escaping @DaemonActor () -> Void) -> Void
@@ -30,30 +32,39 @@ struct StopSequence {
 
     var steps: [Step] = []
 
-    mutating func then(_ name: String, holdingBack heldBack: Interval = .seconds(0), _ part: StoppingPart) {
-        steps.append(Step(name: name, heldBack: heldBack) { deadline, done in part.shutdown(deadline: deadline, done: done) })
+    mutating func then(_ name: String, share: Interval, holdingBack heldBack: Interval = .seconds(0), _ part: StoppingPart) {
+        steps.append(Step(name: name, share: share, heldBack: heldBack) { deadline, done in
+            part.shutdown(deadline: deadline, done: done)
+        })
     }
 
     mutating func then(_ name: String, _ body: @escaping @DaemonActor () -> Void) {
-        steps.append(Step(name: name, heldBack: .seconds(0)) { _, done in
+        steps.append(Step(name: name, share: nil, heldBack: .seconds(0)) { _, done in
             body()
             done()
         })
     }
 
     /// Runs the steps in order, from `start` (monotonic nanoseconds), then `finished`.
-    func run(from start: Int64, budget: Interval = StopSequence.budget, _ finished: @escaping @DaemonActor () -> Void) {
-        Self.run(steps[...], deadline: start + budget.nanoseconds, finished)
+    /// Runs the steps in order from `start` (monotonic nanoseconds), then
+    /// `finished`. A step's deadline is its share from when it begins
+    /// (`now()`), and never past the budget less what it holds back.
+    func run(from start: Int64, budget: Interval = StopSequence.budget, now: @escaping () -> Int64 = SystemClock.monotonicNanos,
+             _ finished: @escaping @DaemonActor () -> Void) {
+        Self.run(steps[...], deadline: start + budget.nanoseconds, now: now, finished)
     }
 
-    private static func run(_ steps: ArraySlice<Step>, deadline: Int64, _ finished: @escaping @DaemonActor () -> Void) {
+    private static func run(_ steps: ArraySlice<Step>, deadline: Int64, now: @escaping () -> Int64,
+                            _ finished: @escaping @DaemonActor () -> Void) {
         guard let step = steps.first else { return finished() }
         let rest = steps.dropFirst()
         var once = false
-        step.run(deadline - step.heldBack.nanoseconds) {
+        var stepDeadline = deadline - step.heldBack.nanoseconds
+        if let share = step.share { stepDeadline = min(stepDeadline, now() + share.nanoseconds) }
+        step.run(stepDeadline) {
             guard !once else { return }
             once = true
-            run(rest, deadline: deadline, finished)
+            run(rest, deadline: deadline, now: now, finished)
         }
     }
 }

@@ -7,6 +7,7 @@ public struct DockerCgroupNaming: CgroupNaming {
     public init() {}
 
     public var containerParents: [String] { ["docker", "system.slice"] }
+    public var nestingParents: [String] { [] }
 
     public func holdsContainers(_ folderName: String) -> Bool { false }
 
@@ -32,13 +33,16 @@ public struct PodmanCgroupNaming: CgroupNaming {
     public init() {}
 
     public var containerParents: [String] { ["libpod_parent", "machine.slice"] }
+    public var nestingParents: [String] { ["machine.slice"] }
 
     public func holdsContainers(_ folderName: String) -> Bool {
         folderName.hasPrefix("machine-libpod_pod_") && folderName.hasSuffix(".slice")
     }
 
     public func containerID(inName name: UnsafeRawBufferPointer, inParent parent: String?) -> ContainerID? {
-        name.containerID(between: "libpod-", and: ".scope") ?? name.containerID(between: "libpod-", and: "")
+        // In its own parents, or anywhere a path was learned; never in Docker's.
+        if let parent, !containerParents.contains(parent) { return nil }
+        return name.containerID(between: "libpod-", and: ".scope") ?? name.containerID(between: "libpod-", and: "")
     }
 
     public func limitSubfolder(ofContainerFolderNamed name: String) -> String? {

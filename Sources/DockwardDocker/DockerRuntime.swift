@@ -28,6 +28,8 @@ public final class DockerRuntime: ContainerRuntime {
         } catch where isRefusal(error) {
             logger.warning("the engine did not describe itself (GET /info): \(error); its data root is not watched")
             return RuntimeInfo(product: nil, apiVersion: apiVersion, dataRoot: nil)
+        } catch {
+            throw RuntimeDescribeFailed(apiVersion: apiVersion, underlying: error)
         }
     }
 
@@ -44,17 +46,18 @@ public final class DockerRuntime: ContainerRuntime {
         return details
     }
 
-    /// Docker's container events, typed. Both engines' words for a
-    /// container gone (`destroy`, Podman's `remove`) are `removed`; events
-    /// of other objects (images, networks) and actor ids that are no
-    /// container id are dropped here.
+    /// Docker's events, typed. Both engines' words for a container gone
+    /// (`destroy`, Podman's `remove`) are `removed`; events of other objects
+    /// (images, networks) and actor ids that are no container id are `other`
+    /// without an id: they still date the stream (where a reconnect resumes)
+    /// and the event lag.
     public func events(sinceNano: Int64?) -> AsyncThrowingStream<RuntimeEvent, Error> {
         let raw = api.events(sinceNano: sinceNano)
         return AsyncThrowingStream { continuation in
             let reader = Task {
                 do {
                     for try await event in raw {
-                        if let typed = Self.typed(event) { continuation.yield(typed) }
+                        continuation.yield(Self.typed(event))
                     }
                     continuation.finish()
                 } catch {
@@ -65,9 +68,11 @@ public final class DockerRuntime: ContainerRuntime {
         }
     }
 
-    /// One engine event as dockward's, or nil when it is not a container's.
-    public static func typed(_ event: EngineEvent) -> RuntimeEvent? {
-        guard event.type == "container", let id = ContainerID(event.actorID) else { return nil }
+    /// One engine event as dockward's.
+    public static func typed(_ event: EngineEvent) -> RuntimeEvent {
+        guard event.type == "container", let id = ContainerID(event.actorID) else {
+            return RuntimeEvent(.other, id: nil, timeNano: event.timeNano)
+        }
         let kind: RuntimeEvent.Kind = switch event.action {
         case "create": .created
         case "start": .started

@@ -289,10 +289,12 @@ final class AlertmanagerDeliveryTests: XCTestCase {
         XCTAssertTrue(rejected.first?.reason.hasPrefix("HTTP 404") ?? false, rejected.first?.reason ?? "")
         XCTAssertEqual(delivery.stats(for: am.url), AlertmanagerDeliveryStats(sent: 0, failed: 2, dropped: 0, pending: 0))
         XCTAssertEqual(events.lost(am.url), [], "a refusal is an answer, not an outage")
-        // A refused batch leaves the queue: the sender has nothing to send
-        // again (one attempt in all), and says the refusal once.
-        XCTAssertEqual(delivery.attempts(for: am.url), 1, "a refused batch is not sent again")
-        XCTAssertEqual(events.rejected(am.url).count, 1)
+        // A refused batch leaves the queue: the next alert is the next
+        // attempt (two in all), not the first batch again.
+        delivery.submit([firing("Lost3")])
+        waitUntil("the next refusal") { events.rejected(am.url).count == 2 }
+        XCTAssertEqual(delivery.attempts(for: am.url), 2, "a refused batch is not sent again")
+        XCTAssertEqual(events.rejected(am.url).last?.alerts, 1, "the second attempt carries the new alert alone")
         XCTAssertEqual(try am.alerts(), [])
     }
 

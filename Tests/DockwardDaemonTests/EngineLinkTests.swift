@@ -34,11 +34,10 @@ final class EngineLinkTests: XCTestCase {
         engine.add(details(id, name: name, binds: [(host.engineSocket, "/var/run/docker.sock")]))
     }
 
-    /// Waits until the engine's `answers` answers to inspects reached the
-    /// daemon's queue, before asserting that one changed nothing.
+    /// Waits until every inspect started has had its answer (or failure)
+    /// handled on the daemon's queue, before asserting that one changed nothing.
     private func settle(_ d: DaemonUnderTest) {
-        let answers = d.engine.inspected.count
-        d.waitUntil("\(answers) answers handled") { d.daemon.engineAnswersHandled >= answers }
+        d.waitUntil("every answer handled") { d.daemon.engineAnswersHandled == d.daemon.engineInspectsStarted }
     }
 
     // MARK: An inspect never holds the stream

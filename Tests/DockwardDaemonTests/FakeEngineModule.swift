@@ -16,6 +16,7 @@ struct FakeEngineModule: EngineModule {
 /// `fakeengine.slice/fake-<id>.scope`, and nowhere else.
 struct FakeCgroupNaming: CgroupNaming {
     var containerParents: [String] { ["fakeengine.slice"] }
+    var nestingParents: [String] { [] }
     func holdsContainers(_ folderName: String) -> Bool { false }
     func containerID(inName name: UnsafeRawBufferPointer, inParent parent: String?) -> ContainerID? {
         name.containerID(between: "fake-", and: ".scope")

@@ -17,6 +17,26 @@ final class SourceHealthWiringTests: XCTestCase {
 
     private func scrape(_ d: DaemonUnderTest) -> String { d.metrics.render(containers: []) }
 
+    /// Sources not in use have no series; an Alertmanager that is
+    /// configured but cannot deliver (its delivery could not be made) is
+    /// down, not unused.
+    func testUnusedSourcesHaveNoSeriesAndAConfiguredAlertmanagerThatCannotDeliverIsDown() throws {
+        let quiet = try DaemonUnderTest(host: host, engine: engine, config: "")
+        addTeardownBlock { quiet.stop() }
+        quiet.start()
+        quiet.tick()
+        XCTAssertFalse(scrape(quiet).contains(#"source="alertmanager""#), "none configured: no series")
+        XCTAssertFalse(scrape(quiet).contains(#"source="state_file""#), "no state directory: no series")
+
+        let broken = try DaemonUnderTest(host: host, engine: engine,
+                                         config: "alertmanager:\n  urls: [\"http://am.test:9093\"]\n")
+        addTeardownBlock { broken.stop() }
+        broken.start()
+        broken.tick()
+        XCTAssertTrue(scrape(broken).contains(#"dockward_source_up{source="alertmanager"} 0"#), scrape(broken))
+        XCTAssertTrue(DaemonActor.sync { broken.daemon.statusLine }.contains("alertmanager unreachable"))
+    }
+
     func testKernelLinesClosingFallsBackToPollingAndSaysSo() throws {
         let kernel = try FixtureHost.KernelLog(in: host.root)
         let id = IDs.make(40)

@@ -29,15 +29,15 @@ final class StopSequenceTests: XCTestCase {
             let actions = Part("actions", log), alertmanager = Part("alertmanager", log), engine = Part("engine", log)
             alertmanager.doneTwice = true  // a second `done` moves nothing
             var stop = StopSequence()
-            stop.then("actions", holdingBack: .seconds(3), actions)
+            stop.then("actions", share: .seconds(12), holdingBack: .seconds(3), actions)
             stop.then("state") { log.order.append("state") }
-            stop.then("alertmanager", holdingBack: .seconds(1), alertmanager)
-            stop.then("engine", engine)
+            stop.then("alertmanager", share: .milliseconds(500), holdingBack: .seconds(1), alertmanager)
+            stop.then("engine", share: .seconds(5), engine)
             var finished = 0
-            stop.run(from: 1_000, budget: .seconds(10)) { finished += 1 }
-            XCTAssertEqual(actions.deadlines, [1_000 + 7_000_000_000])
-            XCTAssertEqual(alertmanager.deadlines, [1_000 + 9_000_000_000])
-            XCTAssertEqual(engine.deadlines, [1_000 + 10_000_000_000], "the last step ends at the budget's deadline")
+            stop.run(from: 1_000, budget: .seconds(10), now: { 1_000 }) { finished += 1 }
+            XCTAssertEqual(actions.deadlines, [1_000 + 7_000_000_000], "its share (12 s) is cut to the budget less 3 s held back")
+            XCTAssertEqual(alertmanager.deadlines, [1_000 + 500_000_000], "its own share, well inside what is held back")
+            XCTAssertEqual(engine.deadlines, [1_000 + 5_000_000_000], "its share")
             XCTAssertEqual(finished, 1)
             return log.order
         }

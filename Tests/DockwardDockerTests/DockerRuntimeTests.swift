@@ -22,9 +22,11 @@ final class DockerRuntimeTests: XCTestCase {
         }
     }
 
-    func testOtherObjectsAndBadIdsAreDropped() {
-        XCTAssertNil(DockerRuntime.typed(event("create", type: "network")))
-        XCTAssertNil(DockerRuntime.typed(event("pull", type: "image", actor: "busybox:latest")))
-        XCTAssertNil(DockerRuntime.typed(event("create", actor: "not-an-id")))
+    /// Still events: they date the stream and the lag, with no container.
+    func testOtherObjectsAndBadIdsAreOtherWithoutAnId() {
+        for e in [event("create", type: "network"), event("pull", type: "image", actor: "busybox:latest"),
+                  event("create", actor: "not-an-id")] {
+            XCTAssertEqual(DockerRuntime.typed(e), RuntimeEvent(.other, id: nil, timeNano: 42))
+        }
     }
 }

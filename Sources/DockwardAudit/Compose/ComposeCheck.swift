@@ -44,6 +44,9 @@ public struct ComposeCheck: Sendable {
             do {
                 dataRoot = try await engine.connect().dataRoot
                 engineUsable = true
+            } catch is RuntimeDescribeFailed {
+                // It answers, but would not say where it keeps its state.
+                engineUsable = true
             } catch {
                 report.notes.append(AuditNote("the engine at \(engine.socketPath) could not be asked (\(error)): "
                     + "existing and external volumes and containers named in volumes_from are not known before deploy"))
