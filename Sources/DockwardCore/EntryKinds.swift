@@ -69,13 +69,21 @@ public struct KindFacts: Sendable {
 }
 
 extension EntryKind {
+    /// The kind table's row of this kind, made once per kind (a detector
+    /// makes findings on its hot path: looking a row up allocates nothing).
+    public var facts: KindFacts { Self.table[self]! }
+
+    private static let table = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.row) })
+
+    private static let hostControlAdvice = "This container can control the host: remove the mount or flag unless it "
+        + "is meant to, then allow it in host_control.allow."
+
     /// The kind table: one row per kind, in one exhaustive switch (no
     /// `default:` arm, so a new kind does not build until its row is
     /// written). The catalog, the Prometheus rules, the README's tables and
     /// the golden transcripts are checked against it by tests.
-    public var facts: KindFacts {
-        let hostControl = "This container can control the host: remove the mount or flag unless it is meant to, "
-            + "then allow it in host_control.allow."
+    private var row: KindFacts {
+        let hostControl = Self.hostControlAdvice
         let leak = "Look for a process leak (docker top <container>); raise its --pids-limit only if the load is real."
         let threshold = PriorityRule.decided(within: [.warning, .err], because: "warn_ratio or critical_ratio")
         let dropped = PriorityRule.decided(within: [.notice, .warning], because: "warning when entries were dropped")

@@ -36,7 +36,8 @@ public struct PidsFinding: Equatable, Sendable {
                 rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil, cgroupGone: Bool = false,
                 refusingLimit: RefusingLimit? = nil) {
         self.kind = kind
-        self.priority = kind.facts.priority.fixed ?? priority ?? kind.facts.priority.allowed[0]
+        let rule = kind.facts.priority
+        self.priority = rule.fixed ?? priority ?? rule.allowed[0]
         self.isReminder = isReminder
         self.current = current
         self.limit = limit
