@@ -2,7 +2,19 @@
 /// into journal entries (it knows the container's name and cgroup path).
 public struct PidsFinding: Equatable, Sendable {
     public var kind: EntryKind
-    public var priority: Priority
+    /// The level the data gave, where the kind table leaves the priority to
+    /// it (the threshold of `pids-high` and `host-pids-high`).
+    private var level: Priority?
+    /// The kind table's priority, or the level the data gave. Worked out
+    /// when asked, not made: a detector makes findings on its hot path
+    /// (every poll, for each container without a limit) and drops most.
+    public var priority: Priority {
+        get {
+            let rule = kind.facts.priority
+            return rule.fixed ?? level ?? rule.allowed[0]
+        }
+        set { level = newValue }
+    }
     /// True when this repeats an open episode (`alerts.repeat_interval`).
     public var isReminder: Bool
     public var current: Int64
@@ -36,8 +48,7 @@ public struct PidsFinding: Equatable, Sendable {
                 rate: Double? = nil, secondsToLimit: Double? = nil, ratio: Double? = nil, cgroupGone: Bool = false,
                 refusingLimit: RefusingLimit? = nil) {
         self.kind = kind
-        let rule = kind.facts.priority
-        self.priority = rule.fixed ?? priority ?? rule.allowed[0]
+        self.level = priority
         self.isReminder = isReminder
         self.current = current
         self.limit = limit
