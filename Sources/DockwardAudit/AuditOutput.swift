@@ -95,13 +95,13 @@ public enum AuditOutput {
         return out
     }
 
-    static func jsonObject(_ fields: [(name: String, value: String)]) -> String {
+    static func jsonObject(_ fields: [(name: String, value: String)]) -> String { object(fields).text() }
+
+    /// The fields as one JSON object of strings, the first value of a name
+    /// kept (a name written twice would make an object some readers refuse).
+    static func object(_ fields: [(name: String, value: String)]) -> JSON {
         var seen = Set<String>()
-        var parts: [String] = []
-        for (name, value) in fields where seen.insert(name).inserted {
-            parts.append(JSON.quoted(name) + ":" + JSON.quoted(value))
-        }
-        return "{" + parts.joined(separator: ",") + "}"
+        return .object(fields.filter { seen.insert($0.name).inserted }.map { (key: $0.name, value: JSON.string($0.value)) })
     }
 
     // MARK: SARIF 2.1.0
@@ -127,14 +127,12 @@ public enum AuditOutput {
             ]
         }
         let results: [JSON] = items.map { item in
-            var seen = Set<String>()
-            let properties = item.fields.filter { seen.insert($0.name).inserted }.map { (key: $0.name, value: JSON.string($0.value)) }
             var result: [(key: String, value: JSON)] = [
                 ("ruleId", .string(item.kind.rawValue)),
                 ("ruleIndex", .integer(Int64(kinds.firstIndex(of: item.kind) ?? 0))),
                 ("level", .string(level(item.priority))),
                 ("message", ["text": .string(item.entry.message)]),
-                ("properties", .object(properties)),
+                ("properties", object(item.fields)),
             ]
             if let location = item.location {
                 result.append(("locations", [[

@@ -1,6 +1,5 @@
 import DockwardAlertmanager
 import DockwardCore
-import DockwardSystem
 import Logging
 
 /// One Alertmanager alert per open episode, fed by the outlet's typed
@@ -255,7 +254,7 @@ final class AlertmanagerFeed: StoppingPart {
     func shutdown(deadline: Int64, done: @escaping @DaemonActor () -> Void) {
         guard let delivery else { return done() }
         self.delivery = nil
-        let grace = Interval(nanoseconds: max(0, deadline - SystemClock.monotonicNanos()))
+        let grace = Interval(nanoseconds: StopSequence.timeLeft(until: deadline))
         delivery.finish(within: grace) { DaemonActor.async { done() } }
     }
 

@@ -1,5 +1,4 @@
 import Dispatch
-import DockwardSystem
 import DockwardCgroup
 import DockwardCore
 import DockwardDocker
@@ -160,7 +159,7 @@ final class Containment: StoppingPart {
     func shutdown(deadline: Int64, done: @escaping @DaemonActor () -> Void) {
         guard !calls.isEmpty else { return done() }
         drained = done
-        let wait = max(0, min(deadline - SystemClock.monotonicNanos(), stopGrace.nanoseconds))
+        let wait = min(StopSequence.timeLeft(until: deadline), stopGrace.nanoseconds)
         queue.asyncAfter(deadline: .now() + .nanoseconds(Int(wait))) { [weak self] in
             DaemonActor.run { self?.giveUpOnCalls() }
         }

@@ -206,7 +206,7 @@ final class EngineLink: StoppingPart {
             await onQueue { self.finishStop() }
         }
         // A connection that will not close must not hold the stop.
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(max(0, deadline - SystemClock.monotonicNanos())))) {
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(StopSequence.timeLeft(until: deadline)))) {
             DaemonActor.run { self.finishStop() }
         }
     }

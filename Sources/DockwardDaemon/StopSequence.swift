@@ -32,6 +32,12 @@ struct StopSequence {
 
     var steps: [Step] = []
 
+    /// Nanoseconds from now to `deadline`; none once it has passed. What a
+    /// part given a deadline may still wait.
+    nonisolated static func timeLeft(until deadline: Int64) -> Int64 {
+        max(0, deadline - SystemClock.monotonicNanos())
+    }
+
     mutating func then(_ name: String, share: Interval, holdingBack heldBack: Interval = .seconds(0), _ part: StoppingPart) {
         steps.append(Step(name: name, share: share, heldBack: heldBack) { deadline, done in
             part.shutdown(deadline: deadline, done: done)
