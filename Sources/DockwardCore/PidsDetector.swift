@@ -223,7 +223,11 @@ public struct ContainerPidsDetector: Sendable {
         } else if let since = warnSince, now - since >= policy.highFor.nanoseconds {
             sustained = .warning
         }
-        if let level = sustained {
+        // While forks are refused (an open pids-exhausted episode), a high
+        // ratio and a forecast are part of that one incident: they still
+        // count as trouble (recovery waits for them), but raise nothing.
+        let incidentOpen = exhausted != nil
+        if let level = sustained, !incidentOpen {
             let averageRate = trend.averageRate
             let finding = { (reminder: Bool, p: Priority) in
                 PidsFinding(kind: .pidsHigh, priority: p, isReminder: reminder, current: sample.current,
@@ -251,20 +255,8 @@ public struct ContainerPidsDetector: Sendable {
         if let ceiling = sample.ceiling(host: host), let f = trend.forecast(limit: ceiling),
            f.secondsToLimit <= policy.forecastHorizon.seconds {
             forecasting = true
-            let finding = { (reminder: Bool) in
-                PidsFinding(kind: .pidsForecast, isReminder: reminder, current: sample.current,
-                            limit: ceiling, limitIsHost: sample.isUnlimited, refusedForks: sample.refusedForks,
-                            rate: f.rate, secondsToLimit: f.secondsToLimit, ratio: ratio)
-            }
-            if var episode = forecast {
-                if episode.reminderDue(at: now, timing) {
-                    out.append(finding(true))
-                    episode.lastEmitted = now
-                    forecast = episode
-                }
-            } else {
-                out.append(finding(false))
-                forecast = Episode(priority: .err, lastEmitted: now)
+            if !incidentOpen {
+                raiseForecast(f, ceiling: ceiling, sample, ratio: ratio, at: now, timing, into: &out)
             }
         }
 
@@ -278,6 +270,25 @@ public struct ContainerPidsDetector: Sendable {
             high = nil; exhausted = nil; forecast = nil
         }
         return out
+    }
+
+    private mutating func raiseForecast(_ f: PidsTrend.Forecast, ceiling: Int64, _ sample: PidsSample, ratio: Double?,
+                                        at now: Int64, _ timing: AlertTiming, into out: inout [PidsFinding]) {
+        let finding = { (reminder: Bool) in
+            PidsFinding(kind: .pidsForecast, isReminder: reminder, current: sample.current,
+                        limit: ceiling, limitIsHost: sample.isUnlimited, refusedForks: sample.refusedForks,
+                        rate: f.rate, secondsToLimit: f.secondsToLimit, ratio: ratio)
+        }
+        if var episode = forecast {
+            if episode.reminderDue(at: now, timing) {
+                out.append(finding(true))
+                episode.lastEmitted = now
+                forecast = episode
+            }
+        } else {
+            out.append(finding(false))
+            forecast = Episode(priority: .err, lastEmitted: now)
+        }
     }
 
     private func refusedFinding(_ sample: PidsSample, reminder: Bool, since: Int64) -> PidsFinding {

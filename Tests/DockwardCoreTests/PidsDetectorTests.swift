@@ -105,8 +105,30 @@ final class PidsDetectorTests: XCTestCase {
         XCTAssertEqual(exhausted.count, 6, "first + one reminder every 10 minutes")
         XCTAssertTrue(exhausted.dropFirst().allSatisfy(\.finding.isReminder))
         XCTAssertEqual(exhausted[1].finding.newlyRefused, 600 * 5000)
-        XCTAssertLessThanOrEqual(run.said.count, 16, "\(run.kinds())")
-        XCTAssertEqual(run.said.filter { $0.finding.kind == .pidsHigh && !$0.finding.isReminder }.map(\.finding.priority), [.err])
+        XCTAssertEqual(run.kinds(), Array(repeating: .pidsExhausted, count: 6),
+                       "one incident, one alert: no pids-high or pids-forecast while forks are refused")
+    }
+
+    /// A leak that is high first and then refused: the pids-high said before
+    /// the refusals stands, and nothing but pids-exhausted follows while the
+    /// refusals go on (no escalation, no forecast, no reminders); once every
+    /// condition has cleared, one recovery closes both.
+    func testWhileForksAreRefusedHighAndForecastAreSilent() {
+        var run = SeriesRun()
+        for _ in 0..<5 { run.feed(current: 85, limit: 100) }
+        XCTAssertEqual(run.kinds(), [.pidsHigh])
+        var refused: Int64 = 0
+        for _ in 0...(20 * 60) {
+            refused += 10
+            run.feed(current: 100, limit: 100, refused: refused)
+        }
+        XCTAssertEqual(run.kinds(), [.pidsHigh, .pidsExhausted, .pidsExhausted, .pidsExhausted],
+                       "the first alert, then pids-exhausted and its two reminders in 20 minutes")
+        // Refusals count as trouble for recover_after (30 s), and recovery
+        // then waits recover_after more.
+        for _ in 0..<61 { run.feed(current: 10, limit: 100, refused: refused) }
+        XCTAssertEqual(run.kinds().last, .pidsRecovered)
+        XCTAssertEqual(run.kinds().filter { $0 == .pidsRecovered }.count, 1)
     }
 
     func testHighNeedsToBeSustainedAndEscalates() {
