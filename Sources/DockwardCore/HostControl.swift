@@ -23,7 +23,8 @@ public enum HostControlFinding: Equatable, Sendable {
     /// `ALL` for a privileged container.
     case hostPID(capabilities: [String])
     /// A mount that reaches `statePath` (the engine's data root, containerd's
-    /// state): equal to it, above it, or inside it.
+    /// state): equal to it, above it, or inside it (a socket inside it
+    /// excepted).
     case engineState(statePath: String, mount: MountPoint)
     /// A host block device given to the container: by `--device`, or as
     /// the filesystem of a local-driver volume (`volume`, its name).
@@ -85,7 +86,10 @@ public enum HostControlAnalysis {
 
     /// A host mount that is a state folder, a folder above one, a second
     /// view of one, or a folder inside one other than a single volume's
-    /// data (every volume lives in the data root, by design).
+    /// data (every volume lives in the data root, by design). A mount is
+    /// judged by what it reaches: a socket (containerd's, in /run/containerd)
+    /// reaches itself, not the folder it sits in, and the socket checks
+    /// judge it; any other file inside a state folder is part of the state.
     static func engineStateMount(_ details: ContainerDetails, statePaths: [String],
                                  host: HostPathInspector) -> HostControlFinding? {
         // Most containers have no host mount: the state folders are only
@@ -103,9 +107,10 @@ public enum HostControlAnalysis {
         for mount in mounts {
             let (_, resolved) = SocketExposureAnalysis.canonical(mount.source, on: host)
             let identity = host.identity(resolved)
+            let isSocket = host.isSocket(resolved)
             for state in states {
                 let above = resolved == state.resolved || SocketExposureAnalysis.isAncestor(resolved, of: state.resolved)
-                let inside = SocketExposureAnalysis.isAncestor(state.resolved, of: resolved)
+                let inside = !isSocket && SocketExposureAnalysis.isAncestor(state.resolved, of: resolved)
                     && !isVolumeData(resolved, dataRoot: state.resolved)
                 if above || inside || (identity != nil && identity == state.identity) {
                     return .engineState(statePath: state.path, mount: mount)

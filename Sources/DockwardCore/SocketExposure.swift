@@ -32,6 +32,9 @@ public protocol HostPathInspector: Sendable {
     func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String]
     /// True when `path` (following symlinks) is a block device.
     func isBlockDevice(_ path: String) -> Bool
+    /// True when `path` (following symlinks) is a socket: a mount of it
+    /// reaches the socket alone, not the folder it sits in.
+    func isSocket(_ path: String) -> Bool
 }
 
 extension HostPathInspector {
@@ -40,6 +43,7 @@ extension HostPathInspector {
     public func linkCount(_ path: String) -> Int { 1 }
     public func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String] { [] }
     public func isBlockDevice(_ path: String) -> Bool { false }
+    public func isSocket(_ path: String) -> Bool { false }
 }
 
 /// A socket that gives control of the host, resolved once per check so a

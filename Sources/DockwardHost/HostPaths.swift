@@ -60,6 +60,11 @@ public struct HostPaths: HostPathInspector {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFBLK
     }
 
+    public func isSocket(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
+    }
+
     /// Walks the file's own filesystem nearest first: its folder, then each
     /// folder above it (without the part already walked) up to the top of
     /// that filesystem, never crossing into another mount, comparing inode

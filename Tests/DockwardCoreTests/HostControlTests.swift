@@ -15,6 +15,8 @@ final class HostControlTests: XCTestCase {
                 "/run/user/1000/docker.sock": FileIdentity(device: 25, inode: 2001),
                 "/run/user/1001/podman/podman.sock": FileIdentity(device: 25, inode: 2002),
                 "/var/lib/docker/containers/c1/config.v2.json": FileIdentity(device: 8, inode: 10),
+                "/run/containerd/containerd.sock": FileIdentity(device: 25, inode: 3001),
+                "/run/containerd/io.containerd.runtime.v2.task/moby/c1/config.json": FileIdentity(device: 25, inode: 3002),
                 "/var/lib/docker/volumes/v/_data/x": FileIdentity(device: 8, inode: 11),
                 "/srv/data/file": FileIdentity(device: 8, inode: 12),
                 "/dev/sda": FileIdentity(device: 5, inode: 1),
@@ -139,9 +141,18 @@ final class HostControlTests: XCTestCase {
              MountPoint(kind: .volume, source: "/var/lib/docker/volumes/v/_data", destination: "/v", readWrite: true), nil),
             ("unrelated", bind("/srv/data"), nil),
             ("lookalike", bind("/var/lib/docker-backup"), nil),
+            ("one file of the state", bind("/var/lib/docker/containers/c1/config.v2.json"), "/var/lib/docker"),
+            // A mount is judged by what it reaches: containerd's socket is
+            // the socket checks' business, not a view of /run/containerd.
+            ("containerd's socket alone", bind("/run/containerd/containerd.sock"), nil),
+            ("containerd's socket, by /var/run", bind("/var/run/containerd/containerd.sock"), nil),
+            ("containerd's task folder", bind("/run/containerd/io.containerd.runtime.v2.task"), "/run/containerd"),
+            ("containerd's state folder", bind("/run/containerd"), "/run/containerd"),
         ]
         for (label, mount, expected) in cases {
-            let found = findings(details(mounts: [mount]))
+            let found = HostControlAnalysis.findings(details(mounts: [mount]), checks: .init(),
+                                                     statePaths: ["/var/lib/docker"] + HostControlAnalysis.containerdState,
+                                                     host: host)
             XCTAssertEqual(found, expected.map { [.engineState(statePath: $0, mount: mount)] } ?? [], label)
         }
         // containerd's state folder does not exist on this host: nothing above it counts.

@@ -26,6 +26,7 @@ final class HostPathsOffTheQueueTests: XCTestCase {
             real.otherNames(of: path, identity: identity, wanted: wanted)
         }
         func isBlockDevice(_ path: String) -> Bool { real.isBlockDevice(path) }
+        func isSocket(_ path: String) -> Bool { real.isSocket(path) }
     }
 
     func testAStuckMountSourceHoldsNoPoll() throws {

@@ -87,5 +87,11 @@ public struct RichHost: HostPathInspector {
     public func linkCount(_ path: String) -> Int { (links[path]?.count ?? 0) + 1 }
     public func otherNames(of path: String, identity: FileIdentity, wanted: Int) -> [String] { links[path] ?? [] }
     public func isBlockDevice(_ path: String) -> Bool { blockDevices.contains(path) }
+    /// The table's files named `*.sock`, and any named in `sockets`.
+    public var sockets: Set<String> = []
+    public func isSocket(_ path: String) -> Bool {
+        guard let p = table.resolve(path), table.files[p] != nil else { return false }
+        return p.hasSuffix(".sock") || sockets.contains(p)
+    }
 }
 
