@@ -9,6 +9,8 @@ public enum DockerClientError: Error, Equatable, CustomStringConvertible {
     /// Unparseable JSON, a missing field, or an oversized body.
     case badResponse(request: String, reason: String)
     case versionTooOld(engine: String, minimum: String)
+    /// The engine accepts nothing as old as the newest API dockward speaks.
+    case versionTooNew(engine: String, engineMinimum: String, maximum: String, socket: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,10 @@ public enum DockerClientError: Error, Equatable, CustomStringConvertible {
             return "bad response from the Docker engine to GET \(request): \(reason)"
         case .versionTooOld(let engine, let minimum):
             return "Docker engine API version \(engine) is older than the minimum \(minimum) dockward supports"
+        case .versionTooNew(let engine, let engineMinimum, let maximum, let socket):
+            return "the engine accepts Docker API \(engineMinimum) to \(engine) and dockward speaks up to \(maximum): "
+                + "dockward needs a release that speaks \(engineMinimum) or newer (the engine's own figures: "
+                + "curl --unix-socket \(socket) http://docker/version, its ApiVersion and MinAPIVersion)"
         }
     }
 }

@@ -13,8 +13,10 @@ public final class DockerEngineClient: Sendable {
     /// Oldest API we speak (Docker 19.03, and Podman 4.0 and 4.1's compat
     /// API); newer engines may refuse anything below 1.44.
     public static let minimumAPIVersion = "1.40"
-    /// Newest API whose fields we have checked; newer engines are asked for this one.
-    public static let maximumAPIVersion = "1.51"
+    /// Newest API whose fields we have checked (Docker 29.0; from 1.52 the
+    /// events lose their legacy `status`/`id`/`from`, which the decoder does
+    /// not need); newer engines are asked for this one.
+    public static let maximumAPIVersion = "1.52"
 
     public let endpoint: DockerEndpoint
     private let logger: Logger
@@ -46,7 +48,11 @@ public final class DockerEngineClient: Sendable {
     }
 
     /// GET /_ping; settles on min(engine's Api-Version, our maximum) and
-    /// remembers it for later calls.
+    /// remembers it for later calls. An engine newer than our maximum is
+    /// asked its oldest API too (`/version`'s MinAPIVersion): Docker 29.0
+    /// refuses every version below 1.44 with a 400, and an engine that one
+    /// day refuses our newest is said as such, both versions named, rather
+    /// than as the 400 of whichever request came first.
     public func negotiate() async throws -> String {
         let request = EngineRequest.ping
         let response = try await send(request, apiVersion: "", using: client)
@@ -62,10 +68,28 @@ public final class DockerEngineClient: Sendable {
         guard engine >= minimum else {
             throw DockerClientError.versionTooOld(engine: header, minimum: Self.minimumAPIVersion)
         }
-        let version = min(engine, APIVersion(Self.maximumAPIVersion)!).description
+        let maximum = APIVersion(Self.maximumAPIVersion)!
+        if engine > maximum, let oldest = try await oldestAccepted(), oldest > maximum {
+            throw DockerClientError.versionTooNew(engine: header, engineMinimum: oldest.description,
+                                                  maximum: Self.maximumAPIVersion, socket: endpoint.socketPath)
+        }
+        let version = min(engine, maximum).description
         negotiated.withLock { $0 = version }
         logger.debug("negotiated Docker API version", metadata: ["engine": "\(header)", "using": "\(version)"])
         return version
+    }
+
+    /// `/version`'s MinAPIVersion; nil when the engine does not say (engines
+    /// before API 1.25, Podman's compat API) or the answer does not parse:
+    /// the requests that follow then say what the engine thinks.
+    private func oldestAccepted() async throws -> APIVersion? {
+        let request = EngineRequest.version
+        let response = try await send(request, apiVersion: "", using: client)
+        guard (200..<300).contains(response.status.code),
+              let body = try? await collect(response, maxBytes: 1 << 20, request: request.path(apiVersion: "")),
+              let wire = try? decode(body, request: request.path(apiVersion: "")) as WireVersion,
+              let text = wire.MinAPIVersion else { return nil }
+        return APIVersion(text)
     }
 
     public func listContainers(all: Bool) async throws -> [ContainerSummary] {

@@ -170,6 +170,9 @@ struct WireVersion: Decodable {
     struct Component: Decodable { var Name: String? }
     var Version: String?
     var Components: [Component]?
+    var ApiVersion: String?
+    /// The oldest API the engine still accepts (Docker 29.0: 1.44).
+    var MinAPIVersion: String?
 }
 
 /// What the engine says of itself: where it keeps its state, and what it is.

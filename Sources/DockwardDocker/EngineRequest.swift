@@ -14,7 +14,9 @@ public enum EngineRequest: Sendable, Equatable {
 
     public var method: HTTPMethod { .GET }
 
-    /// Path and query; every endpoint but `/_ping` is under `/v<apiVersion>`.
+    /// Path and query; every endpoint but `/_ping` is under `/v<apiVersion>`
+    /// (`/version` without one, before a version is settled: the engine
+    /// answers it in its own newest).
     public func path(apiVersion: String) -> String {
         switch self {
         case .ping:
@@ -29,7 +31,7 @@ public enum EngineRequest: Sendable, Equatable {
         case .info:
             return "/v\(apiVersion)/info"
         case .version:
-            return "/v\(apiVersion)/version"
+            return apiVersion.isEmpty ? "/version" : "/v\(apiVersion)/version"
         case .events(let sinceNano):
             var query = "filters=" + Self.queryEscape(#"{"type":["container"]}"#)
             if let sinceNano {

@@ -64,7 +64,8 @@ final class FakeEngine: @unchecked Sendable {
             if connection < 0 { return }
             var head = [UInt8]()
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while !head.ends(with: Array("\r\n\r\n".utf8)) {
+            // A POST's body may come in the same read as its head.
+            while !head.contains(Array("\r\n\r\n".utf8)) {
                 let n = read(connection, &buffer, buffer.count)
                 if n <= 0 { break }
                 head += buffer[0..<n]
@@ -90,5 +91,8 @@ final class FakeEngine: @unchecked Sendable {
 }
 
 private extension Array where Element == UInt8 {
-    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+    func contains(_ part: [UInt8]) -> Bool {
+        guard count >= part.count else { return false }
+        return (0...(count - part.count)).contains { Array(self[$0..<($0 + part.count)]) == part }
+    }
 }

@@ -30,7 +30,7 @@ final class FakeEngineClientTests: XCTestCase {
         let client = try start { _ in Self.ping("1.99") }
         let version = try await client.negotiate()
         XCTAssertEqual(version, DockerEngineClient.maximumAPIVersion)
-        XCTAssertEqual(client.negotiatedVersion, "1.51")
+        XCTAssertEqual(client.negotiatedVersion, "1.52")
         let head = try XCTUnwrap(engine?.requestHeads.first)
         XCTAssertTrue(head.hasPrefix("GET /_ping HTTP/1.1\r\n"), head)
         XCTAssertTrue(head.lowercased().contains("\r\nhost: docker\r\n"), head)
