@@ -1,4 +1,5 @@
 import Foundation
+import DockwardTestSupport
 import XCTest
 
 /// The host-control watch against the real engine and journal: every way of
@@ -170,6 +171,28 @@ final class HostControlEndToEndTests: XCTestCase {
         XCTAssertEqual(entry?["ENGINE_STATE_PATH"], dataRoot)
         XCTAssertEqual(entry?["MOUNT_SOURCE"], dataRoot)
         XCTAssertEqual(entry?["MOUNT_RW"], "false")
+    }
+
+    /// A mount is judged by what it reaches: a socket inside containerd's
+    /// state folder (as `/run/containerd/containerd.sock` is) reaches the
+    /// socket alone, no engine-state-mount; a plain file beside it is part
+    /// of that state and is one.
+    func testASocketInsideContainerdsStateReachesTheSocketAlone() throws {
+        let folder = "/run/containerd/dockward-e2e-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let socketFD = try UnixSocket.open(folder + "/service.sock", .bind).get()
+        defer { close(socketFD) }
+        _ = FileManager.default.createFile(atPath: folder + "/state.json", contents: Data("{}".utf8))
+        let name = E2E.uniqueName("state-socket")
+        defer { E2E.removeContainer(name) }
+        let since = E2E.nowMicros()
+        try E2E.runContainer(name: name, options: ["-v", "\(folder)/service.sock:/run/service.sock"], command: ["sleep", "3600"])
+        // A positive control after it: once its entry is in, the socket's would be too.
+        let entry = try expectEntry("state-file", options: ["-v", "\(folder)/state.json:/state.json:ro"],
+                                    alert: "engine-state-mount", messageID: "3dc5910927984251a3d158ff62048ea9", priority: "3")
+        XCTAssertEqual(entry?["ENGINE_STATE_PATH"], "/run/containerd")
+        XCTAssertEqual(try alertEntries(name, since: since).map { $0["DOCKWARD_ALERT"] ?? "" }, [])
     }
 
     /// Privileged containers cannot start on every test machine ("unable to
