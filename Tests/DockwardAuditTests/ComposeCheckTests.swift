@@ -214,4 +214,22 @@ final class ComposeCheckTests: XCTestCase {
         let b = r.items.first { $0.service == "b" }!.fields
         XCTAssertTrue(b.contains { $0 == ("MOUNT_RW", "false") }, "\(b)")
     }
+
+    /// A mount is judged by what it reaches: containerd's socket alone is
+    /// a socket-mount (a protected socket), not a mount of /run/containerd.
+    func testContainerdsSocketAloneIsASocketMountOnly() async throws {
+        host = RichHost(table: TableHost(files: ["/run/containerd/containerd.sock": FileIdentity(device: 25, inode: 3001)]))
+        let r = try await check("""
+        services:
+          agent:
+            image: a
+            pids_limit: 50
+            volumes: [/run/containerd/containerd.sock:/run/containerd/containerd.sock]
+          state:
+            image: a
+            pids_limit: 50
+            volumes: [/run/containerd:/run/containerd]
+        """)
+        XCTAssertEqual(summary(r), ["agent socket-mount 5", "state socket-mount 9", "state engine-state-mount 9"])
+    }
 }
