@@ -295,7 +295,7 @@ public struct CheckComposeCommand: ParsableCommand {
     @Option(name: .customLong("project-directory"), help: ArgumentHelp("Resolve relative paths against this folder (default: the first file's).", valueName: "dir"))
     var projectDirectory: String?
 
-    @Option(name: [.customShort("p"), .customLong("project-name")], help: ArgumentHelp("Project name (default COMPOSE_PROJECT_NAME, else the project folder's name).", valueName: "name"))
+    @Option(name: [.customShort("p"), .customLong("project-name")], help: ArgumentHelp("Project name (default COMPOSE_PROJECT_NAME, else the files' name:, else the project folder's name).", valueName: "name"))
     var projectName: String?
 
     @Flag(name: .customLong("no-engine"), help: "Do not ask the engine (existing volumes, its data root).")

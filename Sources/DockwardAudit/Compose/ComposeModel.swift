@@ -88,12 +88,32 @@ public struct ComposeVolumesFrom: Equatable, Sendable {
     public var source: Source
     public var readOnly: Bool
     public var location: SourceLocation
+
+    /// The entry as merges compare it, where it was written aside.
+    var written: String {
+        switch source {
+        case .service(let name): "\(name):\(readOnly ? "ro" : "rw")"
+        case .container(let name): "container:\(name):\(readOnly ? "ro" : "rw")"
+        }
+    }
 }
 
 public struct ComposeExtends: Equatable, Sendable {
     public var service: String
     /// Absolute; nil: the same file.
     public var file: String?
+    public var location: SourceLocation
+}
+
+/// A top-level `include:` entry: another project whose services and
+/// volumes join this one.
+public struct ComposeInclude: Equatable, Sendable {
+    /// Absolute, merged in order.
+    public var paths: [String]
+    /// Absolute; nil: the first path's folder.
+    public var projectDirectory: String?
+    /// Absolute; nil: `.env` of the project folder, if there is one.
+    public var envFiles: [String]?
     public var location: SourceLocation
 }
 
