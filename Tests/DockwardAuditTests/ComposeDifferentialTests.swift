@@ -31,7 +31,16 @@ final class ComposeDifferentialTests: XCTestCase {
             XCTAssertEqual(out.status, 0, "\(c.name): docker-compose config failed: \(out.stderr)")
             guard out.status == 0 else { differences += 1; continue }
             let theirs = try Self.normalise(composeConfig: out.stdout)
-            let project = try ComposeLoader(environment: env, currentDirectory: c.folder.path).load(files: c.files)
+            // A file dockward refuses and Compose reads is one difference; the
+            // rest of the corpus is still compared.
+            let project: ComposeProject
+            do {
+                project = try ComposeLoader(environment: env, currentDirectory: c.folder.path).load(files: c.files)
+            } catch {
+                differences += 1
+                XCTFail("\(c.name): dockward refused what Compose v2 reads: \(error)")
+                continue
+            }
             let ours = Self.normalise(project)
             XCTAssertFalse(theirs.services.isEmpty, "\(c.name): docker-compose printed no services")
             func compare(_ mine: String?, _ expected: String?, _ what: String) {

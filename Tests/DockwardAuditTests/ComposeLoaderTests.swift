@@ -292,6 +292,15 @@ final class ComposeLoaderTests: XCTestCase {
         XCTAssertEqual(p.services.filter { $0.isActive(profiles: ["debug"]) }.map(\.name), ["always", "debug", "both"])
     }
 
+    /// COMPOSE_PROFILES from the environment, else the project's .env.
+    func testComposeProfilesFromEnvironmentOrDotEnv() throws {
+        _ = try write("a.yml", "services:\n  web: {image: a, profiles: [debug]}\n")
+        XCTAssertEqual(try load(["a.yml"]).environmentProfiles, [])
+        _ = try write(".env", "COMPOSE_PROFILES=debug, ops\n")
+        XCTAssertEqual(try load(["a.yml"]).environmentProfiles, ["debug", "ops"])
+        XCTAssertEqual(try load(["a.yml"], env: ["COMPOSE_PROFILES": "tools"]).environmentProfiles, ["tools"])
+    }
+
     func testProjectName() throws {
         _ = try write("a.yml", "services:\n  web: {image: a}\n")
         // -p and COMPOSE_PROJECT_NAME must be valid names already (Compose v2 refuses others).

@@ -68,8 +68,9 @@ public struct ComposeLoader {
                 volumes[key]!.engineName = volumes[key]!.external ? key : "\(name)_\(key)"
             }
         }
+        let profiles = (env["COMPOSE_PROFILES"] ?? "").split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
         return ComposeProject(name: name, directory: directory, files: files, services: model.services, volumes: volumes,
-                              unsetVariables: context.unset.sorted())
+                              unsetVariables: context.unset.sorted(), environmentProfiles: profiles)
     }
 
     /// `-p` and `COMPOSE_PROJECT_NAME` must already be a valid name (Compose

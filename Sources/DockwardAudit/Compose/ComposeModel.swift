@@ -12,6 +12,9 @@ public struct ComposeProject: Equatable, Sendable {
     public var volumes: [String: ComposeVolume]
     /// Variables referenced but set nowhere (Compose's blank-string warning).
     public var unsetVariables: [String]
+    /// `COMPOSE_PROFILES` from the environment, else the project's `.env`
+    /// (Compose v2 reads it there too).
+    public var environmentProfiles: [String] = []
 
     public func service(_ name: String) -> ComposeService? { services.first { $0.name == name } }
 }
