@@ -230,6 +230,22 @@ final class ComposeLoaderTests: XCTestCase {
         XCTAssertEqual(q.service("web")?.volumes.first?.source, dir + "/a")
     }
 
+    /// Compose v2 cleans a mount's target (`/data/` is `/data`), so an
+    /// override file written either way replaces the mount.
+    func testTargetsAreCleanedAndMergedSo() throws {
+        _ = try write("base.yml", "services:\n  web:\n    image: one\n    volumes: [\"/srv:/data/\", \"/x:/p/../q//r/\"]\n")
+        _ = try write("over.yml", """
+        services:
+          web:
+            volumes:
+              - type: bind
+                source: /var/run/docker.sock
+                target: /data/./
+        """)
+        let web = try XCTUnwrap(try load(["base.yml", "over.yml"]).service("web"))
+        XCTAssertEqual(web.volumes.map { "\($0.source ?? "-") \($0.target)" }, ["/var/run/docker.sock /data", "/x /q/r"])
+    }
+
     func testOverrideFilePathsResolveAgainstTheProjectFolder() throws {
         _ = try write("base.yml", "services:\n  web:\n    image: one\n")
         _ = try write("sub/over.yml", "services:\n  web:\n    volumes: [./x:/x]\n")

@@ -460,6 +460,12 @@ struct NodeReader {
         return ComposeLoader.normalize(workingDirectory + "/" + p)
     }
 
+    /// A mount's target as Compose v2 keeps it (Go's path.Clean): `/data/`
+    /// and `/data` are one target, for merges as for the engine.
+    static func containerPath(_ target: String) -> String {
+        target.hasPrefix("/") ? ComposeLoader.normalize(target) : target
+    }
+
     static func isPath(_ source: String) -> Bool { source.hasPrefix(".") || source.hasPrefix("/") || source.hasPrefix("~") }
 
     mutating func service(name: String, key: Node, value: Node) throws(ComposeError) -> ComposeService {
@@ -519,20 +525,22 @@ struct NodeReader {
                 throw error(node, "volume \(text): expected [SOURCE:]TARGET[:MODE]")
             }
             if parts.count == 1 {
-                return ComposeMount(type: .volume, source: nil, target: parts[0], readOnly: false, location: here)
+                return ComposeMount(type: .volume, source: nil, target: Self.containerPath(parts[0]), readOnly: false, location: here)
             }
             let readOnly = parts.count == 3 && parts[2].split(separator: ",").contains("ro")
             if Self.isPath(parts[0]) {
-                return ComposeMount(type: .bind, source: hostPath(parts[0]), target: parts[1], readOnly: readOnly, location: here)
+                return ComposeMount(type: .bind, source: hostPath(parts[0]), target: Self.containerPath(parts[1]), readOnly: readOnly,
+                                    location: here)
             }
-            return ComposeMount(type: .volume, source: parts[0], target: parts[1], readOnly: readOnly, location: here)
+            return ComposeMount(type: .volume, source: parts[0], target: Self.containerPath(parts[1]), readOnly: readOnly,
+                                location: here)
         }
         guard let map = node.mapping else { throw error(node, "a volume is a string or a mapping") }
         guard let typeNode = map["type"] else { throw error(node, "a volume in long syntax needs type:") }
         let typeText = try string(typeNode)
         guard let type = ComposeMount.Kind(rawValue: typeText) else { throw error(typeNode, "unknown volume type \(typeText)") }
         guard let targetNode = map["target"] else { throw error(node, "a volume in long syntax needs target:") }
-        let target = try string(targetNode)
+        let target = Self.containerPath(try string(targetNode))
         var source = try map["source"].map { (n: Node) throws(ComposeError) -> String in try string(n) }
         if type == .bind, let s = source { source = hostPath(s) }
         if let s = source, s.isEmpty { source = nil }
