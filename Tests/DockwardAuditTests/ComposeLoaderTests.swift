@@ -290,6 +290,23 @@ final class ComposeLoaderTests: XCTestCase {
         XCTAssertEqual(ops.location.line, 8)
     }
 
+    /// Compose v2 resolves extends in each file before the files are
+    /// merged: an override file's change to a service does not reach the
+    /// service that extends it in the first file.
+    func testExtendsIsResolvedInEachFileBeforeTheMerge() throws {
+        _ = try write("base.yml", """
+        services:
+          tool: {image: t, cap_add: [CHOWN]}
+          tool-debug: {extends: tool, pid: host}
+        """)
+        _ = try write("over.yml", "services:\n  tool:\n    cap_add: [NET_RAW]\n    privileged: true\n")
+        let p = try load(["base.yml", "over.yml"])
+        XCTAssertEqual(p.service("tool")?.capAdd.map(\.value), ["CHOWN", "NET_RAW"])
+        XCTAssertEqual(p.service("tool-debug")?.capAdd.map(\.value), ["CHOWN"])
+        XCTAssertNil(p.service("tool-debug")?.privileged)
+        XCTAssertEqual(p.service("tool-debug")?.pid?.value, "host")
+    }
+
     func testCircularExtendsIsRefused() throws {
         _ = try write("a.yml", "services:\n  a:\n    extends: b\n  b:\n    extends: a\n")
         XCTAssertThrowsError(try load(["a.yml"])) { XCTAssertTrue("\($0)".contains("circular extends"), "\($0)") }

@@ -22,7 +22,8 @@ public struct ComposeError: Error, Equatable, CustomStringConvertible {
 /// every value, several files merged in order (mappings merged, `volumes`
 /// and `devices` by container path, `cap_add`, `volumes_from` and
 /// `profiles` as unions, scalars replaced), `extends` from the same or
-/// another file, `include:` of other projects, relative and `~` paths made
+/// another file (in each file before the merge), `include:` of other
+/// projects, relative and `~` paths made
 /// absolute against the project folder (an extended or included file's own
 /// folder for what it brings).
 public struct ComposeLoader {
@@ -166,8 +167,8 @@ public struct ComposeLoader {
         }
     }
 
-    /// The services and volumes of `documents` merged in order, `extends`
-    /// resolved, then those of the projects they include.
+    /// The services and volumes of `documents`, `extends` resolved in each,
+    /// merged in order, then those of the projects they include.
     static func loadModel(documents: [Document], directory: String, context: inout Context,
                           including: [String]) throws(ComposeError) -> ParsedFile {
         var services: [ComposeService] = []
@@ -175,7 +176,14 @@ public struct ComposeLoader {
         var includes: [ComposeInclude] = []
         for document in documents {
             let parsed = try parse(root: document.root, display: document.display, workingDirectory: directory, context: &context)
+            // Compose v2 resolves `extends` in each file on its own, before
+            // the files are merged: a later file's change to a service does
+            // not reach the services that extend it in an earlier file.
+            var own: [ComposeService] = []
             for service in parsed.services {
+                own.append(try resolveExtends(service, in: parsed.services, context: &context, chain: []))
+            }
+            for service in own {
                 if let index = services.firstIndex(where: { $0.name == service.name }) {
                     services[index] = merge(services[index], service)
                 } else {
@@ -185,10 +193,7 @@ public struct ComposeLoader {
             for (key, volume) in parsed.volumes { volumes[key] = volume }
             includes += parsed.includes
         }
-        var resolved: [ComposeService] = []
-        for service in services {
-            resolved.append(try resolveExtends(service, in: services, context: &context, chain: []))
-        }
+        var resolved = services
         for include in includes {
             let paths = include.paths
             guard !including.contains(paths[0]) else {
