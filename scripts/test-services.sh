@@ -47,9 +47,11 @@ install_packages() {
     # Podman 4.3 and its Docker-compatible API (crun and conmon besides).
     command -v podman >/dev/null || missing+=(podman crun conmon)
     command -v curl >/dev/null || missing+=(curl)
-    # A real Compose implementation: check-compose is compared with its
-    # `docker-compose config`, and the corpus is deployed with it.
-    command -v docker-compose >/dev/null || missing+=(docker-compose)
+    # Compose v2 (fetch_compose_v2) is checked against the archive's
+    # signature with these.
+    command -v gpgv >/dev/null || missing+=(gpgv)
+    [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+    command -v xz >/dev/null || missing+=(xz-utils)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         apt-get update -qq
@@ -153,11 +155,63 @@ stop_all() {
     rm -f "$STATE_DIR/docker.pid"
 }
 
+# The first Debian (not security) mirror in the machine's apt sources:
+# deb822 files first, then the one-line format.
+apt_mirror() {
+    local uri
+    uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+        /^URIs:/ { uris = $2 }
+        /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) ok = 1 }
+        /^[[:space:]]*$/ { if (ok && uris != "") { print uris; exit } ok = 0; uris = "" }
+        END { if (ok && uris != "") print uris }' | head -n1)
+    if [ -z "$uri" ]; then
+        uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+            | awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' | head -n1)
+    fi
+    [ -n "$uri" ] || { log "no Debian mirror in /etc/apt/sources.list{,.d/}"; exit 1; }
+    echo "$uri"
+}
+
+# A real Compose v2 implementation, Debian 13's docker-compose (the Go one,
+# a static binary that runs on Debian 12): check-compose is compared with
+# its `config`, and the corpus is deployed with it. Debian 12 packages only
+# Compose 1.29, which reads files differently, so the package is taken from
+# trixie's pool, checked against the signed release file, and unpacked
+# into a cache once.
+COMPOSE_V2_DIR=${DOCKWARD_TEST_CACHE:-/var/cache/dockward-test}/compose-v2
+COMPOSE_V2="$COMPOSE_V2_DIR/usr/libexec/docker/cli-plugins/docker-compose"
+fetch_compose_v2() {
+    if [ -x "$COMPOSE_V2" ] && "$COMPOSE_V2" version >/dev/null 2>&1; then return; fi
+    local mirror tmp filename sha
+    mirror=$(apt_mirror)
+    tmp=$(mktemp -d)
+    log "fetching Debian 13's docker-compose from $mirror into $COMPOSE_V2_DIR (once; cached)"
+    curl -sSf -o "$tmp/InRelease" "$mirror/dists/trixie/InRelease"
+    gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg --output "$tmp/Release" "$tmp/InRelease" 2>/dev/null \
+        || { log "trixie's InRelease from $mirror is not signed by a Debian archive key"; rm -rf "$tmp"; exit 1; }
+    curl -sSf -o "$tmp/Packages.xz" "$mirror/dists/trixie/main/binary-amd64/Packages.xz"
+    sha=$(awk '/^SHA256:/ { on = 1; next } /^[^ ]/ { on = 0 } on && $3 == "main/binary-amd64/Packages.xz" { print $1 }' "$tmp/Release")
+    echo "$sha  $tmp/Packages.xz" | sha256sum -c --quiet - \
+        || { log "trixie's Packages.xz does not match its signed checksum"; rm -rf "$tmp"; exit 1; }
+    read -r filename sha < <(xz -dc "$tmp/Packages.xz" | awk '
+        /^Package: / { p = ($2 == "docker-compose") } p && /^Filename: / { f = $2 } p && /^SHA256: / { s = $2 }
+        /^$/ && f != "" { print f, s; exit }')
+    [ -n "$filename" ] || { log "no docker-compose in trixie's Packages index"; rm -rf "$tmp"; exit 1; }
+    curl -sSf -o "$tmp/compose.deb" "$mirror/$filename"
+    echo "$sha  $tmp/compose.deb" | sha256sum -c --quiet - \
+        || { log "$filename does not match its checksum in the index"; rm -rf "$tmp"; exit 1; }
+    rm -rf "$COMPOSE_V2_DIR.tmp"
+    dpkg-deb -x "$tmp/compose.deb" "$COMPOSE_V2_DIR.tmp"
+    rm -rf "$COMPOSE_V2_DIR" && mv "$COMPOSE_V2_DIR.tmp" "$COMPOSE_V2_DIR"
+    rm -rf "$tmp"
+    "$COMPOSE_V2" version >/dev/null || { log "$COMPOSE_V2 does not run here"; exit 1; }
+}
+
 case "${1:-start}" in
-    start) need_root; install_packages; start_journald; start_dockerd; build_image; start_podman; podman_image
-           log "ready: DOCKWARD_TEST_DOCKER_SOCKET=$SOCK DOCKWARD_TEST_PODMAN_SOCKET=$PODMAN_SOCK image $IMAGE" ;;
+    start) need_root; install_packages; fetch_compose_v2; start_journald; start_dockerd; build_image; start_podman; podman_image
+           log "ready: DOCKWARD_TEST_DOCKER_SOCKET=$SOCK DOCKWARD_TEST_PODMAN_SOCKET=$PODMAN_SOCK image $IMAGE compose $COMPOSE_V2" ;;
     stop) stop_all ;;
     env) echo "DOCKWARD_TEST_DOCKER_SOCKET=$SOCK"; echo "DOCKWARD_TEST_PODMAN_SOCKET=$PODMAN_SOCK"
-         echo "DOCKWARD_TEST_IMAGE=$IMAGE" ;;
+         echo "DOCKWARD_TEST_IMAGE=$IMAGE"; echo "DOCKWARD_TEST_COMPOSE=$COMPOSE_V2" ;;
     *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
 esac

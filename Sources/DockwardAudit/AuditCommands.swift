@@ -227,26 +227,34 @@ public struct CheckComposeCommand: ParsableCommand {
         abstract: "Check Compose files before deploy, with the daemon's own analysis.",
         discussion: """
         DESCRIPTION
-          Reads the Compose files as `docker compose config` does, turns each
-          service into the container `docker compose up` would create, and judges
-          it as the daemon would once it runs. Several files (-f, or FILE
-          arguments) are merged in order; without any, compose.yaml, compose.yml,
-          docker-compose.yml or docker-compose.yaml in the current folder is read,
-          with docker-compose.override.yml (or .yaml) beside it.
+          Reads the Compose files as Compose v2's `docker compose config` does,
+          turns each service into the container `docker compose up` would
+          create, and judges it as the daemon would once it runs. Several files
+          (-f, or FILE arguments) are merged in order; without any, compose.yaml,
+          compose.yml, docker-compose.yml or docker-compose.yaml in the current
+          folder is read, with its override file (compose.override.yml,
+          docker-compose.override.yml, or .yaml) beside it.
 
         WHAT IT FOLLOWS
           service volumes in short (SRC:DST[:MODE]) and long syntax
           (type/source/target/read_only); top-level volumes with driver_opts
           (type: none, o: bind, device: /path binds that path), external volumes
           and name:; relative paths against the project folder (the first file's,
-          or --project-directory; an extended file's own folder for what it
-          brings) and ~; interpolation of every value: $VAR ${VAR} ${VAR:-default}
-          ${VAR-default} ${VAR:?error} ${VAR?error} and $$, from the environment
-          over the project folder's .env (or --env-file); volumes_from (another
-          service's mounts are this one's), privileged, pid: host with cap_add,
-          devices, pids_limit and deploy.resources.limits.pids, extends (same file
-          or file:), profiles (a service with profiles is checked only when one is
-          active: --profile or COMPOSE_PROFILES).
+          or --project-directory; an extended or included file's own folder for
+          what it brings) and ~; interpolation of every value by Compose v2's
+          rules: $VAR ${VAR} ${VAR:-default} ${VAR-default} ${VAR:+alt}
+          ${VAR+alt} ${VAR:?error} ${VAR?error}, nested defaults, and $$; a $
+          that starts no variable (a bcrypt hash's $2a$12$...) stays as written;
+          from the environment over the project folder's .env (or --env-file),
+          whose own values are interpolated too; the project name (-p,
+          COMPOSE_PROJECT_NAME, top-level name:, the folder's name), usable as
+          ${COMPOSE_PROJECT_NAME}; volumes_from (another service's mounts are
+          this one's), privileged, pid: host with cap_add, devices (short and
+          long syntax), pids_limit and deploy.resources.limits.pids; YAML merge
+          keys (<<: *common); extends (same file or file:); include: (another
+          project, read in its own folder with its own .env); profiles (a
+          service with profiles is checked only when one is active: --profile
+          or COMPOSE_PROFILES).
 
         HOST FACTS
           What lives on the host is resolved on the host this runs on, and the
@@ -295,7 +303,7 @@ public struct CheckComposeCommand: ParsableCommand {
     @Option(name: .customLong("project-directory"), help: ArgumentHelp("Resolve relative paths against this folder (default: the first file's).", valueName: "dir"))
     var projectDirectory: String?
 
-    @Option(name: [.customShort("p"), .customLong("project-name")], help: ArgumentHelp("Project name (default COMPOSE_PROJECT_NAME, else the project folder's name).", valueName: "name"))
+    @Option(name: [.customShort("p"), .customLong("project-name")], help: ArgumentHelp("Project name (default COMPOSE_PROJECT_NAME, else the files' name:, else the project folder's name).", valueName: "name"))
     var projectName: String?
 
     @Flag(name: .customLong("no-engine"), help: "Do not ask the engine (existing volumes, its data root).")
@@ -316,7 +324,7 @@ public struct CheckComposeCommand: ParsableCommand {
                                        projectDirectory: command.projectDirectory, projectName: command.projectName)
             let project = try loader.load(files: files)
             var profiles = Set(command.profile)
-            for p in (env["COMPOSE_PROFILES"] ?? "").split(separator: ",") { profiles.insert(String(p)) }
+            profiles.formUnion(project.environmentProfiles)
             let engine: ContainerRuntime? = command.noEngine ? nil : try? engineRuntime(config)
             let socket = (try? DockerEndpoint.resolve(configuredSocket: config.dockerSocket, environment: env))?.socketPath
                 ?? config.dockerSocket

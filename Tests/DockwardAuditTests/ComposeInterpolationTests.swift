@@ -21,8 +21,26 @@ final class ComposeInterpolationTests: XCTestCase {
             ("${SET-dflt}", "value"),
             ("${UNSET:-}", ""),
             ("${UNSET:-a:b/c}", "a:b/c"),
-            // The default is taken as written, not interpolated again (Compose 1.29).
-            ("${UNSET:-$$SET}", "$$SET"),
+            // Defaults are interpolated in turn, so they nest (Compose v2).
+            ("${UNSET:-$$SET}", "$SET"),
+            ("${UNSET:-${SET}}", "value"),
+            ("${UNSET:-${ALSO_UNSET:-deep}}/x", "deep/x"),
+            ("${UNSET-/srv/${SET}}", "/srv/value"),
+            ("${UNSET:-a}}", "a}"),
+            ("${SET:+alt}", "alt"),
+            ("${EMPTY:+alt}", ""),
+            ("${UNSET:+alt}", ""),
+            ("${SET+alt}", "alt"),
+            ("${EMPTY+alt}", "alt"),
+            ("${UNSET+alt}", ""),
+            // A `$` that starts no variable is kept as written (Compose v2).
+            ("$", "$"),
+            ("a $ b", "a $ b"),
+            ("end$", "end$"),
+            ("$1 $@ $-x $}", "$1 $@ $-x $}"),
+            ("admin:$2a$12$.8xQ3l2H4v/9a0Zx", "admin:$2a$12$.8xQ3l2H4v/9a0Zx"),
+            // ... but one before a letter does: $R9h is a variable.
+            ("dev:$2y$05$R9h/cIPz", "dev:$2y$05/cIPz"),
             ("$$SET", "$SET"),
             ("$${SET}", "${SET}"),
             ("a$$", "a$"),
@@ -42,6 +60,9 @@ final class ComposeInterpolationTests: XCTestCase {
         var unset = Set<String>()
         _ = try ComposeInterpolation.interpolate("$A ${B} ${C:-x} ${D-y} $SET", environment: env, unset: &unset)
         XCTAssertEqual(unset, ["A", "B"])
+        unset = []
+        _ = try ComposeInterpolation.interpolate("$2a$12$abc ${E:+x} ${F+y}", environment: env, unset: &unset)
+        XCTAssertEqual(unset, ["abc"])
     }
 
     func testRequiredAndInvalidForms() {
@@ -49,13 +70,15 @@ final class ComposeInterpolationTests: XCTestCase {
             ("${UNSET:?set UNSET}", .required(variable: "UNSET", message: "set UNSET")),
             ("${EMPTY:?no empty}", .required(variable: "EMPTY", message: "no empty")),
             ("${UNSET?gone}", .required(variable: "UNSET", message: "gone")),
-            ("$", .invalid("$")),
-            ("a $ b", .invalid("a $ b")),
             ("${", .invalid("${")),
             ("${}", .invalid("${}")),
             ("${1A}", .invalid("${1A}")),
-            ("${SET:+alt}", .invalid("${SET:+alt}")),
             ("${SET x}", .invalid("${SET x}")),
+            ("${SET:}", .invalid("${SET:}")),
+            ("${SET:-x", .invalid("${SET:-x")),
+            // A bad form in a default fails even when the default is not used.
+            ("${SET:-${1}}", .invalid("${SET:-${1}}")),
+            ("${UNSET:?${OTHER:-no} value}", .required(variable: "UNSET", message: "no value")),
         ]
         for (input, expected) in failing {
             var unset = Set<String>()
@@ -78,9 +101,35 @@ final class ComposeInterpolationTests: XCTestCase {
         NOEQUALS
         HASH=a#b
         """
-        XCTAssertEqual(ComposeDotEnv.parse(text), [
+        XCTAssertEqual(try ComposeDotEnv.parse(text), [
             "PLAIN": "one", "EXPORTED": "two", "SPACED": "three", "SINGLE": "a $b # c",
             "DOUBLE": "line\nnext \"q\"", "INLINE": "value", "EMPTY": "", "HASH": "a#b",
         ])
+    }
+
+    /// Compose v2 interpolates the `.env` file's own values (not in single
+    /// quotes), from the environment first, then the lines above; a bare
+    /// key takes the environment's value; the environment wins over a line.
+    func testDotEnvInterpolatesAndTheEnvironmentWins() throws {
+        let text = """
+        ROOT=/srv
+        DATA=${ROOT}/data
+        LATER=$ROOT/later # comment
+        QUOTED="${ROOT:-x} \\$ROOT"
+        KEPT='${ROOT}'
+        HASH=admin:$2a$12$.abc
+        FROM_ENV=file
+        USES_ENV=${FROM_ENV}
+        INHERITED
+        YAML: style
+        """
+        let parsed = try ComposeDotEnv.parse(text, environment: ["FROM_ENV": "env", "INHERITED": "in"])
+        XCTAssertEqual(parsed, [
+            "ROOT": "/srv", "DATA": "/srv/data", "LATER": "/srv/later", "QUOTED": "/srv $ROOT", "KEPT": "${ROOT}",
+            "HASH": "admin:$2a$12$.abc", "FROM_ENV": "env", "USES_ENV": "env", "INHERITED": "in", "YAML": "style",
+        ])
+        XCTAssertThrowsError(try ComposeDotEnv.parse("BAD KEY=1\n"))
+        XCTAssertThrowsError(try ComposeDotEnv.parse("A=\"open\n"))
+        XCTAssertThrowsError(try ComposeDotEnv.parse("A=${B:?needed}\n"))
     }
 }

@@ -72,6 +72,8 @@ final class ComposeLoaderTests: XCTestCase {
                 target: /t
               - type: volume
                 target: /anon
+          other:
+            volumes: [ext:/e, extnamed:/n, renamed:/r]
         volumes:
           runvol:
             driver_opts:
@@ -85,8 +87,11 @@ final class ComposeLoaderTests: XCTestCase {
               name: real-ext
           renamed:
             name: fixed
+          unused: {}
         """)
         let project = try load(["a.yml"])
+        // As Compose v2's config, a volume no service mounts is left out.
+        XCTAssertNil(project.volumes["unused"])
         let v = try XCTUnwrap(project.service("web")).volumes
         XCTAssertEqual(v.map(\.type), [.bind, .volume, .tmpfs, .volume])
         XCTAssertEqual(v[0].source, dir + "/sub")
@@ -225,6 +230,22 @@ final class ComposeLoaderTests: XCTestCase {
         XCTAssertEqual(q.service("web")?.volumes.first?.source, dir + "/a")
     }
 
+    /// Compose v2 cleans a mount's target (`/data/` is `/data`), so an
+    /// override file written either way replaces the mount.
+    func testTargetsAreCleanedAndMergedSo() throws {
+        _ = try write("base.yml", "services:\n  web:\n    image: one\n    volumes: [\"/srv:/data/\", \"/x:/p/../q//r/\"]\n")
+        _ = try write("over.yml", """
+        services:
+          web:
+            volumes:
+              - type: bind
+                source: /var/run/docker.sock
+                target: /data/./
+        """)
+        let web = try XCTUnwrap(try load(["base.yml", "over.yml"]).service("web"))
+        XCTAssertEqual(web.volumes.map { "\($0.source ?? "-") \($0.target)" }, ["/var/run/docker.sock /data", "/x /q/r"])
+    }
+
     func testOverrideFilePathsResolveAgainstTheProjectFolder() throws {
         _ = try write("base.yml", "services:\n  web:\n    image: one\n")
         _ = try write("sub/over.yml", "services:\n  web:\n    volumes: [./x:/x]\n")
@@ -269,6 +290,23 @@ final class ComposeLoaderTests: XCTestCase {
         XCTAssertEqual(ops.location.line, 8)
     }
 
+    /// Compose v2 resolves extends in each file before the files are
+    /// merged: an override file's change to a service does not reach the
+    /// service that extends it in the first file.
+    func testExtendsIsResolvedInEachFileBeforeTheMerge() throws {
+        _ = try write("base.yml", """
+        services:
+          tool: {image: t, cap_add: [CHOWN]}
+          tool-debug: {extends: tool, pid: host}
+        """)
+        _ = try write("over.yml", "services:\n  tool:\n    cap_add: [NET_RAW]\n    privileged: true\n")
+        let p = try load(["base.yml", "over.yml"])
+        XCTAssertEqual(p.service("tool")?.capAdd.map(\.value), ["CHOWN", "NET_RAW"])
+        XCTAssertEqual(p.service("tool-debug")?.capAdd.map(\.value), ["CHOWN"])
+        XCTAssertNil(p.service("tool-debug")?.privileged)
+        XCTAssertEqual(p.service("tool-debug")?.pid?.value, "host")
+    }
+
     func testCircularExtendsIsRefused() throws {
         _ = try write("a.yml", "services:\n  a:\n    extends: b\n  b:\n    extends: a\n")
         XCTAssertThrowsError(try load(["a.yml"])) { XCTAssertTrue("\($0)".contains("circular extends"), "\($0)") }
@@ -287,12 +325,131 @@ final class ComposeLoaderTests: XCTestCase {
         XCTAssertEqual(p.services.filter { $0.isActive(profiles: ["debug"]) }.map(\.name), ["always", "debug", "both"])
     }
 
+    /// COMPOSE_PROFILES from the environment, else the project's .env.
+    func testComposeProfilesFromEnvironmentOrDotEnv() throws {
+        _ = try write("a.yml", "services:\n  web: {image: a, profiles: [debug]}\n")
+        XCTAssertEqual(try load(["a.yml"]).environmentProfiles, [])
+        _ = try write(".env", "COMPOSE_PROFILES=debug, ops\n")
+        XCTAssertEqual(try load(["a.yml"]).environmentProfiles, ["debug", "ops"])
+        XCTAssertEqual(try load(["a.yml"], env: ["COMPOSE_PROFILES": "tools"]).environmentProfiles, ["tools"])
+    }
+
     func testProjectName() throws {
         _ = try write("a.yml", "services:\n  web: {image: a}\n")
-        XCTAssertEqual(try ComposeLoader(environment: ["COMPOSE_PROJECT_NAME": "My.App"], currentDirectory: dir)
-            .load(files: ["a.yml"]).name, "myapp")
+        // -p and COMPOSE_PROJECT_NAME must be valid names already (Compose v2 refuses others).
+        XCTAssertThrowsError(try ComposeLoader(environment: ["COMPOSE_PROJECT_NAME": "My.App"], currentDirectory: dir)
+            .load(files: ["a.yml"])) { XCTAssertTrue("\($0)".contains("invalid project name"), "\($0)") }
+        XCTAssertEqual(try ComposeLoader(environment: ["COMPOSE_PROJECT_NAME": "my-app"], currentDirectory: dir)
+            .load(files: ["a.yml"]).name, "my-app")
         XCTAssertEqual(try ComposeLoader(environment: [:], projectName: "given", currentDirectory: dir)
             .load(files: ["a.yml"]).name, "given")
+        // The folder's name is made one.
+        let folderName = ComposeLoader.normalizeProjectName((dir as NSString).lastPathComponent)
+        XCTAssertEqual(try load(["a.yml"]).name, folderName)
+    }
+
+    /// Compose v2: top-level `name:` (made a valid name), under -p and
+    /// COMPOSE_PROJECT_NAME (also from .env); every value may use
+    /// ${COMPOSE_PROJECT_NAME}.
+    func testNameKeyAndComposeProjectNameInValues() throws {
+        _ = try write("a.yml", """
+        name: ${STACK:-My_Stack}
+        services:
+          web:
+            image: a
+            volumes: ["/srv/${COMPOSE_PROJECT_NAME}:/data", "cache:/cache"]
+        volumes:
+          cache: {}
+        """)
+        let p = try load(["a.yml"])
+        XCTAssertEqual(p.name, "my_stack")
+        XCTAssertEqual(p.service("web")?.volumes.first?.source, "/srv/my_stack")
+        XCTAssertEqual(p.volumes["cache"]?.engineName, "my_stack_cache")
+        _ = try write(".env", "COMPOSE_PROJECT_NAME=from-env\n")
+        let q = try load(["a.yml"])
+        XCTAssertEqual(q.name, "from-env")
+        XCTAssertEqual(q.service("web")?.volumes.first?.source, "/srv/from-env")
+        XCTAssertEqual(try ComposeLoader(environment: [:], projectName: "cli", currentDirectory: dir).load(files: ["a.yml"]).name, "cli")
+    }
+
+    /// A bcrypt hash in a label: Compose 1.29 refused the file, Compose v2
+    /// keeps a `$` that cannot start a variable as written.
+    func testBcryptLabelIsReadAsWritten() throws {
+        _ = try write("a.yml", """
+        services:
+          proxy:
+            image: traefik
+            labels:
+              - "traefik.http.middlewares.auth.basicauth.users=admin:$2a$12$.8xQ3l2H4v/9a0ZxwS8gQO"
+            volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"]
+        """)
+        let proxy = try XCTUnwrap(try load(["a.yml"]).service("proxy"))
+        XCTAssertEqual(proxy.labels["traefik.http.middlewares.auth.basicauth.users"], "admin:$2a$12$.8xQ3l2H4v/9a0ZxwS8gQO")
+        XCTAssertEqual(proxy.volumes.first?.readOnly, true)
+    }
+
+    /// include: another project, read in its own folder, with its own .env
+    /// under the including project's variables.
+    func testInclude() throws {
+        try FileManager.default.createDirectory(atPath: dir + "/sub/inner", withIntermediateDirectories: true)
+        _ = try write("sub/compose.yml", """
+        services:
+          agent:
+            image: agent
+            volumes: ["${SOCK_DIR}/docker.sock:/s:ro", "./conf:/conf", "${SHARED}:/shared"]
+        """)
+        _ = try write("sub/.env", "SOCK_DIR=/run\nSHARED=from-include\n")
+        _ = try write(".env", "SHARED=/from-parent\n")
+        _ = try write("a.yml", """
+        include:
+          - sub/compose.yml
+          - path: [sub/inner/one.yml]
+            env_file: sub/inner/vars.env
+        services:
+          app: {image: app}
+        """)
+        _ = try write("sub/inner/one.yml", "services:\n  one:\n    image: one\n    pid: ${PID_MODE}\n")
+        _ = try write("sub/inner/vars.env", "PID_MODE=host\n")
+        let p = try load(["a.yml"])
+        XCTAssertEqual(p.services.map(\.name), ["app", "agent", "one"])
+        XCTAssertEqual(p.service("agent")?.volumes.map { $0.source ?? "-" }, ["/run/docker.sock", dir + "/sub/conf", "/from-parent"])
+        XCTAssertEqual(p.service("one")?.pid?.value, "host")
+        _ = try write("b.yml", "include: [sub/compose.yml]\nservices:\n  agent: {image: mine}\n")
+        XCTAssertThrowsError(try load(["b.yml"])) { XCTAssertTrue("\($0)".contains("conflicts"), "\($0)") }
+    }
+
+    /// Compose v2 extends a service that has volumes_from (1.29 refused it),
+    /// reads devices in long syntax, and YAML merge keys.
+    func testExtendsWithVolumesFromLongDevicesAndMergeKeys() throws {
+        _ = try write("a.yml", """
+        x-base: &base
+          image: base
+          pids_limit: 64
+          volumes: [/etc/localtime:/etc/localtime:ro]
+        services:
+          holder: {image: h, volumes: ["/var/run/docker.sock:/var/run/docker.sock"]}
+          borrower: {image: b, volumes_from: ["holder:ro"]}
+          child: {extends: borrower, pid: host}
+          gpu:
+            <<: *base
+            volumes: [/dev/shm:/dev/shm]
+            devices:
+              - source: /dev/dri
+                target: /dev/dri
+              - source: /dev/nvidia0
+                target: /dev/nv
+                permissions: r
+        """)
+        let p = try load(["a.yml"])
+        let child = try XCTUnwrap(p.service("child"))
+        XCTAssertEqual(child.volumesFrom.map(\.written), ["holder:ro"])
+        let gpu = try XCTUnwrap(p.service("gpu"))
+        XCTAssertEqual(gpu.image, "base")
+        XCTAssertEqual(gpu.pidsLimit?.value, 64)
+        // The service's own volumes replace the merged ones.
+        XCTAssertEqual(gpu.volumes.map(\.target), ["/dev/shm"])
+        XCTAssertEqual(gpu.devices.map { "\($0.hostPath):\($0.containerPath):\($0.permissions)" },
+                       ["/dev/dri:/dev/dri:rwm", "/dev/nvidia0:/dev/nv:r"])
     }
 
     func testBadFilesSayWhere() throws {

@@ -103,12 +103,19 @@ public enum ComposeCorpus {
         return env
     }
 
-    /// `docker-compose`, found on PATH.
-    public static var dockerCompose: String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let path = "\(dir)/docker-compose"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
+    /// Debian 13's docker-compose (Compose v2, the Go one), which
+    /// scripts/test-services.sh start unpacks into the test cache:
+    /// `DOCKWARD_TEST_COMPOSE`, else its place under `DOCKWARD_TEST_CACHE`
+    /// (/var/cache/dockward-test). Debian 12's own docker-compose is 1.29,
+    /// which reads files differently, so PATH is not searched.
+    public static var composeV2: String? {
+        let env = ProcessInfo.processInfo.environment
+        let cache = env["DOCKWARD_TEST_CACHE"] ?? "/var/cache/dockward-test"
+        let path = env["DOCKWARD_TEST_COMPOSE"] ?? "\(cache)/compose-v2/usr/libexec/docker/cli-plugins/docker-compose"
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
+
+    /// Why ``composeV2`` is nil, for a skip or a failure.
+    public static let composeV2Missing = "Compose v2 (Debian 13's docker-compose) is not in the test cache "
+        + "(scripts/test-services.sh start fetches it into /var/cache/dockward-test/compose-v2)"
 }

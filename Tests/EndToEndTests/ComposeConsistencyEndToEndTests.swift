@@ -3,12 +3,12 @@ import Foundation
 import XCTest
 
 /// The three views of one deployment agree: every deployable case of the
-/// Compose corpus is brought up on the private engine with Debian's
-/// docker-compose, then the daemon's journal entries, `dockward audit
+/// Compose corpus is brought up on the private engine with Compose v2
+/// (Debian 13's docker-compose), then the daemon's journal entries, `dockward audit
 /// --json` and `dockward check-compose --json` on the same files must name
 /// the same services and kinds. Kinds that need a running history
 /// (pids-high, pids-forecast, pids-exhausted) are not compared. In CI a
-/// missing engine, journald or docker-compose fails the test.
+/// missing engine, journald or Compose v2 fails the test.
 final class ComposeConsistencyEndToEndTests: XCTestCase {
     /// What check-compose can know before deploy.
     static let comparedKinds: Set<String> = [
@@ -25,9 +25,7 @@ final class ComposeConsistencyEndToEndTests: XCTestCase {
 
     func testDaemonAuditAndCheckComposeNameTheSameServicesAndKinds() throws {
         try E2E.requireServices()
-        guard let compose = ComposeCorpus.dockerCompose else {
-            try TestEnvironment.skipOrFailInCI("docker-compose is not installed (scripts/test-services.sh start installs it)")
-        }
+        guard let compose = ComposeCorpus.composeV2 else { try TestEnvironment.skipOrFailInCI(ComposeCorpus.composeV2Missing) }
         guard let block = E2E.firstBlockDevice() else {
             try TestEnvironment.skipOrFailInCI("no block device in /dev for the devices case")
         }

@@ -12,6 +12,9 @@ public struct ComposeProject: Equatable, Sendable {
     public var volumes: [String: ComposeVolume]
     /// Variables referenced but set nowhere (Compose's blank-string warning).
     public var unsetVariables: [String]
+    /// `COMPOSE_PROFILES` from the environment, else the project's `.env`
+    /// (Compose v2 reads it there too).
+    public var environmentProfiles: [String] = []
 
     public func service(_ name: String) -> ComposeService? { services.first { $0.name == name } }
 }
@@ -88,12 +91,32 @@ public struct ComposeVolumesFrom: Equatable, Sendable {
     public var source: Source
     public var readOnly: Bool
     public var location: SourceLocation
+
+    /// The entry as merges compare it, where it was written aside.
+    var written: String {
+        switch source {
+        case .service(let name): "\(name):\(readOnly ? "ro" : "rw")"
+        case .container(let name): "container:\(name):\(readOnly ? "ro" : "rw")"
+        }
+    }
 }
 
 public struct ComposeExtends: Equatable, Sendable {
     public var service: String
     /// Absolute; nil: the same file.
     public var file: String?
+    public var location: SourceLocation
+}
+
+/// A top-level `include:` entry: another project whose services and
+/// volumes join this one.
+public struct ComposeInclude: Equatable, Sendable {
+    /// Absolute, merged in order.
+    public var paths: [String]
+    /// Absolute; nil: the first path's folder.
+    public var projectDirectory: String?
+    /// Absolute; nil: `.env` of the project folder, if there is one.
+    public var envFiles: [String]?
     public var location: SourceLocation
 }
 
