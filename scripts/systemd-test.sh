@@ -61,27 +61,12 @@ install_tools() {
     fi
 }
 
-# The first Debian (not security) mirror in the machine's apt sources:
-# deb822 files first, then the one-line format.
-apt_mirror() {
-    local uri
-    uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
-        /^URIs:/ { uris = $2 }
-        /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) ok = 1 }
-        /^[[:space:]]*$/ { if (ok && uris != "") { print uris; exit } ok = 0; uris = "" }
-        END { if (ok && uris != "") print uris }' | head -n1)
-    if [ -z "$uri" ]; then
-        uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-            | awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' | head -n1)
-    fi
-    [ -n "$uri" ] || die "no Debian mirror in /etc/apt/sources.list{,.d/}"
-    echo "$uri"
-}
+. "$(dirname "$0")/apt-mirror.sh"
 
 # Prints the path of the cached root tree, building it when missing.
 cached_root() {
     local mirror arch key dir
-    mirror=$(apt_mirror)
+    mirror=$(apt_mirror) || exit 1
     arch=$(dpkg --print-architecture)
     key=$(printf '%s\n' "suite=$SUITE" "variant=minbase" "include=$INCLUDE" "mirror=$mirror" "arch=$arch" \
         | sha256sum | cut -c1-16)

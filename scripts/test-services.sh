@@ -155,22 +155,7 @@ stop_all() {
     rm -f "$STATE_DIR/docker.pid"
 }
 
-# The first Debian (not security) mirror in the machine's apt sources:
-# deb822 files first, then the one-line format.
-apt_mirror() {
-    local uri
-    uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
-        /^URIs:/ { uris = $2 }
-        /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) ok = 1 }
-        /^[[:space:]]*$/ { if (ok && uris != "") { print uris; exit } ok = 0; uris = "" }
-        END { if (ok && uris != "") print uris }' | head -n1)
-    if [ -z "$uri" ]; then
-        uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-            | awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' | head -n1)
-    fi
-    [ -n "$uri" ] || { log "no Debian mirror in /etc/apt/sources.list{,.d/}"; exit 1; }
-    echo "$uri"
-}
+. "$(dirname "$0")/apt-mirror.sh"
 
 # A real Compose v2 implementation, Debian 13's docker-compose (the Go one,
 # a static binary that runs on Debian 12): check-compose is compared with
@@ -183,7 +168,7 @@ COMPOSE_V2="$COMPOSE_V2_DIR/usr/libexec/docker/cli-plugins/docker-compose"
 fetch_compose_v2() {
     if [ -x "$COMPOSE_V2" ] && "$COMPOSE_V2" version >/dev/null 2>&1; then return; fi
     local mirror tmp filename sha
-    mirror=$(apt_mirror)
+    mirror=$(apt_mirror) || exit 1
     tmp=$(mktemp -d)
     log "fetching Debian 13's docker-compose from $mirror into $COMPOSE_V2_DIR (once; cached)"
     curl -sSf -o "$tmp/InRelease" "$mirror/dists/trixie/InRelease"
