@@ -23,14 +23,14 @@ final class SystemdTestScriptTests: XCTestCase {
     }
 
     func testNoMirrorHostIsWrittenIntoTheScripts() throws {
-        for path in ["scripts/systemd-test.sh", "scripts/systemd-test-guest.sh"] {
+        for path in ["scripts/systemd-test.sh", "scripts/systemd-test-guest.sh", "scripts/apt-mirror.sh"] {
             let script = try text(path)
             // Loopback (the guest's own Alertmanager) is no mirror.
             XCTAssertNil(script.range(of: #"https?://(?!127\.0\.0\.1[:/])"#, options: .regularExpression), "\(path) names a URL")
             XCTAssertFalse(script.contains("debian.org"), "\(path) names a mirror")
         }
-        let host = try text("scripts/systemd-test.sh")
-        XCTAssertTrue(host.contains("/etc/apt/sources.list.d/*.sources"), "the mirror comes from apt's sources")
+        XCTAssertTrue(try text("scripts/systemd-test.sh").contains(#". "$(dirname "$0")/apt-mirror.sh""#))
+        XCTAssertTrue(try text("scripts/apt-mirror.sh").contains("/etc/apt/sources.list.d/*.sources"), "the mirror comes from apt's sources")
     }
 
     func testScriptsParseAndTheGuestRunsEveryCheck() throws {
