@@ -79,14 +79,18 @@ public final class DockerEngineClient: Sendable {
         return version
     }
 
-    /// `/version`'s MinAPIVersion; nil when the engine does not say (engines
-    /// before API 1.25, Podman's compat API) or the answer does not parse:
-    /// the requests that follow then say what the engine thinks.
+    /// `/version`'s MinAPIVersion; nil when the engine does not say or the
+    /// answer does not parse: the requests that follow then say what the
+    /// engine thinks.
     private func oldestAccepted() async throws -> APIVersion? {
         let request = EngineRequest.version
         let response = try await send(request, apiVersion: "", using: client)
-        guard (200..<300).contains(response.status.code),
-              let body = try? await collect(response, maxBytes: 1 << 20, request: request.path(apiVersion: "")),
+        guard (200..<300).contains(response.status.code) else {
+            // Read and dropped, so the connection is reused.
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            return nil
+        }
+        guard let body = try? await collect(response, maxBytes: 1 << 20, request: request.path(apiVersion: "")),
               let wire = try? decode(body, request: request.path(apiVersion: "")) as WireVersion,
               let text = wire.MinAPIVersion else { return nil }
         return APIVersion(text)
