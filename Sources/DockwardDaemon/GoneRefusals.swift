@@ -4,10 +4,12 @@ import DockwardCore
 /// died of it): refusals found with the cgroup already gone, waiting
 /// briefly for the engine to name them (so the entry says
 /// `CONTAINER_NAME=web`; those whose name does not come within the deadline
-/// go out by id alone); and containers that went while their exhausted
-/// episode was open, remembered for a while, since the kernel's line for
-/// that refusal can reach dockward after the cgroup went (through the
-/// journal, seconds late) and is then said already.
+/// go out by id alone); and containers whose refusal was said and that are
+/// gone (they went while their exhausted episode was open, or their refusal
+/// was first found with the cgroup gone), remembered for a while, since
+/// another word of that refusal can reach dockward after the cgroup went
+/// (the kernel's line through the journal, seconds late; a line for another
+/// cgroup of the container) and is then said already.
 struct GoneRefusals {
     /// How long a container reported exhausted is remembered once gone.
     static let reportedMemory = Interval.minutes(5)
@@ -19,20 +21,20 @@ struct GoneRefusals {
     }
 
     private var waiting: [ContainerID: Waiting] = [:]
-    /// When each went, its exhausted episode open.
-    private var reportedBeforeGone: [ContainerID: Int64] = [:]
+    /// When each went (or was found gone), its refusal said.
+    private var reportedAndGone: [ContainerID: Int64] = [:]
 
-    /// `id` went at `now` with its pids-exhausted episode open.
-    mutating func wentAfterReport(_ id: ContainerID, at now: Int64) { reportedBeforeGone[id] = now }
+    /// `id`'s refusal is said and its cgroup is gone at `now`.
+    mutating func reportedAndGone(_ id: ContainerID, at now: Int64) { reportedAndGone[id] = now }
 
-    /// Whether `id`'s refusal was said while it ran (and it went since).
-    func wasReportedBeforeGone(_ id: ContainerID) -> Bool { reportedBeforeGone[id] != nil }
+    /// Whether `id`'s refusal was said already (and it is gone).
+    func wasReported(_ id: ContainerID) -> Bool { reportedAndGone[id] != nil }
 
     /// Forgets those gone longer than `reportedMemory` before `now`.
     mutating func forgetOldReports(at now: Int64) {
-        guard !reportedBeforeGone.isEmpty else { return }
+        guard !reportedAndGone.isEmpty else { return }
         let oldest = now - Self.reportedMemory.nanoseconds
-        reportedBeforeGone = reportedBeforeGone.filter { $0.value > oldest }
+        reportedAndGone = reportedAndGone.filter { $0.value > oldest }
     }
 
     mutating func hold(_ id: ContainerID, _ refusal: Waiting) { waiting[id] = refusal }

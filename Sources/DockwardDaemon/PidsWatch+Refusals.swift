@@ -52,8 +52,8 @@ extension PidsWatch {
         }
         if cgroups[id] == nil, let containerPath { adopt(id, directory: discovery.directory(of: containerPath), now: now) }
         guard let watched = cgroups[id] else {
-            if goneRefusals.wasReportedBeforeGone(id) {
-                logger.debug("the kernel's refusal in container \(id.short), whose cgroup is gone, was reported while it ran")
+            if goneRefusals.wasReported(id) {
+                logger.debug("the refusal in container \(id.short), whose cgroup is gone, was reported already")
             } else {
                 refusedWithoutCgroup(id, lastKnown: nil)
             }
@@ -134,6 +134,7 @@ extension PidsWatch {
     /// The container refused forks and its cgroup is already gone (it died of
     /// it): the entry says so with what is known, its name from the engine.
     func refusedWithoutCgroup(_ id: ContainerID, lastKnown watched: WatchedContainer?) {
+        goneRefusals.reportedAndGone(id, at: clock())
         let last = watched?.lastSample
         let finding = PidsFinding(kind: .pidsExhausted, current: last?.current ?? 0,
                                   limit: last.flatMap { $0.isUnlimited ? nil : $0.limit },

@@ -105,7 +105,7 @@ final class PidsWatch {
         }
         cgroups.onRemoved = { [weak self] watched in
             guard let self, watched.detector.openEpisodes.exhausted else { return }
-            goneRefusals.wentAfterReport(watched.cgroup.id, at: clock())
+            goneRefusals.reportedAndGone(watched.cgroup.id, at: clock())
         }
     }
 

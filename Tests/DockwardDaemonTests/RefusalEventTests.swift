@@ -112,6 +112,33 @@ final class RefusalEventTests: XCTestCase {
         }
     }
 
+    /// The first word of the refusal came with the cgroup already gone (the
+    /// entry says CGROUP_GONE=1 and the limit last read); a second word of
+    /// it (the kernel's line for another cgroup of the container, or read
+    /// late through the journal) is no second entry. Seen in a guest: two
+    /// entries for one Podman container that died at its limit.
+    func testARefusalFirstSaidWithItsCgroupGoneIsOneEntry() throws {
+        let id = IDs.make(31)
+        let marker = IDs.make(71)
+        engine.add(details(marker, name: "marker"))
+        try host.setPids(marker, current: 3, max: 30)
+        let d = try watching(id, name: "dies", current: 3, max: 30)
+        d.waitForNames([marker])
+        try host.removeCgroup(id)
+        refusal(id)
+        d.waitUntil("the entry, its cgroup gone") { !d.writer.entries(.pidsExhausted, for: id).isEmpty }
+        refusal(id, sequence: 1001)
+        try host.setPids(marker, current: 30, max: 30, refused: 1)
+        refusal(marker, sequence: 1002)
+        d.waitUntil("the line after it read") { !d.writer.entries(.pidsExhausted, for: marker).isEmpty }
+        d.tick(advancing: .seconds(3))
+        d.tick()
+        let entries = d.writer.entries(.pidsExhausted, for: id)
+        XCTAssertEqual(entries.count, 1)
+        XCTAssertEqual(field(entries.first, "CGROUP_GONE"), "1")
+        XCTAssertEqual(field(entries.first, "PIDS_MAX"), "30")
+    }
+
     /// Gone before dockward ever saw its cgroup or its name: the engine's
     /// record still names it.
     func testContainerGoneBeforeItWasEverSeenIsNamedByTheEngine() throws {
