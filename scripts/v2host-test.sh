@@ -237,6 +237,7 @@ DEB=$(readlink -f "$1")
 START=$(date +%s)
 ID=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 WORK=/var/tmp/dockward-v2host-$ID
+mkdir -p "$WORK"
 trap 'rm -rf "$WORK"' EXIT
 
 # prepare_guest TREE GUEST: a copy of the tree with the package, the checks
@@ -302,7 +303,9 @@ for guest in $GUESTS; do
         continue
     fi
     prepare_guest "$tree/root" "$GUEST"
-    if ! read -r release vmlinuz initrd package version < <(kernel_files "$GUEST"); then
+    # The kernel and initrd straight from the cached tree (the copy goes
+    # once it is in the image).
+    if ! read -r release vmlinuz initrd package version < <(kernel_files "$tree/root"); then
         line="[$guest] FAIL boot: no vmlinuz-$KERNEL* in the tree"
         echo "$line"; failures+=("$line")
         summaries+=("v2host ($guest): 0 passed, 1 failed ($(( $(date +%s) - gstart )) s)")
