@@ -246,7 +246,9 @@ latency=$(( ${t:-0} - $(started_usec "$id") ))
 # One poll interval (1 s), the settle time an unlimited container is given
 # before it is said (1 s), and a second.
 [ "$seen" = 0 ] && [ "$latency" -le 3000000 ]
-verdict custom-parent-unlimited $? "$(scope_of "$id" | sed "s|^$CG||"): $(entries DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id") pids-unlimited entry$([ -n "$t" ] && echo ", $(ms "$latency") ms after the engine's StartedAt (poll_interval 1s)"), PIDS_MAX=$(field PIDS_MAX DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id") PIDS_MAX_SOURCE=$(field PIDS_MAX_SOURCE DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id")"
+# How long after docker run returned, too: engines differ in when they
+# date StartedAt.
+verdict custom-parent-unlimited $? "$(scope_of "$id" | sed "s|^$CG||"): $(entries DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id") pids-unlimited entry$([ -n "$t" ] && echo ", $(ms "$latency") ms after the engine's StartedAt, $(ms $(( t - $(ran_at v2-parent-unlimited) ))) ms after docker run returned (poll_interval 1s)"), PIDS_MAX=$(field PIDS_MAX DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id") PIDS_MAX_SOURCE=$(field PIDS_MAX_SOURCE DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id")"
 mark custom-parent
 
 # --- 10. the processes in a sub-cgroup of the scope --------------------------------
