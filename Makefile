@@ -56,16 +56,22 @@ test: deps test-services
 test-systemd: deps test-services deb
 	scripts/systemd-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
 
-# The package on a real cgroup v2 host: Debian 12 booted under QEMU (software
-# emulation) once with its 6.1 kernel and once with 6.12 from
-# bookworm-security (root tree cached in /var/cache/dockward-test); in each,
-# a first install next to the guest's own docker.io (systemd cgroup driver),
-# then refusals seen from the kernel's word, socket mounts, inherited and
-# updated limits, a forecast, a container dying at its limit, a quiet
-# restart, dockward alerts, a slice's limit, a sub-cgroup and a custom
-# parent. scripts/v2host-test.sh says what each check printed.
+# The package on real cgroup v2 hosts, booted under QEMU (software emulation)
+# one after the other: Debian 12 with its 6.1 kernel, and Debian 13
+# "trixie" (kernel 6.12, systemd 257, Docker 26, Podman 5.4); root trees
+# cached in /var/cache/dockward-test. In each, a first install next to the
+# guest's own docker.io (systemd cgroup driver), then refusals seen from the
+# kernel's word, socket mounts, inherited and updated limits, a forecast, a
+# container dying at its limit, a quiet restart, dockward alerts, a slice's
+# limit, a sub-cgroup and a custom parent, then the same against the guest's
+# Podman. scripts/v2host-test.sh says what each check printed.
+# V2HOST_GUESTS picks the guests: "debian12 trixie" by default; forky (Debian
+# testing, which moves every day) on demand only, e.g.
+#   make test-v2host V2HOST_GUESTS="debian12 trixie forky"
+#   make test-v2host V2HOST_GUESTS=forky
+V2HOST_GUESTS ?= debian12 trixie
 test-v2host: deps deb
-	scripts/v2host-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
+	DOCKWARD_V2HOST_GUESTS="$(V2HOST_GUESTS)" scripts/v2host-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
 
 # Minutes of container churn (socket mounts, fork bombs) against the real
 # engine: every alert reported once, descriptors and memory back to baseline.
