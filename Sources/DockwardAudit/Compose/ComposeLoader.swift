@@ -282,18 +282,6 @@ public struct ComposeLoader {
 
     /// One file's services, volumes and includes; pure but for the context
     /// (the environment, the unset names).
-    static func parse(text: String, display: String, workingDirectory: String,
-                      context: inout Context) throws(ComposeError) -> ParsedFile {
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch {
-            throw ComposeError(file: display, line: Self.line(of: error), message: "not valid YAML: \(error)")
-        }
-        guard let root else {
-            throw ComposeError(file: display, line: 1, message: "a Compose file is a mapping (services:, volumes:, ...)")
-        }
-        return try parse(root: root, display: display, workingDirectory: workingDirectory, context: &context)
-    }
-
     static func parse(root: Node, display: String, workingDirectory: String,
                       context: inout Context) throws(ComposeError) -> ParsedFile {
         guard let top = root.mapping else {
