@@ -107,11 +107,10 @@ public enum HostControlAnalysis {
         for mount in mounts {
             let (_, resolved) = SocketExposureAnalysis.canonical(mount.source, on: host)
             let identity = host.identity(resolved)
-            let isSocket = host.isSocket(resolved)
             for state in states {
                 let above = resolved == state.resolved || SocketExposureAnalysis.isAncestor(resolved, of: state.resolved)
-                let inside = !isSocket && SocketExposureAnalysis.isAncestor(state.resolved, of: resolved)
-                    && !isVolumeData(resolved, dataRoot: state.resolved)
+                let inside = SocketExposureAnalysis.isAncestor(state.resolved, of: resolved)
+                    && !isVolumeData(resolved, dataRoot: state.resolved) && !host.isSocket(resolved)
                 if above || inside || (identity != nil && identity == state.identity) {
                     return .engineState(statePath: state.path, mount: mount)
                 }
