@@ -247,14 +247,14 @@ latency=$(( ${t:-0} - $(started_usec "$id") ))
 # too: engines differ in when they date StartedAt (Docker 28 dates it
 # seconds before docker run returns under emulation; 20 and 26 at about
 # the same time), and dockward learns the parent from the create's inspect.
-events=$(docker events --since "$T0" --until "$(date +%s)" --filter container="$id" --filter type=container \
-    --format '{{.Action}} {{.TimeNano}}' 2>/dev/null | awk -v t="${t:-0}" '$1 == "create" || $1 == "start" { printf "%s%s %d ms", sep, $1, (t * 1000 - $2) / 1000000; sep = ", " }')
+lifecycle=$(docker events --since "$T0" --until "$(date +%s)" --filter container="$id" --filter type=container \
+    --format '{{.Action}} {{.TimeNano}}' 2>/dev/null)
+events=$(echo "$lifecycle" | awk -v t="${t:-0}" '$1 == "create" || $1 == "start" { printf "%s%s %d ms", sep, $1, (t * 1000 - $2) / 1000000; sep = ", " }')
 # Counted from the engine's start event (StartedAt when there is none): the
 # moment the engine says the container runs, whatever it dates StartedAt.
 # One poll interval (1 s), the settle time an unlimited container is given
 # before it is said (1 s), and a second.
-start_usec=$(docker events --since "$T0" --until "$(date +%s)" --filter container="$id" --filter type=container \
-    --format '{{.Action}} {{.TimeNano}}' 2>/dev/null | sed -n 's/^start \([0-9]*\)[0-9][0-9][0-9]$/\1/p' | head -n1)
+start_usec=$(echo "$lifecycle" | sed -n 's/^start \([0-9]*\)[0-9][0-9][0-9]$/\1/p' | head -n1)
 since_start=$(( ${t:-0} - ${start_usec:-$(started_usec "$id")} ))
 [ "$seen" = 0 ] && [ "$since_start" -le 3000000 ]
 verdict custom-parent-unlimited $? "$(scope_of "$id" | sed "s|^$CG||"): $(entries DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id") pids-unlimited entry$([ -n "$t" ] && echo ", $(ms "$latency") ms after the engine's StartedAt, $(ms $(( t - $(ran_at v2-parent-unlimited) ))) ms after docker run returned, after the engine's events: ${events:-none} (poll_interval 1s)"), PIDS_MAX=$(field PIDS_MAX DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id") PIDS_MAX_SOURCE=$(field PIDS_MAX_SOURCE DOCKWARD_ALERT=pids-unlimited CONTAINER_ID_FULL="$id")"
