@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services test-systemd test-v2host deps clean bench soak deb fuzz golden
+.PHONY: all build release run test test-services test-systemd test-v2host deps clean bench soak deb fuzz golden protos
 
 all: build
 
@@ -97,6 +97,12 @@ DEB_DIR ?= .build/deb
 deb: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product dockward
 	scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(DEB_DIR)
+
+# Regenerates Sources/DockwardContainerd/Generated from Protos/containerd
+# (containerd's API, trimmed to what dockward reads); needs protoc
+# (Debian's protobuf-compiler). The output is committed: builds never run it.
+protos:
+	scripts/generate-protos.sh
 
 # Rewrites the golden files from the code; review their diff like code:
 # Tests/PackagingTests/Golden (every entry kind, a /metrics scrape),

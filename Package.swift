@@ -20,6 +20,12 @@ let package = Package(
         // Alertmanager push's TLS settings (trust roots, client certificate).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // containerd's API: gRPC over its Unix socket, protobuf messages
+        // (Sources/DockwardContainerd/Generated, from Protos/ by `make protos`).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -69,9 +75,22 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // containerd's API over its Unix socket (gRPC), read-only: the event
+        // service, containers with their OCI specs, tasks, namespaces.
+        .target(
+            name: "DockwardContainerd",
+            dependencies: [
+                "DockwardCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The engines dockward knows: each engine module (its runtime and its
         // cgroup names), registered with one line.
-        .target(name: "DockwardEngines", dependencies: ["DockwardCore", "DockwardDocker"]),
+        .target(name: "DockwardEngines", dependencies: ["DockwardCore", "DockwardDocker", "DockwardContainerd"]),
         // journald sink and log handler through libsystemd.
         .target(
             name: "DockwardJournal",
@@ -147,6 +166,18 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "DockwardDockerTests", dependencies: ["DockwardDocker", "DockwardTestSupport"]),
+        // The containerd module against a scripted containerd: the same
+        // generated services served over a Unix socket in the test.
+        .testTarget(
+            name: "DockwardContainerdTests",
+            dependencies: [
+                "DockwardContainerd", "DockwardCore", "DockwardTestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // The wiring, in-process: a fake engine behind `EngineAPI`, fixture
         // cgroup trees and a recording outlet. No root, no engine, no journald.
         .testTarget(

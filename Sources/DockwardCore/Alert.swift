@@ -120,6 +120,7 @@ public struct JournalEntry: Equatable, Sendable {
             if let m = c.metadata {
                 out.append(("CONTAINER_NAME", m.name))
                 out.append(("IMAGE_NAME", m.image))
+                if let pod = m.pod { out.append(contentsOf: pod.journalFields) }
             }
             if let p = c.cgroupPath { out.append(("CGROUP_PATH", p)) }
         }

@@ -158,6 +158,8 @@ public struct DockwardConfig: Equatable, Sendable {
     /// override applied in file order (later rules win).
     public func policy(for metadata: ContainerMetadata?) -> PidsPolicy {
         var p = pids
+        // A pod's sandbox (pause container) holds no workload: never judged.
+        if metadata?.isSandbox == true { p.ignore = true }
         for rule in overrides where rule.match.matches(metadata) {
             if let v = rule.warnRatio { p.warnRatio = v }
             if let v = rule.criticalRatio { p.criticalRatio = v }

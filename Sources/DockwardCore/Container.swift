@@ -78,15 +78,70 @@ public struct ContainerID: Hashable, Sendable, Comparable, CustomStringConvertib
 
 /// What the engine says about a container; fetched once and cached.
 public struct ContainerMetadata: Equatable, Sendable {
-    /// The name without Docker's leading slash.
+    /// The name without Docker's leading slash; `namespace/pod/container`
+    /// for a Kubernetes pod's container.
     public var name: String
     public var image: String
     public var labels: [String: String]
+    /// The pod it belongs to, from the labels kubelet gives every container
+    /// it creates (`io.kubernetes.pod.*`); nil outside Kubernetes.
+    public var pod: PodIdentity?
+    /// A pod's sandbox (its pause container): the pod's namespaces, no
+    /// workload. Never judged or reported.
+    public var isSandbox: Bool
 
-    public init(name: String, image: String, labels: [String: String] = [:]) {
+    public init(name: String, image: String, labels: [String: String] = [:], pod: PodIdentity? = nil,
+                isSandbox: Bool = false) {
         self.name = name.hasPrefix("/") ? String(name.dropFirst()) : name
         self.image = image
         self.labels = labels
+        self.pod = pod
+        self.isSandbox = isSandbox
+    }
+}
+
+/// Who a Kubernetes container is: the labels kubelet puts on every
+/// container (and sandbox) it asks the runtime for. The names
+/// kube-state-metrics and the Prometheus Operator's rules use.
+public struct PodIdentity: Equatable, Hashable, Sendable {
+    public var namespace: String
+    public var pod: String
+    public var podUID: String
+    /// The container's name in the pod spec; empty for a sandbox.
+    public var container: String
+
+    public init(namespace: String, pod: String, podUID: String, container: String) {
+        self.namespace = namespace
+        self.pod = pod
+        self.podUID = podUID
+        self.container = container
+    }
+
+    public static let namespaceLabel = "io.kubernetes.pod.namespace"
+    public static let podLabel = "io.kubernetes.pod.name"
+    public static let podUIDLabel = "io.kubernetes.pod.uid"
+    public static let containerLabel = "io.kubernetes.container.name"
+
+    /// From a container's labels: nil unless it names a pod and its namespace.
+    public init?(labels: [String: String]) {
+        guard let namespace = labels[Self.namespaceLabel], !namespace.isEmpty,
+              let pod = labels[Self.podLabel], !pod.isEmpty else { return nil }
+        self.init(namespace: namespace, pod: pod, podUID: labels[Self.podUIDLabel] ?? "",
+                  container: labels[Self.containerLabel] ?? "")
+    }
+
+    /// `namespace/pod`, as kubectl and the alerts name a pod.
+    public var podName: String { "\(namespace)/\(pod)" }
+
+    /// `namespace/pod/container` (`namespace/pod` for a sandbox).
+    public var fullName: String { container.isEmpty ? podName : "\(podName)/\(container)" }
+
+    /// The journal fields every entry about the container carries.
+    public var journalFields: [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = [("K8S_NAMESPACE", namespace), ("K8S_POD", pod)]
+        if !container.isEmpty { out.append(("K8S_CONTAINER", container)) }
+        if !podUID.isEmpty { out.append(("K8S_POD_UID", podUID)) }
+        return out
     }
 }
 

@@ -154,7 +154,7 @@ public final class JournalReader {
         "IMAGE_NAME", "SOCKET_PATH", "CGROUP_PATH", "CGROUP_LAYOUT", "DOCKWARD_CONFIG",
     ]
     /// ... and by prefix.
-    static let allowedPrefixes = ["CONTAINER_", "PIDS_", "MOUNT_", "EXPOSURE", "CONFIG_"]
+    static let allowedPrefixes = ["CONTAINER_", "PIDS_", "MOUNT_", "EXPOSURE", "CONFIG_", "K8S_", "NODE_"]
 
     public static func isAllowedField(_ name: String) -> Bool {
         allowedNames.contains(name) || allowedPrefixes.contains { name.hasPrefix($0) }
