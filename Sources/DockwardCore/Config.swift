@@ -121,6 +121,19 @@ public struct DockwardConfig: Equatable, Sendable {
 
     public var cgroupRoot: String = ConfigTable.cgroupRoot.defaultValue
     public var dockerSocket: String = ConfigTable.dockerSocket.defaultValue
+    /// The engine followed (`engine.kind`).
+    public var engineKind: EngineKind = ConfigTable.engineKind.defaultValue
+    /// Its socket (`engine.socket`); nil: the kind's usual one.
+    public var engineSocket: String? = ConfigTable.engineSocket.defaultValue
+    /// containerd's namespaces to follow (`engine.namespaces`); empty: every one.
+    public var engineNamespaces: [String] = ConfigTable.engineNamespaces.defaultValue
+
+    /// The socket of the engine followed: `engine.socket`, else the kind's
+    /// usual one (Docker's is `docker.socket`, which DOCKER_HOST overrides).
+    public var engineSocketPath: String {
+        if let engineSocket { return engineSocket }
+        return engineKind.usualSocket ?? dockerSocket
+    }
     public var pollInterval: Interval = ConfigTable.pollInterval.defaultValue
     public var pids = PidsPolicy()
     public var repeatInterval: Interval = ConfigTable.repeatInterval.defaultValue
@@ -184,5 +197,25 @@ public struct DockwardConfig: Equatable, Sendable {
     /// of `ConfigTable`, in its order.
     public func changes(from old: DockwardConfig) -> [String] {
         ConfigTable.changes(from: old, to: self)
+    }
+}
+
+/// The engines dockward can follow (`engine.kind`).
+public enum EngineKind: String, Equatable, Sendable, CaseIterable {
+    /// Docker's API; Podman's compat socket speaks it too.
+    case docker
+    /// Podman's compat API on its rootful socket.
+    case podman
+    /// containerd's gRPC API (Kubernetes nodes: namespace `k8s.io`).
+    case containerd
+
+    /// The socket it listens on by default; nil for Docker, whose is the
+    /// `docker.socket` key.
+    public var usualSocket: String? {
+        switch self {
+        case .docker: nil
+        case .podman: "/run/podman/podman.sock"
+        case .containerd: "/run/containerd/containerd.sock"
+        }
     }
 }

@@ -203,6 +203,28 @@ extension ConfigValueKind where Value == [String] {
         }, fileValue: { .list($0) })
     }
 
+    /// A list of names (containerd's namespaces: letters, digits, `.`, `_`, `-`).
+    static var nameList: Self {
+        Self(read: { r, node, path in
+            guard let seq = node.sequence else {
+                if r.isNull(node) { return [] }
+                r.issue(node, path, "expected a list of names")
+                return nil
+            }
+            var names: [String] = []
+            for (i, item) in seq.enumerated() {
+                let itemPath = "\(path)[\(i)]"
+                guard let s = r.scalar(item, itemPath, expected: "a name") else { continue }
+                guard !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                    r.issue(item, itemPath, "expected a name of letters, digits, '.', '_' and '-', got \"\(s)\"")
+                    continue
+                }
+                names.append(s)
+            }
+            return names
+        }, fileValue: { .list($0) }, changeLine: { "\($0): [\($1.joined(separator: ", "))] -> [\($2.joined(separator: ", "))]" })
+    }
+
     /// A list of absolute paths (globs allowed).
     static var pathList: Self {
         Self(read: { r, node, path in
@@ -359,6 +381,20 @@ public enum ConfigTable {
         "the socket watch, to follow events). DOCKER_HOST=unix:///path overrides it.",
         "The pids watch runs even while the engine is unreachable.",
     ])
+    static let engineKind = ConfigSetting("engine.kind", .choice, default: EngineKind.docker, \.engineKind, doc: [
+        "Which engine to follow: docker (Podman's compat socket works too),",
+        "podman, or containerd (a Kubernetes node: its pods by their",
+        "namespace/pod/container names). Every engine's cgroups are watched",
+        "whichever is followed. Takes effect at the next restart.",
+    ])
+    static let engineSocket = ConfigSetting("engine.socket", .optionalAbsolutePath, default: nil, \.engineSocket, doc: [
+        "Its socket; empty: the kind's usual one (docker: docker.socket above,",
+        "podman: /run/podman/podman.sock, containerd: /run/containerd/containerd.sock).",
+    ])
+    static let engineNamespaces = ConfigSetting("engine.namespaces", .nameList, default: [], \.engineNamespaces, doc: [
+        "containerd only: the namespaces to follow (k8s.io is kubelet's, moby",
+        "Docker's own); empty: every one.",
+    ])
     // Below 100ms the daemon would spend more on reading than the kernel
     // spends on the counters' changes; above 1m a fork bomb goes unreported
     // for too long.
@@ -426,6 +462,10 @@ public enum ConfigTable {
         "/var/run/crio/crio.sock",
         "/run/podman/podman.sock",
         "/var/run/podman/podman.sock",
+        // containerd's and CRI-O's node resource interface: a plugin on it
+        // rewrites every container the runtime creates.
+        "/run/nri/nri.sock",
+        "/var/run/nri/nri.sock",
         // Rootless Docker ($XDG_RUNTIME_DIR/docker.sock) and rootless Podman.
         "/run/user/*/docker.sock",
         "/run/user/*/podman/podman.sock",
@@ -545,7 +585,7 @@ public enum ConfigTable {
 
     /// Every key, in the order the shipped file shows them and reload lines list them.
     static let rows: [any ConfigTableRow] = [
-        cgroupRoot, dockerSocket,
+        cgroupRoot, dockerSocket, engineKind, engineSocket, engineNamespaces,
         pollInterval, warnRatio, criticalRatio, highFor, unlimited, forecastHorizon, forecastWindow,
         repeatInterval, recoverAfter,
         overrides,

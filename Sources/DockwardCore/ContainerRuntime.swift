@@ -120,6 +120,26 @@ public protocol EngineModule: Sendable {
     /// How it names its containers' cgroups (every registered engine's are
     /// scanned, whichever engine is followed: a host may run two).
     var cgroupNaming: any CgroupNaming { get }
-    /// Its runtime, for the engine listening on `socketPath` (throws for a path it cannot use).
-    func runtime(socketPath: String) throws -> ContainerRuntime
+    /// Its runtime, for the engine at `endpoint` (throws for an endpoint it cannot use).
+    func runtime(_ endpoint: EngineEndpoint) throws -> ContainerRuntime
+}
+
+extension EngineModule {
+    /// Its runtime for the engine listening on `socketPath`, every namespace.
+    public func runtime(socketPath: String) throws -> ContainerRuntime {
+        try runtime(EngineEndpoint(socketPath: socketPath))
+    }
+}
+
+/// Where an engine listens and what of it to follow (`engine:` in the config).
+public struct EngineEndpoint: Equatable, Sendable {
+    public var socketPath: String
+    /// containerd's namespaces to follow (`k8s.io` is kubelet's, `moby`
+    /// Docker's own); empty: every one. Engines without namespaces ignore it.
+    public var namespaces: [String]
+
+    public init(socketPath: String, namespaces: [String] = []) {
+        self.socketPath = socketPath
+        self.namespaces = namespaces
+    }
 }

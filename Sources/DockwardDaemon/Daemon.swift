@@ -288,8 +288,10 @@ public final class Daemon {
                 return
             }
             var changes = newConfig.changes(from: config)
-            if newConfig.cgroupRoot != config.cgroupRoot || newConfig.dockerSocket != config.dockerSocket {
-                changes.append("(cgroup.root and docker.socket take effect at the next restart)")
+            if newConfig.cgroupRoot != config.cgroupRoot || newConfig.dockerSocket != config.dockerSocket
+                || newConfig.engineKind != config.engineKind || newConfig.engineSocket != config.engineSocket
+                || newConfig.engineNamespaces != config.engineNamespaces {
+                changes.append("(cgroup.root, docker.socket and engine take effect at the next restart)")
             }
             let intervalChanged = newConfig.pollInterval != config.pollInterval
             if newConfig.metricsListen != config.metricsListen {

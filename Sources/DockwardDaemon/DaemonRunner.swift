@@ -4,6 +4,7 @@ import DockwardAlertmanager
 import DockwardCore
 import DockwardHost
 import DockwardDocker
+import DockwardEngines
 import DockwardJournal
 import DockwardMetrics
 import DockwardSystem
@@ -59,25 +60,23 @@ public enum DaemonRunner {
         }
         let budget = descriptorBudget(logger: logger)
         let layout: CgroupLayout
-        let endpoint: DockerEndpoint
+        let followed: FollowedEngine
         do {
             layout = try CgroupLayoutDetector.detect(root: config.cgroupRoot)
-            endpoint = try DockerEndpoint.resolve(configuredSocket: config.dockerSocket,
-                                                  environment: ProcessInfo.processInfo.environment)
+            followed = try FollowedEngine.make(config, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw DaemonStartError(code: .config, message: "\(error)")
         }
-        checkEngineSocket(endpoint.socketPath, logger: logger)
-        logger.info("\(layout.summary); engine socket \(endpoint.socketPath)")
+        checkEngineSocket(followed.runtime.socketPath, logger: logger)
+        logger.info("\(layout.summary); engine \(config.engineKind.rawValue) at \(followed.runtime.socketPath)")
         let stateDirectory = options.stateDirectory ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]
             .flatMap { $0.split(separator: ":").first.map(String.init) }
-        let engine = DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine"))
         let parts = Daemon.Parts(
-            engine: DockerRuntime(engine, logger: Logger(label: "dockward.engine")),
+            engine: followed.runtime,
             cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
             descriptors: budget, logger: logger,
             // Called only for an action `actions:` decided on: one client per action, bound to its container.
-            makeActionClient: { ContainerActionClient(id: $0, engine: engine) },
+            makeActionClient: followed.makeActionClient,
             // Made at start, or by the reload that sets alertmanager.urls; the
             // secrets are read here, so a missing file is said at once.
             makeAlertmanagerDelivery: AlertmanagerDelivery.make)
@@ -149,11 +148,38 @@ public enum DaemonRunner {
         let type = st.st_mode & S_IFMT
         if type != S_IFSOCK {
             let what = type == S_IFDIR ? "a directory" : type == S_IFREG ? "a regular file" : "not a socket"
-            logger.error("docker.socket \(path) is \(what), not a socket: the engine cannot be reached there; check docker.socket or DOCKER_HOST")
+            logger.error("engine socket \(path) is \(what), not a socket: the engine cannot be reached there; check engine.socket, docker.socket or DOCKER_HOST")
             return
         }
         if st.st_mode & S_IWOTH != 0 {
             logger.warning("engine socket \(path) is writable by everyone (mode \(String(st.st_mode & 0o7777, radix: 8))): every local user controls the host; make it 0660 root:docker")
+        }
+    }
+}
+
+/// The engine `engine.kind` names, as the daemon follows it: its runtime,
+/// and for Docker's API the client its actions go through (containerd's
+/// containers are contained through `pids.max` alone).
+struct FollowedEngine {
+    let runtime: ContainerRuntime
+    let makeActionClient: (@Sendable (ContainerID) -> ContainerActionAPI)?
+
+    static func make(_ config: DockwardConfig, environment: [String: String]) throws -> FollowedEngine {
+        switch config.engineKind {
+        case .docker, .podman:
+            // DOCKER_HOST applies to Docker's API only when no engine.socket is given.
+            let endpoint = config.engineSocket != nil || config.engineKind == .podman
+                ? try DockerEndpoint(socketPath: config.engineSocketPath)
+                : try DockerEndpoint.resolve(configuredSocket: config.dockerSocket, environment: environment)
+            let engine = DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine"))
+            return FollowedEngine(runtime: DockerRuntime(engine, logger: Logger(label: "dockward.engine")),
+                                  makeActionClient: { ContainerActionClient(id: $0, engine: engine) })
+        case .containerd:
+            guard let module = Engines.named(config.engineKind.rawValue) else {
+                throw EngineNotFollowed(engine: config.engineKind.rawValue)
+            }
+            let endpoint = EngineEndpoint(socketPath: config.engineSocketPath, namespaces: config.engineNamespaces)
+            return FollowedEngine(runtime: try module.runtime(endpoint), makeActionClient: nil)
         }
     }
 }

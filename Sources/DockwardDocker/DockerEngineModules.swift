@@ -5,8 +5,8 @@ public struct DockerEngineModule: EngineModule {
     public init() {}
     public var name: String { "docker" }
     public var cgroupNaming: any CgroupNaming { DockerCgroupNaming() }
-    public func runtime(socketPath: String) throws -> ContainerRuntime {
-        DockerRuntime(DockerEngineClient(endpoint: try DockerEndpoint(socketPath: socketPath), logger: .init(label: "dockward.engine")))
+    public func runtime(_ endpoint: EngineEndpoint) throws -> ContainerRuntime {
+        DockerRuntime(DockerEngineClient(endpoint: try DockerEndpoint(socketPath: endpoint.socketPath), logger: .init(label: "dockward.engine")))
     }
 }
 
@@ -16,7 +16,7 @@ public struct PodmanEngineModule: EngineModule {
     public init() {}
     public var name: String { "podman" }
     public var cgroupNaming: any CgroupNaming { PodmanCgroupNaming() }
-    public func runtime(socketPath: String) throws -> ContainerRuntime {
-        try DockerEngineModule().runtime(socketPath: socketPath)
+    public func runtime(_ endpoint: EngineEndpoint) throws -> ContainerRuntime {
+        try DockerEngineModule().runtime(endpoint)
     }
 }

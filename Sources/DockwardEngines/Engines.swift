@@ -1,3 +1,4 @@
+import DockwardContainerd
 import DockwardCore
 import DockwardDocker
 
@@ -7,7 +8,14 @@ public enum Engines {
     public static let registered: [any EngineModule] = [
         DockerEngineModule(),
         PodmanEngineModule(),
+        ContainerdEngineModule(),
+        CRIOEngineModule(),
     ]
+
+    /// The registered engine of that name (`engine.kind`), or nil.
+    public static func named(_ name: String) -> (any EngineModule)? {
+        registered.first { $0.name == name }
+    }
 
     /// Every registered engine's cgroup names, as the cgroup reader takes them.
     public static func cgroupNames(_ engines: [any EngineModule] = registered) -> CgroupNames {

@@ -10,7 +10,7 @@ struct FakeEngineModule: EngineModule {
     let fake: FakeRuntime
     var name: String { "fake" }
     var cgroupNaming: any CgroupNaming { FakeCgroupNaming() }
-    func runtime(socketPath: String) throws -> ContainerRuntime { fake }
+    func runtime(_ endpoint: EngineEndpoint) throws -> ContainerRuntime { fake }
 }
 
 /// `fakeengine.slice/fake-<id>.scope`, and nowhere else.
