@@ -28,6 +28,10 @@ public final class CgroupDiscovery {
     /// Rootless scopes sit at user.slice/user-U.slice/user@U.service/[user.slice/]docker-ID.scope;
     /// this leaves room for one more nesting level without walking the whole session tree.
     static let maxUserSliceDepth = 5
+    /// Folders that hold containers in turn, one inside another, below a
+    /// nesting parent: Podman's pod slices (one level), kubelet's QoS
+    /// classes and pods (two: `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice`).
+    static let maxNestingDepth = 2
 
     /// The directories the last scan listed, plus the hierarchy root: where
     /// a new container's cgroup would appear. The pids watch's `CgroupFileWatcher` watches them.
@@ -53,7 +57,9 @@ public final class CgroupDiscovery {
         let parts = relative.split(separator: "/").map(String.init)
         guard !parts.isEmpty, !names.containerParents.contains(relative), parts[0] != "user.slice",
               // A pod's slice (or anything in it) is listed with its parent.
-              !(parts.count >= 2 && names.nestingParents.contains(parts[0]) && names.holdsContainers(parts[1]))
+              !(parts.count >= 2 && names.nestingParents.contains(parts[0])
+                  && parts[1...].prefix(Self.maxNestingDepth).allSatisfy(names.holdsContainers)
+                  && parts.count - 1 <= Self.maxNestingDepth)
         else { return false }
         return learnedParents.insert(dir).inserted
     }
@@ -91,23 +97,25 @@ public final class CgroupDiscovery {
         for parent in names.containerParents {
             let dir = FileSystem.join(root, parent)
             listedParents.append(dir)
-            list(dir, named: parent, nested: nesting.contains(parent), visit)
+            list(dir, named: parent, nesting: nesting.contains(parent) ? Self.maxNestingDepth : 0, visit)
         }
         let userSlice = FileSystem.join(root, "user.slice")
         listedParents.append(userSlice)
         walkUserSlice(userSlice, depth: 1, visit)
         for parent in learnedParents.sorted() {
             listedParents.append(parent)
-            list(parent, named: nil, nested: false, visit)
+            list(parent, named: nil, nesting: 0, visit)
         }
     }
 
     /// Visits each subdirectory of `parent` whose name names a container;
-    /// with `nested`, lists the ones that hold containers in turn (pods).
-    /// `parentName`: the registered parent listed (its engines' shapes
-    /// there), nil for a learned one (any shape).
-    private func list(_ parent: String, named parentName: String?, nested: Bool,
+    /// with `nesting` levels left, lists the ones that hold containers in
+    /// turn (pods, QoS classes). `parentName`: the registered parent listed
+    /// (its engines' shapes there, at every level below it), nil for a
+    /// learned one (any shape).
+    private func list(_ parent: String, named parentName: String?, nesting: Int,
                       _ visit: (ContainerID, CgroupDriver, () -> String) -> Void) {
+        let nested = nesting > 0
         var holders: [String] = []
         FileSystem.forEachSubdirectoryName(of: parent) { name in
             if let id = names.containerID(inName: name, inParent: parentName) {
@@ -120,7 +128,7 @@ public final class CgroupDiscovery {
         for holder in holders {
             let dir = FileSystem.join(parent, holder)
             listedParents.append(dir)
-            list(dir, named: parentName, nested: false, visit)
+            list(dir, named: parentName, nesting: nesting - 1, visit)
         }
     }
 

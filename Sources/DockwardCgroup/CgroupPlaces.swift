@@ -139,6 +139,20 @@ public enum CgroupLimitChain {
     }
 }
 
+/// A Kubernetes pod's cgroup and the containers in it.
+public enum PodCgroup {
+    /// Each container cgroup directly in `directory` (absolute) with its
+    /// `pids.current`; a folder that vanished while read is left out.
+    public static func containerTasks(directory: String, names: CgroupNames) -> [(id: ContainerID, tasks: Int64)] {
+        FileSystem.subdirectories(of: directory).compactMap { name in
+            guard let id = names.containerID(inName: name),
+                  let tasks = readPidsValue(FileSystem.join(FileSystem.join(directory, name), "pids.current"),
+                                            PidsFileParser.parseCount) else { return nil }
+            return (id, tasks)
+        }
+    }
+}
+
 /// One value of a pids file read once (open, read, close), or nil when the
 /// file cannot be read or holds nothing the parser takes: the cold reads of
 /// the walk up the tree and of the counters kept beside a container's own.

@@ -35,6 +35,12 @@ public struct Alerts: ParsableCommand {
     @Option(help: ArgumentHelp("Only this container (name, short id or full id).", valueName: "name"))
     var container: String?
 
+    @Option(help: ArgumentHelp("Only containers of pods in this Kubernetes namespace.", valueName: "namespace"))
+    var namespace: String?
+
+    @Option(help: ArgumentHelp("Only this Kubernetes pod's containers: pod, or namespace/pod.", valueName: "pod"))
+    var pod: String?
+
     @Option(help: ArgumentHelp(
         "Only this kind: \(EntryKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kind"))
     var kind: String?
@@ -83,6 +89,25 @@ public struct Alerts: ParsableCommand {
         if let c = container, c.isEmpty {
             throw ValidationError("--container needs a name or id")
         }
+        if let n = namespace, n.isEmpty || n.contains("/") {
+            throw ValidationError("--namespace needs a namespace's name")
+        }
+        if let p = pod {
+            let parts = p.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count <= 2, !parts.contains(where: \.isEmpty) else {
+                throw ValidationError("--pod needs a pod's name, or namespace/pod")
+            }
+            if parts.count == 2, let n = namespace, n != parts[0] {
+                throw ValidationError("--pod \(p) names another namespace than --namespace \(n)")
+            }
+        }
+    }
+
+    /// `--pod namespace/pod` or `--pod pod`.
+    var podParts: (namespace: String?, pod: String?) {
+        guard let pod else { return (nil, nil) }
+        guard let slash = pod.firstIndex(of: "/") else { return (nil, pod) }
+        return (String(pod[..<slash]), String(pod[pod.index(after: slash)...]))
     }
 
     public func run() throws {
@@ -90,7 +115,7 @@ public struct Alerts: ParsableCommand {
         // line of their own; the other views read them only when asked.
         let filter = AlertFilter(
             since: try since.map { try SinceParser.parse($0) },
-            container: container, kind: kind,
+            container: container, namespace: namespace ?? podParts.namespace, pod: podParts.pod, kind: kind,
             priority: priority.flatMap(AlertFilter.parsePriority),
             includeEvents: all, includeUntrusted: untrusted || summary)
         let out = StdoutWriter()
@@ -166,6 +191,8 @@ public struct Alerts: ParsableCommand {
     private func reportEmpty(_ filter: AlertFilter, _ out: StdoutWriter) {
         var criteria: [String] = []
         if let c = filter.container { criteria.append("container \(AlertOutput.cell(c))") }
+        if let n = filter.namespace { criteria.append("namespace \(AlertOutput.cell(n))") }
+        if let p = filter.pod { criteria.append("pod \(AlertOutput.cell(p))") }
         if let k = filter.kind { criteria.append("kind \(k)") }
         if let p = filter.priority { criteria.append("priority \(p.name) or more severe") }
         if let s = filter.since { criteria.append("since \(AlertOutput.localTime(s))") }

@@ -24,17 +24,31 @@ public enum AlertText {
         let limitText = f.limit.map(String.init) ?? "?"
         let percent = f.ratio.map { " (\(Int(($0 * 100).rounded()))%)" } ?? ""
         let again = f.isReminder ? "Still: " : ""
+        let pod = container?.metadata?.pod
+        // Where its limit sits in kubelet's tree: the one that refused, or the one it runs under.
+        let kubeletLevel = f.refusingLimit.flatMap { KubernetesCgroups.level(ofCgroup: $0.cgroup) } ?? f.limitLevel
+        let fix = pod == nil ? "Set one with docker update --pids-limit N."
+            : "Set kubelet's podPidsLimit (--pod-max-pids) on the node."
         var message: String
         switch f.kind {
+        case .pidsExhausted where pod != nil && kubeletLevel == .pod && !f.cgroupGone:
+            let cgroup = f.refusingLimit?.cgroup ?? f.limitCgroup ?? "its pod's cgroup"
+            let holders = f.podTasks.isEmpty ? "\(tasks(f.current)) in \(pod!.container)"
+                : f.podTasks.sorted { $0.tasks > $1.tasks }.map { "\(sanitizedForMessage($0.container)) \($0.tasks)" }
+                    .joined(separator: ", ")
+            let newly = f.newlyRefused.map { " (\($0) since the last report)" } ?? ""
+            message = "\(again)Pod \(sanitizedForMessage(pod!.podName)) hit its pids limit of \(limitText) (kubelet's podPidsLimit, "
+                + "on \(sanitizedForMessage(cgroup))): tasks by container: \(holders); the kernel refused "
+                + "\(f.refusedForks ?? 0) forks\(newly), first in \(who.prefix(1).lowercased() + who.dropFirst())."
         case .pidsUnlimited where f.limitIsInherited:
             let origin = f.ceilingOrigin.map { " (\($0))" } ?? ""
             message = "\(who) runs with no pids limit of its own: only the ceiling of \(limitText) tasks set around it\(origin) "
                 + "stops a fork bomb, and it is shared or far too high; \(tasks(f.current)) now. "
-                + "Set one with docker update --pids-limit N."
+                + fix
         case .pidsUnlimited:
             let host = f.limit.map { ", so only the host's ceiling of \($0) tasks stops a fork bomb" } ?? ""
-            message = "\(who) runs with no pids limit\(host); \(tasks(f.current)) now. "
-                + "Set one with docker update --pids-limit N."
+            message = "\(who) runs with no pids limit\(host)\(pod == nil ? "" : ", nor has its pod one"); \(tasks(f.current)) now. "
+                + fix
         case .pidsHigh:
             let level = f.priority == .err ? "critical" : "warning"
             message = "\(again)\(who) uses \(f.current) of its \(limitText) pids\(percent), above its \(level) threshold."
@@ -73,9 +87,15 @@ public enum AlertText {
         if f.limitIsHost { fields.append(("PIDS_MAX_SOURCE", "host")) }
         if f.limitIsInherited { fields.append(("PIDS_MAX_SOURCE", "inherited")) }
         if let r = f.refusingLimit {
-            fields.append(("PIDS_MAX_SOURCE", r.place.rawValue))
+            fields.append(("PIDS_MAX_SOURCE", KubernetesCgroups.level(ofCgroup: r.cgroup)?.rawValue ?? r.place.rawValue))
             fields.append(("PIDS_MAX_CGROUP", r.cgroup))
+        } else if let level = f.limitLevel {
+            fields.append(("PIDS_MAX_SOURCE", level.rawValue))
+            if let cgroup = f.limitCgroup { fields.append(("PIDS_MAX_CGROUP", cgroup)) }
+        } else if pod != nil, f.limit != nil, !f.limitIsHost, !f.limitIsInherited {
+            fields.append(("PIDS_MAX_SOURCE", "own"))
         }
+        if !f.podTasks.isEmpty { fields.append(("PIDS_POD_TASKS", PodContainerTasks.fieldValue(f.podTasks))) }
         if let origin = f.ceilingOrigin { fields.append(("PIDS_MAX_ORIGIN", origin)) }
         if let r = f.refusedForks { fields.append(("PIDS_REJECTED", String(r))) }
         if let r = f.rate { fields.append(("PIDS_RATE", formatRate(r))) }

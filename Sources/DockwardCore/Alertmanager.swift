@@ -43,7 +43,7 @@ public struct AlertmanagerConfig: Equatable, Sendable {
     /// The labels dockward puts on each alert itself; `labels` may not set
     /// them, since they are what tells one alert from another.
     public static let reservedLabelNames = [
-        "alertname", "severity", "kind", "container", "container_id", "image", "host", "episode",
+        "alertname", "severity", "kind", "container", "container_id", "image", "host", "episode", "namespace", "pod",
     ]
 }
 
@@ -206,6 +206,13 @@ public enum AlertmanagerAlerts {
             labels["container_id"] = c.id.short
             labels["container"] = c.metadata?.name ?? c.id.short
             if let image = c.metadata?.image { labels["image"] = image }
+            // A pod's container by the names kube-state-metrics and the
+            // Prometheus Operator's rules use.
+            if let pod = c.metadata?.pod {
+                labels["namespace"] = pod.namespace
+                labels["pod"] = pod.pod
+                if !pod.container.isEmpty { labels["container"] = pod.container }
+            }
         }
         var annotations = ["summary": entry.message, "description": facts.advice, "message_id": facts.messageID]
         if let path = finding.container?.cgroupPath { annotations["cgroup_path"] = path }

@@ -44,8 +44,10 @@ public enum HostControlFinding: Equatable, Sendable {
 /// classes it has. Pure: the filesystem is asked through `HostPathInspector`.
 public enum HostControlAnalysis {
     /// containerd's own state, next to the engine's data root: with it a
-    /// container can rewrite any container's snapshot or task.
-    public static let containerdState = ["/var/lib/containerd", "/run/containerd"]
+    /// container can rewrite any container's snapshot or task. CRI-O's and
+    /// Podman's storage the same; and kubelet's folder, which holds every
+    /// pod's secrets, service-account tokens and volumes.
+    public static let containerdState = ["/var/lib/containerd", "/run/containerd", "/var/lib/containers", "/var/lib/kubelet"]
 
     /// Capabilities that, with the host's PID namespace, reach the host's
     /// root through `/proc/<pid>/root` or by injecting into a host process.

@@ -38,6 +38,13 @@ public struct PidsFinding: Equatable, Sendable {
     public var cgroupGone: Bool
     /// The limit that refused, when not the container's own (`limit` is then its value).
     public var refusingLimit: RefusingLimit?
+    /// A Kubernetes container's limit from kubelet's tree (its pod's, its
+    /// QoS class's, the node's) and that cgroup; nil for its own limit.
+    public var limitLevel: KubernetesCgroups.Level?
+    public var limitCgroup: String?
+    /// For a pod that exhausted its limit: the tasks each of its
+    /// containers holds.
+    public var podTasks: [PodContainerTasks] = []
 
     /// `priority` only where the kind table leaves it to the data (the
     /// threshold of `pids-high` and `host-pids-high`); a kind with a fixed
@@ -150,7 +157,9 @@ public struct ContainerPidsDetector: Sendable {
             return PidsFinding(kind: .pidsUnlimited, current: sample.current,
                                limit: host.map { $0.ceiling }, limitIsHost: true)
         }
-        guard hasOwnLimit == false else { return nil }
+        // A limit kubelet set on its pod (podPidsLimit), its QoS class or
+        // the node is the one meant for it: no warning.
+        guard hasOwnLimit == false, sample.limitLevel == nil else { return nil }
         return PidsFinding(kind: .pidsUnlimited, current: sample.current,
                            limit: sample.limit, limitIsInherited: true, ceilingOrigin: ceilingOrigin)
     }

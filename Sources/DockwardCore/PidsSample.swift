@@ -16,14 +16,19 @@ public struct PidsSample: Equatable, Sendable {
     /// (a slice above it, a sub-cgroup): read by the watch when forks were
     /// refused, nil otherwise.
     public var refusingLimit: RefusingLimit?
+    /// Where `limit` sits when it is not the container's own `pids.max`
+    /// but its pod's, its QoS class's or the node's (kubelet's tree); nil
+    /// for its own.
+    public var limitLevel: KubernetesCgroups.Level?
 
     public init(current: Int64, limit: Int64, refusedForks: Int64, peak: Int64? = nil,
-                refusingLimit: RefusingLimit? = nil) {
+                refusingLimit: RefusingLimit? = nil, limitLevel: KubernetesCgroups.Level? = nil) {
         self.current = current
         self.limit = limit
         self.refusedForks = refusedForks
         self.peak = peak
         self.refusingLimit = refusingLimit
+        self.limitLevel = limitLevel
     }
 
     public var isUnlimited: Bool { limit < 0 }

@@ -63,6 +63,12 @@ final class PidsWatch {
     var initialScanDone = false
     /// Containers that refused and are gone: waiting for a name, or said already.
     var goneRefusals = GoneRefusals()
+    /// A pod that exhausted its pod-level limit is one incident: the
+    /// container whose entry speaks for it, by the pod's cgroup.
+    var podSpeakers: [String: ContainerID] = [:]
+    /// Containers whose exhaustion of their pod's limit another container
+    /// reported: their own entries (and its recovery) stay unsaid.
+    var silencedForPod: Set<ContainerID> = []
     var hostProblemLogged = false
     /// The last host reading: the ceiling for containers without a limit.
     var lastHostSample: HostPidsSample?
@@ -170,12 +176,15 @@ final class PidsWatch {
         let current = try watched.files.readCurrent()
         if watched.limitStale || now - watched.limitReadAt >= Self.limitRecheckInterval.nanoseconds {
             watched.limit = try watched.files.readLimit()
+            watched.kubeletLimit = watched.limit < 0 && watched.isInKubeletTree ? kubeletLimit(above: watched) : nil
+            if let kubelet = watched.kubeletLimit { watched.limit = kubelet.limit }
             watched.limitStale = false
             watched.limitReadAt = now
         }
         let refusedBefore = watched.refusedForks
         if watched.readsEvents { watched.refusedForks = try watched.readRefusals() }
-        var sample = PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks)
+        var sample = PidsSample(current: current, limit: watched.limit, refusedForks: watched.refusedForks,
+                                limitLevel: watched.kubeletLimit?.level)
         // Its first sample may already hold refusals (a bomb that starts with the container).
         if sample.refusedForks > refusedBefore || (watched.lastSample == nil && sample.refusedForks > 0) {
             watched.refusingLimit = refusingLimit(watched, sample)
@@ -341,8 +350,67 @@ final class PidsWatch {
     func judge(_ watched: WatchedContainer, _ sample: PidsSample, at now: Int64, timing: AlertTiming) {
         let findings = watched.detector.observe(sample, at: now, policy: watched.policy, timing: timing,
                                                 host: lastHostSample, ceilingOrigin: watched.ceilingOrigin)
-        for f in findings {
+        for var f in findings {
+            if let kubelet = watched.kubeletLimit {
+                f.limitLevel = kubelet.level
+                f.limitCgroup = kubelet.cgroup
+            }
+            guard speaksForItsPod(&f, watched) else { continue }
             outlet.send(.containerPids(f, watched.ref, peak: sample.peak))
+        }
+    }
+
+    /// The smallest limit kubelet's tree holds above a container without
+    /// one of its own (its pod's podPidsLimit, its QoS class's, the
+    /// node's): a few small reads, with each read of its own `pids.max`.
+    func kubeletLimit(above watched: WatchedContainer) -> KubeletLimit? {
+        let own = watched.relativePath
+        guard let read = CgroupLimitChain.read(root: discovery.layout.hierarchyRoot, forking: own, container: own)
+        else { return nil }
+        return KubeletLimit.find(chain: read.chain, containerIndex: read.containerIndex)
+    }
+
+    /// One entry for a pod that exhausted its pod-level limit: the first of
+    /// its containers to report it speaks for the pod (naming the tasks of
+    /// each container), the others say nothing of it, nor of its end,
+    /// while that one's episode is open. Anything else passes.
+    func speaksForItsPod(_ f: inout PidsFinding, _ watched: WatchedContainer) -> Bool {
+        let id = watched.cgroup.id
+        switch f.kind {
+        case .pidsExhausted:
+            guard let pod = Self.podCgroup(of: f) else { return true }
+            if let speaker = podSpeakers[pod], speaker != id, cgroups[speaker]?.detector.openEpisodes.exhausted == true {
+                silencedForPod = silencedForPod.filter { cgroups[$0] != nil }
+                silencedForPod.insert(id)
+                logger.debug("pod limit on \(pod) exhausted, seen from container \(id.short): said by \(speaker.short)")
+                return false
+            }
+            podSpeakers[pod] = id
+            f.podTasks = podTasks(pod)
+            return true
+        case .pidsRecovered:
+            return silencedForPod.remove(id) == nil
+        default:
+            return true
+        }
+    }
+
+    /// The pod's cgroup when the limit a finding names is a pod's.
+    static func podCgroup(of f: PidsFinding) -> String? {
+        if let r = f.refusingLimit {
+            return KubernetesCgroups.level(ofCgroup: r.cgroup) == .pod ? r.cgroup : nil
+        }
+        return f.limitLevel == .pod ? f.limitCgroup : nil
+    }
+
+    /// The tasks each container in a pod's cgroup holds now, by its name in
+    /// the pod (its short id while unnamed); its sandbox left out.
+    func podTasks(_ podCgroup: String) -> [PodContainerTasks] {
+        PodCgroup.containerTasks(directory: discovery.directory(of: podCgroup), names: discovery.names).compactMap { id, tasks in
+            let metadata = cgroups[id]?.metadata ?? names.metadata(for: id)
+            if metadata?.isSandbox == true { return nil }
+            let name = metadata?.pod?.container ?? ""
+            return PodContainerTasks(container: name.isEmpty ? id.short : name, tasks: tasks)
         }
     }
 

@@ -13,6 +13,9 @@ final class WatchedContainer {
     /// `pids.max` as last read.
     var limit: Int64 = PidsSample.unlimited
     var limitStale = true
+    /// The limit kubelet's tree holds above it when it has none of its own
+    /// (`limit` is then that one's value).
+    var kubeletLimit: KubeletLimit?
     var limitReadAt: Int64 = 0
     /// The `max` count of `pids.events` as last read.
     var refusedForks: Int64 = 0
@@ -59,6 +62,11 @@ final class WatchedContainer {
         self.metadata = metadata
         self.judged = metadata != nil
         self.discoveredAt = discoveredAt
+    }
+
+    /// Under kubelet's `kubepods` (a Kubernetes pod's container).
+    var isInKubeletTree: Bool {
+        KubernetesCgroups.nodeFolders.contains { relativePath.hasPrefix("/\($0)/") }
     }
 
     var ref: ContainerRef { ContainerRef(id: cgroup.id, metadata: metadata, cgroupPath: cgroup.path) }

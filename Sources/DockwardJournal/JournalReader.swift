@@ -60,6 +60,10 @@ public struct AlertFilter: Equatable, Sendable {
     public var since: UInt64?
     /// A container name, short id or full id.
     public var container: String?
+    /// A Kubernetes namespace (`K8S_NAMESPACE`).
+    public var namespace: String?
+    /// A Kubernetes pod (`K8S_POD`).
+    public var pod: String?
     /// An `EntryKind` raw value. Naming a lifecycle kind selects those events
     /// even without `includeEvents`.
     public var kind: String?
@@ -71,10 +75,13 @@ public struct AlertFilter: Equatable, Sendable {
     /// but that journald says someone else wrote; `isTrusted` tells them apart.
     public var includeUntrusted: Bool
 
-    public init(since: UInt64? = nil, container: String? = nil, kind: String? = nil, priority: Priority? = nil,
+    public init(since: UInt64? = nil, container: String? = nil, namespace: String? = nil, pod: String? = nil,
+                kind: String? = nil, priority: Priority? = nil,
                 includeEvents: Bool = false, includeUntrusted: Bool = false) {
         self.since = since
         self.container = container
+        self.namespace = namespace
+        self.pod = pod
         self.kind = kind
         self.priority = priority
         self.includeEvents = includeEvents
@@ -108,6 +115,8 @@ public struct AlertFilter: Equatable, Sendable {
            r.containerName != c, r.containerID != c, r.fields["CONTAINER_ID_FULL"] != c {
             return false
         }
+        if let n = namespace, r.fields["K8S_NAMESPACE"] != n { return false }
+        if let p = pod, r.fields["K8S_POD"] != p { return false }
         return true
     }
 }
@@ -323,6 +332,12 @@ public final class JournalReader {
                 if r < 0 { throw JournalReaderError.readFailed(operation: "sd_journal_add_disjunction", errno: -r) }
                 try addMatch(field, c)
             }
+        }
+        for (field, value) in [("K8S_NAMESPACE", filter.namespace), ("K8S_POD", filter.pod)] {
+            guard let value else { continue }
+            let r = sd_journal_add_conjunction(j)
+            if r < 0 { throw JournalReaderError.readFailed(operation: "sd_journal_add_conjunction", errno: -r) }
+            try addMatch(field, value)
         }
     }
 
