@@ -40,6 +40,10 @@ public enum PriorityRule: Equatable, Sendable {
         }
     }
 
+    /// The priority of an entry whose data gave `level`: the fixed one, or
+    /// the level, or the first allowed when the data gave none.
+    public func priority(given level: Priority?) -> Priority { fixed ?? level ?? allowed[0] }
+
     /// As the README's tables say it: `crit`, `warning / err`.
     public var text: String { allowed.map(\.name).joined(separator: " / ") }
 }
