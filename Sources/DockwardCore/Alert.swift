@@ -35,6 +35,8 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case pidsRecovered = "pids-recovered"
     case hostPidsHigh = "host-pids-high"
     case hostPidsRecovered = "host-pids-recovered"
+    case nodePidsPressure = "node-pids-pressure"
+    case nodePidsRecovered = "node-pids-recovered"
     case socketMount = "socket-mount"
     case socketMountAllowed = "socket-mount-allowed"
     case socketMountUnresolved = "socket-mount-unresolved"

@@ -105,6 +105,8 @@ public enum AlertEpisodeKey: Hashable, Sendable {
     /// pids-high, pids-exhausted, pids-forecast or pids-unlimited.
     case containerPids(ContainerID, EntryKind)
     case hostPids
+    /// node-pids-pressure.
+    case nodePids
     case socketMount(ContainerID)
     case socketMountUnresolved(ContainerID)
     case hostControl(ContainerID, HostControlClass)
@@ -117,6 +119,7 @@ public enum AlertEpisodeKey: Hashable, Sendable {
         switch self {
         case .containerPids(let id, let kind): "\(kind.rawValue)/\(id.full)"
         case .hostPids: "host-pids-high"
+        case .nodePids: "node-pids-pressure"
         case .socketMount(let id): "socket-mount/\(id.full)"
         case .socketMountUnresolved(let id): "socket-mount-unresolved/\(id.full)"
         case .hostControl(let id, let c): "host-control-\(c.rawValue)/\(id.full)"
@@ -131,6 +134,7 @@ public enum AlertEpisodeKey: Hashable, Sendable {
         let head = parts[0], rest = parts.count > 1 ? parts[1] : nil
         switch (head, rest) {
         case ("host-pids-high", nil): self = .hostPids
+        case ("node-pids-pressure", nil): self = .nodePids
         case ("engine-lost", nil): self = .engineLost
         case ("engine-tcp", let address?): self = .engineTCP(address)
         case (_, let idText?):
@@ -161,6 +165,7 @@ extension Finding {
         case .containerPids(let f, let ref, _):
             AlertEpisodeKey.containerPidsKinds.contains(f.kind) ? .containerPids(ref.id, f.kind) : nil
         case .hostPids(let f): f.kind == .hostPidsHigh ? .hostPids : nil
+        case .nodePids(let f): f.kind == .nodePidsPressure ? .nodePids : nil
         case .socketExposure(let s): s.allowedBy == nil ? .socketMount(s.details.id) : nil
         case .socketUnresolved(let d, _, _): .socketMountUnresolved(d.id)
         case .hostControl(let d, let f, let rule, _): rule == nil ? .hostControl(d.id, f.hostControlClass) : nil

@@ -43,6 +43,17 @@ public struct ActionsPolicy: Equatable, Sendable {
     public var mayAct: Bool { enabled && (capUnlimited > 0 || onExhausted != .none) }
 }
 
+/// The node's pid.available forecast (`node_pids:`), for Kubernetes nodes.
+public struct NodePidsConfig: Equatable, Sendable {
+    /// kubelet's KubeletConfiguration file: its pid.available eviction thresholds win.
+    public var kubeletConfig: String = ConfigTable.kubeletConfig.defaultValue
+    /// The threshold where kubelet's file gives none; 0: no forecast then.
+    public var threshold: PidsAvailableThreshold = ConfigTable.nodeThreshold.defaultValue
+    public var forecastHorizon: Interval = ConfigTable.nodeForecastHorizon.defaultValue
+
+    public init() {}
+}
+
 /// The keys of `actions:` an override sets; nil keeps the value before it.
 public struct ActionsOverride: Equatable, Sendable {
     public var enabled: Bool?
@@ -146,6 +157,8 @@ public struct DockwardConfig: Equatable, Sendable {
     public var actions = ActionsPolicy()
     /// Where open episodes are pushed (`alertmanager:`); off by default.
     public var alertmanager = AlertmanagerConfig()
+    /// The node's pids against kubelet's eviction threshold (`node_pids:`).
+    public var nodePids = NodePidsConfig()
 
     public init() {}
 

@@ -95,6 +95,18 @@ extension ConfigValueKind where Value == Int64 {
     static var pidsLimit: Self { Self(read: { r, node, path in r.pidsLimit(node, path) }, fileValue: { .scalar("\($0)") }) }
 }
 
+extension ConfigValueKind where Value == PidsAvailableThreshold {
+    /// A count of free pids (`1000`) or a share of the node's capacity (`10%`).
+    static var pidsAvailable: Self {
+        Self(read: { r, node, path in
+            let expected = "a number of pids or a percentage below 100% (1000, 10%)"
+            guard let s = r.scalar(node, path, expected: expected) else { return nil }
+            guard let t = PidsAvailableThreshold(text: s) else { r.issue(node, path, "expected \(expected), got \"\(s)\""); return nil }
+            return t
+        }, fileValue: { .scalar($0.description) })
+    }
+}
+
 extension ConfigValueKind where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
     /// One word of a fixed set (`warn or ignore`); the reload line shows the word.
     static var choice: Self {
@@ -582,6 +594,24 @@ public enum ConfigTable {
         "The most alerts kept for one Alertmanager while it is unreachable (1 to",
         "1000000); beyond it new ones are dropped, counted and said.",
     ])
+    static let kubeletConfig = ConfigSetting("node_pids.kubelet_config", .absolutePath,
+                                             default: "/var/lib/kubelet/config.yaml", \.nodePids.kubeletConfig, doc: [
+        "kubelet's KubeletConfiguration file, read at start and at each reload:",
+        "the higher of its evictionSoft and evictionHard pid.available thresholds",
+        "is the one forecast. Missing (not a node, or kubelet run with flags):",
+        "threshold below applies.",
+    ])
+    static let nodeThreshold = ConfigSetting("node_pids.threshold", .pidsAvailable, default: PidsAvailableThreshold.count(0),
+                                             \.nodePids.threshold, doc: [
+        "The pid.available threshold when kubelet's file gives none: free pids",
+        "(1000) or a share of min(kernel.pid_max, kernel.threads-max) (10%).",
+        "0 = no forecast without kubelet's.",
+    ])
+    static let nodeForecastHorizon = ConfigSetting("node_pids.forecast_horizon", .duration(), default: .minutes(5),
+                                                   \.nodePids.forecastHorizon, doc: [
+        "node-pids-pressure fires when the node's trend reaches the threshold",
+        "within this horizon (history: pids.forecast_window).",
+    ])
 
     /// Every key, in the order the shipped file shows them and reload lines list them.
     static let rows: [any ConfigTableRow] = [
@@ -595,6 +625,7 @@ public enum ConfigTable {
         alertmanagerURLs, alertmanagerPathPrefix, alertmanagerResendInterval, alertmanagerTimeout, alertmanagerLabels,
         alertmanagerCAFile, alertmanagerCertFile, alertmanagerKeyFile, alertmanagerServerName,
         alertmanagerUsername, alertmanagerPasswordFile, alertmanagerBearerTokenFile, alertmanagerQueueCapacity,
+        kubeletConfig, nodeThreshold, nodeForecastHorizon,
     ]
 
     static let rowsByKey: [String: any ConfigTableRow] = Dictionary(uniqueKeysWithValues: rows.map { ($0.key, $0) })
@@ -682,6 +713,14 @@ public enum ConfigTable {
             "urls is empty. The password and token stay in the files named here",
             "(absolute paths), read by the daemon at start and at each reload, not",
             "by check-config. Empty (\"\"): unset.",
+            "",
+        ]),
+        "node_pids": (above: [], intro: [
+            "Kubernetes nodes: the node's free pids (kubelet's pid.available,",
+            "min(kernel.pid_max, kernel.threads-max) - tasks) forecast against",
+            "kubelet's eviction threshold, so node-pids-pressure comes before",
+            "kubelet evicts pods. Polls cost nothing more while no threshold is",
+            "known.",
             "",
         ]),
         "alertmanager.tls": (above: ["For the https:// urls; cert_file and key_file both or neither."], intro: []),

@@ -40,6 +40,10 @@ public enum PriorityRule: Equatable, Sendable {
         }
     }
 
+    /// The priority of an entry whose data gave `level`: the fixed one, or
+    /// the level, or the first allowed when the data gave none.
+    public func priority(given level: Priority?) -> Priority { fixed ?? level ?? allowed[0] }
+
     /// As the README's tables say it: `crit`, `warning / err`.
     public var text: String { allowed.map(\.name).joined(separator: " / ") }
 }
@@ -105,6 +109,13 @@ extension EntryKind {
                       advice: "The host's process table is filling: find the container growing fastest (dockward_container_pids).")
         case .hostPidsRecovered:
             KindFacts("3e2efc794a524648bac7e75f1f2965f1", .recovery, .fixed(.notice), advice: "Nothing: its episode ended.")
+        case .nodePidsPressure:
+            KindFacts("bf211bbe96184d4daff787619d5fca68", .alert,
+                      .decided(within: [.warning, .err], because: "err once pid.available is under the threshold"),
+                      alertName: "DockwardNodePidsPressure",
+                      advice: "kubelet will evict pods for pids: find the pod growing fastest (NODE_TOP_PODS) before it does.")
+        case .nodePidsRecovered:
+            KindFacts("da13c46cec8049cc8462e176b09cfbc5", .recovery, .fixed(.notice), advice: "Nothing: its episode ended.")
         case .socketMount:
             KindFacts("c27bd08d95eb4ef99d7b04c64bb68468", .alert, .fixed(.crit), alertName: "DockwardSocketMount",
                       advice: hostControl)

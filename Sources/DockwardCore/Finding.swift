@@ -13,6 +13,8 @@ public enum Finding: Equatable, Sendable {
     /// not read: see `PidsSample.peak`).
     case containerPids(PidsFinding, ContainerRef, peak: Int64?)
     case hostPids(PidsFinding)
+    /// The node's pid.available against kubelet's eviction threshold.
+    case nodePids(NodePidsFinding)
     /// A container's mounts reach a protected socket (allowed: a notice).
     case socketExposure(SocketExposureFinding)
     /// No exposure found, but some mount source could not be resolved.
@@ -28,6 +30,7 @@ public enum Finding: Equatable, Sendable {
     public var kind: EntryKind {
         switch self {
         case .containerPids(let f, _, _), .hostPids(let f): f.kind
+        case .nodePids(let f): f.kind
         case .socketExposure(let s): s.allowedBy == nil ? .socketMount : .socketMountAllowed
         case .socketUnresolved: .socketMountUnresolved
         case .hostControl(_, let f, let rule, _): rule == nil ? f.hostControlClass.entryKind : .hostControlAllowed
@@ -44,7 +47,7 @@ public enum Finding: Equatable, Sendable {
         case .socketExposure(let s): ContainerRef(id: s.details.id, metadata: s.details.metadata)
         case .socketUnresolved(let d, _, _), .hostControl(let d, _, _, _): ContainerRef(id: d.id, metadata: d.metadata)
         case .action(let r): r.container
-        case .hostPids, .engineTCPExposed, .lifecycle: nil
+        case .hostPids, .nodePids, .engineTCPExposed, .lifecycle: nil
         }
     }
 
@@ -54,6 +57,7 @@ public enum Finding: Equatable, Sendable {
         if let fixed = kind.facts.priority.fixed { return fixed }
         switch self {
         case .containerPids(let f, _, _), .hostPids(let f): return f.priority
+        case .nodePids(let f): return f.priority
         case .lifecycle(.journalReplayed(let r)): return r.dropped > 0 ? .warning : .notice
         case .lifecycle(.alertmanagerBack(_, _, let dropped)): return dropped > 0 ? .warning : .notice
         case .socketExposure, .socketUnresolved, .hostControl, .engineTCPExposed, .action, .lifecycle:
@@ -76,6 +80,7 @@ public enum Finding: Equatable, Sendable {
         switch self {
         case .containerPids(let f, let ref, let peak): AlertText.pids(f, container: ref, peak: peak)
         case .hostPids(let f): AlertText.pids(f, container: nil)
+        case .nodePids(let f): AlertText.nodePids(f)
         case .socketExposure(let s): AlertText.socketExposure(s)
         case .socketUnresolved(let d, let unresolved, let t):
             AlertText.socketUnresolved(details: d, unresolved: unresolved, eventTimeNano: t)

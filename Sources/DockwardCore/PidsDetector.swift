@@ -9,10 +9,7 @@ public struct PidsFinding: Equatable, Sendable {
     /// when asked, not made: a detector makes findings on its hot path
     /// (every poll, for each container without a limit) and drops most.
     public var priority: Priority {
-        get {
-            let rule = kind.facts.priority
-            return rule.fixed ?? level ?? rule.allowed[0]
-        }
+        get { kind.facts.priority.priority(given: level) }
         set { level = newValue }
     }
     /// True when this repeats an open episode (`alerts.repeat_interval`).
@@ -312,8 +309,7 @@ public struct ContainerPidsDetector: Sendable {
 /// The whole host's process table, for containers that have no limit of
 /// their own.
 public struct HostPidsDetector: Sendable {
-    var episode: Episode?
-    var lastTroubleAt: Int64 = 0
+    var episode = LeveledEpisode()
 
     public init() {}
 
@@ -322,31 +318,56 @@ public struct HostPidsDetector: Sendable {
         guard host.ceiling > 0 else { return [] }
         let ratio = Double(host.tasks) / Double(host.ceiling)
         let level: Priority? = ratio >= policy.criticalRatio ? .err : ratio >= policy.warnRatio ? .warning : nil
-        func finding(_ p: Priority, _ reminder: Bool) -> PidsFinding {
-            PidsFinding(kind: .hostPidsHigh, priority: p, isReminder: reminder, current: host.tasks,
-                        limit: host.ceiling, limitIsHost: true, ratio: ratio)
-        }
-        if let level {
-            lastTroubleAt = now
-            if var e = episode {
-                var out: [PidsFinding] = []
-                if level > e.priority {
-                    out.append(finding(level, false)); e.priority = level; e.lastEmitted = now
-                } else if e.reminderDue(at: now, timing) {
-                    out.append(finding(e.priority, true)); e.lastEmitted = now
-                }
-                episode = e
-                return out
-            }
-            episode = Episode(priority: level, lastEmitted: now)
-            return [finding(level, false)]
-        }
-        if episode != nil && now - lastTroubleAt >= timing.recoverAfter.nanoseconds {
-            episode = nil
+        switch episode.step(level: level, at: now, timing: timing) {
+        case nil: return []
+        case .raise(let p, let reminder):
+            return [PidsFinding(kind: .hostPidsHigh, priority: p, isReminder: reminder, current: host.tasks,
+                                limit: host.ceiling, limitIsHost: true, ratio: ratio)]
+        case .recovered:
             return [PidsFinding(kind: .hostPidsRecovered, current: host.tasks,
                                 limit: host.ceiling, limitIsHost: true, ratio: ratio)]
         }
-        return []
+    }
+}
+
+/// One episode whose level may rise (warning, then err), as the host's and
+/// the node's detectors keep it: opened at its level, a new entry when the
+/// level rises, a reminder every `repeat_interval`, closed once clear for
+/// `recover_after`.
+struct LeveledEpisode: Sendable {
+    enum Say: Equatable { case raise(Priority, reminder: Bool), recovered }
+
+    var open: Episode?
+    var lastTroubleAt: Int64 = 0
+
+    /// `level`: the condition now, nil when clear. What to say, if anything.
+    mutating func step(level: Priority?, at now: Int64, timing: AlertTiming) -> Say? {
+        if let level {
+            lastTroubleAt = now
+            guard var e = open else {
+                open = Episode(priority: level, lastEmitted: now)
+                return .raise(level, reminder: false)
+            }
+            defer { open = e }
+            if level > e.priority {
+                e.priority = level; e.lastEmitted = now
+                return .raise(level, reminder: false)
+            }
+            if e.reminderDue(at: now, timing) {
+                e.lastEmitted = now
+                return .raise(e.priority, reminder: true)
+            }
+            return nil
+        }
+        guard open != nil, now - lastTroubleAt >= timing.recoverAfter.nanoseconds else { return nil }
+        open = nil
+        return .recovered
+    }
+
+    /// Taken up from the last run: just said, just troubled.
+    mutating func resume(priority: Priority, at now: Int64) {
+        open = Episode(priority: priority, lastEmitted: now)
+        lastTroubleAt = now
     }
 }
 
@@ -403,10 +424,9 @@ extension ContainerPidsDetector {
 
 extension HostPidsDetector {
     /// The level of the open `host-pids-high` episode, if any.
-    public var openPriority: Priority? { episode?.priority }
+    public var openPriority: Priority? { episode.open?.priority }
 
     public mutating func resume(priority: Priority, at now: Int64) {
-        episode = Episode(priority: priority, lastEmitted: now)
-        lastTroubleAt = now
+        episode.resume(priority: priority, at: now)
     }
 }

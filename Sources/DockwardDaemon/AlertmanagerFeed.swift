@@ -295,7 +295,7 @@ extension AlertEpisodeKey {
     var waitsForListing: Bool {
         switch self {
         case .socketMount, .socketMountUnresolved, .hostControl: true
-        case .containerPids, .hostPids, .engineTCP, .engineLost: false
+        case .containerPids, .hostPids, .nodePids, .engineTCP, .engineLost: false
         }
     }
 }

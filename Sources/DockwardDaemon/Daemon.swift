@@ -127,6 +127,7 @@ public final class Daemon {
     private let outlet: AlertOutlet
     private let link: EngineLink
     private let pids: PidsWatch
+    private let nodePids: NodePidsWatch
     private let hostControl: HostControlWatch
     private let engineTCP: EngineTCPWatch
     private let containment: Containment
@@ -171,6 +172,7 @@ public final class Daemon {
                          hostReader: parts.hostReader, names: link, outlet: outlet, budget: parts.descriptors,
                          kernelMessages: parts.kernelMessages, procRoot: parts.procRoot, clock: parts.monotonicClock,
                          queue: queue, logger: parts.logger)
+        nodePids = NodePidsWatch(config: config, outlet: outlet, logger: parts.logger)
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
                                        outlet: outlet, logger: parts.logger)
         engineTCP = EngineTCPWatch(outlet: outlet, logger: parts.logger)
@@ -303,6 +305,7 @@ public final class Daemon {
             }
             config = newConfig
             pids.apply(newConfig)
+            nodePids.apply(newConfig)
             hostControl.apply(newConfig)
             containment.apply(newConfig)
             alertmanager.apply(newConfig.alertmanager)
@@ -345,6 +348,7 @@ public final class Daemon {
             let pollStarted = SystemClock.monotonicNanos()
             outlet.retryPending()
             pids.poll(now: now)
+            nodePids.poll(host: pids.lastHostSample, at: now, timing: AlertTiming(config), pods: pids.topPods)
             // Actions after the pass, never inside a judgement.
             containment.afterPass(now: now)
             // Episodes that ended resolve their alerts; open ones are re-sent when due.
@@ -489,6 +493,7 @@ public final class Daemon {
         switch key {
         case .containerPids(let id, let kind): return pids.episodeIsOpen(id, kind)
         case .hostPids: return pids.hostEpisodeIsOpen
+        case .nodePids: return nodePids.episodeIsOpen
         case .socketMount(let id): return hostControl.isReported(id, .exposed) && !isAllowed(id)
         case .socketMountUnresolved(let id): return hostControl.isReported(id, .unresolved)
         case .hostControl(let id, let c): return hostControl.isReported(id, c) && !isAllowed(id)

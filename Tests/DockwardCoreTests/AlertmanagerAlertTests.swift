@@ -20,7 +20,7 @@ final class AlertmanagerAlertTests: XCTestCase {
                 XCTAssertTrue(finding.kind.role == .alert || finding.kind == .engineLost, "\(finding.kind)")
             }
         }
-        XCTAssertEqual(keys.count, 13, "one key per kind and container: \(keys)")
+        XCTAssertEqual(keys.count, 14, "one key per kind and container: \(keys)")
         let names = EntryKind.allCases.compactMap(\.facts.alertName)
         XCTAssertEqual(Set(names).count, names.count, "names are distinct")
         XCTAssertTrue(names.allSatisfy { $0.range(of: "^Dockward[A-Z][A-Za-z]+$", options: .regularExpression) != nil })

@@ -67,7 +67,7 @@ final class ConfigTableTests: XCTestCase {
             do { _ = try ConfigLoader.parse(yaml, file: "t.yml"); return nil } catch { return error.issues.first?.message }
         }
         XCTAssertEqual(expected("colour: red\n"), "unknown key; expected one of: "
-            + "cgroup, docker, pids, alerts, overrides, host_control, socket_watch, metrics, actions, alertmanager")
+            + "cgroup, docker, pids, alerts, overrides, host_control, socket_watch, metrics, actions, alertmanager, node_pids")
         XCTAssertEqual(expected("pids:\n  colour: red\n"), "unknown key; expected one of: "
             + "poll_interval, warn_ratio, critical_ratio, high_for, unlimited, forecast_horizon, forecast_window")
         XCTAssertEqual(expected("overrides:\n  - match: { name: x }\n    colour: red\n"), "unknown key; expected one of: "
@@ -128,6 +128,7 @@ final class ConfigTableTests: XCTestCase {
           tls: { ca_file: /etc/ca.pem, cert_file: /etc/c.pem, key_file: /etc/c.key, server_name: am.internal }
           basic_auth: { username: dockward, password_file: /etc/pw }
           queue_capacity: 100
+        node_pids: { kubelet_config: /etc/kubelet.yaml, threshold: 10%, forecast_horizon: 1m }
         """, file: "t.yml")
         // A file can't give a bearer token beside basic_auth; the reload
         // line is the table's either way.
@@ -178,6 +179,9 @@ final class ConfigTableTests: XCTestCase {
             "alertmanager.basic_auth.password_file: unset -> /etc/pw",
             "alertmanager.bearer_token_file: unset -> /etc/token",
             "alertmanager.queue_capacity: 10000 -> 100",
+            "node_pids.kubelet_config: /var/lib/kubelet/config.yaml -> /etc/kubelet.yaml",
+            "node_pids.threshold: 0 -> 10%",
+            "node_pids.forecast_horizon: 5m -> 1m",
         ])
         XCTAssertEqual(DockwardConfig().changes(from: new).count, ConfigTable.keys.count, "and back")
         XCTAssertEqual(new.changes(from: new), [])

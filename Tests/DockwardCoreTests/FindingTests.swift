@@ -21,6 +21,10 @@ final class FindingTests: XCTestCase {
         for kind in [EntryKind.hostPidsHigh, .hostPidsRecovered] {
             out.append(.hostPids(PidsFinding(kind: kind, priority: .err, current: 10, limit: 20, limitIsHost: true)))
         }
+        for kind in [EntryKind.nodePidsPressure, .nodePidsRecovered] {
+            out.append(.nodePids(NodePidsFinding(kind: kind, priority: .err, available: 10, capacity: 20, threshold: 15,
+                                                 source: .config)))
+        }
         for rule in [nil, ContainerMatcher(name: "web")] {
             out.append(.socketExposure(SocketExposureFinding(details: details, exposures: [exposure], allowedBy: rule,
                                                              eventTimeNano: 1)!))

@@ -90,6 +90,9 @@ enum Expected {
     static let containerPids = base.union(["DOCKWARD_ALERT", "CGROUP_PATH"]).union(container).union(pidsFigures)
     /// The host has no `pids.peak`: that is a container's cgroup's.
     static let hostPids = base.union(["DOCKWARD_ALERT"]).union(pidsFigures).subtracting(["PIDS_PEAK"])
+    static let nodePids = base.union(["DOCKWARD_ALERT", "NODE_PIDS_AVAILABLE", "NODE_PIDS_THRESHOLD", "NODE_PIDS_THRESHOLD_SOURCE",
+                                      "NODE_PIDS_CAPACITY", "NODE_PIDS_SYSTEM_RESERVED", "NODE_PIDS_KUBE_RESERVED",
+                                      "PIDS_FORECAST_SECONDS", "PIDS_RATE", "NODE_TOP_PODS", "DOCKWARD_REMINDER"])
     static let socket = base.union(["DOCKWARD_ALERT"]).union(container).union([
         "SOCKET_PATH", "MOUNT_SOURCE", "MOUNT_DESTINATION", "MOUNT_RW", "EXPOSURE", "CONTAINER_STATE",
         "EXPOSURE_COUNT", "ENGINE_EVENT_NANO", "SOCKET_LINK", "MOUNT_VOLUME"])
@@ -117,6 +120,9 @@ enum Expected {
         "pids-recovered": ("c077d0b0306748c987b88698fd61b0f2", containerPids),
         "host-pids-high": ("9e981232178a4c1fbc708da1dcb9585a", hostPids),
         "host-pids-recovered": ("3e2efc794a524648bac7e75f1f2965f1", hostPids),
+        "node-pids-pressure": ("bf211bbe96184d4daff787619d5fca68", nodePids),
+        "node-pids-recovered": ("da13c46cec8049cc8462e176b09cfbc5", nodePids.subtracting(["PIDS_FORECAST_SECONDS", "NODE_TOP_PODS",
+                                                                                          "DOCKWARD_REMINDER"])),
         "socket-mount": ("c27bd08d95eb4ef99d7b04c64bb68468", socket),
         "socket-mount-allowed": ("2d8eaa6872db43f28eebfa4141f06fab", socket),
         "socket-mount-unresolved": ("5856052d274c42afaa29a77e595c8d42", unresolved),
@@ -162,6 +168,13 @@ enum Expected {
                                       refusedForks: 3, newlyRefused: 1, rate: 0.5,
                                       secondsToLimit: 20, ratio: 0.5)
             entries.append((isHost ? Finding.hostPids(finding) : Finding.containerPids(finding, container, peak: 12)).entry)
+        }
+        for kind in [EntryKind.nodePidsPressure, .nodePidsRecovered] {
+            entries.append(Finding.nodePids(NodePidsFinding(
+                kind: kind, priority: .warning, isReminder: kind == .nodePidsPressure, available: 1_100, capacity: 32_768,
+                threshold: 1_000, source: .kubeletConfig("/var/lib/kubelet/config.yaml"), systemReserved: 1_000,
+                kubeReserved: 500, secondsToThreshold: kind == .nodePidsPressure ? 10 : nil, rate: 10,
+                topPods: kind == .nodePidsPressure ? [PodTasks(name: "ci/runner", tasks: 900)] : [])).entry)
         }
         // Refused by a limit that is not the container's own.
         entries.append(Finding.containerPids(PidsFinding(kind: .pidsExhausted, priority: .crit, current: 39, limit: 40,

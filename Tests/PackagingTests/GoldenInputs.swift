@@ -50,6 +50,14 @@ enum GoldenInputs {
         add("pids-recovered", Finding.containerPids(PidsFinding(kind: .pidsRecovered, priority: .notice, current: 20, limit: 100), web, peak: 100))
         add("host-pids-high", Finding.hostPids(PidsFinding(kind: .hostPidsHigh, priority: .err, current: 30_000, limit: 32_768, ratio: 0.9155)))
         add("host-pids-recovered", Finding.hostPids(PidsFinding(kind: .hostPidsRecovered, priority: .notice, current: 2_000, limit: 32_768, ratio: 0.061)))
+        let kubelet = NodePidsThreshold.Source.kubeletConfig("/var/lib/kubelet/config.yaml")
+        let top = [PodTasks(name: "ci/runner-7", tasks: 2_400), PodTasks(name: "web/api-5d9f", tasks: 310), PodTasks(name: "plain", tasks: 12)]
+        add("node-pids-pressure: forecast against kubelet's threshold", Finding.nodePids(NodePidsFinding(kind: .nodePidsPressure, priority: .warning, available: 1_210, capacity: 32_768,
+                             threshold: 1_000, source: kubelet, kubeReserved: 1_000, secondsToThreshold: 21.3, rate: 9.8, topPods: top)))
+        add("node-pids-pressure: under the configured threshold, reminder", Finding.nodePids(NodePidsFinding(kind: .nodePidsPressure, priority: .err, isReminder: true, available: 3_000,
+                             capacity: 32_768, threshold: 3_276, source: .config, secondsToThreshold: 0, rate: 0, topPods: top)))
+        add("node-pids-recovered", Finding.nodePids(NodePidsFinding(kind: .nodePidsRecovered, priority: .notice, available: 20_000, capacity: 32_768,
+                             threshold: 1_000, source: kubelet, rate: -3)))
 
         // Socket exposure.
         let direct = SocketExposure(socket: engineSocket, mountSource: engineSocket, mountDestination: "/var/run/docker.sock",
