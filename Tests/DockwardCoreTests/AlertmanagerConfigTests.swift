@@ -196,7 +196,7 @@ extension ConfigLoaderTests {
         XCTAssertEqual(try parse("alertmanager:\n  labels: { _team: core, Zone2: \"b\", n: 5 }\n").alertmanager.labels,
                        ["_team": "core", "Zone2": "b", "n": "5"])
         let reserved = "reserved: dockward sets this label itself "
-            + "(alertname, severity, kind, container, container_id, image, host, episode)"
+            + "(alertname, severity, kind, container, container_id, image, host, episode, namespace, pod)"
         XCTAssertEqual(located("""
         alertmanager:
           labels:

@@ -67,7 +67,7 @@ final class ConfigTableTests: XCTestCase {
             do { _ = try ConfigLoader.parse(yaml, file: "t.yml"); return nil } catch { return error.issues.first?.message }
         }
         XCTAssertEqual(expected("colour: red\n"), "unknown key; expected one of: "
-            + "cgroup, docker, pids, alerts, overrides, host_control, socket_watch, metrics, actions, alertmanager, node_pids")
+            + "cgroup, docker, engine, pids, alerts, overrides, host_control, socket_watch, metrics, actions, alertmanager, node_pids")
         XCTAssertEqual(expected("pids:\n  colour: red\n"), "unknown key; expected one of: "
             + "poll_interval, warn_ratio, critical_ratio, high_for, unlimited, forecast_horizon, forecast_window")
         XCTAssertEqual(expected("overrides:\n  - match: { name: x }\n    colour: red\n"), "unknown key; expected one of: "
@@ -99,6 +99,7 @@ final class ConfigTableTests: XCTestCase {
         var new = try ConfigLoader.parse("""
         cgroup: { root: /host/cgroup }
         docker: { socket: /run/d.sock }
+        engine: { kind: containerd, socket: /run/k3s/containerd/containerd.sock, namespaces: [k8s.io, moby] }
         pids:
           poll_interval: 500ms
           warn_ratio: 0.5
@@ -138,6 +139,9 @@ final class ConfigTableTests: XCTestCase {
         XCTAssertEqual(lines, [
             "cgroup.root: /sys/fs/cgroup -> /host/cgroup",
             "docker.socket: /var/run/docker.sock -> /run/d.sock",
+            "engine.kind: docker -> containerd",
+            "engine.socket: unset -> /run/k3s/containerd/containerd.sock",
+            "engine.namespaces: [] -> [k8s.io, moby]",
             "pids.poll_interval: 1s -> 500ms",
             "pids.warn_ratio: 0.8 -> 0.5",
             "pids.critical_ratio: 0.95 -> 0.6",
@@ -150,7 +154,8 @@ final class ConfigTableTests: XCTestCase {
             "overrides: 0 rule(s) -> 1",
             "host_control.protect: [\"/run/containerd/containerd.sock\", \"/var/run/containerd/containerd.sock\", "
                 + "\"/run/crio/crio.sock\", \"/var/run/crio/crio.sock\", \"/run/podman/podman.sock\", "
-                + "\"/var/run/podman/podman.sock\", \"/run/user/*/docker.sock\", \"/run/user/*/podman/podman.sock\"] "
+                + "\"/var/run/podman/podman.sock\", \"/run/nri/nri.sock\", \"/var/run/nri/nri.sock\", "
+                + "\"/run/user/*/docker.sock\", \"/run/user/*/podman/podman.sock\"] "
                 + "-> [\"/run/a.sock\"]",
             "host_control.allow: 0 rule(s) -> 2",
             "host_control.resync_interval: 5m -> 1m",

@@ -270,7 +270,7 @@ final class ConfigValidationTests: XCTestCase {
             "order.yml alertmanager+1 alertmanager.urls[1]: given twice (as alertmanager.urls[0] too)",
             "order.yml alertmanager+2 alertmanager.tls.ca_file: tls applies only to https:// urls, and alertmanager.urls has none",
             "order.yml alertmanager+3 alertmanager.labels.severity: reserved: dockward sets this label itself "
-                + "(alertname, severity, kind, container, container_id, image, host, episode)",
+                + "(alertname, severity, kind, container, container_id, image, host, episode, namespace, pod)",
             "order.yml alertmanager+4 alertmanager.timeout: must be below resend_interval "
                 + "(2m >= 1m, alertmanager.resend_interval by default)",
             "order.yml alertmanager+5 alertmanager.bearer_token_file: not with basic_auth "
