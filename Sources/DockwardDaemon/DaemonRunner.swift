@@ -151,6 +151,10 @@ public enum DaemonRunner {
             logger.error("engine socket \(path) is \(what), not a socket: the engine cannot be reached there; check engine.socket, docker.socket or DOCKER_HOST")
             return
         }
+        if access(path, R_OK | W_OK) != 0 && errno == EACCES {
+            let mode = String(st.st_mode & 0o7777, radix: 8)
+            logger.error("engine socket \(path) (owner \(st.st_uid), group \(st.st_gid), mode \(mode)) cannot be opened by dockward (uid \(getuid())): give its group to dockward (Docker: the docker group; containerd: gid under [grpc] in /etc/containerd/config.toml, then restart containerd); the engine link will retry")
+        }
         if st.st_mode & S_IWOTH != 0 {
             logger.warning("engine socket \(path) is writable by everyone (mode \(String(st.st_mode & 0o7777, radix: 8))): every local user controls the host; make it 0660 root:docker")
         }

@@ -176,8 +176,15 @@ final class PidsWatch {
         let current = try watched.files.readCurrent()
         if watched.limitStale || now - watched.limitReadAt >= Self.limitRecheckInterval.nanoseconds {
             watched.limit = try watched.files.readLimit()
-            watched.kubeletLimit = watched.limit < 0 && watched.isInKubeletTree ? kubeletLimit(above: watched) : nil
-            if let kubelet = watched.kubeletLimit { watched.limit = kubelet.limit }
+            // A pod's container: the smallest limit of its own cgroup (its
+            // scope's, often only systemd's DefaultTasksMax) and kubelet's
+            // above it holds.
+            watched.kubeletLimit = nil
+            if watched.isInKubeletTree, let kubelet = kubeletLimit(above: watched),
+               watched.limit < 0 || kubelet.limit <= watched.limit {
+                watched.kubeletLimit = kubelet
+                watched.limit = kubelet.limit
+            }
             watched.limitStale = false
             watched.limitReadAt = now
         }
@@ -360,9 +367,9 @@ final class PidsWatch {
         }
     }
 
-    /// The smallest limit kubelet's tree holds above a container without
-    /// one of its own (its pod's podPidsLimit, its QoS class's, the
-    /// node's): a few small reads, with each read of its own `pids.max`.
+    /// The smallest limit kubelet's tree holds above a pod's container (its
+    /// pod's podPidsLimit, its QoS class's, the node's): a few small reads,
+    /// with each read of its own `pids.max`.
     func kubeletLimit(above watched: WatchedContainer) -> KubeletLimit? {
         let own = watched.relativePath
         guard let read = CgroupLimitChain.read(root: discovery.layout.hierarchyRoot, forking: own, container: own)

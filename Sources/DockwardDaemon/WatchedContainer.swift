@@ -13,8 +13,8 @@ final class WatchedContainer {
     /// `pids.max` as last read.
     var limit: Int64 = PidsSample.unlimited
     var limitStale = true
-    /// The limit kubelet's tree holds above it when it has none of its own
-    /// (`limit` is then that one's value).
+    /// The limit kubelet's tree holds above it when that one holds, being
+    /// no higher than its own (`limit` is then that one's value).
     var kubeletLimit: KubeletLimit?
     var limitReadAt: Int64 = 0
     /// The `max` count of `pids.events` as last read.

@@ -44,12 +44,12 @@ final class KubernetesPodWiringTests: XCTestCase {
         try setCgroup("/kubepods.slice", current: 8, max: nil)
         try setCgroup("/kubepods.slice/kubepods-burstable.slice", current: 4, max: nil)
         try setCgroup(podSlice, current: 4, max: 40)
-        try setCgroup(podSlice + "/cri-containerd-\(bomb.full).scope", current: 1, max: nil)
-        try setCgroup(podSlice + "/cri-containerd-\(side.full).scope", current: 2, max: nil)
+        try setCgroup(podSlice + "/cri-containerd-\(bomb.full).scope", current: 1, max: 3520)
+        try setCgroup(podSlice + "/cri-containerd-\(side.full).scope", current: 2, max: 3520)
         try setCgroup(podSlice + "/cri-containerd-\(pause.full).scope", current: 1, max: nil)
         try setCgroup("/kubepods.slice/kubepods-besteffort.slice", current: 4, max: nil)
         try setCgroup(freeSlice, current: 4, max: nil)
-        try setCgroup(freeSlice + "/cri-containerd-\(free.full).scope", current: 3, max: nil)
+        try setCgroup(freeSlice + "/cri-containerd-\(free.full).scope", current: 3, max: 3520)
         try setCgroup(freeSlice + "/cri-containerd-\(freePause.full).scope", current: 1, max: nil)
         engine.add(podContainer(bomb, pod: "bomb", container: "bomb", podUID: uid))
         engine.add(podContainer(side, pod: "bomb", container: "side", podUID: uid))
@@ -63,7 +63,9 @@ final class KubernetesPodWiringTests: XCTestCase {
         d.waitForNames([bomb, side, pause, free, freePause])
         d.ticks(2)
 
-        // No limit anywhere above it: warned, with its pod's names.
+        // Each scope holds systemd's DefaultTasksMax (3520), as runc's
+        // systemd driver leaves it. No limit of kubelet's above it: warned,
+        // with its pod's names.
         d.tickUntil("the free pod's pids-unlimited") { !d.writer.entries(.pidsUnlimited, for: free).isEmpty }
         let unlimited = d.writer.entries(.pidsUnlimited, for: free).first
         XCTAssertEqual(field(unlimited, "K8S_NAMESPACE"), "team-a")
@@ -71,6 +73,8 @@ final class KubernetesPodWiringTests: XCTestCase {
         XCTAssertEqual(field(unlimited, "K8S_CONTAINER"), "app")
         XCTAssertEqual(unlimited?.container?.metadata?.name, "team-a/free/app")
         XCTAssertTrue(unlimited?.message.contains("podPidsLimit") == true, unlimited?.message ?? "")
+        XCTAssertEqual(field(unlimited, "PIDS_MAX"), "3520")
+        XCTAssertEqual(field(unlimited, "PIDS_MAX_SOURCE"), "inherited")
         // Under the pod's limit: no warning; sandboxes: nothing ever.
         for id in [bomb, side, pause, freePause] {
             XCTAssertTrue(d.writer.entries(.pidsUnlimited, for: id).isEmpty, "\(id)")
@@ -79,7 +83,7 @@ final class KubernetesPodWiringTests: XCTestCase {
         // The bomb fills the pod's limit; on a 6.11+ kernel only the pod's
         // pids.events.local counts, and the kernel names the forking scope.
         try setCgroup(podSlice, current: 40, max: 40, refused: 5, local: 5)
-        try setCgroup(podSlice + "/cri-containerd-\(bomb.full).scope", current: 37, max: nil)
+        try setCgroup(podSlice + "/cri-containerd-\(bomb.full).scope", current: 37, max: 3520)
         kernel.record("cgroup: fork rejected by pids controller in \(podSlice)/cri-containerd-\(bomb.full).scope")
         d.waitUntil("the pod's pids-exhausted entry") { !d.writer.entries(.pidsExhausted).isEmpty }
         let entry = d.writer.entries(.pidsExhausted).first
@@ -92,7 +96,7 @@ final class KubernetesPodWiringTests: XCTestCase {
         XCTAssertTrue(entry?.message.hasPrefix("Pod team-a/bomb hit its pids limit of 40") == true, entry?.message ?? "")
 
         // Its sidecar's forks refused too: the same incident, no second entry.
-        try setCgroup(podSlice + "/cri-containerd-\(side.full).scope", current: 2, max: nil)
+        try setCgroup(podSlice + "/cri-containerd-\(side.full).scope", current: 2, max: 3520)
         kernel.record("cgroup: fork rejected by pids controller in \(podSlice)/cri-containerd-\(side.full).scope")
         try setCgroup(podSlice, current: 40, max: 40, refused: 8, local: 8)
         d.ticks(4)
