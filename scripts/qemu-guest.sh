@@ -16,18 +16,10 @@
 #   TREE            the cached tree's name before its key
 #   TREE_TAG        a line of the key that changes when the tree's making
 #                   changes (v2host=2)
-# and defines prepare_guest ROOT-COPY GUEST-NAME, which puts the package and
-# the checks into a copy of the tree.
+# and defines prepare_guest ROOT-COPY GUEST-NAME, which makes a copy of the
+# tree with the package and the checks (copy_guest, then its own files).
 
-log() { printf '%s-test: %s\n' "$NAME" "$*" >&2; }
-die() { log "$*"; exit 1; }
-in_ci() { case "${CI:-}" in ""|false|0) return 1 ;; *) return 0 ;; esac; }
-# A prerequisite that is missing: fails in CI, skips elsewhere.
-missing() {
-    if in_ci; then die "$* (CI: failing, not skipping)"; fi
-    log "skipped: $*"
-    exit 77
-}
+. "$(dirname "${BASH_SOURCE[0]}")/test-prereq.sh"
 
 install_tools() {
     local missing=()
@@ -142,6 +134,18 @@ cached_tree() {
     fi
     exec 9>&-
     echo "$dir"
+}
+
+# copy_guest TREE GUEST CHECKS: a copy of the tree with the package ($DEB),
+# the checks (scripts/CHECKS, as /dockward-test/check.sh) and their helpers
+# (scripts/guest-checks.sh).
+copy_guest() {
+    rm -rf "$2"
+    cp -a "$1" "$2"
+    mkdir -p "$2/dockward-test"
+    cp "$DEB" "$2/dockward-test/dockward.deb"
+    install -m 0755 "$ROOT_DIR/scripts/$3" "$2/dockward-test/check.sh"
+    cp "$ROOT_DIR/scripts/guest-checks.sh" "$2/dockward-test/guest-checks.sh"
 }
 
 # checks_unit ROOT AFTER: the oneshot unit that runs /dockward-test/check.sh
