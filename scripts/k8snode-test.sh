@@ -54,7 +54,8 @@ fi
 [ $# -eq 1 ] || { echo "usage: $0 DEB | --prepare" >&2; exit 2; }
 DEB=$(readlink -f "$1")
 [ -f "$DEB" ] || die "no package at $1"
-python3 -m py_compile "$ROOT_DIR/scripts/cri-client.py" || die "scripts/cri-client.py does not compile"
+python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' "$ROOT_DIR/scripts/cri-client.py" \
+    || die "scripts/cri-client.py does not compile"
 start_work
 
 # prepare_guest TREE GUEST: a copy of the tree with the package, the checks,
@@ -62,12 +63,7 @@ start_work
 # runs the checks once containerd is up.
 prepare_guest() {
     local tree=$1 guest=$2
-    rm -rf "$guest"
-    cp -a "$tree" "$guest"
-    mkdir -p "$guest/dockward-test"
-    cp "$DEB" "$guest/dockward-test/dockward.deb"
-    install -m 0755 "$ROOT_DIR/scripts/k8snode-test-guest.sh" "$guest/dockward-test/check.sh"
-    cp "$ROOT_DIR/scripts/guest-checks.sh" "$guest/dockward-test/guest-checks.sh"
+    copy_guest "$tree" "$guest" k8snode-test-guest.sh
     install -m 0755 "$ROOT_DIR/scripts/cri-client.py" "$guest/dockward-test/cri-client.py"
     # containerd as kubelet wants it: the systemd cgroup driver for runc,
     # the pause image the checks import, no CNI (pods share the node's

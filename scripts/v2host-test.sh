@@ -119,12 +119,7 @@ start_work
 # and the oneshot unit that runs them once the engine is up.
 prepare_guest() {
     local tree=$1 guest=$2
-    rm -rf "$guest"
-    cp -a "$tree" "$guest"
-    mkdir -p "$guest/dockward-test"
-    cp "$DEB" "$guest/dockward-test/dockward.deb"
-    install -m 0755 "$ROOT_DIR/scripts/v2host-test-guest.sh" "$guest/dockward-test/check.sh"
-    cp "$ROOT_DIR/scripts/guest-checks.sh" "$guest/dockward-test/guest-checks.sh"
+    copy_guest "$tree" "$guest" v2host-test-guest.sh
     # The actions drop-in as the repository has it (the package ships it too).
     cp "$ROOT_DIR/packaging/actions/dockward.service.d/actions.conf" "$guest/dockward-test/actions.conf"
     checks_unit "$guest" docker.service
