@@ -162,6 +162,14 @@ sandbox_cg=$(cgroup_of "$(sandbox_of bomb)")
 [ "$rc" = 0 ] && [ "$(cat "$sdir/pids.max" 2>&1)" = 40 ] && [ -n "$kpath" ] && [ "$kpath" = "$bomb_cg" ] \
     && [ "${sandbox_cg%/*}" = "${sdir#$CG}" ]
 verdict bomb-refused $? "pod team-a/bomb (run-pod exit $rc $(pod_err bomb)): slice ${sdir#$CG} pids.max=$(cat "$sdir/pids.max" 2>&1) pids.current=$(cat "$sdir/pids.current" 2>&1) events: $(cat "$sdir/pids.events" 2>&1 | oneline); sandbox $sandbox_cg; tasks: pause $(cat "$CG$sandbox_cg/pids.current" 2>&1), side $(cat "$CG$(cgroup_of "$SIDE")/pids.current" 2>&1), bomb $(cat "$CG$bomb_cg/pids.current" 2>&1) (the bomb's scope: pids.max $(cat "$CG$bomb_cg/pids.max" 2>&1), ${bomb_cg##*/}); kernel: ${kpath:-no line}"
+# What the Swift side reads: the specs' cgroupsPath and labels, the
+# counters where the limit was hit and where the fork was refused.
+spec_info() {
+    ctr -n k8s.io containers info "$1" 2>/dev/null | python3 -c 'import json, sys
+c = json.load(sys.stdin)
+print("cgroupsPath=%s labels=%s" % (c["Spec"]["linux"].get("cgroupsPath"), ",".join("%s=%s" % kv for kv in sorted(c["Labels"].items()) if not kv[0].startswith("io.cri-containerd.image"))))' 2>&1
+}
+info "bomb container: $(spec_info "$BOMB"); sandbox: $(spec_info "$(sandbox_of bomb)"); pod slice pids.events.local: $(cat "$sdir/pids.events.local" 2>&1 | oneline); bomb scope pids.events: $(cat "$CG$bomb_cg/pids.events" 2>&1 | oneline), .local: $(cat "$CG$bomb_cg/pids.events.local" 2>&1 | oneline); $SOCK: $(stat -c '%U:%G %a' "$SOCK")"
 wait_entry 20 DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb
 sleep 2
 n=$(entries DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb)
