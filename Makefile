@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services test-systemd test-v2host deps clean bench soak deb fuzz golden protos
+.PHONY: all build release run test test-services test-systemd test-v2host test-k8snode deps clean bench soak deb fuzz golden protos
 
 all: build
 
@@ -34,8 +34,9 @@ test-services:
 	scripts/test-services.sh start
 
 # Every XCTest, then the package under a real systemd (test-systemd), then
-# on a real cgroup v2 host under QEMU (test-v2host); each prints its own
-# passed/failed line, and any failing fails the target.
+# on a real cgroup v2 host under QEMU (test-v2host), then on a Kubernetes
+# node under QEMU (test-k8snode); each prints its own passed/failed line, and
+# any failing fails the target.
 test: deps test-services
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; rc=$${PIPESTATUS[0]}; \
@@ -45,7 +46,9 @@ test: deps test-services
 	echo "test-systemd: $$([ $$src = 0 ] && echo passed || echo failed) in $$(( $$(date +%s) - start )) s (release package build included)"; \
 	start=$$(date +%s); $(MAKE) --no-print-directory test-v2host; vrc=$$?; \
 	echo "test-v2host: $$([ $$vrc = 0 ] && echo passed || echo failed) in $$(( $$(date +%s) - start )) s"; \
-	[ $$rc = 0 ] || exit $$rc; [ $$src = 0 ] || exit $$src; exit $$vrc
+	start=$$(date +%s); $(MAKE) --no-print-directory test-k8snode; krc=$$?; \
+	echo "test-k8snode: $$([ $$krc = 0 ] && echo passed || echo failed) in $$(( $$(date +%s) - start )) s"; \
+	[ $$rc = 0 ] || exit $$rc; [ $$src = 0 ] || exit $$src; [ $$vrc = 0 ] || exit $$vrc; exit $$krc
 
 # The package under a real systemd: builds the release .deb (make deb),
 # boots a minimal Debian 12 under systemd-nspawn (its root tree cached in
@@ -72,6 +75,19 @@ test-systemd: deps test-services deb
 V2HOST_GUESTS ?= debian12 trixie
 test-v2host: deps deb
 	DOCKWARD_V2HOST_GUESTS="$(V2HOST_GUESTS)" scripts/v2host-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
+
+# The package on a Kubernetes node, booted under QEMU: Debian 13 "trixie"
+# with its containerd 1.7 (CRI plugin, runc with the systemd cgroup driver)
+# and no kubelet: the checks play kubelet through the CRI
+# (scripts/cri-client.py), pods in kubepods.slice/kubepods-<qos>.slice/
+# kubepods-<qos>-pod<uid>.slice, a pod-level limit as the pod slice's
+# TasksMax. A pod's fork bomb, a pod without a limit, hostPath mounts of
+# containerd's socket and of /var/run, the pause containers, a restart of
+# containerd, kubelet's evictionHard pid.available, a quiet stop. Root tree
+# cached in /var/cache/dockward-test (trixie-k8snode-<key>).
+# scripts/k8snode-test.sh says what each check printed.
+test-k8snode: deps deb
+	scripts/k8snode-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
 
 # Minutes of container churn (socket mounts, fork bombs) against the real
 # engine: every alert reported once, descriptors and memory back to baseline.

@@ -38,15 +38,8 @@ INCLUDE=systemd,systemd-sysv,dbus
 # The whole boot, checks included, must end within this.
 BOOT_TIMEOUT=${DOCKWARD_SYSTEMD_TIMEOUT:-300}
 
-log() { printf 'systemd-test: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-in_ci() { case "${CI:-}" in ""|false|0) return 1 ;; *) return 0 ;; esac; }
-# A prerequisite that is missing: fails in CI, skips elsewhere.
-missing() {
-    if in_ci; then die "$* (CI: failing, not skipping)"; fi
-    log "skipped: $*"
-    exit 77
-}
+NAME=systemd
+. "$(dirname "$0")/test-prereq.sh"
 
 [ "$(id -u)" = 0 ] || missing "must run as root (debootstrap, systemd-nspawn)"
 

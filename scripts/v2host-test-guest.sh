@@ -15,93 +15,21 @@
 # loops of `sleep 1000 &` that stop at the first refused fork, so the limit is
 # hit for real and the machine's two emulated CPUs stay free.
 set -u
-DIR=/dockward-test
-OUT=$DIR/results.txt
-TTY=/dev/ttyS0
 IMAGE=local/busybox:test
-CONF=/etc/dockward/dockward.yml
-CG=/sys/fs/cgroup
-FAILED=0
-: > "$OUT"
-printf "\n" > "$TTY" 2>/dev/null
-
-say() { printf '%s\n' "$*" >> "$OUT"; printf '%s\n' "$*" > "$TTY" 2>/dev/null || true; }
-pass() { say "PASS $1: $2"; }
-fail() { say "FAIL $1: $2"; FAILED=1; }
-# verdict NAME CONDITION-RESULT DETAIL
-verdict() { if [ "$2" = 0 ]; then pass "$1" "$3"; else fail "$1" "$3"; fi; }
-info() { say "INFO $*"; }
-oneline() { tr '\n' '|' | sed 's/|$//'; }
-# Seconds each part took, said at the end.
-T0=$(date +%s)
-TLAST=$T0
-TIMES=""
-mark() { t=$(date +%s); TIMES="$TIMES $1 $((t - TLAST))s,"; TLAST=$t; }
-
-now_usec() { echo $(( $(date +%s%N) / 1000 )); }
-ms() { echo $(( ($1) / 1000 )); }  # microseconds to milliseconds
-# dockward's entries (its unit's own processes) matching FIELD=VALUE..., export format.
-jx() { journalctl -q --no-pager -o export _SYSTEMD_UNIT=dockward.service "$@" 2>/dev/null; }
-entries() { jx "$@" | grep -c '^__CURSOR='; }
-has() { [ "$(entries "$@")" -gt 0 ]; }
-more_than() { n=$1; shift; [ "$(entries "$@")" -gt "$n" ]; }
-# The value of FIELD in the last (field) or first (field1) entry matching the rest.
-field() { f=$1; shift; jx "$@" | sed -n "s/^$f=//p" | tail -n1; }
-first_usec() { jx "$@" | sed -n 's/^__REALTIME_TIMESTAMP=//p' | head -n1; }
-# Each entry's FIELD values, "-" where it has none: "50 50 -".
-field_all() {
-    f=$1; shift
-    jx "$@" | awk -v f="$f=" '
-        /^__CURSOR=/ { if (n) printf "%s ", v; n = 1; v = "-" }
-        index($0, f) == 1 { v = substr($0, length(f) + 1) }
-        END { if (n) printf "%s", v }'
-}
-# The kernel's "fork rejected" line for a cgroup path (its end), and its time.
-kline() { journalctl -q --no-pager -k -o short-unix 2>/dev/null | grep "fork rejected by pids controller in .*$1\$" | head -n1; }
-kline_usec() { kline "$1" | awk '{ split($1, t, "."); printf "%d%s\n", t[1], substr(t[2] "000000", 1, 6) }'; }
-kline_path() { kline "$1" | sed 's/.*fork rejected by pids controller in //'; }
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    n=$(( $1 * 5 )); shift
-    while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.2; n=$((n - 1)); done
-    return 1
-}
-prop() { systemctl show -p "$1" --value dockward.service; }
-is_active() { [ "$(prop ActiveState)" = active ] && [ "$(prop SubState)" = running ]; }
-status_has() { prop StatusText | grep -q "$1"; }
+# The lines, the timing, the journal and kernel helpers, finish.
+. /dockward-test/guest-checks.sh
 connected() { is_active && status_has "engine connected"; }
 set_conf() { # KEY VALUE: the first "  KEY:" line of the config (VALUE may hold "/")
     sed -i "0,\\|^  $1: .*|s||  $1: $2|" "$CONF"
     grep -q "^  $1: $2\$" "$CONF" || info "set_conf $1 $2: not set"
 }
-# Restart, and wait until the engine link is up and the first listing done.
-restart_dockward() {
-    started=$(entries DOCKWARD_EVENT=daemon-started)
-    systemctl restart dockward.service
-    wait_for 30 more_than "$started" DOCKWARD_EVENT=daemon-started
-    wait_for 30 connected
-}
-reload_dockward() {
-    reloaded=$(entries DOCKWARD_EVENT=config-reloaded)
-    systemctl reload dockward.service
-    wait_for 20 more_than "$reloaded" DOCKWARD_EVENT=config-reloaded
-}
 run() { docker run -d --network none "$@" 2>&1; }
 state_is() { [ "$(docker inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = "$2" ]; }
 logged() { docker logs "$1" 2>&1 | grep -q "$2"; }
 scope_of() { echo "$CG$(awk -F: '$1 == 0 { print $3 }' "/proc/$(docker inspect -f '{{.State.Pid}}' "$1")/cgroup")"; }
-finish() {
-    if [ "$FAILED" != 0 ]; then
-        journalctl -q --no-pager -u dockward.service -o short-monotonic -n 60 2>&1 | sed 's/^/JOURNAL /' > "$TTY"
-        journalctl -q --no-pager -k -o short-monotonic 2>/dev/null | grep 'fork rejected' | tail -n 20 | sed 's/^/JOURNAL /' > "$TTY"
-    fi
-    info "timing (s since the checks began: $(( $(date +%s) - T0 ))):${TIMES%,}"
-    say DONE
-    # Killed first: a shell as a container's PID 1 ignores SIGTERM, and the
-    # engine's stop at shutdown would wait 10 s for it.
-    docker kill $(docker ps -q) >/dev/null 2>&1
-    systemctl poweroff --no-block
-    exit 0
-}
+# Killed first: a shell as a container's PID 1 ignores SIGTERM, and the
+# engine's stop at shutdown would wait 10 s for it.
+before_poweroff() { docker kill $(docker ps -q) >/dev/null 2>&1; }
 
 # --- The machine ----------------------------------------------------------------
 info "booted: $(cut -d. -f1 /proc/uptime) s to the checks; kernel $(uname -r) ($(uname -v)); /sys/fs/cgroup is $(stat -fc %T $CG), controllers: $(cat $CG/cgroup.controllers)"

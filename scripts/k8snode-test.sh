@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The package on a Kubernetes node: boots a Debian 13 "trixie" guest under
+# QEMU (software emulation) with systemd as PID 1, a cgroup v2 tree and
+# trixie's own containerd 1.7 with its CRI plugin, driven as kubelet drives
+# it (the systemd cgroup driver, pods in kubepods.slice/kubepods-<qos>.slice/
+# kubepods-<qos>-pod<uid>.slice, host network, kubelet's labels), and checks
+# dockward there for real. There is no kubelet package: the guest's checks
+# (scripts/k8snode-test-guest.sh) speak the CRI themselves through a small
+# client (scripts/cri-client.py, Python 3 with Debian's python3-grpcio).
+#
+#   scripts/k8snode-test.sh DEB            # boots the guest; exit 0 when all pass
+#   scripts/k8snode-test.sh --prepare      # only builds the cached root tree
+#
+# The root tree is cached in $DOCKWARD_SYSTEMD_CACHE (/var/cache/dockward-test)
+# as trixie-k8snode-<key>, built, booted and read as scripts/v2host-test.sh
+# does (scripts/qemu-guest.sh): the guest has no network (-nic none; pods use
+# the node's network namespace, so no CNI), its images are built inside from
+# busybox-static as OCI archives and imported with `ctr -n k8s.io images
+# import`. Fork bombs run only in pods with a pod-level limit (TasksMax on
+# the pod's slice).
+#
+# Output: one "[trixie] PASS <check>: <what it printed>" or "FAIL ..." line
+# per check, the summary "k8snode (trixie, <kernel>): N passed, M failed
+# (...)", every FAIL line again and a last line. Exit 0 when every check
+# passed, 1 otherwise. A missing prerequisite (root, the tools) fails with CI
+# set (and not "false"/"0"), and skips (exit 77) otherwise.
+set -euo pipefail
+
+ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
+NAME=k8snode
+CACHE_DIR=${DOCKWARD_SYSTEMD_CACHE:-/var/cache/dockward-test}
+. "$ROOT_DIR/scripts/qemu-guest.sh"
+# One boot, checks included, must end within this.
+BOOT_TIMEOUT=${DOCKWARD_K8SNODE_TIMEOUT:-600}
+IMAGE_SIZE=6G
+
+# The guest (scripts/qemu-guest.sh says what each variable is): trixie with
+# containerd and runc (no Docker), Python 3 and gRPC for the CRI client.
+# debootstrap 1.0.128 (Debian 12's) knows trixie through the sid script.
+SUITE=trixie SCRIPT=/usr/share/debootstrap/scripts/sid
+INCLUDE=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,passwd,linux-image-amd64,busybox-static,apparmor
+APT_EXTRA="containerd runc python3-grpcio"
+SUITES="trixie trixie-updates" SECURITY="trixie-security"
+KERNEL="" TREE=trixie-k8snode TREE_TAG=k8snode=1
+
+[ "$(id -u)" = 0 ] || missing "must run as root (debootstrap, chroot, mkfs.ext4 -d of a root tree)"
+install_tools
+command -v python3 >/dev/null || missing "python3 (the CRI client's syntax is checked before the boot)"
+if [ "${1:-}" = --prepare ]; then
+    tree=$(cached_tree)
+    echo "$tree/root"
+    exit 0
+fi
+[ $# -eq 1 ] || { echo "usage: $0 DEB | --prepare" >&2; exit 2; }
+DEB=$(readlink -f "$1")
+[ -f "$DEB" ] || die "no package at $1"
+python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' "$ROOT_DIR/scripts/cri-client.py" \
+    || die "scripts/cri-client.py does not compile"
+start_work
+
+# prepare_guest TREE GUEST: a copy of the tree with the package, the checks,
+# the CRI client, containerd's config as a node's and the oneshot unit that
+# runs the checks once containerd is up.
+prepare_guest() {
+    local tree=$1 guest=$2
+    copy_guest "$tree" "$guest" k8snode-test-guest.sh
+    install -m 0755 "$ROOT_DIR/scripts/cri-client.py" "$guest/dockward-test/cri-client.py"
+    # containerd as kubelet wants it: the systemd cgroup driver for runc,
+    # the pause image the checks import, no CNI (pods share the node's
+    # network namespace).
+    cat > "$guest/etc/containerd/config.toml" <<'EOF'
+version = 2
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "registry.k8s.io/pause:dockward-test"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = true
+EOF
+    checks_unit "$guest" containerd.service
+}
+
+run_guest trixie
+report_end trixie
