@@ -90,7 +90,9 @@ let package = Package(
         ),
         // The engines dockward knows: each engine module (its runtime and its
         // cgroup names), registered with one line.
-        .target(name: "DockwardEngines", dependencies: ["DockwardCore", "DockwardDocker", "DockwardContainerd"]),
+        .target(name: "DockwardEngines", dependencies: [
+            "DockwardCore", "DockwardDocker", "DockwardContainerd", .product(name: "Logging", package: "swift-log"),
+        ]),
         // journald sink and log handler through libsystemd.
         .target(
             name: "DockwardJournal",

@@ -128,6 +128,14 @@ start=$(now_usec)
 install_out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$DIR/dockward.deb" 2>&1)
 rc=$?
 [ "$rc" = 0 ] || { fail install "dpkg -i exit $rc: $(echo "$install_out" | tail -n3 | oneline)"; finish; }
+# containerd's socket is root:root 0660: a node gives its group to the agent
+# that reads it ([grpc] gid in containerd's config), as the README says.
+gid=$(getent group dockward | cut -d: -f3)
+printf '\n[grpc]\n  gid = %s\n' "$gid" >> /etc/containerd/config.toml
+systemctl restart containerd.service
+wait_for 30 systemctl -q is-active containerd.service
+wait_for 30 test -S "$SOCK"
+info "containerd's socket for dockward (gid $gid): $(stat -c '%U:%G %a' "$SOCK" 2>&1)"
 cat > "$CONF" <<EOF
 engine:
   kind: containerd

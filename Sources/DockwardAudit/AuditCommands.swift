@@ -2,6 +2,7 @@ import ArgumentParser
 import DockwardCore
 import DockwardHost
 import DockwardDocker
+import DockwardEngines
 import Foundation
 import Logging
 import Synchronization
@@ -108,11 +109,9 @@ func runBlocking(_ body: @escaping @Sendable () async throws -> Int32) throws {
 /// one-shot command says what it found in its report).
 func engineRuntime(_ config: DockwardConfig) throws -> ContainerRuntime {
     do {
-        let endpoint = try DockerEndpoint.resolve(configuredSocket: config.dockerSocket,
-                                                  environment: ProcessInfo.processInfo.environment)
         var logger = Logger(label: "dockward.engine")
         logger.logLevel = .critical
-        return DockerRuntime(DockerEngineClient(endpoint: endpoint, logger: logger), logger: logger)
+        return try FollowedEngine.make(config, environment: ProcessInfo.processInfo.environment, logger: logger).runtime
     } catch {
         throw CommandFailure("could not audit: \(error)")
     }

@@ -63,7 +63,8 @@ public enum DaemonRunner {
         let followed: FollowedEngine
         do {
             layout = try CgroupLayoutDetector.detect(root: config.cgroupRoot)
-            followed = try FollowedEngine.make(config, environment: ProcessInfo.processInfo.environment)
+            followed = try FollowedEngine.make(config, environment: ProcessInfo.processInfo.environment,
+                                               logger: Logger(label: "dockward.engine"))
         } catch {
             throw DaemonStartError(code: .config, message: "\(error)")
         }
@@ -76,7 +77,7 @@ public enum DaemonRunner {
             cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
             descriptors: budget, logger: logger,
             // Called only for an action `actions:` decided on: one client per action, bound to its container.
-            makeActionClient: followed.makeActionClient,
+            makeActionClient: actionClients(followed),
             // Made at start, or by the reload that sets alertmanager.urls; the
             // secrets are read here, so a missing file is said at once.
             makeAlertmanagerDelivery: AlertmanagerDelivery.make)
@@ -100,6 +101,13 @@ public enum DaemonRunner {
             sources.append(source)
         }
         withExtendedLifetime(sources) { dispatchMain() }
+    }
+
+    /// Through Docker's API, one client per action, bound to its container;
+    /// nil for an engine no action reaches (containerd: `pids.max` alone).
+    static func actionClients(_ followed: FollowedEngine) -> (@Sendable (ContainerID) -> ContainerActionAPI)? {
+        guard let engine = followed.dockerAPI else { return nil }
+        return { ContainerActionClient(id: $0, engine: engine) }
     }
 
     /// libdispatch runs every timer and signal source on one manager thread,
@@ -157,33 +165,6 @@ public enum DaemonRunner {
         }
         if st.st_mode & S_IWOTH != 0 {
             logger.warning("engine socket \(path) is writable by everyone (mode \(String(st.st_mode & 0o7777, radix: 8))): every local user controls the host; make it 0660 root:docker")
-        }
-    }
-}
-
-/// The engine `engine.kind` names, as the daemon follows it: its runtime,
-/// and for Docker's API the client its actions go through (containerd's
-/// containers are contained through `pids.max` alone).
-struct FollowedEngine {
-    let runtime: ContainerRuntime
-    let makeActionClient: (@Sendable (ContainerID) -> ContainerActionAPI)?
-
-    static func make(_ config: DockwardConfig, environment: [String: String]) throws -> FollowedEngine {
-        switch config.engineKind {
-        case .docker, .podman:
-            // DOCKER_HOST applies to Docker's API only when no engine.socket is given.
-            let endpoint = config.engineSocket != nil || config.engineKind == .podman
-                ? try DockerEndpoint(socketPath: config.engineSocketPath)
-                : try DockerEndpoint.resolve(configuredSocket: config.dockerSocket, environment: environment)
-            let engine = DockerEngineClient(endpoint: endpoint, logger: Logger(label: "dockward.engine"))
-            return FollowedEngine(runtime: DockerRuntime(engine, logger: Logger(label: "dockward.engine")),
-                                  makeActionClient: { ContainerActionClient(id: $0, engine: engine) })
-        case .containerd:
-            guard let module = Engines.named(config.engineKind.rawValue) else {
-                throw EngineNotFollowed(engine: config.engineKind.rawValue)
-            }
-            let endpoint = EngineEndpoint(socketPath: config.engineSocketPath, namespaces: config.engineNamespaces)
-            return FollowedEngine(runtime: try module.runtime(endpoint), makeActionClient: nil)
         }
     }
 }
