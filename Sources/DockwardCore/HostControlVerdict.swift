@@ -17,6 +17,10 @@ public struct HostControlVerdict: Equatable, Sendable {
     public static func judge(_ details: ContainerDetails, hostControl: DockwardConfig.HostControl,
                              sockets: [ProtectedSocket], statePaths: [String], host: HostPathInspector,
                              eventTimeNano: Int64?) -> HostControlVerdict {
+        // A pod's sandbox holds the pod's namespaces and no workload: what
+        // it shares (the host's PID or network namespace, privilege) its
+        // containers have too, and they are judged.
+        guard !details.metadata.isSandbox else { return HostControlVerdict(socket: .clean, classes: [], findings: []) }
         let rule = hostControl.allow.first { $0.matches(details.metadata) }
         var findings: [Finding] = []
         let socket: SocketVerdict

@@ -105,6 +105,22 @@ final class HostControlTests: XCTestCase {
         HostControlAnalysis.findings(d, checks: checks, statePaths: ["/var/lib/docker", "/var/lib/containerd"], host: host)
     }
 
+    /// A pod's sandbox shares what its containers share and holds no
+    /// workload: judged clean whatever it has, its containers are judged.
+    func testAPodsSandboxIsNeverJudged() {
+        var sandbox = details(mounts: [bind("/run/docker.sock")], privileged: true, pidMode: "host", capAdd: ["SYS_ADMIN"])
+        let sockets = [ProtectedSocket(path: "/run/docker.sock", resolved: "/run/docker.sock", identity: sockID)]
+        func verdict(_ d: ContainerDetails) -> HostControlVerdict {
+            HostControlVerdict.judge(d, hostControl: .init(), sockets: sockets, statePaths: [], host: host, eventTimeNano: nil)
+        }
+        XCTAssertEqual(verdict(sandbox).socket, .exposed)
+        sandbox.metadata = ContainerMetadata(name: "team-a/p", image: "pause", isSandbox: true)
+        let judged = verdict(sandbox)
+        XCTAssertEqual(judged.socket, .clean)
+        XCTAssertEqual(judged.classes, [])
+        XCTAssertTrue(judged.findings.isEmpty)
+    }
+
     func testPrivileged() {
         XCTAssertEqual(findings(details(privileged: true)), [.privileged])
         XCTAssertEqual(findings(details()), [])
