@@ -6,13 +6,8 @@ import DockwardCore
 /// the tree above them). Containers run by other clients of containerd
 /// (nerdctl, Docker's own `moby` namespace) are found where their clients
 /// put them, and where the kernel says their main process is.
-public struct ContainerdCgroupNaming: CgroupNaming {
+public struct ContainerdCgroupNaming: KubeletTreeNaming {
     public init() {}
-
-    public var containerParents: [String] { KubernetesCgroups.nodeFolders }
-    public var nestingParents: [String] { KubernetesCgroups.nodeFolders }
-
-    public func holdsContainers(_ folderName: String) -> Bool { KubernetesCgroups.holdsContainers(folderName) }
 
     public func containerID(inName name: UnsafeRawBufferPointer, inParent parent: String?) -> ContainerID? {
         if let id = name.containerID(between: "cri-containerd-", and: ".scope") { return id }
@@ -20,6 +15,4 @@ public struct ContainerdCgroupNaming: CgroupNaming {
         guard let parent, KubernetesCgroups.nodeFolders.contains(parent) else { return nil }
         return ContainerID(utf8: name)
     }
-
-    public func limitSubfolder(ofContainerFolderNamed name: String) -> String? { nil }
 }

@@ -49,6 +49,19 @@ public enum KubernetesCgroups {
     }
 }
 
+/// A runtime whose containers live in kubelet's tree (containerd's CRI
+/// plugin, CRI-O): its parents and the folders that hold containers are
+/// kubelet's, and the container's folder holds its limit. Such a naming
+/// gives only its names for a container's folder.
+public protocol KubeletTreeNaming: CgroupNaming {}
+
+extension KubeletTreeNaming {
+    public var containerParents: [String] { KubernetesCgroups.nodeFolders }
+    public var nestingParents: [String] { KubernetesCgroups.nodeFolders }
+    public func holdsContainers(_ folderName: String) -> Bool { KubernetesCgroups.holdsContainers(folderName) }
+    public func limitSubfolder(ofContainerFolderNamed name: String) -> String? { nil }
+}
+
 /// The limit kubelet's tree puts above a container without one of its own:
 /// the smallest `pids.max` of its pod, its QoS class and `kubepods`.
 public struct KubeletLimit: Equatable, Sendable {

@@ -3,19 +3,12 @@ import DockwardCore
 /// CRI-O's containers' cgroups: `crio-<id>.scope` in its pod's slice with
 /// the systemd manager, `crio-<id>` in its pod's folder with cgroupfs.
 /// `crio-conmon-<id>` beside each holds CRI-O's monitor, not the container.
-public struct CRIOCgroupNaming: CgroupNaming {
+public struct CRIOCgroupNaming: KubeletTreeNaming {
     public init() {}
-
-    public var containerParents: [String] { KubernetesCgroups.nodeFolders }
-    public var nestingParents: [String] { KubernetesCgroups.nodeFolders }
-
-    public func holdsContainers(_ folderName: String) -> Bool { KubernetesCgroups.holdsContainers(folderName) }
 
     public func containerID(inName name: UnsafeRawBufferPointer, inParent parent: String?) -> ContainerID? {
         name.containerID(between: "crio-", and: ".scope") ?? name.containerID(between: "crio-", and: "")
     }
-
-    public func limitSubfolder(ofContainerFolderNamed name: String) -> String? { nil }
 }
 
 /// CRI-O: its cgroup names are known (a node's containers are found and
