@@ -50,6 +50,22 @@ final class AlertmanagerAlertTests: XCTestCase {
         XCTAssertNotEqual(later.identity, alert.identity)
     }
 
+    /// A pod's container by the names kube-state-metrics and the
+    /// Prometheus Operator's rules use: namespace, pod, container.
+    func testAPodsContainerCarriesItsNamespaceAndPod() throws {
+        let id = FindingTests.id
+        let pod = PodIdentity(namespace: "team-a", pod: "web-7d9c", podUID: "u-1", container: "app")
+        let ref = ContainerRef(id: id, metadata: ContainerMetadata(name: pod.fullName, image: "nginx:1", pod: pod))
+        let finding = Finding.containerPids(PidsFinding(kind: .pidsExhausted, current: 40, limit: 40, refusedForks: 1), ref, peak: nil)
+        let alert = try XCTUnwrap(AlertmanagerAlerts.alert(for: finding, entry: finding.entry, startsAt: 1, endsAt: 2,
+                                                           host: "node-1", extraLabels: ["pod": "forged"]))
+        XCTAssertEqual(alert.labels["namespace"], "team-a")
+        XCTAssertEqual(alert.labels["pod"], "web-7d9c")
+        XCTAssertEqual(alert.labels["container"], "app")
+        XCTAssertEqual(finding.entry.allFields.filter { $0.name.hasPrefix("K8S_") }.map { "\($0.name)=\($0.value)" },
+                       ["K8S_NAMESPACE=team-a", "K8S_POD=web-7d9c", "K8S_CONTAINER=app", "K8S_POD_UID=u-1"])
+    }
+
     func testSeverityFromPriority() {
         XCTAssertEqual(AlertmanagerAlerts.severity(.crit), "critical")
         XCTAssertEqual(AlertmanagerAlerts.severity(.err), "critical")

@@ -25,6 +25,33 @@ final class JournalReaderTests: XCTestCase {
         XCTAssertEqual(other.first?.containerName, b.metadata!.name)
     }
 
+    /// `--namespace` and `--pod`: Kubernetes containers by their pod's
+    /// fields, matched inside libsystemd like the container.
+    func testFiltersByNamespaceAndPod() throws {
+        let namespace = JT.uniqueName("ns")
+        func podContainer(_ pod: String, _ container: String) -> ContainerRef {
+            let identity = PodIdentity(namespace: namespace, pod: pod, podUID: "uid-\(pod)", container: container)
+            return ContainerRef(id: JT.randomID(), metadata: ContainerMetadata(name: identity.fullName, image: "busybox", pod: identity))
+        }
+        let web = podContainer("web", "app"), sidecar = podContainer("web", "proxy"), db = podContainer("db", "postgres")
+        JT.write(.pidsHigh, .warning, web)
+        JT.write(.pidsExhausted, .crit, sidecar)
+        JT.write(.socketMount, .crit, db)
+        let all = try JT.waitFor(AlertFilter(namespace: namespace), count: 3)
+        XCTAssertEqual(Set(all.compactMap { $0.fields["K8S_POD"] }), ["web", "db"])
+        XCTAssertEqual(all.first?.containerName, "\(namespace)/web/app")
+        for (filter, expected) in [
+            (AlertFilter(namespace: namespace, pod: "web"), 2),
+            (AlertFilter(namespace: namespace, pod: "db"), 1),
+            (AlertFilter(namespace: namespace, pod: "web", kind: "pids-exhausted"), 1),
+            (AlertFilter(namespace: namespace + "-other", pod: "web"), 0),
+        ] {
+            let reader = try JournalReader()
+            XCTAssertEqual(try reader.read(filter: filter).count, expected, "\(filter)")
+            XCTAssertEqual(reader.entriesScanned, expected, "libsystemd returned only matches for \(filter)")
+        }
+    }
+
     /// libsystemd does the filtering: the entries it hands over are exactly
     /// the matching ones (the client-side check is only a backstop).
     func testMatchesAreAppliedInsideLibsystemd() throws {
