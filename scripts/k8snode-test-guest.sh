@@ -136,6 +136,12 @@ systemctl restart containerd.service
 wait_for 30 systemctl -q is-active containerd.service
 wait_for 30 test -S "$SOCK"
 info "containerd's socket for dockward (gid $gid): $(stat -c '%U:%G %a' "$SOCK" 2>&1)"
+if [ -e "$DIR/debug" ]; then
+    mkdir -p /etc/systemd/system/dockward.service.d
+    printf '[Service]\nExecStart=\nExecStart=/usr/bin/dockward run --config /etc/dockward/dockward.yml --log-level debug\n' \
+        > /etc/systemd/system/dockward.service.d/debug.conf
+    systemctl daemon-reload
+fi
 cat > "$CONF" <<EOF
 engine:
   kind: containerd
@@ -192,6 +198,11 @@ tasks=$(field PIDS_POD_TASKS DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb)
 t=$(first_usec DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb)
 k=$(kline_usec "cri-containerd-$BOMB.scope")
 latency=$(( ${t:-0} - ${k:-0} ))
+if [ -e "$DIR/debug" ] || [ "$latency" -gt 50000 ]; then
+    journalctl -q --no-pager -b -o short-monotonic _SYSTEMD_UNIT=dockward.service --since "@$(( k / 1000000 - 3 ))" 2>/dev/null \
+        | head -n 60 | sed 's/^/DEBUG /' > "$TTY"
+    journalctl -q --no-pager -b -o short-monotonic -k 2>/dev/null | grep 'fork rejected' | head -n 3 | sed 's/^/DEBUG /' > "$TTY"
+fi
 [ "$n" = 1 ] && [ "$max" = 40 ] && [ "$source" = pod ] && [ "$podns" = "$NS" ] && [ -n "$tasks" ] \
     && [ -n "$k" ] && [ -n "$t" ] && [ "$latency" -ge 0 ] && [ "$latency" -le 50000 ]
 verdict pod-limit $? "$n pids-exhausted entry for K8S_POD=bomb (both containers), K8S_NAMESPACE=$podns K8S_CONTAINER=$(field K8S_CONTAINER DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb) PIDS_MAX=$max PIDS_MAX_SOURCE=$source PIDS_POD_TASKS=$tasks, $([ -n "$t" ] && [ -n "$k" ] && echo "$(ms "$latency") ms after the kernel's line" || echo "no latency (entry ${t:-none}, kernel line ${k:-none})") (at most 50 ms)"

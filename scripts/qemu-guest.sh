@@ -146,6 +146,8 @@ copy_guest() {
     cp "$DEB" "$2/dockward-test/dockward.deb"
     install -m 0755 "$ROOT_DIR/scripts/$3" "$2/dockward-test/check.sh"
     cp "$ROOT_DIR/scripts/guest-checks.sh" "$2/dockward-test/guest-checks.sh"
+    # DOCKWARD_GUEST_DEBUG=1: the guest runs dockward with --log-level debug.
+    if [ -n "${DOCKWARD_GUEST_DEBUG:-}" ]; then touch "$2/dockward-test/debug"; fi
 }
 
 # checks_unit ROOT AFTER: the oneshot unit that runs /dockward-test/check.sh

@@ -84,6 +84,24 @@ extension PidsWatch {
         judge(watched, sample, at: now, timing: AlertTiming(config))
     }
 
+    /// The kernel counted a refusal in the `pids.events` of a cgroup above
+    /// containers, whose limit holds them (a pod's): one of them forked,
+    /// and the notification does not say which. The one holding the most
+    /// tasks is judged now, as if the kernel had named it (its entry
+    /// speaks for the pod and names every container's tasks); the
+    /// kernel's line, when it comes, finds the episode open.
+    func refusalAbove(_ dir: String, members: Set<ContainerID>, at now: Int64) {
+        var busiest: (watched: WatchedContainer, tasks: Int64)?
+        for id in members.sorted() {
+            guard let watched = cgroups[id], watched.metadata?.isSandbox != true,
+                  let tasks = try? watched.files.readCurrent() else { continue }
+            if tasks > busiest?.tasks ?? -1 { busiest = (watched, tasks) }
+        }
+        guard let busiest else { return }
+        logger.debug("the kernel counted a refused fork in \(dir); judging container \(busiest.watched.cgroup.id.short), which holds the most of its tasks (\(busiest.tasks))")
+        refusalReported(busiest.watched.cgroup.id, at: now, kernelPath: busiest.watched.relativePath)
+    }
+
     /// The kernel named a cgroup inside the container's: the walk for the
     /// refusing limit starts there, and where the kernel counts refusals in
     /// the cgroup that forked, that cgroup's `pids.events` counts for the

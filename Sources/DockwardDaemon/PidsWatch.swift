@@ -109,6 +109,10 @@ final class PidsWatch {
             guard let self else { return }
             refusalReported(id, at: clock())
         }
+        cgroups.onRefusalAbove = { [weak self] dir, members in
+            guard let self else { return }
+            refusalAbove(dir, members: members, at: clock())
+        }
         cgroups.onRemoved = { [weak self] watched in
             guard let self, watched.detector.openEpisodes.exhausted else { return }
             goneRefusals.reportedAndGone(watched.cgroup.id, at: clock())
@@ -185,6 +189,10 @@ final class PidsWatch {
                 watched.kubeletLimit = kubelet
                 watched.limit = kubelet.limit
             }
+            // From 6.11 the kernel counts (and notifies) a refusal only where
+            // the limit that refused sits: watched there, a pod's bomb is
+            // seen within milliseconds, without waiting for the kernel's line.
+            cgroups.watchEventsAbove(watched.kubeletLimit.map { discovery.directory(of: $0.cgroup) }, for: watched)
             watched.limitStale = false
             watched.limitReadAt = now
         }

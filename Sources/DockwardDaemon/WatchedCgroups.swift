@@ -40,7 +40,15 @@ final class WatchedCgroups {
         case parent
         case limit(ContainerID)
         case events(ContainerID)
+        /// The `pids.events` of a cgroup above containers whose limit holds
+        /// them (a pod's, in kubelet's tree): where the kernel counts and
+        /// notifies their refusals from Linux 6.11.
+        case eventsAbove(String)
     }
+
+    /// The cgroups above containers whose `pids.events` is watched, by
+    /// their directory: the watch and the containers it speaks for.
+    private var watchesAbove: [String: (wd: Int32, members: Set<ContainerID>)] = [:]
 
     private let discovery: CgroupDiscovery
     private let logger: Logger
@@ -75,6 +83,9 @@ final class WatchedCgroups {
     private let notifiesEvents: Bool
     /// A `pids.events` notification: the kernel refused one of its forks.
     var onRefusal: ((ContainerID) -> Void)?
+    /// A refusal the kernel counted in a watched cgroup above containers:
+    /// its directory and the containers under it.
+    var onRefusalAbove: ((String, Set<ContainerID>) -> Void)?
     /// A container no longer watched here (its cgroup gone, or moved).
     var onRemoved: ((WatchedContainer) -> Void)?
 
@@ -104,11 +115,13 @@ final class WatchedCgroups {
     func readFileChanges() {
         guard let watcher = fileWatcher else { return }
         var refused: [ContainerID] = []
+        var refusedAbove: [String] = []
         let overflowed = watcher.drain { file in
             switch file {
             case .parent: parentsChanged = true
             case .limit(let id): byID[id]?.limitStale = true
             case .events(let id): refused.append(id)
+            case .eventsAbove(let dir): refusedAbove.append(dir)
             }
         }
         if overflowed {
@@ -116,6 +129,34 @@ final class WatchedCgroups {
             for w in pollOrder { w.limitStale = true }
         }
         for id in refused { onRefusal?(id) }
+        for dir in refusedAbove {
+            if let members = watchesAbove[dir]?.members { onRefusalAbove?(dir, members) }
+        }
+    }
+
+    /// Watches the `pids.events` of `dir` (absolute), a cgroup above the
+    /// container whose limit holds it, for the container; moves the
+    /// container's watch when its limit is held elsewhere now (nil: none).
+    /// One watch per cgroup, however many containers it holds.
+    func watchEventsAbove(_ dir: String?, for watched: WatchedContainer) {
+        guard notifiesEvents, let watcher = fileWatcher, watched.eventsAboveDirectory != dir else { return }
+        let id = watched.cgroup.id
+        if let old = watched.eventsAboveDirectory { leaveWatchAbove(old, id, watcher) }
+        watched.eventsAboveDirectory = dir
+        guard let dir else { return }
+        if watchesAbove[dir] != nil {
+            watchesAbove[dir]?.members.insert(id)
+        } else if let wd = watcher.watchFile(dir + "/pids.events", as: .eventsAbove(dir)) {
+            watchesAbove[dir] = (wd, [id])
+        }
+    }
+
+    private func leaveWatchAbove(_ dir: String, _ id: ContainerID, _ watcher: CgroupFileWatcher<WatchedFile>) {
+        watchesAbove[dir]?.members.remove(id)
+        if let entry = watchesAbove[dir], entry.members.isEmpty {
+            watcher.unwatch(entry.wd)
+            watchesAbove[dir] = nil
+        }
     }
 
     /// The next `discover` scans, due or not (a refusal from a cgroup not yet seen).
@@ -185,6 +226,7 @@ final class WatchedCgroups {
         if let watcher = fileWatcher {
             if watched.limitWatch >= 0 { watcher.unwatch(watched.limitWatch) }
             if watched.eventsWatch >= 0 { watcher.unwatch(watched.eventsWatch) }
+            if let dir = watched.eventsAboveDirectory { leaveWatchAbove(dir, id, watcher) }
         }
         watched.files.close()
         if let reason { logger.debug("stopped watching container \(id.short): \(reason)") }

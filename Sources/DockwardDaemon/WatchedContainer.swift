@@ -37,6 +37,9 @@ final class WatchedContainer {
     /// inotify watches on its pids.max (and pids.events on v2), -1 for none.
     var limitWatch: Int32 = -1
     var eventsWatch: Int32 = -1
+    /// The cgroup above it whose `pids.events` is watched for it (the one
+    /// whose limit holds it, on v2), absolute; nil for none.
+    var eventsAboveDirectory: String?
     var detector: ContainerPidsDetector
     var policy: PidsPolicy
     var metadata: ContainerMetadata?

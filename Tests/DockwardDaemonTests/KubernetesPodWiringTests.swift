@@ -27,8 +27,9 @@ final class KubernetesPodWiringTests: XCTestCase {
         let dir = host.hierarchy + relative
         try FixtureHost.write("\(current)\n", to: dir + "/pids.current")
         try FixtureHost.write(max.map { "\($0)\n" } ?? "max\n", to: dir + "/pids.max")
-        try FixtureHost.write("max \(refused)\n", to: dir + "/pids.events")
+        // In the kernel's order: pids.events.local counts before pids.events notifies.
         try FixtureHost.write("max \(local ?? 0)\n", to: dir + "/pids.events.local")
+        try FixtureHost.write("max \(refused)\n", to: dir + "/pids.events")
     }
 
     private func podContainer(_ id: ContainerID, pod: String, namespace: String = "team-a", container: String,
@@ -82,8 +83,8 @@ final class KubernetesPodWiringTests: XCTestCase {
 
         // The bomb fills the pod's limit; on a 6.11+ kernel only the pod's
         // pids.events.local counts, and the kernel names the forking scope.
-        try setCgroup(podSlice, current: 40, max: 40, refused: 5, local: 5)
         try setCgroup(podSlice + "/cri-containerd-\(bomb.full).scope", current: 37, max: 3520)
+        try setCgroup(podSlice, current: 40, max: 40, refused: 5, local: 5)
         kernel.record("cgroup: fork rejected by pids controller in \(podSlice)/cri-containerd-\(bomb.full).scope")
         d.waitUntil("the pod's pids-exhausted entry") { !d.writer.entries(.pidsExhausted).isEmpty }
         let entry = d.writer.entries(.pidsExhausted).first
@@ -102,5 +103,34 @@ final class KubernetesPodWiringTests: XCTestCase {
         d.ticks(4)
         XCTAssertEqual(d.writer.entries(.pidsExhausted).count, 1, "one entry for the pod")
         XCTAssertTrue(d.writer.entries(.pidsUnlimited, for: pause).isEmpty)
+    }
+
+    /// From Linux 6.11 the kernel counts a pod's refusal, and notifies it,
+    /// in the pod's `pids.events`: watched, the entry comes from that
+    /// notification alone (no kernel line, no poll), for the container
+    /// holding the most tasks.
+    func testThePodsPidsEventsNotificationIsTheRefusal() throws {
+        let bomb = IDs.make(70), side = IDs.make(71), pause = IDs.make(72)
+        try setCgroup("/kubepods.slice", current: 4, max: nil)
+        try setCgroup("/kubepods.slice/kubepods-burstable.slice", current: 4, max: nil)
+        try setCgroup(podSlice, current: 4, max: 40)
+        try setCgroup(podSlice + "/cri-containerd-\(bomb.full).scope", current: 1, max: 3520)
+        try setCgroup(podSlice + "/cri-containerd-\(side.full).scope", current: 2, max: 3520)
+        try setCgroup(podSlice + "/cri-containerd-\(pause.full).scope", current: 1, max: 3520)
+        engine.add(podContainer(bomb, pod: "bomb", container: "bomb", podUID: uid))
+        engine.add(podContainer(side, pod: "bomb", container: "side", podUID: uid))
+        engine.add(podContainer(pause, pod: "bomb", container: "", sandbox: true, podUID: uid))
+        let d = try DaemonUnderTest(host: host, engine: engine, config: "pids:\n  poll_interval: 1m\n", cgroupVersion: .v2)
+        addTeardownBlock { d.stop() }
+        d.start()
+        d.waitForNames([bomb, side, pause])
+        d.tick()
+        try setCgroup(podSlice + "/cri-containerd-\(bomb.full).scope", current: 37, max: 3520)
+        try setCgroup(podSlice, current: 40, max: 40, refused: 3, local: 3)
+        d.waitUntil("the pod's entry from its pids.events notification") { !d.writer.entries(.pidsExhausted).isEmpty }
+        let entry = d.writer.entries(.pidsExhausted).first
+        XCTAssertEqual(entry?.container?.id, bomb, "the container holding the most tasks")
+        XCTAssertEqual(field(entry, "PIDS_MAX_SOURCE"), "pod")
+        XCTAssertEqual(field(entry, "PIDS_POD_TASKS"), "bomb:37 side:2")
     }
 }
