@@ -434,6 +434,10 @@ final class PidsWatch {
             try makeWatched(cgroup, files, now: now)
         }
         guard scanned else { return }
+        // How the kernel counts refusals is read once, before the first one
+        // (it reads the mount table: tens of ms on a busy node), so a
+        // refusal's path pays nothing for it.
+        if counting == nil, let first = cgroups.pollOrder.first { _ = counting(for: first) }
         initialScanDone = true
         resumable.removeAll()  // containers gone while dockward was down
     }
