@@ -48,6 +48,19 @@ field_all() {
 kline() { journalctl -q --no-pager -k -o short-unix 2>/dev/null | grep "fork rejected by pids controller in .*$1\$" | head -n1; }
 kline_usec() { kline "$1" | awk '{ split($1, t, "."); printf "%d%s\n", t[1], substr(t[2] "000000", 1, 6) }'; }
 kline_path() { kline "$1" | sed 's/.*fork rejected by pids controller in //'; }
+# On the kernel's own clock (CLOCK_MONOTONIC, microseconds): when it printed
+# the refusal line for a cgroup path's end, and when dockward wrote its first
+# entry matching FIELD=VALUE...; journald's reception time of the kernel's
+# line is no bound (dockward may see a refusal before journald reads kmsg).
+kline_mono() {
+    journalctl -q --no-pager -k -o export 2>/dev/null | awk -v end="$1" '
+        /^_SOURCE_MONOTONIC_TIMESTAMP=/ { t = substr($0, 29) }
+        /^MESSAGE=/ && index($0, "fork rejected by pids controller in ") \
+            && substr($0, length($0) - length(end) + 1) == end { hit = 1 }
+        /^$/ { if (hit && t != "") { print t; printed = 1; exit } hit = 0; t = "" }
+        END { if (!printed && hit && t != "") print t }'
+}
+first_mono() { jx "$@" | sed -n 's/^__MONOTONIC_TIMESTAMP=//p' | head -n1; }
 wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
     n=$(( $1 * 5 )); shift
     while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.2; n=$((n - 1)); done
