@@ -114,7 +114,10 @@ final class PidsWatch {
             refusalAbove(dir, members: members, at: clock())
         }
         cgroups.onRemoved = { [weak self] watched in
-            guard let self, watched.detector.openEpisodes.exhausted else { return }
+            guard let self else { return }
+            forgetPodIncidents(of: watched.cgroup.id)
+            silencedForPod.remove(watched.cgroup.id)
+            guard watched.detector.openEpisodes.exhausted else { return }
             goneRefusals.reportedAndGone(watched.cgroup.id, at: clock())
         }
     }
@@ -395,7 +398,6 @@ final class PidsWatch {
         case .pidsExhausted:
             guard let pod = Self.podCgroup(of: f) else { return true }
             if let speaker = podSpeakers[pod], speaker != id, cgroups[speaker]?.detector.openEpisodes.exhausted == true {
-                silencedForPod = silencedForPod.filter { cgroups[$0] != nil }
                 silencedForPod.insert(id)
                 logger.debug("pod limit on \(pod) exhausted, seen from container \(id.short): said by \(speaker.short)")
                 return false
@@ -404,10 +406,17 @@ final class PidsWatch {
             f.podTasks = podTasks(pod)
             return true
         case .pidsRecovered:
+            forgetPodIncidents(of: id)
             return silencedForPod.remove(id) == nil
         default:
             return true
         }
+    }
+
+    /// The container speaks for no pod any more (its episode ended, or it is gone).
+    func forgetPodIncidents(of id: ContainerID) {
+        guard podSpeakers.values.contains(id) else { return }
+        podSpeakers = podSpeakers.filter { $0.value != id }
     }
 
     /// The pod's cgroup when the limit a finding names is a pod's.
