@@ -43,10 +43,18 @@ public final class ContainerdRuntime: ContainerRuntime {
         connections = Task { try? await client.runConnections() }
     }
 
+    /// A listing's answer carries every container's OCI spec (10-20 KB
+    /// each): far past gRPC's usual 4 MiB on a node with a few hundred.
+    /// containerd's own client takes 16 MiB; a listing may take more.
+    static let maxAnswerBytes = 64 << 20
+
     private var unaryOptions: CallOptions {
         var options = CallOptions.defaults
         options.timeout = Self.callTimeout
         options.waitForReady = false  // fail at once while containerd is down: an outage
+        options.maxResponseMessageBytes = Self.maxAnswerBytes
+        // The NIO transport bounds a stream's inbound messages by this one.
+        options.maxRequestMessageBytes = Self.maxAnswerBytes
         return options
     }
 

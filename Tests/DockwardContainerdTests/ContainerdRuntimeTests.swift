@@ -198,6 +198,20 @@ final class ContainerdRuntimeTests: XCTestCase {
         XCTAssertEqual(next, RuntimeEvent(.removed, id: ContainerID(Self.workload)!, timeNano: 5))
     }
 
+    /// A node's listing carries every container's spec: a few hundred are
+    /// past gRPC's usual 4 MiB answer.
+    func testAListingOfHundredsOfSpecsIsRead() async throws {
+        let padding = String(repeating: "x", count: 16_000)
+        let spec = #"{"annotations":{"pad":"\#(padding)"}}"#
+        let ids = (0..<320).map { String(format: "%064x", $0 + 1) }
+        for id in ids { scripted.add(id, labels: Self.podLabels, spec: spec) }
+        let runtime = try runtime(namespaces: ["k8s.io"])
+        defer { Task { try? await runtime.shutdown() } }
+        _ = try await runtime.connect()
+        let listed = try await runtime.listContainers()
+        XCTAssertEqual(listed.count, 320, "about 5 MB in one answer")
+    }
+
     func testNoContainerdIsAnOutageNotARefusal() async throws {
         let runtime = try ContainerdRuntime(socketPath: dir.appendingPathComponent("absent.sock").path)
         defer { Task { try? await runtime.shutdown() } }
