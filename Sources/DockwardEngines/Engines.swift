@@ -13,11 +13,6 @@ public enum Engines {
         CRIOEngineModule(),
     ]
 
-    /// The registered engine of that name (`engine.kind`), or nil.
-    public static func named(_ name: String) -> (any EngineModule)? {
-        registered.first { $0.name == name }
-    }
-
     /// Every registered engine's cgroup names, as the cgroup reader takes them.
     public static func cgroupNames(_ engines: [any EngineModule] = registered) -> CgroupNames {
         CgroupNames(engines.map(\.cgroupNaming))
