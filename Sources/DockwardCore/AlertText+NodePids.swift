@@ -18,7 +18,7 @@ extension AlertText {
             case let r where r < 0: trend = "rising \(formatRate(-r))/s"
             default: trend = "steady"
             }
-            let top = f.topPods.isEmpty ? "none known" : f.topPods.map { sanitizedForMessage(topPodsItem($0)) }.joined(separator: ", ")
+            let top = f.topPods.isEmpty ? "none known" : f.topPods.map { sanitizedForMessage($0.item) }.joined(separator: ", ")
             if f.available < f.threshold {
                 message = "\(again)The node is under \(whose), so kubelet may evict pods: \(free), \(trend); top pods: \(top)."
             } else {
@@ -36,11 +36,8 @@ extension AlertText {
         if let r = f.kubeReserved { fields.append(("NODE_PIDS_KUBE_RESERVED", String(r))) }
         if let s = f.secondsToThreshold { fields.append(("PIDS_FORECAST_SECONDS", String(Int(s.rounded())))) }
         if let r = f.rate { fields.append(("PIDS_RATE", formatRate(r))) }
-        if !f.topPods.isEmpty { fields.append(("NODE_TOP_PODS", f.topPods.map(topPodsItem).joined(separator: " "))) }
+        if !f.topPods.isEmpty { fields.append(("NODE_TOP_PODS", PodTasks.fieldValue(f.topPods))) }
         if f.isReminder { fields.append(("DOCKWARD_REMINDER", "1")) }
         return EntryText(message: message, fields: fields)
     }
-
-    /// `namespace/pod:tasks`.
-    static func topPodsItem(_ p: PodTasks) -> String { "\(p.name):\(p.tasks)" }
 }

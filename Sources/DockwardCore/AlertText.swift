@@ -34,7 +34,7 @@ public enum AlertText {
         case .pidsExhausted where pod != nil && kubeletLevel == .pod && !f.cgroupGone:
             let cgroup = f.refusingLimit?.cgroup ?? f.limitCgroup ?? "its pod's cgroup"
             let holders = f.podTasks.isEmpty ? "\(tasks(f.current)) in \(pod!.container)"
-                : f.podTasks.sorted { $0.tasks > $1.tasks }.map { "\(sanitizedForMessage($0.container)) \($0.tasks)" }
+                : PodTasks.ordered(f.podTasks).map { "\(sanitizedForMessage($0.name)) \($0.tasks)" }
                     .joined(separator: ", ")
             let newly = f.newlyRefused.map { " (\($0) since the last report)" } ?? ""
             message = "\(again)Pod \(sanitizedForMessage(pod!.podName)) hit its pids limit of \(limitText) (kubelet's podPidsLimit, "
@@ -95,7 +95,7 @@ public enum AlertText {
         } else if pod != nil, f.limit != nil, !f.limitIsHost, !f.limitIsInherited {
             fields.append(("PIDS_MAX_SOURCE", "own"))
         }
-        if !f.podTasks.isEmpty { fields.append(("PIDS_POD_TASKS", PodContainerTasks.fieldValue(f.podTasks))) }
+        if !f.podTasks.isEmpty { fields.append(("PIDS_POD_TASKS", PodTasks.fieldValue(f.podTasks))) }
         if let origin = f.ceilingOrigin { fields.append(("PIDS_MAX_ORIGIN", origin)) }
         if let r = f.refusedForks { fields.append(("PIDS_REJECTED", String(r))) }
         if let r = f.rate { fields.append(("PIDS_RATE", formatRate(r))) }

@@ -89,22 +89,3 @@ public struct KubeletLimit: Equatable, Sendable {
         return best
     }
 }
-
-/// How many tasks one container of a pod holds, for the entry of a pod
-/// that exhausted its limit.
-public struct PodContainerTasks: Equatable, Sendable {
-    /// Its name in the pod (or its short id when the engine did not say).
-    public var container: String
-    public var tasks: Int64
-
-    public init(container: String, tasks: Int64) {
-        self.container = container
-        self.tasks = tasks
-    }
-
-    /// `bomb:37 side:2`, most tasks first.
-    public static func fieldValue(_ list: [PodContainerTasks]) -> String {
-        list.sorted { ($0.tasks, $1.container) > ($1.tasks, $0.container) }
-            .map { "\($0.container):\($0.tasks)" }.joined(separator: " ")
-    }
-}

@@ -1,13 +1,28 @@
-/// One pod's tasks (or a container's, when it belongs to no pod), for the
-/// node's top list.
+/// Tasks by name: one pod's (or a container's, when it belongs to no pod)
+/// in the node's top list, one container's in a pod's that exhausted its
+/// limit.
 public struct PodTasks: Equatable, Sendable {
-    /// `namespace/pod`, or a container's display name.
+    /// `namespace/pod` or a container's display name (the node's list), a
+    /// container's name in its pod or its short id (a pod's).
     public var name: String
     public var tasks: Int64
 
     public init(name: String, tasks: Int64) {
         self.name = name
         self.tasks = tasks
+    }
+
+    /// `name:tasks`, as `NODE_TOP_PODS` and `PIDS_POD_TASKS` list them.
+    public var item: String { "\(name):\(tasks)" }
+
+    /// Most tasks first, ties by name: the order both lists are said in.
+    public static func ordered(_ list: [PodTasks]) -> [PodTasks] {
+        list.sorted { $0.tasks != $1.tasks ? $0.tasks > $1.tasks : $0.name < $1.name }
+    }
+
+    /// `bomb:37 side:2`: the field's value, most tasks first.
+    public static func fieldValue(_ list: [PodTasks]) -> String {
+        ordered(list).map(\.item).joined(separator: " ")
     }
 
     /// How many pods `NODE_TOP_PODS` names.
@@ -23,8 +38,7 @@ public struct PodTasks: Equatable, Sendable {
         for c in containers where c.metadata?.isSandbox != true {
             byName[c.metadata?.pod?.podName ?? c.displayName, default: 0] += c.tasks
         }
-        let sorted = byName.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        return sorted.prefix(count).map { PodTasks(name: $0.key, tasks: $0.value) }
+        return Array(ordered(byName.map { PodTasks(name: $0.key, tasks: $0.value) }).prefix(count))
     }
 }
 

@@ -41,7 +41,7 @@ public struct PidsFinding: Equatable, Sendable {
     public var limitCgroup: String?
     /// For a pod that exhausted its limit: the tasks each of its
     /// containers holds.
-    public var podTasks: [PodContainerTasks] = []
+    public var podTasks: [PodTasks] = []
 
     /// `priority` only where the kind table leaves it to the data (the
     /// threshold of `pids-high` and `host-pids-high`); a kind with a fixed

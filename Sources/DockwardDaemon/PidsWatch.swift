@@ -429,12 +429,12 @@ final class PidsWatch {
 
     /// The tasks each container in a pod's cgroup holds now, by its name in
     /// the pod (its short id while unnamed); its sandbox left out.
-    func podTasks(_ podCgroup: String) -> [PodContainerTasks] {
+    func podTasks(_ podCgroup: String) -> [PodTasks] {
         PodCgroup.containerTasks(directory: discovery.directory(of: podCgroup), names: discovery.names).compactMap { id, tasks in
             let metadata = cgroups[id]?.metadata ?? names.metadata(for: id)
             if metadata?.isSandbox == true { return nil }
             let name = metadata?.pod?.container ?? ""
-            return PodContainerTasks(container: name.isEmpty ? id.short : name, tasks: tasks)
+            return PodTasks(name: name.isEmpty ? id.short : name, tasks: tasks)
         }
     }
 

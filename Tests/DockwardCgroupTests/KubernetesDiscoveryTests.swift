@@ -147,7 +147,7 @@ final class KubernetesDiscoveryTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: pod + "/cri-containerd-\(c).scope", withIntermediateDirectories: true)  // emptied
         let tasks = PodCgroup.containerTasks(directory: pod, names: Engines.cgroupNames())
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: tasks.map { ($0.id, $0.tasks) }), [ContainerID(a)!: 37, ContainerID(b)!: 2])
-        XCTAssertEqual(PodContainerTasks.fieldValue([.init(container: "side", tasks: 2), .init(container: "bomb", tasks: 37)]),
+        XCTAssertEqual(PodTasks.fieldValue([.init(name: "side", tasks: 2), .init(name: "bomb", tasks: 37)]),
                        "bomb:37 side:2")
     }
 }
