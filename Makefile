@@ -11,11 +11,12 @@ export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
 all: build
 
-# Build dependencies: libsystemd's headers and pkg-config (Debian packages).
+# Build dependencies: libsystemd's and libyaml's headers and pkg-config
+# (Debian packages).
 deps:
-	@if ! pkg-config --exists libsystemd 2>/dev/null; then \
-		echo "installing libsystemd-dev and pkg-config"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libsystemd-dev pkg-config >/dev/null; \
+	@if ! pkg-config --exists libsystemd yaml-0.1 2>/dev/null; then \
+		echo "installing libsystemd-dev, libyaml-dev and pkg-config"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libsystemd-dev libyaml-dev pkg-config >/dev/null; \
 	fi
 
 build: deps

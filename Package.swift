@@ -13,7 +13,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         // Already resolved through async-http-client; named for the
@@ -36,11 +35,19 @@ let package = Package(
         // The few system calls several modules share: clocks, descriptor
         // writes, the open-file limit. Glibc only.
         .target(name: "DockwardSystem"),
+        // The system's libyaml (yaml-0.1), and the YAML tree composed from
+        // its events: config, Compose and kubelet files, with their lines.
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(name: "DockwardYAML", dependencies: ["CLibYAML"]),
         // Pure policy: models, config schema and validation, detectors, alerts.
         // No file, socket, clock or signal I/O.
         .target(
             name: "DockwardCore",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["DockwardYAML"]
         ),
         // cgroupfs and procfs readers; every reader takes a root path.
         .target(
@@ -131,7 +138,7 @@ let package = Package(
                 "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
+                "DockwardYAML",
             ]
         ),
         // Wiring: the poll loop, enrichment, signals, shutdown.
@@ -199,6 +206,7 @@ let package = Package(
         .testTarget(name: "DockwardHostTests", dependencies: ["DockwardHost", "DockwardCore", "DockwardSystem", "DockwardTestSupport"]),
         .testTarget(name: "DockwardJournalTests", dependencies: ["DockwardJournal", "DockwardCore", "DockwardTestSupport"]),
         .testTarget(name: "DockwardSystemTests", dependencies: ["DockwardSystem"]),
+        .testTarget(name: "DockwardYAMLTests", dependencies: ["DockwardYAML"]),
         .testTarget(name: "DockwardCommandsTests", dependencies: ["DockwardCommands", "DockwardJournal", "DockwardCore"]),
         // Compose tables, a table host, and the differential check against
         // Debian's docker-compose (`docker-compose config`) on the corpus in
@@ -206,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "DockwardAuditTests",
             dependencies: ["DockwardAudit", "DockwardCore", "DockwardDocker", "DockwardTestSupport",
-                           .product(name: "Yams", package: "Yams")],
+                           "DockwardYAML"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "DockwardMetricsTests", dependencies: ["DockwardMetrics", "DockwardTestSupport"]),

@@ -35,6 +35,7 @@ install_packages() {
     [ -x /lib/systemd/systemd-journald ] || missing+=(systemd)
     command -v journalctl >/dev/null || missing+=(systemd)
     pkg-config --exists libsystemd 2>/dev/null || missing+=(libsystemd-dev pkg-config)
+    pkg-config --exists yaml-0.1 2>/dev/null || missing+=(libyaml-dev pkg-config)
     # promtool checks the metrics exposition and the alerting rules;
     # systemd-journal-remote/-upload test journal forwarding.
     command -v promtool >/dev/null || missing+=(prometheus)

@@ -3,7 +3,7 @@ import DockwardCore
 /// Where in a Compose file a finding comes from.
 public struct SourceLocation: Equatable, Sendable, Comparable {
     public var file: String
-    /// 1-based, as Yams marks it.
+    /// 1-based, as DockwardYAML marks it.
     public var line: Int
 
     public init(file: String, line: Int) {

@@ -1,4 +1,4 @@
-import Yams
+import DockwardYAML
 
 /// One problem in a config file, located as precisely as the parser allows.
 public struct ConfigIssue: Equatable, Sendable, CustomStringConvertible {
@@ -61,17 +61,14 @@ public enum ConfigLoader {
         }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch YamlError.duplicatedKeysInMapping(let duplicates, _) {
+            root = try DockwardYAML.compose(yaml: text)
+        } catch .duplicatedKeysInMapping(let duplicates, _) {
             let names = duplicates.sorted()
-            // Yams' own choice of line is not stable between runs; find one.
             throw ConfigError([ConfigIssue(file: file, line: firstKeyLine(names, in: text) ?? firstComplexKeyLine(text) ?? 1,
                                            key: names.joined(separator: ", "), message: "given twice in one mapping")])
-        } catch let error as YamlError {
+        } catch {
             throw ConfigError([ConfigIssue(file: file, line: yamlErrorLine(error), key: "",
                                            message: "not valid YAML: \(yamlErrorProblem(error))")])
-        } catch {
-            throw ConfigError([ConfigIssue(file: file, line: 1, key: "", message: "not valid YAML: \(error)")])
         }
         // The whole file is read first, then checked as one policy: a check
         // across keys sees every section, whatever their order.

@@ -1,4 +1,4 @@
-import Yams
+import DockwardYAML
 
 /// Walks the composed YAML tree. Each `read...` records an issue and leaves
 /// the default in place when a value is wrong. Which keys a mapping takes,

@@ -1,4 +1,4 @@
-import Yams
+import DockwardYAML
 
 /// How a value stands in the shipped `config/dockward.yml`: a scalar as it
 /// is written after `key:`, a block list (`[]` when empty), or a block

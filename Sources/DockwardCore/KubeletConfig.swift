@@ -1,4 +1,4 @@
-import Yams
+import DockwardYAML
 
 /// A `pid.available` threshold as kubelet takes it: a number of free pids,
 /// or a share of the node's pid capacity (min(kernel.pid_max,
@@ -94,7 +94,7 @@ public enum KubeletConfig {
     public static func parse(text: String) throws(KubeletConfigProblem) -> KubeletPidsSettings {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try DockwardYAML.compose(yaml: text)
         } catch {
             throw KubeletConfigProblem("not valid YAML: \(error)")
         }

@@ -1,7 +1,7 @@
 import DockwardCore
 import Foundation
 import XCTest
-import Yams
+import DockwardYAML
 
 /// The schema is one table (`ConfigTable`): the shipped file, the known keys
 /// and the reload lines all come from it.
@@ -24,7 +24,7 @@ final class ConfigTableTests: XCTestCase {
     /// Read by the YAML parser, not by the table's writer: every key of the
     /// table stands in the shipped file with its default, and no other.
     func testShippedFileShowsEveryTableKeyWithItsDefaultAndNoOther() throws {
-        let root = try XCTUnwrap(try Yams.compose(yaml: String(contentsOf: Self.shippedFile, encoding: .utf8)))
+        let root = try XCTUnwrap(try DockwardYAML.compose(yaml: String(contentsOf: Self.shippedFile, encoding: .utf8)))
         var found: [String: ConfigFileValue] = [:]
         func walk(_ node: Node, _ path: String) {
             switch node {

@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+import DockwardYAML
 
 /// A Compose file that cannot be read, with where.
 public struct ComposeError: Error, Equatable, CustomStringConvertible {
@@ -123,7 +123,7 @@ public struct ComposeLoader {
             throw ComposeError(file: display, line: 0, message: "cannot read the file")
         }
         let root: Node?
-        do { root = try Yams.compose(yaml: String(decoding: data, as: UTF8.self)) } catch {
+        do { root = try DockwardYAML.compose(yaml: String(decoding: data, as: UTF8.self)) } catch {
             throw ComposeError(file: display, line: Self.line(of: error), message: "not valid YAML: \(error)")
         }
         guard let root, root.mapping != nil else {
