@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Every target builds in the Swift 6 language mode (swift-tools-version 6:
@@ -24,7 +24,10 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // No default traits: BinaryDelimitedStreams brings Foundation's
+        // streams, and with them all of Foundation and ICU's data (34 MB)
+        // into the binary; dockward links FoundationEssentials only.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0", traits: []),
     ],
     targets: [
         .systemLibrary(
@@ -135,7 +138,7 @@ let package = Package(
         .target(
             name: "DockwardAudit",
             dependencies: [
-                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardHost",
+                "DockwardCore", "DockwardCgroup", "DockwardDocker", "DockwardEngines", "DockwardHost", "DockwardSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 "DockwardYAML",
@@ -153,7 +156,7 @@ let package = Package(
         .executableTarget(
             name: "dockward",
             dependencies: [
-                "DockwardDaemon", "DockwardCore", "DockwardCommands", "DockwardAudit", "DockwardHost",
+                "DockwardDaemon", "DockwardCore", "DockwardCommands", "DockwardAudit", "DockwardHost", "DockwardSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,6 @@
 import DockwardCore
 import DockwardSystem
-import Foundation
+import FoundationEssentials
 import Glibc
 import NIOSSL
 
@@ -91,7 +91,7 @@ struct AlertmanagerCredentials: Equatable, Sendable {
 
     private static func text(of file: String, role: String) throws(AlertmanagerCredentialError) -> String {
         let bytes = try contents(of: file, role: role)
-        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
     }
 
     /// The whole file, with the system's reason when it cannot be read.

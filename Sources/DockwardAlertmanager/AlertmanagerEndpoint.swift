@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import DockwardCore
-import Foundation
+import FoundationEssentials
 import NIOCore
 import NIOSSL
 
@@ -47,8 +47,8 @@ struct AlertmanagerEndpoint: Equatable, Sendable {
         // in the URL, and AsyncHTTPClient would ignore it anyway.
         var authorization = credentials.authorization
         if authorization == .none, let user = components.user {
-            authorization = .basic(username: user.removingPercentEncoding ?? user,
-                                   password: components.password.map { $0.removingPercentEncoding ?? $0 } ?? "")
+            authorization = .basic(username: user.percentDecoded ?? user,
+                                   password: components.password.map { $0.percentDecoded ?? $0 } ?? "")
         }
         self.authorization = Self.header(authorization)
         components.user = nil
@@ -67,7 +67,7 @@ struct AlertmanagerEndpoint: Equatable, Sendable {
         if AlertmanagerURL.isPlainPath(joined) {
             components.percentEncodedPath = joined
         } else {
-            components.path = joined.removingPercentEncoding ?? joined
+            components.path = joined.percentDecoded ?? joined
         }
         // `server_name`: AsyncHTTPClient offers no setting for the name a
         // certificate is checked against; it takes the URL's host. Its

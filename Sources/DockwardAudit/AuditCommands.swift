@@ -3,7 +3,10 @@ import DockwardCore
 import DockwardHost
 import DockwardDocker
 import DockwardEngines
-import Foundation
+import DockwardSystem
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -51,12 +54,12 @@ public struct ReportOptions: ParsableArguments {
         case .json: text = AuditOutput.jsonLines(report)
         case .sarif: text = AuditOutput.sarif(report, version: DockwardVersion.current)
         }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        _ = FileDescriptorWriter.writeAll(STDOUT_FILENO, text)
         if format != .table {
             // Scripts read stdout; the notes and the verdict go beside it.
             var side = report.notes.map { n in "note: " + (n.location.map { "\($0.file):\($0.line): " } ?? "") + n.text }
             side.append(AuditOutput.summary(report, failOn: failPriority))
-            FileHandle.standardError.write(Data((side.joined(separator: "\n") + "\n").utf8))
+            _ = FileDescriptorWriter.writeAll(STDERR_FILENO, side.joined(separator: "\n") + "\n")
         }
         return report.exitStatus(failOn: failPriority)
     }
@@ -92,13 +95,13 @@ func runBlocking(_ body: @escaping @Sendable () async throws -> Int32) throws {
     case .success(let status):
         if status != 0 { throw ExitCode(status) }
     case .failure(let error as CommandFailure):
-        FileHandle.standardError.write(Data("dockward: \(error.message)\n".utf8))
+        _ = FileDescriptorWriter.writeAll(STDERR_FILENO, "dockward: \(error.message)\n")
         throw ExitCode(AuditExit.couldNotAudit)
     case .failure(let error as AuditFailure):
-        FileHandle.standardError.write(Data("dockward: \(error.message)\n".utf8))
+        _ = FileDescriptorWriter.writeAll(STDERR_FILENO, "dockward: \(error.message)\n")
         throw ExitCode(AuditExit.couldNotAudit)
     case .failure(let error as ComposeError):
-        FileHandle.standardError.write(Data("dockward: could not check: \(error)\n".utf8))
+        _ = FileDescriptorWriter.writeAll(STDERR_FILENO, "dockward: could not check: \(error)\n")
         throw ExitCode(AuditExit.couldNotAudit)
     case .failure(let error):
         throw error

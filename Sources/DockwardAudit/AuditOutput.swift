@@ -1,5 +1,5 @@
 import DockwardCore
-import Foundation
+import FoundationEssentials
 
 /// The three ways `audit` and `check-compose` print a report: a table for
 /// people, JSON lines with the journal's field names for scripts, SARIF
@@ -71,7 +71,7 @@ public enum AuditOutput {
         for row in rows { for (i, cell) in row.enumerated() where i < count - 1 { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: max(0, widths[i] + 2 - cell.count))
             }.joined()
         }
     }

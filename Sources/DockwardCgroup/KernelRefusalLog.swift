@@ -93,7 +93,7 @@ public final class KernelRefusalLog {
     /// show the text alone. Dictionary lines (a leading space) and every
     /// other message are not refusals.
     public static func refusedCgroup(inRecord line: Substring) -> Substring? {
-        guard !line.hasPrefix(" "), let range = line.range(of: marker) else { return nil }
+        guard !line.hasPrefix(" "), let range = line.firstRange(of: marker) else { return nil }
         // In a kmsg record the text starts after the first ';'.
         if let semicolon = line.firstIndex(of: ";"), semicolon < range.lowerBound,
            line[line.index(after: semicolon)..<range.lowerBound].contains(where: { $0 != " " }) {

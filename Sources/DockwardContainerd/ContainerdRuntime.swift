@@ -1,5 +1,5 @@
 import DockwardCore
-import Foundation
+import FoundationEssentials
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import GRPCProtobuf

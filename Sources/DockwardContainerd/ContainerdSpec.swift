@@ -1,5 +1,5 @@
 import DockwardCore
-import Foundation
+import FoundationEssentials
 
 /// A containerd container as dockward's engine-neutral details: its record
 /// (labels, image) and its OCI runtime spec (the JSON containerd keeps,

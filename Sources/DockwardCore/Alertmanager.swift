@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The `alertmanager:` section: where open episodes are pushed, as
 /// Prometheus pushes its alerts (off while `urls` is empty, the default).
@@ -91,10 +92,11 @@ public struct AlertmanagerAlert: Equatable, Sendable {
     public static func rfc3339(_ unixNano: Int64) -> String {
         var seconds = time_t(unixNano / 1_000_000_000)
         let millis = Int((unixNano % 1_000_000_000) / 1_000_000)
-        var tm = tm()
+        var tm = Glibc.tm()
         gmtime_r(&seconds, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1,
-                      Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), millis)
+        let date = "\((Int(tm.tm_year) + 1900).zeroPadded(4))-\((Int(tm.tm_mon) + 1).zeroPadded(2))-\(Int(tm.tm_mday).zeroPadded(2))"
+        let time = "\(Int(tm.tm_hour).zeroPadded(2)):\(Int(tm.tm_min).zeroPadded(2)):\(Int(tm.tm_sec).zeroPadded(2))"
+        return "\(date)T\(time).\(millis.zeroPadded(3))Z"
     }
 }
 

@@ -25,7 +25,7 @@ extension AlertmanagerConfig {
     /// `http://host`): the form that goes into logs, events and metric
     /// labels, so a password written into the URL never leaves the config.
     public static func displayURL(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
+        guard let schemeEnd = url.firstRange(of: "://") else { return url }
         let rest = url[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }

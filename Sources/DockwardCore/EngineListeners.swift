@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A place in a configuration file: `/etc/systemd/system/docker.service.d/tcp.conf:3`.
 public struct ConfigPlace: Hashable, Sendable, CustomStringConvertible {
@@ -92,7 +92,7 @@ public struct EngineUnit: Sendable {
                                                                      place: word.place)
                     }
                 case "EnvironmentFile":
-                    let value = setting.value.trimmingCharacters(in: .whitespaces)
+                    let value = setting.value.trimmingBlanks()
                     if value.isEmpty {
                         environmentFiles = []
                     } else {
@@ -144,7 +144,7 @@ public struct EngineUnit: Sendable {
         var section = ""
         var pending: Setting?
         for (index, raw) in file.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingBlanks()
             if var continued = pending {
                 if line.hasPrefix("#") || line.hasPrefix(";") { continue }
                 let (text, goesOn) = Self.continuation(line)
@@ -161,8 +161,8 @@ public struct EngineUnit: Sendable {
                 continue
             }
             guard section == "[Service]", let eq = line.firstIndex(of: "=") else { continue }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            let (value, goesOn) = Self.continuation(line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces))
+            let key = line[..<eq].trimmingBlanks()
+            let (value, goesOn) = Self.continuation(line[line.index(after: eq)...].trimmingBlanks())
             let setting = Setting(key: key, value: value, place: ConfigPlace(path: file.path, line: index + 1))
             if goesOn { pending = setting } else { out.append(setting) }
         }
@@ -232,9 +232,9 @@ public struct EngineUnit: Sendable {
     static func environmentFileVariables(_ file: ConfigText) -> [(String, Word)] {
         var out: [(String, Word)] = []
         for (index, raw) in file.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = raw.trimmingCharacters(in: .whitespaces)
+            var line = raw.trimmingBlanks()
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingBlanks() }
             guard let eq = line.firstIndex(of: "=") else { continue }
             let name = String(line[..<eq])
             var value = String(line[line.index(after: eq)...])
@@ -319,9 +319,9 @@ public enum EngineListeners {
     /// (`0.0.0.0:2375`, not a path) is TCP to dockerd; a missing host is `localhost`, a missing port 2375
     /// (2376 with TLS).
     public static func tcpListener(_ text: String, tls: EngineTLS) -> (address: String, isLoopback: Bool)? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingBlanks()
         var rest: Substring
-        if let scheme = trimmed.range(of: "://") {
+        if let scheme = trimmed.firstRange(of: "://") {
             guard trimmed[..<scheme.lowerBound].lowercased() == "tcp" else { return nil }
             rest = trimmed[scheme.upperBound...]
         } else {
@@ -430,29 +430,45 @@ struct DaemonJSON {
     init() {}
 
     init(_ file: ConfigText) throws(EngineListeners.MalformedJSON) {
-        let object: Any
+        let wire: Wire
         do {
-            object = try JSONSerialization.jsonObject(with: Data(file.text.utf8))
+            wire = try JSONDecoder().decode(Wire.self, from: Data(file.text.utf8))
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw EngineListeners.MalformedJSON(path: file.path, reason: "not a JSON object")
         } catch {
             throw EngineListeners.MalformedJSON(path: file.path, reason: "not valid JSON")
         }
-        guard let dictionary = object as? [String: Any] else {
-            throw EngineListeners.MalformedJSON(path: file.path, reason: "not a JSON object")
-        }
         let lines = file.text.split(separator: "\n", omittingEmptySubsequences: false)
-        // JSONSerialization keeps no positions: a host is placed on the
+        // The decoder keeps no positions: a host is placed on the
         // first line that has it quoted, else on the line of "hosts".
         func line(of needle: String) -> Int {
             (lines.firstIndex { $0.contains(needle) }).map { $0 + 1 } ?? 0
         }
-        if let hosts = dictionary["hosts"] as? [String] {
+        if let hosts = wire.hosts {
             let hostsLine = line(of: "\"hosts\"")
             self.hosts = hosts.map { host in
                 let at = line(of: "\"\(host)\"")
                 return EngineUnit.Word(text: host, place: ConfigPlace(path: file.path, line: at > 0 ? at : hostsLine))
             }
         }
-        tls = dictionary["tls"] as? Bool
-        tlsVerify = dictionary["tlsverify"] as? Bool
+        tls = wire.tls
+        tlsVerify = wire.tlsverify
+    }
+
+    /// The keys read; one of another type than dockwardd expects is left
+    /// out, as dockerd would refuse it at its own start.
+    struct Wire: Decodable {
+        var hosts: [String]?
+        var tls: Bool?
+        var tlsverify: Bool?
+
+        enum Key: String, CodingKey { case hosts, tls, tlsverify }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            hosts = try? c.decodeIfPresent([String].self, forKey: .hosts)
+            tls = try? c.decodeIfPresent(Bool.self, forKey: .tls)
+            tlsverify = try? c.decodeIfPresent(Bool.self, forKey: .tlsverify)
+        }
     }
 }

@@ -12,7 +12,7 @@ public enum PidsAvailableThreshold: Equatable, Sendable, CustomStringConvertible
     /// number, a percentage of 100 or more). kubelet reads counts as
     /// Kubernetes quantities: the decimal and binary suffixes are taken.
     public init?(text: String) {
-        let s = text.trimmingCharacters(inSet: " \t")
+        let s = text.trimmingBlanks()
         if s.hasSuffix("%") {
             guard let p = Double(s.dropLast()), p.isFinite, p >= 0, p < 100 else { return nil }
             self = .percent(p)
@@ -153,14 +153,6 @@ extension Character {
     fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
 
-extension String {
-    fileprivate func trimmingCharacters(inSet set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s = s.dropFirst() }
-        while let c = s.last, set.contains(c) { s = s.dropLast() }
-        return String(s)
-    }
-}
 
 /// The `pid.available` threshold the node is judged against: kubelet's
 /// (the higher of its soft and hard ones, the first to fire), or the

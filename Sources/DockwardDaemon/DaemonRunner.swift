@@ -8,7 +8,8 @@ import DockwardEngines
 import DockwardJournal
 import DockwardMetrics
 import DockwardSystem
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// The process around the daemon: reads the config, builds the real parts

@@ -1,7 +1,7 @@
 import DockwardCore
 import DockwardHost
 import DockwardSystem
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 

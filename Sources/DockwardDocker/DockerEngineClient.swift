@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import DockwardCore
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -229,7 +229,7 @@ public final class DockerEngineClient: Sendable {
             if let decoded = try? JSONDecoder().decode(EngineMessage.self, from: Data(text.utf8)) {
                 message = decoded.message
             } else {
-                message = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                message = text.trimmingWhitespace()
             }
         }
         throw DockerClientError.httpStatus(code: Int(response.status.code), request: request, message: message)

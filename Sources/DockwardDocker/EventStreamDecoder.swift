@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 public enum EventDecodeError: Error, Equatable, CustomStringConvertible {
     /// The line exceeded the limit; it was dropped up to its newline.

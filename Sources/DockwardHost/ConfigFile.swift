@@ -1,5 +1,6 @@
 import DockwardCore
-import Foundation
+import DockwardSystem
+import FoundationEssentials
 
 /// Reading the config file: the only file I/O around the pure loader.
 public enum ConfigFile {
@@ -14,15 +15,15 @@ public enum ConfigFile {
             }
             return DockwardConfig()
         }
-        let bytes: [UInt8]
-        do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            // Read one byte past the limit so the loader can say the file is too big.
-            bytes = [UInt8](try handle.read(upToCount: ConfigLoader.maxBytes + 1) ?? Data())
-        } catch {
-            throw ConfigError([ConfigIssue(file: path, line: 0, key: "", message: "cannot read: \(error.localizedDescription)")])
+        // Read one byte past the limit so the loader can say the file is too big.
+        switch FileDescriptorReader.readFile(path, upTo: ConfigLoader.maxBytes + 1) {
+        case .bytes(let bytes):
+            return try ConfigLoader.parse(bytes: bytes, file: path)
+        case .failed(let code):
+            throw ConfigError([ConfigIssue(file: path, line: 0, key: "",
+                                           message: "cannot read: \(FileDescriptorReader.describe(code))")])
+        case .tooLarge:
+            preconditionFailure("readFile(_:upTo:) stops at its count")
         }
-        return try ConfigLoader.parse(bytes: bytes, file: path)
     }
 }

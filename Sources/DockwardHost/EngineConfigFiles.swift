@@ -1,6 +1,6 @@
 import DockwardCore
 import DockwardSystem
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The engine's configuration files as they lie under a root (`/`, or

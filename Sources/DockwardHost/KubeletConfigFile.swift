@@ -1,5 +1,6 @@
 import DockwardCore
-import Foundation
+import DockwardSystem
+import FoundationEssentials
 
 /// Reading kubelet's config file: the only file I/O around the pure
 /// `KubeletConfig.parse`.
@@ -17,16 +18,14 @@ public enum KubeletConfigFile {
 
     public static func read(path: String) -> Read {
         guard FileManager.default.fileExists(atPath: path) else { return .missing }
-        let data: Data
-        do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            data = try handle.read(upToCount: sizeLimit + 1) ?? Data()
-        } catch {
-            return .broken("cannot read: \(error.localizedDescription)")
+        let data: [UInt8]
+        switch FileDescriptorReader.readFile(path, upTo: sizeLimit + 1) {
+        case .bytes(let bytes): data = bytes
+        case .failed(let code): return .broken("cannot read: \(FileDescriptorReader.describe(code))")
+        case .tooLarge: preconditionFailure("readFile(_:upTo:) stops at its count")
         }
         guard data.count <= sizeLimit else { return .broken("larger than \(sizeLimit) bytes") }
-        guard let text = String(data: data, encoding: .utf8) else { return .broken("not UTF-8 text") }
+        guard let text = String(validating: data, as: UTF8.self) else { return .broken("not UTF-8 text") }
         do {
             return .loaded(try KubeletConfig.parse(text: text))
         } catch {

@@ -1,5 +1,5 @@
 import DockwardSystem
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The state file in the service's state directory (`StateDirectory=dockward`,
@@ -27,13 +27,12 @@ public struct StateFile: Sendable {
     /// The state as last saved, decoded; the caller checks what it means
     /// (its format, its boot).
     public func load<State: Decodable>(_ type: State.Type) -> LoadResult<State> {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            return errno == ENOENT ? .none : .ignored("cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { try? handle.close() }
         let data: Data
-        do { data = try handle.read(upToCount: Self.maxBytes + 1) ?? Data() } catch {
-            return .ignored("cannot read: \(error.localizedDescription)")
+        switch FileDescriptorReader.readFile(path, upTo: Self.maxBytes + 1) {
+        case .bytes(let bytes): data = Data(bytes)
+        case .failed(let code) where code == ENOENT: return .none
+        case .failed(let code): return .ignored("cannot read: \(FileDescriptorReader.describe(code))")
+        case .tooLarge: preconditionFailure("readFile(_:upTo:) stops at its count")
         }
         guard data.count <= Self.maxBytes else { return .ignored("larger than \(Self.maxBytes) bytes") }
         do { return .loaded(try JSONDecoder().decode(State.self, from: data)) } catch {
@@ -64,7 +63,7 @@ public struct StateFile: Sendable {
     /// This boot's id (`/proc/sys/kernel/random/boot_id`), or "" when unreadable.
     public static func currentBootID(procRoot: String = "/proc") -> String {
         let text = (try? String(contentsOfFile: procRoot + "/sys/kernel/random/boot_id", encoding: .utf8)) ?? ""
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.filter { !$0.isWhitespace }
     }
 
     private static func describe(_ error: Error) -> String {

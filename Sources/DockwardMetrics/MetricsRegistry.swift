@@ -1,5 +1,5 @@
 import DockwardCore
-import Foundation
+import FoundationEssentials
 import Prometheus
 import Synchronization
 

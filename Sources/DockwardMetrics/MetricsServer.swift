@@ -1,6 +1,6 @@
 import Dispatch
 import DockwardCore
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -28,4 +28,30 @@ public enum FileDescriptorReader {
             if bytes.count > limit { return .tooLarge }
         }
     }
+
+    /// At most `count` bytes from the start of the file at `path` (the
+    /// config, state and kubelet files, read one byte past their limit so
+    /// the caller can say a file is too big); `.failed` with the errno of
+    /// the open or read that failed. Never `.tooLarge`.
+    public static func readFile(_ path: String, upTo count: Int) -> Outcome {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failed(errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count < count {
+            let want = min(chunk.count, count - bytes.count)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failed(errno)
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[..<n])
+        }
+        return .bytes(bytes)
+    }
+
+    /// The C library's sentence for an errno.
+    public static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

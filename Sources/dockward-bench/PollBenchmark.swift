@@ -5,7 +5,7 @@ import DockwardCore
 import DockwardDaemon
 import DockwardDocker
 import Glibc
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 

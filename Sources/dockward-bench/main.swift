@@ -1,11 +1,12 @@
 import DockwardDaemon
-import Foundation
+import DockwardSystem
+import Glibc
 
 // dockward-bench HIERARCHY_ROOT TICKS
 // Prints one line of key=value figures for the bench driver to read.
 let args = CommandLine.arguments
 guard args.count == 3, let ticks = Int(args[2]) else {
-    FileHandle.standardError.write(Data("usage: dockward-bench HIERARCHY_ROOT TICKS\n".utf8))
+    _ = FileDescriptorWriter.writeAll(STDERR_FILENO, "usage: dockward-bench HIERARCHY_ROOT TICKS\n")
     exit(2)
 }
 let result = PollBenchmark.run(hierarchyRoot: args[1], ticks: ticks)

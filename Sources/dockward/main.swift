@@ -4,7 +4,9 @@ import DockwardCommands
 import DockwardCore
 import DockwardDaemon
 import DockwardHost
-import Foundation
+import FoundationEssentials
+import DockwardSystem
+import Glibc
 import Logging
 
 struct Dockward: ParsableCommand {
@@ -47,7 +49,7 @@ struct Run: ParsableCommand {
         do {
             try DaemonRunner.run(options)
         } catch let error as DaemonStartError {
-            FileHandle.standardError.write(Data("dockward: \(error.message)\n".utf8))
+            _ = FileDescriptorWriter.writeAll(STDERR_FILENO, "dockward: \(error.message)\n")
             throw ExitCode(error.code.rawValue)
         }
     }
@@ -65,7 +67,7 @@ struct CheckConfig: ParsableCommand {
             let config = try ConfigFile.load(path: path, isExplicit: true)
             print("\(path): valid (\(config.summary))")
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            _ = FileDescriptorWriter.writeAll(STDERR_FILENO, "\(error)\n")
             throw ExitCode(Daemon.ExitCode.config.rawValue)
         }
     }

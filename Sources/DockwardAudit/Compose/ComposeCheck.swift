@@ -1,5 +1,5 @@
 import DockwardCore
-import Foundation
+import FoundationEssentials
 import DockwardHost
 import DockwardDocker
 
@@ -223,8 +223,8 @@ public struct ComposeCheck: Sendable {
         var item = AuditItem(finding, words: words, service: service.name, location: location)
         if let ref = finding.container {
             let named = "Container \(AlertText.sanitizedForMessage(ref.displayName)) (\(ref.id.short))"
-            item.entry.message = item.entry.message.replacingOccurrences(
-                of: named, with: "Service \(AlertText.sanitizedForMessage(service.name))")
+            item.entry.message = item.entry.message.replacing(
+                named, with: "Service \(AlertText.sanitizedForMessage(service.name))")
         }
         return item
     }

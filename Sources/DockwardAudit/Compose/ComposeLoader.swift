@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import DockwardYAML
 
 /// A Compose file that cannot be read, with where.
@@ -56,7 +56,7 @@ public struct ComposeLoader {
         var documents: [Document] = []
         for file in files { documents.append(try Self.readDocument(display: file, path: absolute(file))) }
         // The name first: every value may use it.
-        var context = Context(environment: env, home: environment["HOME"] ?? NSHomeDirectory())
+        var context = Context(environment: env, home: environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)
         let name = try resolveProjectName(documents: documents, directory: directory, context: &context)
         context.environment["COMPOSE_PROJECT_NAME"] = name
         let model = try Self.loadModel(documents: documents, directory: directory, context: &context, including: [])
@@ -92,7 +92,7 @@ public struct ComposeLoader {
             named = try reader.string(node)
             context = reader.context
         }
-        let name = Self.normalizeProjectName(named ?? (directory as NSString).lastPathComponent)
+        let name = Self.normalizeProjectName(named ?? Self.lastName(of: directory))
         guard !name.isEmpty else {
             throw ComposeError(file: documents[0].display, line: 0,
                                message: "no project name: \(named.map { "name: \($0)" } ?? directory) has no letter or digit")
@@ -245,8 +245,22 @@ public struct ComposeLoader {
         return Self.normalize(joined)
     }
 
+    /// The last name in a path, trailing slashes aside (NSString's
+    /// lastPathComponent): "/srv/app/" gives "app", "/" gives "/".
+    static func lastName(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard trimmed != "/" else { return "/" }
+        return String(trimmed.split(separator: "/").last ?? trimmed)
+    }
+
     static func folder(of path: String) -> String {
-        let parent = (path as NSString).deletingLastPathComponent
+        // NSString's deletingLastPathComponent: trailing slashes go first,
+        // then the last name; "/" stays "/".
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "/" }
+        let parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
         return parent.isEmpty ? "/" : parent
     }
 
