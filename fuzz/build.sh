@@ -7,22 +7,21 @@
 # files of the SwiftPM module it tests *as that module* (events: DockwardDocker,
 # config: DockwardCore, cgroup: DockwardCgroup), together with
 # fuzz/<target>/main.swift so the target sees the module's internal helpers.
-# A module those files import (only DockwardCore is expected) is built
-# separately from all of its sources and linked in, exactly as SwiftPM would.
-# Everything is compiled by swiftc with -sanitize=fuzzer,address. Yams and
-# libyaml (CYaml), at the revision the main package pins, come from a private
-# checkout (`swift package --scratch-path .build-fuzz/spm resolve`) and are
-# built with the same instrumentation, so the config target's coverage
-# reaches libyaml; they are built only when DockwardCore is linked.
+# A package module those files import is built separately from all of its
+# sources and linked in, with the modules it imports in turn, exactly as
+# SwiftPM would: DockwardCore imports DockwardYAML, which imports the system
+# library CLibYAML (Sources/CLibYAML/module.modulemap over <yaml.h>, linked
+# with -lyaml). Every Swift module is compiled by swiftc with
+# -sanitize=fuzzer,address. libyaml itself is the system's shared library,
+# not rebuilt here: it has no coverage instrumentation and no ASan checks of
+# its own accesses (ASan still owns malloc and free), so the fuzzer is guided
+# by DockwardYAML's and DockwardCore's code, not by libyaml's.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${FUZZ_OUT:-$ROOT/.build-fuzz}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 SWIFTC=${SWIFTC:-$(command -v swiftc)}
-SWIFT=${SWIFT:-$(dirname "$SWIFTC")/swift}
-# The toolchain's own clang, so CYaml links against the same compiler-rt.
-CLANG=${CLANG:-$(dirname "$SWIFTC")/clang}
 OPT=${FUZZ_OPT:--O}
 
 targets=("$@")
@@ -48,42 +47,11 @@ target_files() {
 }
 for t in "${targets[@]}"; do target_module "$t" >/dev/null; done
 
-mkdir -p "$OUT/bin" "$OUT/yams" "$OUT/tmp"
+mkdir -p "$OUT/bin" "$OUT/tmp"
 # swiftc may leave module files in the working directory; keep them out of the repo.
 cd "$OUT/tmp"
 
 SAN=(-sanitize=fuzzer,address)
-
-# --- Yams + CYaml, once per pinned revision ---------------------------------
-# Only DockwardCore imports Yams; a target that does not link Core skips this.
-YAMS_REV=""
-build_yams() {
-    [ -z "$YAMS_REV" ] || return 0
-    echo "fuzz/build.sh: resolving packages (pins from Package.resolved)"
-    YAMS_DIR="$OUT/spm/checkouts/Yams"
-    if ! "$SWIFT" package --package-path "$ROOT" --scratch-path "$OUT/spm" resolve >"$OUT/resolve.log" 2>&1; then
-        # Offline, or another dependency does not resolve: any Yams checkout will do.
-        [ -d "$YAMS_DIR/Sources/Yams" ] || YAMS_DIR="$ROOT/.build/checkouts/Yams"
-        [ -d "$YAMS_DIR/Sources/Yams" ] || { cat "$OUT/resolve.log" >&2; echo "fuzz/build.sh: no Yams checkout" >&2; exit 1; }
-        echo "fuzz/build.sh: resolve failed (see $OUT/resolve.log); using $YAMS_DIR" >&2
-    fi
-    YAMS_SRC="$YAMS_DIR/Sources"
-    YAMS_REV=$(git -C "$YAMS_DIR" rev-parse HEAD)
-    YAMS_OUT="$OUT/yams/$YAMS_REV"
-    if [ ! -f "$YAMS_OUT/done" ]; then
-        echo "fuzz/build.sh: building Yams ${YAMS_REV:0:12} with libFuzzer coverage and ASan"
-        rm -rf "$YAMS_OUT" && mkdir -p "$YAMS_OUT/cyaml" "$YAMS_OUT/mod"
-        for c in "$YAMS_SRC"/CYaml/src/*.c; do
-            "$CLANG" -c -O1 -g -fsanitize=fuzzer-no-link,address -DYAML_DECLARE_STATIC \
-                -I "$YAMS_SRC/CYaml/include" "$c" -o "$YAMS_OUT/cyaml/$(basename "$c" .c).o"
-        done
-        "$SWIFTC" "${SAN[@]}" $OPT -g -parse-as-library -wmo -module-name Yams -swift-version 5 \
-            -D SWIFT_PACKAGE -Xcc -DYAML_DECLARE_STATIC -I "$YAMS_SRC/CYaml/include" \
-            -emit-module -emit-module-path "$YAMS_OUT/mod/Yams.swiftmodule" \
-            -c "$YAMS_SRC"/Yams/*.swift -o "$YAMS_OUT/yams.o" -suppress-warnings
-        touch "$YAMS_OUT/done"
-    fi
-}
 
 # --- the targets -------------------------------------------------------------
 # Compile a snapshot of the sources: others edit Sources/ while this builds,
@@ -99,34 +67,107 @@ snapshot() {   # snapshot MODULE FILE... -> prints the copied paths
     done
 }
 
-# The Dockward modules a set of files imports, other than MODULE itself.
+# The package modules (folders of Sources/) a set of files imports, other
+# than MODULE itself; Foundation, Glibc and the like are not package modules.
 imported_modules() {   # imported_modules MODULE FILE...
-    local module=$1; shift
-    sed -n 's/^[@A-Za-z_ ]*import  *\(Dockward[A-Za-z]*\).*/\1/p' "$@" \
-        | sort -u | grep -vx "$module" || true
+    local module=$1 m; shift
+    for m in $(sed -n 's/^[@A-Za-z_ ]*import  *\([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' "$@" | sort -u); do
+        [ "$m" != "$module" ] && [ -d "$ROOT/Sources/$m" ] && echo "$m"
+    done
+    return 0
 }
 
-# DockwardCore as a module of its own (all of its files, with Yams), for a
-# target whose module imports it. Sets CORE_LINK to what to link, CORE_STAMP.
-CORE_LINK=()
-CORE_STAMP=""
-build_core_module() {
-    [ -z "$CORE_STAMP" ] || return 0
-    build_yams
-    local dir="$OUT/modules/DockwardCore" inputs
-    mapfile -t inputs < <(snapshot DockwardCore $(target_files config))
-    CORE_STAMP=$( { cat "${inputs[@]}"; echo "$YAMS_REV $OPT $SWIFTC"; } | sha256sum | cut -d' ' -f1)
-    CORE_LINK=("$dir/DockwardCore.o" "$YAMS_OUT/yams.o" "$YAMS_OUT"/cyaml/*.o)
-    if [ -f "$dir/DockwardCore.o" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$CORE_STAMP" ]; then
-        return 0
-    fi
-    echo "fuzz/build.sh: building module DockwardCore"
-    rm -rf "$dir" && mkdir -p "$dir"
-    "$SWIFTC" "${SAN[@]}" $OPT -g -parse-as-library -wmo -module-name DockwardCore -swift-version 5 \
-        -I "$YAMS_OUT/mod" -I "$YAMS_SRC/CYaml/include" -Xcc -DYAML_DECLARE_STATIC \
-        -emit-module -emit-module-path "$dir/DockwardCore.swiftmodule" \
-        -c "${inputs[@]}" -o "$dir/DockwardCore.o"
-    echo "$CORE_STAMP" >"$dir/stamp"
+# The modules a target may link besides its own, as Package.swift declares
+# them. Any other package module is an error, so a parser that starts to
+# need NIO or libsystemd shows up here.
+module_kind() {
+    case "$1" in
+        DockwardCore|DockwardYAML) echo swift ;;   # built from all of their files
+        CLibYAML) echo system ;;                   # a module map over a system library
+        *) echo none ;;
+    esac
+}
+# A system library's pkg-config name (Package.swift's `pkgConfig:`).
+system_pkgconfig() {
+    case "$1" in
+        CLibYAML) echo yaml-0.1 ;;
+    esac
+}
+
+# Per built module: what an importer passes to swiftc (MOD_FLAGS), the
+# objects (MOD_OBJS) and libraries (MOD_LIBS) to link, all transitive, one
+# entry per line (an option and its argument are one entry, split by a tab);
+# MOD_STAMP changes whenever any of that would.
+declare -A MOD_FLAGS MOD_OBJS MOD_LIBS MOD_STAMP
+# Appends the lines of $2 to the variable named $1, skipping lines it has.
+add_lines() {
+    local -n into=$1
+    local line
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        grep -qxF -- "$line" <<<"$into" || into+="$line"$'\n'
+    done <<<"$2"
+}
+# The entries of $2 as words, in the array named $1.
+entries_to_words() {
+    local -n words=$1
+    local line parts
+    words=()
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        IFS=$'\t' read -r -a parts <<<"$line"
+        words+=("${parts[@]}")
+    done <<<"$2"
+}
+
+build_module() {   # build_module NAME
+    local name=$1
+    [ -z "${MOD_STAMP[$name]:-}" ] || return 0
+    case "$(module_kind "$name")" in
+    system)
+        # The module map and its header, as SwiftPM reads them from Sources/.
+        local pc libs cflags version dir="$SNAP/$name"
+        mkdir -p "$dir" && cp "$ROOT/Sources/$name"/* "$dir"/
+        pc=$(system_pkgconfig "$name")
+        libs=$(pkg-config --libs "$pc" 2>/dev/null) && libs=$(echo $libs) || libs="-l${pc%%-*}"
+        cflags=$(pkg-config --cflags "$pc" 2>/dev/null) || cflags=""
+        version=$(pkg-config --modversion "$pc" 2>/dev/null) || version=unknown
+        MOD_FLAGS[$name]=$(printf -- '-I\t%s\n' "$dir"; for f in $cflags; do printf -- '-Xcc\t%s\n' "$f"; done)
+        MOD_OBJS[$name]=""
+        MOD_LIBS[$name]=$(printf '%s\n' $libs)
+        MOD_STAMP[$name]=$( { cat "$dir"/*; echo "$pc $version $libs $cflags"; } | sha256sum | cut -d' ' -f1)
+        echo "fuzz/build.sh: $name is the system's $pc $version ($libs), not instrumented"
+        ;;
+    swift)
+        local dir="$OUT/modules/$name" inputs deps dep flags=() f_lines="" o_lines="" l_lines="" dep_stamp=""
+        mapfile -t inputs < <(snapshot "$name" $(cd "$ROOT/Sources/$name" && ls ./*.swift | sed 's|^\./||'))
+        deps=$(imported_modules "$name" "${inputs[@]}")
+        for dep in $deps; do
+            build_module "$dep"
+            add_lines f_lines "${MOD_FLAGS[$dep]}"
+            add_lines o_lines "${MOD_OBJS[$dep]}"
+            add_lines l_lines "${MOD_LIBS[$dep]}"
+            dep_stamp+="$dep=${MOD_STAMP[$dep]} "
+        done
+        entries_to_words flags "$f_lines"
+        MOD_FLAGS[$name]="-I"$'\t'"$dir"$'\n'"$f_lines"
+        MOD_OBJS[$name]="$dir/$name.o"$'\n'"$o_lines"
+        MOD_LIBS[$name]="$l_lines"
+        MOD_STAMP[$name]=$( { cat "${inputs[@]}"; echo "$name $dep_stamp $OPT $SWIFTC"; } | sha256sum | cut -d' ' -f1)
+        if [ -f "$dir/$name.o" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "${MOD_STAMP[$name]}" ]; then
+            return 0
+        fi
+        echo "fuzz/build.sh: building module $name${deps:+ (importing $(echo $deps))}"
+        rm -rf "$dir" && mkdir -p "$dir"
+        "$SWIFTC" "${SAN[@]}" $OPT -g -parse-as-library -wmo -module-name "$name" -swift-version 5 \
+            "${flags[@]}" -emit-module -emit-module-path "$dir/$name.swiftmodule" \
+            -c "${inputs[@]}" -o "$dir/$name.o"
+        echo "${MOD_STAMP[$name]}" >"$dir/stamp"
+        ;;
+    *)
+        echo "fuzz/build.sh: $name cannot be linked into a fuzz target (only $(echo DockwardCore DockwardYAML CLibYAML))" >&2
+        exit 1 ;;
+    esac
 }
 
 for t in "${targets[@]}"; do
@@ -134,26 +175,17 @@ for t in "${targets[@]}"; do
     mapfile -t inputs < <(snapshot "$module" $(target_files "$t"))
     inputs+=("$ROOT/fuzz/$t/main.swift")
     deps=$(imported_modules "$module" "${inputs[@]}")
-    flags=()
-    link=()
-    dep_stamp=""
+    f_lines="" o_lines="" l_lines="" dep_stamp=""
     for dep in $deps; do
-        case "$dep" in
-            DockwardCore)
-                build_core_module
-                flags+=(-I "$OUT/modules/DockwardCore")
-                link+=("${CORE_LINK[@]}")
-                dep_stamp+="$CORE_STAMP" ;;
-            *) echo "fuzz/build.sh: $t: $module imports $dep; only DockwardCore can be linked in" >&2; exit 1 ;;
-        esac
+        build_module "$dep"
+        add_lines f_lines "${MOD_FLAGS[$dep]}"
+        add_lines o_lines "${MOD_OBJS[$dep]}"
+        add_lines l_lines "${MOD_LIBS[$dep]}"
+        dep_stamp+="$dep=${MOD_STAMP[$dep]} "
     done
-    if [ "$module" = DockwardCore ]; then
-        build_yams
-        link+=("$YAMS_OUT/yams.o" "$YAMS_OUT"/cyaml/*.o)
-        dep_stamp+="$YAMS_REV"
-    fi
-    [ -z "$YAMS_REV" ] || flags+=(-I "$YAMS_OUT/mod" -I "$YAMS_SRC/CYaml/include" -Xcc -DYAML_DECLARE_STATIC)
-    # Rebuild only when a source, a linked module, Yams or the flags changed.
+    entries_to_words flags "$f_lines"
+    entries_to_words link "$o_lines$l_lines"
+    # Rebuild only when a source, a linked module, a system library or the flags changed.
     stamp=$( { cat "${inputs[@]}"; echo "$module $dep_stamp $OPT $SWIFTC"; } | sha256sum | cut -d' ' -f1)
     if [ -x "$OUT/bin/fuzz-$t" ] && [ "$(cat "$OUT/bin/fuzz-$t.stamp" 2>/dev/null)" = "$stamp" ]; then
         echo "fuzz/build.sh: fuzz-$t is up to date"

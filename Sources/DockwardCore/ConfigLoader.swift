@@ -130,8 +130,8 @@ public enum ConfigLoader {
     }
 
     /// The first line where one of `keys` stands as a plain mapping key, so
-    /// a duplicate is reported at the same line every run (the parser's own
-    /// choice between the duplicates is not stable).
+    /// a duplicate is reported at a line (DockwardYAML names the duplicated
+    /// keys, in written order, but not where they stand).
     static func firstKeyLine(_ keys: [String], in text: String) -> Int? {
         var lineNumber = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {

@@ -1,5 +1,7 @@
 // libFuzzer target: ConfigLoader.parse(bytes:file:) (Sources/DockwardCore/ConfigLoader.swift),
-// through Yams and libyaml, both built with coverage (see fuzz/build.sh).
+// through DockwardYAML (built with coverage, its own module as in the package)
+// over the system's libyaml (not instrumented: no coverage inside libyaml; see
+// fuzz/build.sh and fuzz/README.md).
 //
 // Checks, on every input: no crash; a refused file has at least one issue and
 // every issue names a line >= 1; parsing is deterministic. Time and memory are
