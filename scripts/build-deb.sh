@@ -288,19 +288,19 @@ case "$1" in
         if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
             systemctl --system daemon-reload >/dev/null || true
             # Podman's socket back to its own group, now its drop-in is gone.
-            if [ -x /usr/bin/deb-systemd-invoke ]; then
+            if command -v deb-systemd-invoke >/dev/null 2>&1; then
                 deb-systemd-invoke try-restart 'podman.socket' >/dev/null 2>&1 || true
             fi
         fi
         ;;
 esac
-if [ "$1" = remove ] && [ -x /usr/bin/deb-systemd-helper ]; then
+if [ "$1" = remove ] && command -v deb-systemd-helper >/dev/null 2>&1; then
     # As dh_installsystemd: masked while only the conffile is left, so
     # nothing starts a service whose binary is gone.
     deb-systemd-helper mask 'dockward.service' >/dev/null || true
 fi
 if [ "$1" = purge ]; then
-    if [ -x /usr/bin/deb-systemd-helper ]; then
+    if command -v deb-systemd-helper >/dev/null 2>&1; then
         deb-systemd-helper purge 'dockward.service' >/dev/null || true
         deb-systemd-helper unmask 'dockward.service' >/dev/null || true
     fi
