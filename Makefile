@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services test-systemd test-v2host test-k8snode deps clean bench soak deb fuzz golden protos
+.PHONY: all build release run test test-services test-systemd test-v2host test-k8snode deps packaging-tools lintian clean bench soak deb fuzz golden protos
 
 all: build
 
@@ -17,6 +17,18 @@ deps:
 	@if ! pkg-config --exists libsystemd yaml-0.1 2>/dev/null; then \
 		echo "installing libsystemd-dev, libyaml-dev and pkg-config"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libsystemd-dev libyaml-dev pkg-config >/dev/null; \
+	fi
+
+# What the packaging tests check the package with: lintian, and man-db and
+# groff for the man pages (Debian packages).
+packaging-tools:
+	@missing=""; \
+	command -v lintian >/dev/null || missing="$$missing lintian"; \
+	command -v man >/dev/null || missing="$$missing man-db"; \
+	command -v groff >/dev/null || missing="$$missing groff-base"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 build: deps
@@ -38,7 +50,7 @@ test-services:
 # on a real cgroup v2 host under QEMU (test-v2host), then on a Kubernetes
 # node under QEMU (test-k8snode); each prints its own passed/failed line, and
 # any failing fails the target.
-test: deps test-services
+test: deps packaging-tools test-services
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt; rc=$${PIPESTATUS[0]}; \
 	count() { grep -a -c -E "Test Case '[^']+' $$1 \([0-9.]+ seconds\)" .build/test-output.txt; }; \
@@ -52,13 +64,23 @@ test: deps test-services
 	[ $$rc = 0 ] || exit $$rc; [ $$src = 0 ] || exit $$src; [ $$vrc = 0 ] || exit $$vrc; exit $$krc
 
 # The package under a real systemd: builds the release .deb (make deb),
+# checks it and its dbgsym with lintian (make lintian),
 # boots a minimal Debian 12 under systemd-nspawn (its root tree cached in
 # /var/cache/dockward-test), installs the package there and checks start,
 # watchdog, reload, stop, a host without a docker group, the exposure
-# analysis under the shipped sandbox, the state directory and the journal.
+# analysis under the shipped sandbox, the state directory, the journal, and
+# an upgrade from the same binary packed as 0.0.9 (conffile, state, one
+# restart, no repeated alert), then remove and purge.
 # scripts/systemd-test.sh says what each check printed.
-test-systemd: deps test-services deb
+test-systemd: deps packaging-tools test-services deb
+	$(MAKE) --no-print-directory lintian
 	scripts/systemd-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
+
+# lintian on the package make deb built and its dbgsym: nothing but the
+# known findings scripts/lintian-check.sh lists.
+lintian: packaging-tools
+	deb="$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"; \
+	scripts/lintian-check.sh "$$deb" "$$(dirname "$$deb")/dockward-dbgsym_$$(basename "$$deb" | cut -d_ -f2-)"
 
 # The package on real cgroup v2 hosts, booted under QEMU (software emulation)
 # one after the other: Debian 12 with its 6.1 kernel, and Debian 13

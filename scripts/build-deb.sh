@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Builds dockward_<version>_<arch>.deb from a built dockward binary.
+# Builds dockward_<version>_<arch>.deb, and dockward-dbgsym_<version>_<arch>.deb
+# with its debug symbols, from a built dockward binary, as debhelper would
+# (dh_strip, dh_installdocs, dh_installchangelogs, dh_installman,
+# dh_installsystemd), with dpkg-deb alone.
 #
-#   scripts/build-deb.sh BINARY OUTDIR      # prints the .deb's path
+#   scripts/build-deb.sh BINARY OUTDIR      # prints the main .deb's path
 #
 # `make deb` builds the release binary with the Swift runtime linked in
 # statically (--static-swift-stdlib) and calls this. The package holds:
-#   /usr/bin/dockward
+#   /usr/bin/dockward                           (stripped; symbols in dockward-dbgsym)
 #   /lib/systemd/system/dockward.service
 #   /etc/dockward/dockward.yml                  (conffile, from config/)
 #   /usr/lib/systemd/catalog/dockward.catalog   (journalctl -x explanations)
+#   /usr/share/man/man8/dockward.8.gz, /usr/share/man/man5/dockward.yml.5.gz
+#                                  (written by the binary itself: dockward manual)
+#   /usr/share/doc/dockward/copyright           (DEP-5, from packaging/debian/)
+#   /usr/share/doc/dockward/changelog.gz        (from packaging/debian/changelog;
+#                                  a native package's name for it)
 #   /usr/share/doc/dockward/examples/metrics.conf (drop-in for metrics.listen,
 #                                  from packaging/prometheus/dockward.service.d/)
 #   /usr/share/doc/dockward/examples/actions.conf (drop-in for actions.enabled,
@@ -22,6 +30,8 @@
 #   /usr/share/doc/dockward/examples/check-compose.github-actions.yml and
 #   /usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml (CI jobs
 #                                  running check-compose, from packaging/ci/)
+# The dbgsym package holds /usr/lib/debug/.build-id/xx/yyyy.debug (the DWARF
+# that objcopy --only-keep-debug took out), as dh_strip makes it.
 # Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
 # library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
 #
@@ -30,6 +40,12 @@
 # DOCKWARD_DEB_ALLOW_SHARED_SWIFT=1 (the packaging tests set it).
 # DOCKWARD_DEB_COMPRESSION (xz, gzip, zstd, none) and
 # DOCKWARD_DEB_COMPRESSION_LEVEL pass through to dpkg-deb -Z / -z.
+# DOCKWARD_DEB_VERSION packs the same binary under another version (the
+# systemd test's upgrade from a lower one); its changelog then has one entry
+# saying so. Otherwise the version is Sources/DockwardCore/Version.swift's,
+# and packaging/debian/changelog's first entry must name it.
+# DOCKWARD_DEB_DBGSYM=0 skips the dbgsym package (the binary is stripped
+# all the same).
 set -euo pipefail
 
 usage() { echo "usage: $0 BINARY OUTDIR" >&2; exit 2; }
@@ -44,15 +60,26 @@ die() { echo "build-deb: $*" >&2; exit 1; }
 [ -x "$BINARY" ] || die "$BINARY is not an executable file"
 command -v dpkg-deb >/dev/null || die "dpkg-deb not found (apt-get install dpkg)"
 
-VERSION=$(sed -n 's/.*static let current = "\([^"]*\)".*/\1/p' "$ROOT_DIR/Sources/DockwardCore/Version.swift")
-[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+([~+.-][A-Za-z0-9.+~-]*)?$ ]] \
-    || die "no usable version in Sources/DockwardCore/Version.swift (got '$VERSION')"
+CODE_VERSION=$(sed -n 's/.*static let current = "\([^"]*\)".*/\1/p' "$ROOT_DIR/Sources/DockwardCore/Version.swift")
+[[ $CODE_VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+([~+.-][A-Za-z0-9.+~-]*)?$ ]] \
+    || die "no usable version in Sources/DockwardCore/Version.swift (got '$CODE_VERSION')"
+VERSION=${DOCKWARD_DEB_VERSION:-$CODE_VERSION}
+[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+([~+.][A-Za-z0-9.+~]*)?$ ]] \
+    || die "DOCKWARD_DEB_VERSION: not a native package version (got '$VERSION')"
+CHANGELOG_SRC=$ROOT_DIR/packaging/debian/changelog
+CHANGELOG_VERSION=$(sed -n '1s/^dockward (\([^)]*\)).*/\1/p' "$CHANGELOG_SRC")
+[ "$CHANGELOG_VERSION" = "$CODE_VERSION" ] \
+    || die "packaging/debian/changelog's first entry is $CHANGELOG_VERSION, Version.swift says $CODE_VERSION: add an entry"
+# The changelog's date dates the man pages too (reproducible builds).
+CHANGELOG_DATE=$(sed -n 's/^ -- .*>  \(.*\)$/\1/p' "$CHANGELOG_SRC" | head -n1)
+DOC_DATE=$(date -u -d "$CHANGELOG_DATE" +%F) || die "packaging/debian/changelog: unreadable date '$CHANGELOG_DATE'"
 ARCH=$(dpkg --print-architecture)
 
 # Shared libraries the binary names itself (DT_NEEDED), located the way the
 # loader does (ldd): each must come from a Debian package (it becomes a
 # dependency), except the Swift runtime's when explicitly allowed.
 command -v readelf >/dev/null || die "readelf not found (apt-get install binutils)"
+for tool in objcopy strip gzip; do command -v $tool >/dev/null || die "$tool not found (apt-get install binutils gzip)"; done
 # passwd: useradd/usermod in postinst (in every Debian, listed all the same).
 declare -A DEPENDS=([libsystemd0]=1 [passwd]=1)
 declare -A LIBPATH=()
@@ -93,11 +120,50 @@ PKG=$WORK/root
 install -d -m 0755 "$PKG/DEBIAN" "$PKG/usr/bin" "$PKG/lib/systemd/system" "$PKG/etc/dockward" \
     "$PKG/usr/lib/systemd/catalog" "$PKG/usr/share/doc/dockward"
 install -m 0755 "$BINARY" "$PKG/usr/bin/dockward"
-# DWARF debug info is most of a Swift binary's size; the symbol table stays,
-# so a crash backtrace still names functions.
-if command -v strip >/dev/null; then
-    strip --strip-debug "$PKG/usr/bin/dockward"
+# As dh_strip: the debug info (most of a Swift binary) goes to
+# /usr/lib/debug/.build-id/xx/yyyy.debug in the dbgsym package, the binary
+# is stripped of it and of its symbol table, and names the debug file
+# (.gnu_debuglink); gdb and systemd-coredump find it by the build id.
+BUILD_ID=$(readelf -n "$BINARY" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p' | head -n1)
+DBGPKG=$WORK/dbgsym
+if [ "${DOCKWARD_DEB_DBGSYM:-1}" != 0 ]; then
+    [ ${#BUILD_ID} -ge 4 ] || die "$BINARY has no build id (readelf -n): no place for its debug symbols"
+    DEBUG_FILE=$DBGPKG/usr/lib/debug/.build-id/${BUILD_ID:0:2}/${BUILD_ID:2}.debug
+    install -d -m 0755 "$(dirname "$DEBUG_FILE")" "$DBGPKG/DEBIAN" "$DBGPKG/usr/share/doc"
+    objcopy --only-keep-debug --compress-debug-sections "$PKG/usr/bin/dockward" "$DEBUG_FILE"
+    chmod 0644 "$DEBUG_FILE"
 fi
+strip --remove-section=.comment --remove-section=.note "$PKG/usr/bin/dockward"
+if [ "${DOCKWARD_DEB_DBGSYM:-1}" != 0 ]; then
+    objcopy --add-gnu-debuglink="$DEBUG_FILE" "$PKG/usr/bin/dockward"
+fi
+
+# Man pages, written by the binary from its own command definitions and
+# config table (dockward manual), compressed as dh_installman does.
+install -d -m 0755 "$PKG/usr/share/man/man8" "$PKG/usr/share/man/man5"
+"$PKG/usr/bin/dockward" manual dockward.8 --date "$DOC_DATE" > "$WORK/dockward.8" \
+    || die "dockward manual dockward.8 failed"
+"$PKG/usr/bin/dockward" manual dockward.yml.5 --date "$DOC_DATE" > "$WORK/dockward.yml.5" \
+    || die "dockward manual dockward.yml.5 failed"
+gzip -9n < "$WORK/dockward.8" > "$PKG/usr/share/man/man8/dockward.8.gz"
+gzip -9n < "$WORK/dockward.yml.5" > "$PKG/usr/share/man/man5/dockward.yml.5.gz"
+
+# copyright and changelog, as dh_installdocs and dh_installchangelogs put
+# them; dockward is its own upstream (a native package, no Debian revision),
+# so the changelog is changelog.gz, not changelog.Debian.gz.
+install -m 0644 "$ROOT_DIR/packaging/debian/copyright" "$PKG/usr/share/doc/dockward/copyright"
+if [ "$VERSION" = "$CODE_VERSION" ]; then
+    cp "$CHANGELOG_SRC" "$WORK/changelog"
+else
+    cat > "$WORK/changelog" <<EOF
+dockward ($VERSION) unstable; urgency=medium
+
+  * The code of dockward $CODE_VERSION packed as $VERSION, to test upgrades.
+
+ -- $MAINTAINER  $CHANGELOG_DATE
+EOF
+fi
+gzip -9n < "$WORK/changelog" > "$PKG/usr/share/doc/dockward/changelog.gz"
 install -m 0644 "$ROOT_DIR/packaging/dockward.service" "$PKG/lib/systemd/system/dockward.service"
 install -m 0644 "$ROOT_DIR/config/dockward.yml" "$PKG/etc/dockward/dockward.yml"
 install -m 0644 "$ROOT_DIR/packaging/dockward.catalog" "$PKG/usr/lib/systemd/catalog/dockward.catalog"
@@ -139,9 +205,13 @@ Description: Docker host guard: pids exhaustion and Docker socket exposure alert
  journalctl -x explains each one.
 EOF
 
-# Maintainer scripts. systemctl only where systemd is PID 1
-# ([ -d /run/systemd/system ]); in a chroot, a container or a machine booted
-# without systemd they do nothing but the catalog update.
+# Maintainer scripts, as dh_installsystemd writes them (deb-systemd-helper
+# for the enablement and its state, deb-systemd-invoke for start, restart
+# and stop, both honouring policy-rc.d), around dockward's own steps: the
+# system user, the docker group, the journal catalog and Podman's socket.
+# Nothing touches a running systemd unless it is PID 1 and the package is
+# installed into the running system (no DPKG_ROOT): in a chroot, an image
+# build or a container they do the rest and leave services alone.
 cat > "$PKG/DEBIAN/postinst" <<'EOF'
 #!/bin/sh
 set -e
@@ -166,21 +236,32 @@ if [ "$1" = configure ]; then
         echo "dockward: no 'docker' group on this host: the pids watch runs; the host-control watch waits for the engine." >&2
         echo "dockward: once Docker is installed: usermod -aG docker dockward && systemctl restart dockward" >&2
     fi
-    if [ -d /run/systemd/system ]; then
-        systemctl daemon-reload || true
+fi
+if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] || [ "$1" = abort-remove ]; then
+    # Enabled on first install; on upgrades, new symlinks only if the unit
+    # changed, and an administrator's disable is kept (was-enabled).
+    deb-systemd-helper unmask 'dockward.service' >/dev/null || true
+    if deb-systemd-helper --quiet was-enabled 'dockward.service'; then
+        deb-systemd-helper enable 'dockward.service' >/dev/null || true
+    else
+        deb-systemd-helper update-state 'dockward.service' >/dev/null || true
+    fi
+    if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
+        systemctl --system daemon-reload >/dev/null || true
         # Podman's API socket takes the group dockward from the drop-in
         # shipped for it (podman.socket.d/dockward.conf) when it is made
-        # again: remade now where it is listening, so no reboot is needed.
-        if systemctl is-active --quiet podman.socket 2>/dev/null; then
-            systemctl restart podman.socket || true
-        fi
-        systemctl enable dockward.service || true
-        # --no-block: dpkg does not wait for the daemon's READY=1.
-        if [ -z "$2" ]; then
-            systemctl start --no-block dockward.service || true
+        # again: remade now where it is listening (try-restart: only when
+        # active), so no reboot is needed.
+        deb-systemd-invoke try-restart 'podman.socket' >/dev/null 2>&1 || true
+        # Started on install; on upgrade restarted once, on the new binary
+        # (prerm left it running). Its state directory keeps the open
+        # episodes, so none is announced again.
+        if [ -n "$2" ]; then
+            _dh_action=restart
         else
-            systemctl try-restart --no-block dockward.service || true
+            _dh_action=start
         fi
+        deb-systemd-invoke $_dh_action 'dockward.service' >/dev/null || true
     fi
 fi
 exit 0
@@ -190,9 +271,8 @@ cat > "$PKG/DEBIAN/prerm" <<'EOF'
 #!/bin/sh
 set -e
 # On upgrade the service keeps running; postinst restarts it on the new binary.
-if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-    systemctl stop dockward.service || true
-    systemctl disable dockward.service || true
+if [ -z "${DPKG_ROOT:-}" ] && [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+    deb-systemd-invoke stop 'dockward.service' >/dev/null || true
 fi
 exit 0
 EOF
@@ -202,31 +282,44 @@ cat > "$PKG/DEBIAN/postrm" <<'EOF'
 set -e
 case "$1" in
     remove|purge)
-        # What `systemctl enable` made, should it have outlived the unit
-        # (systemd not running at remove time).
-        if [ -L /etc/systemd/system/multi-user.target.wants/dockward.service ]; then
-            rm -f /etc/systemd/system/multi-user.target.wants/dockward.service
-        fi
         if command -v journalctl >/dev/null 2>&1; then
             journalctl --update-catalog || true
         fi
-        if [ -d /run/systemd/system ]; then
-            systemctl daemon-reload || true
+        if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
+            systemctl --system daemon-reload >/dev/null || true
             # Podman's socket back to its own group, now its drop-in is gone.
-            if systemctl is-active --quiet podman.socket 2>/dev/null; then
-                systemctl restart podman.socket || true
+            if command -v deb-systemd-invoke >/dev/null 2>&1; then
+                deb-systemd-invoke try-restart 'podman.socket' >/dev/null 2>&1 || true
             fi
         fi
         ;;
 esac
+if [ "$1" = remove ] && command -v deb-systemd-helper >/dev/null 2>&1; then
+    # As dh_installsystemd: masked while only the conffile is left, so
+    # nothing starts a service whose binary is gone.
+    deb-systemd-helper mask 'dockward.service' >/dev/null || true
+fi
 if [ "$1" = purge ]; then
-    # The state file (StateDirectory=dockward). The system user stays, as
-    # Debian leaves them: files it owned elsewhere keep a known owner.
+    if command -v deb-systemd-helper >/dev/null 2>&1; then
+        deb-systemd-helper purge 'dockward.service' >/dev/null || true
+        deb-systemd-helper unmask 'dockward.service' >/dev/null || true
+    fi
+    # The state file (StateDirectory=dockward).
     rm -rf /var/lib/dockward /var/lib/private/dockward
     # dpkg removes the conffile itself; these are its leftovers from upgrades.
     rm -f /etc/dockward/dockward.yml.dpkg-old /etc/dockward/dockward.yml.dpkg-dist \
         /etc/dockward/dockward.yml.dpkg-new /etc/dockward/dockward.yml.ucf-old
     rmdir /etc/dockward 2>/dev/null || true
+    # The system user and its group, made by postinst for the service alone:
+    # it owns nothing outside /var/lib/dockward (removed above), so no file
+    # is left to a number a later user could get. Only the user postinst
+    # made (its comment), never one an administrator made by that name.
+    if getent passwd dockward 2>/dev/null | cut -d: -f5 | grep -qx 'dockward daemon'; then
+        userdel dockward >/dev/null 2>&1 || true
+        if getent group dockward >/dev/null 2>&1; then
+            groupdel dockward >/dev/null 2>&1 || true
+        fi
+    fi
 fi
 exit 0
 EOF
@@ -242,4 +335,30 @@ OUT="$(cd "$OUTDIR" && pwd)/dockward_${VERSION}_${ARCH}.deb"
 COMPRESS=(-Z"${DOCKWARD_DEB_COMPRESSION:-xz}")
 [ -z "${DOCKWARD_DEB_COMPRESSION_LEVEL:-}" ] || COMPRESS+=(-z"$DOCKWARD_DEB_COMPRESSION_LEVEL")
 dpkg-deb --build --root-owner-group "${COMPRESS[@]}" "$PKG" "$OUT" >/dev/null
+
+# The debug symbols' package, as dh_strip and dh_gencontrol make it.
+if [ "${DOCKWARD_DEB_DBGSYM:-1}" != 0 ]; then
+    ln -s dockward "$DBGPKG/usr/share/doc/dockward-dbgsym"
+    cat > "$DBGPKG/DEBIAN/control" <<EOF
+Package: dockward-dbgsym
+Source: dockward
+Version: $VERSION
+Auto-Built-Package: debug-symbols
+Architecture: $ARCH
+Maintainer: $MAINTAINER
+Installed-Size: $(du -sk --exclude=DEBIAN "$DBGPKG" | cut -f1)
+Depends: dockward (= $VERSION)
+Section: debug
+Priority: optional
+Description: debug symbols for dockward
+Build-Ids: $BUILD_ID
+EOF
+    (cd "$DBGPKG" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum) > "$DBGPKG/DEBIAN/md5sums"
+    chmod 0644 "$DBGPKG/DEBIAN/control" "$DBGPKG/DEBIAN/md5sums"
+    DBGOUT="$(cd "$OUTDIR" && pwd)/dockward-dbgsym_${VERSION}_${ARCH}.deb"
+    dpkg-deb --build --root-owner-group "${COMPRESS[@]}" "$DBGPKG" "$DBGOUT" >/dev/null
+    echo "build-deb: debug symbols in $DBGOUT" >&2
+fi
+# Last, so `ls -t OUTDIR/dockward_*.deb` finds the main package first.
+touch "$OUT"
 echo "$OUT"

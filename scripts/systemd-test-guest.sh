@@ -274,4 +274,70 @@ total=$(journalctl -q --no-pager -b _SYSTEMD_UNIT=dockward.service -o cat | grep
 [ -z "$foreign" ] && [ "$total" -gt 0 ]
 verdict journal-only-dockward $? "$total entries from the unit's processes, $(echo "$foreign" | grep -c .) not dockward's own${foreign:+: $(echo "$foreign" | head -n3 | tr '\n' '|')}"
 
+# --- Upgrades keep everything: from a lower version to this one ---------------
+# The same binary packed as $OLD_VERSION (build-deb.sh's DOCKWARD_DEB_VERSION),
+# installed on a clean host (the package above purged), its config edited and
+# its episodes opened; then this package over it, as apt would.
+ends_clean() { ! ls /etc/dockward/*.dpkg-* /etc/dockward/*.ucf-* >/dev/null 2>&1; }
+purge_out=$(dpkg -P dockward 2>&1)
+rc=$?
+getent passwd dockward >/dev/null
+user=$?
+[ "$rc" = 0 ] && [ ! -e /etc/dockward ] && [ ! -e /var/lib/dockward ] && [ "$user" != 0 ]
+verdict purge-before-upgrade $? "dpkg -P exit $rc; /etc/dockward $([ -e /etc/dockward ] && echo left || echo gone), /var/lib/dockward $([ -e /var/lib/dockward ] && echo left || echo gone), user dockward $([ "$user" = 0 ] && echo left || echo gone)"
+old_out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$DIR/dockward-old.deb" 2>&1 </dev/null)
+rc=$?
+wait_for 20 is_active
+wait_for 15 status_has "engine connected"
+old_version=$(dpkg-query -W -f '${Version}' dockward)
+sed -i 's/^  resync_interval: 5m$/  resync_interval: 4m  # edited before the upgrade/' /etc/dockward/dockward.yml
+systemctl reload dockward.service
+wait_for 15 more_than 0 DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$TMP_CONTAINER"
+wait_for 15 more_than 0 DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$LOCKED_CONTAINER"
+sleep 2  # the state file is written as episodes open
+[ "$rc" = 0 ] && [ "$old_version" = "$OLD_VERSION" ] && is_active && [ -f "$state" ]
+verdict install-lower-version $? "dpkg -i exit $rc, version $old_version, $(prop ActiveState)/$(prop SubState), $(ours) socket-mount entries, $state $(stat -c '%s bytes' "$state" 2>/dev/null)"
+
+since=$(date +%s)
+sleep 1
+invocation=$(prop InvocationID)
+started_before=$(count DOCKWARD_EVENT=daemon-started)
+stopped_before=$(count DOCKWARD_EVENT=daemon-stopped)
+upgrade_out=$(DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "$DIR/dockward.deb" 2>&1 </dev/null)
+rc=$?
+wait_for 20 is_active
+wait_for 10 more_than "$started_before" DOCKWARD_EVENT=daemon-started
+wait_for 15 status_has "engine connected"
+sleep 5  # the listing after connect judges every container again
+new_version=$(dpkg-query -W -f '${Version}' dockward)
+started=$(( $(count DOCKWARD_EVENT=daemon-started) - started_before ))
+stopped=$(( $(count DOCKWARD_EVENT=daemon-stopped) - stopped_before ))
+repeated=$(journalctl -q --no-pager -u dockward.service --since "@$since" -o export 2>/dev/null | grep -c '^DOCKWARD_ALERT=')
+open=$(field DOCKWARD_OPEN_EPISODES DOCKWARD_EVENT=daemon-started)
+edited=$(grep -c 'edited before the upgrade' /etc/dockward/dockward.yml)
+prompt=$(echo "$upgrade_out" | grep -c -i -E 'configuration file|dpkg-dist|dpkg-new')
+[ "$rc" = 0 ] && [ "$new_version" = "$NEW_VERSION" ] && [ "$edited" = 1 ] && [ "$prompt" = 0 ] && ends_clean \
+    && [ -f "$state" ] && [ "${open:-0}" -ge 2 ] && [ "$started" = 1 ] && [ "$stopped" = 1 ] \
+    && [ "$(prop InvocationID)" != "$invocation" ] && [ "$repeated" = 0 ] && is_active
+verdict upgrade $? "$old_version -> $new_version (dpkg exit $rc), conffile kept ($edited edited line, $prompt prompt lines, $(ls /etc/dockward | tr '\n' ' ')), state kept ($open episodes), $started restart ($stopped stop, InvocationID changed: $([ "$(prop InvocationID)" != "$invocation" ] && echo yes || echo no)), $repeated repeated alerts"
+dockward check-config /etc/dockward/dockward.yml >/dev/null 2>&1
+verdict upgrade-config-valid $? "$(dockward version) validates the kept file: $(dockward check-config /etc/dockward/dockward.yml 2>&1 | head -n1)"
+
+remove_out=$(dpkg -r dockward 2>&1)
+rc=$?
+[ "$rc" = 0 ] && [ ! -e /usr/bin/dockward ] && [ "$(grep -c 'edited before the upgrade' /etc/dockward/dockward.yml 2>/dev/null)" = 1 ] \
+    && [ -f "$state" ] && ! is_active
+verdict remove-keeps-config-and-state $? "dpkg -r exit $rc, $(prop ActiveState), /etc/dockward: $(ls /etc/dockward 2>/dev/null | tr '\n' ' ')$state $([ -f "$state" ] && echo kept || echo gone)"
+purge_out=$(dpkg -P dockward 2>&1)
+rc=$?
+getent passwd dockward >/dev/null
+user=$?
+getent group dockward >/dev/null
+group=$?
+leftovers=$(ls -d /etc/dockward /var/lib/dockward /var/lib/private/dockward /usr/share/doc/dockward \
+    /etc/systemd/system/multi-user.target.wants/dockward.service /etc/systemd/system/dockward.service 2>/dev/null | tr '\n' ' ')
+[ "$rc" = 0 ] && [ -z "$leftovers" ] && [ "$user" != 0 ] && [ "$group" != 0 ] \
+    && [ -z "$(dpkg-query -W -f '${Status}' dockward 2>/dev/null | grep -v not-installed)" ]
+verdict purge-removes-everything $? "dpkg -P exit $rc; left: ${leftovers:-nothing}; user dockward $([ "$user" = 0 ] && echo left || echo removed), group $([ "$group" = 0 ] && echo left || echo removed)"
+
 finish

@@ -116,6 +116,16 @@ mkdir -p "$WORK"
 cp -a "$CACHED" "$GUEST"
 mkdir -p "$GUEST/dockward-test"
 cp "$DEB" "$GUEST/dockward-test/dockward.deb"
+# The upgrade's starting point: this package's own binary packed under a
+# lower version (no second Swift build).
+NEW_VERSION=$(dpkg-deb -f "$DEB" Version)
+OLD_VERSION=${DOCKWARD_OLD_VERSION:-0.0.9}
+dpkg --compare-versions "$OLD_VERSION" lt "$NEW_VERSION" || die "DOCKWARD_OLD_VERSION $OLD_VERSION is not below $NEW_VERSION"
+mkdir -p "$WORK/old"
+dpkg-deb -x "$DEB" "$WORK/old/tree"
+OLD_DEB=$(DOCKWARD_DEB_VERSION=$OLD_VERSION DOCKWARD_DEB_DBGSYM=0 DOCKWARD_DEB_COMPRESSION=gzip DOCKWARD_DEB_COMPRESSION_LEVEL=1 \
+    "$ROOT_DIR/scripts/build-deb.sh" "$WORK/old/tree/usr/bin/dockward" "$WORK/old") || die "could not pack the binary as $OLD_VERSION"
+cp "$OLD_DEB" "$GUEST/dockward-test/dockward-old.deb"
 install -m 0755 "$ROOT_DIR/scripts/systemd-test-guest.sh" "$GUEST/dockward-test/check.sh"
 # A real Alertmanager for the guest (Go binaries that need only libc), so the
 # push is checked under the shipped unit and its drop-in.
@@ -161,6 +171,8 @@ LOCKED_CONTAINER=$LOCKED_CONTAINER
 VOLUME=$VOLUME
 VOLUME_CONTAINER=$VOLUME_CONTAINER
 PRIVILEGED_CONTAINER=$PRIVILEGED_CONTAINER
+OLD_VERSION=$OLD_VERSION
+NEW_VERSION=$NEW_VERSION
 EOF
 
 # The checks run at boot from a oneshot unit, which powers the machine off.

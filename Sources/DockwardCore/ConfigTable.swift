@@ -16,10 +16,14 @@ struct ConfigValueKind<Value: Equatable & Sendable>: Sendable {
     let read: @Sendable (inout ConfigReader, Node, String) -> Value?
     let fileValue: @Sendable (Value) -> ConfigFileValue
     let changeLine: @Sendable (_ key: String, _ old: Value, _ new: Value) -> String
+    /// What the key takes, with its range, as dockward.yml(5) states it.
+    let type: String
 
-    init(read: @escaping @Sendable (inout ConfigReader, Node, String) -> Value?,
+    init(type: String,
+         read: @escaping @Sendable (inout ConfigReader, Node, String) -> Value?,
          fileValue: @escaping @Sendable (Value) -> ConfigFileValue,
          changeLine: @escaping @Sendable (_ key: String, _ old: Value, _ new: Value) -> String = { "\($0): \($1) -> \($2)" }) {
+        self.type = type
         self.read = read
         self.fileValue = fileValue
         self.changeLine = changeLine
@@ -29,7 +33,7 @@ struct ConfigValueKind<Value: Equatable & Sendable>: Sendable {
 extension ConfigValueKind where Value == Double {
     /// A share of the pids limit, in (0, 1]; the file writes two decimals (`0.80`).
     static var ratio: Self {
-        Self(read: { r, node, path in r.ratio(node, path) }, fileValue: { x in
+        Self(type: "a ratio in (0, 1]", read: { r, node, path in r.ratio(node, path) }, fileValue: { x in
             var text = "\(x)"
             if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) == 2 { text += "0" }
             return .scalar(text)
@@ -41,7 +45,9 @@ extension ConfigValueKind where Value == Interval {
     /// A duration (`500ms`, `1m30s`); greater than 0 unless `allowZero`, and
     /// inside `range` when one is given.
     static func duration(allowZero: Bool = false, range: ClosedRange<Interval>? = nil) -> Self {
-        Self(read: { r, node, path in
+        let type = range.map { "a duration from \($0.lowerBound) to \($0.upperBound)" }
+            ?? (allowZero ? "a duration, 0 or more" : "a duration above 0")
+        return Self(type: type, read: { r, node, path in
             guard let d = allowZero ? r.interval(node, path) : r.positiveInterval(node, path) else { return nil }
             if let range, !range.contains(d) {
                 r.issue(node, path, "must be between \(range.lowerBound) and \(range.upperBound), got \(d)")
@@ -53,16 +59,16 @@ extension ConfigValueKind where Value == Interval {
 }
 
 extension ConfigValueKind where Value == Bool {
-    static var bool: Self { Self(read: { r, node, path in r.bool(node, path) }, fileValue: { .scalar("\($0)") }) }
+    static var bool: Self { Self(type: "true or false", read: { r, node, path in r.bool(node, path) }, fileValue: { .scalar("\($0)") }) }
 }
 
 extension ConfigValueKind where Value == String {
-    static var absolutePath: Self { Self(read: { r, node, path in r.absolutePath(node, path) }, fileValue: { .scalar($0) }) }
+    static var absolutePath: Self { Self(type: "an absolute path", read: { r, node, path in r.absolutePath(node, path) }, fileValue: { .scalar($0) }) }
 
     /// The path of a URL: starts with `/`; no query, fragment, spaces or
     /// control characters (those would change what the path means).
     static var urlPath: Self {
-        Self(read: { r, node, path in
+        Self(type: "a URL path starting with /", read: { r, node, path in
             guard let s = r.scalar(node, path, expected: "a path starting with /") else { return nil }
             guard s.hasPrefix("/") else { r.issue(node, path, "must start with /, got \"\(s)\""); return nil }
             guard AlertmanagerURL.isPlainPath(s) else {
@@ -77,7 +83,7 @@ extension ConfigValueKind where Value == String {
 extension ConfigValueKind where Value == Int {
     /// A whole number inside `range`; the file writes it without separators.
     static func count(_ range: ClosedRange<Int>) -> Self {
-        Self(read: { r, node, path in
+        Self(type: "a whole number from \(range.lowerBound) to \(range.upperBound)", read: { r, node, path in
             let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
             guard let s = r.scalar(node, path, expected: expected) else { return nil }
             guard let n = Int(s) else { r.issue(node, path, "expected \(expected), got \"\(s)\""); return nil }
@@ -92,13 +98,13 @@ extension ConfigValueKind where Value == Int {
 
 extension ConfigValueKind where Value == Int64 {
     /// A pids limit: 0 (off) up to the largest the kernel takes.
-    static var pidsLimit: Self { Self(read: { r, node, path in r.pidsLimit(node, path) }, fileValue: { .scalar("\($0)") }) }
+    static var pidsLimit: Self { Self(type: "a pids limit: 0 (off) or a whole number the kernel takes as pids.max", read: { r, node, path in r.pidsLimit(node, path) }, fileValue: { .scalar("\($0)") }) }
 }
 
 extension ConfigValueKind where Value == PidsAvailableThreshold {
     /// A count of free pids (`1000`) or a share of the node's capacity (`10%`).
     static var pidsAvailable: Self {
-        Self(read: { r, node, path in
+        Self(type: "a number of free pids (1000) or a percentage below 100% (10%)", read: { r, node, path in
             let expected = "a number of pids or a percentage below 100% (1000, 10%)"
             guard let s = r.scalar(node, path, expected: expected) else { return nil }
             guard let t = PidsAvailableThreshold(text: s) else { r.issue(node, path, "expected \(expected), got \"\(s)\""); return nil }
@@ -110,10 +116,10 @@ extension ConfigValueKind where Value == PidsAvailableThreshold {
 extension ConfigValueKind where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
     /// One word of a fixed set (`warn or ignore`); the reload line shows the word.
     static var choice: Self {
-        Self(read: { r, node, path in
-            let words = Value.allCases.map(\.rawValue)
-            let expected = words.count < 2 ? words.joined()
-                : words.dropLast().joined(separator: ", ") + " or " + words[words.count - 1]
+        let words = Value.allCases.map(\.rawValue)
+        let expected = words.count < 2 ? words.joined()
+            : words.dropLast().joined(separator: ", ") + " or " + words[words.count - 1]
+        return Self(type: "one of " + expected, read: { r, node, path in
             guard let s = r.scalar(node, path, expected: expected) else { return nil }
             guard let x = Value(rawValue: s) else { r.issue(node, path, "expected \(expected), got \"\(s)\""); return nil }
             return x
@@ -124,7 +130,7 @@ extension ConfigValueKind where Value: RawRepresentable & CaseIterable, Value.Ra
 extension ConfigValueKind where Value == String? {
     /// `host:port` to listen on; empty, `off` or null: off.
     static var listenAddress: Self {
-        Self(read: { r, node, path in
+        Self(type: "host:port, or empty (off)", read: { r, node, path in
             if r.isNull(node) { return .some(nil) }
             guard let s = r.scalar(node, path, expected: ListenAddress.expected) else { return nil }
             if s.isEmpty || s == "off" { return .some(nil) }
@@ -140,8 +146,8 @@ extension ConfigValueKind where Value == String? {
 extension ConfigValueKind where Value == String? {
     /// Unset when empty or null, else what `read` takes; the file writes
     /// unset as `""`, and the reload line says `unset`.
-    static func optional(_ read: @escaping @Sendable (inout ConfigReader, Node, String) -> String?) -> Self {
-        Self(read: { r, node, path in
+    static func optional(_ type: String, _ read: @escaping @Sendable (inout ConfigReader, Node, String) -> String?) -> Self {
+        Self(type: type + ", or empty (unset)", read: { r, node, path in
             if r.isNull(node) { return .some(nil) }
             if case .scalar(let s) = node, s.string.isEmpty { return .some(nil) }
             return read(&r, node, path).map { .some($0) }
@@ -150,12 +156,12 @@ extension ConfigValueKind where Value == String? {
 
     /// A file the daemon reads (a certificate, a secret); the loader only
     /// checks that its path is absolute, so `check-config` needs no rights to it.
-    static var optionalAbsolutePath: Self { optional { r, node, path in r.absolutePath(node, path) } }
+    static var optionalAbsolutePath: Self { optional("an absolute path") { r, node, path in r.absolutePath(node, path) } }
 
     /// The name a TLS certificate must carry: a DNS name (the delivery checks
     /// it by naming it in the request, which an IP address cannot stand in for).
     static var serverName: Self {
-        optional { r, node, path in
+        optional("a DNS name") { r, node, path in
             guard let s = r.scalar(node, path, expected: "a host name") else { return nil }
             guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }),
                   s.contains(where: \.isLetter) else {
@@ -169,7 +175,7 @@ extension ConfigValueKind where Value == String? {
     /// A basic auth user: the header joins `user:password` at the first
     /// `:`, so a user with one would send a different user.
     static var basicAuthUsername: Self {
-        optional { r, node, path in
+        optional("a user name without : or control characters") { r, node, path in
             guard let s = r.scalar(node, path, expected: "a user name") else { return nil }
             guard !s.contains(":"), !s.contains(where: { ($0.asciiValue ?? 0x20) < 0x20 || $0.asciiValue == 0x7f }) else {
                 r.issue(node, path, "must not contain : or control characters")
@@ -185,7 +191,7 @@ extension ConfigValueKind where Value == [String] {
     /// entries for one Alertmanager would send every alert to it twice);
     /// null keeps the default.
     static var alertmanagerURLs: Self {
-        Self(read: { r, node, path in
+        Self(type: "a list of http:// or https:// URLs, each once", read: { r, node, path in
             let expected = "a list of URLs like http://alertmanager:9093"
             guard let seq = node.sequence else {
                 if !r.isNull(node) { r.issue(node, path, "expected \(expected)") }
@@ -217,7 +223,7 @@ extension ConfigValueKind where Value == [String] {
 
     /// A list of names (containerd's namespaces: letters, digits, `.`, `_`, `-`).
     static var nameList: Self {
-        Self(read: { r, node, path in
+        Self(type: "a list of names (letters, digits, ., _ and -)", read: { r, node, path in
             guard let seq = node.sequence else {
                 if r.isNull(node) { return [] }
                 r.issue(node, path, "expected a list of names")
@@ -239,7 +245,7 @@ extension ConfigValueKind where Value == [String] {
 
     /// A list of absolute paths (globs allowed).
     static var pathList: Self {
-        Self(read: { r, node, path in
+        Self(type: "a list of absolute paths (globs *, ? and [...] allowed)", read: { r, node, path in
             guard let seq = node.sequence else { r.issue(node, path, "expected a list of socket paths"); return nil }
             var paths: [String] = []
             for (i, item) in seq.enumerated() {
@@ -254,7 +260,7 @@ extension ConfigValueKind where Value == [String: String] {
     /// Static labels for Alertmanager (`ConfigReader.alertLabels`); the
     /// reload line counts them.
     static var alertLabels: Self {
-        Self(read: { r, node, path in r.alertLabels(node, path) },
+        Self(type: "a mapping of label names to strings", read: { r, node, path in r.alertLabels(node, path) },
              fileValue: { .mapping($0) }, changeLine: { "\($0): \($1.count) label(s) -> \($2.count)" })
     }
 }
@@ -262,7 +268,7 @@ extension ConfigValueKind where Value == [String: String] {
 extension ConfigValueKind where Value == [ContainerMatcher] {
     /// A list of matchers (`host_control.allow`); null keeps the default.
     static var matcherList: Self {
-        Self(read: { r, node, path in
+        Self(type: "a list of match rules (name, image, label, labels)", read: { r, node, path in
             guard let seq = node.sequence else {
                 if !r.isNull(node) { r.issue(node, path, "expected a list of match rules") }
                 return nil
@@ -276,7 +282,7 @@ extension ConfigValueKind where Value == [DockwardConfig.Override] {
     /// The `overrides:` rules, read by `ConfigReader.readOverrides` with the
     /// keys the table marks as settable per rule.
     static var rules: Self {
-        Self(read: { r, node, path in r.readOverrides(node, path) },
+        Self(type: "a list of rules, each a match: and the settings it changes", read: { r, node, path in r.readOverrides(node, path) },
              fileValue: { .list($0.map { "{ match: \($0.match.flowText) }" }) }, changeLine: { "\($0): \($1.count) rule(s) -> \($2.count)" })
     }
 }
@@ -305,6 +311,8 @@ protocol ConfigTableRow: Sendable {
     /// Commented-out lines after the key (examples), without their `#`.
     var example: [String] { get }
     var defaultFileValue: ConfigFileValue { get }
+    /// What the key takes, with its range (`ConfigValueKind.type`).
+    var type: String { get }
     /// The key's name in an override rule, or nil when a rule can't set it.
     var overrideKey: String? { get }
     /// The key's name in an `actions:` mapping (top level or in a rule).
@@ -350,6 +358,7 @@ struct ConfigSetting<Value: Equatable & Sendable>: ConfigTableRow, @unchecked Se
 
     var name: String { String(key.split(separator: ".").last ?? "") }
     var defaultFileValue: ConfigFileValue { kind.fileValue(defaultValue) }
+    var type: String { kind.type }
     var overrideKey: String? { overrideField == nil ? nil : name }
     var actionsKey: String? { actionsField == nil ? nil : name }
 

@@ -15,7 +15,7 @@ struct Dockward: ParsableCommand {
         abstract: "Guards a Docker host against PID exhaustion and Docker socket exposure.",
         discussion: "audit and check-compose give the daemon's verdicts in one command: on a running host, and on Compose files before deploy.",
         version: DockwardVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Version.self, Alerts.self, AuditCommand.self, CheckComposeCommand.self]
+        subcommands: [Run.self, CheckConfig.self, Version.self, Alerts.self, AuditCommand.self, CheckComposeCommand.self, Manual.self]
     )
 }
 
@@ -76,6 +76,45 @@ struct CheckConfig: ParsableCommand {
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the version.")
     func run() { print("dockward \(DockwardVersion.current)") }
+}
+
+/// The package's man pages, written from the code at build time
+/// (scripts/build-deb.sh): dockward(8) from these command definitions,
+/// dockward.yml(5) from the config table. Hidden: not a user's command.
+struct Manual: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a man page of the package: dockward.8 or dockward.yml.5.", shouldDisplay: false)
+
+    @Argument(help: "dockward.8 or dockward.yml.5.")
+    var page: String
+
+    @Option(help: "The date in the page's footer, YYYY-MM-DD (default: today).")
+    var date: String?
+
+    func run() throws {
+        let date = self.date ?? String(ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
+                                                                   formatOptions: .withFullDate))
+        switch page {
+        case "dockward.yml.5":
+            print(ConfigTable.manualPage(version: DockwardVersion.current, date: date), terminator: "")
+        case "dockward.8":
+            // The parser's own account of every command, from this binary.
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            process.arguments = ["--experimental-dump-help"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let json = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw ValidationError("--experimental-dump-help exited with \(process.terminationStatus)")
+            }
+            print(try CommandManual.page(toolInfo: json, version: DockwardVersion.current, date: date), terminator: "")
+        default:
+            throw ValidationError("no page \(page): dockward.8 or dockward.yml.5")
+        }
+    }
 }
 
 Dockward.main()

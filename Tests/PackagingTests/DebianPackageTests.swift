@@ -17,6 +17,10 @@ final class DebianPackageTests: XCTestCase {
         "/usr/share/doc/dockward/examples/alertmanager.yml",
         "/usr/share/doc/dockward/examples/check-compose.github-actions.yml",
         "/usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml",
+        "/usr/share/doc/dockward/copyright",
+        "/usr/share/doc/dockward/changelog.gz",
+        "/usr/share/man/man8/dockward.8.gz",
+        "/usr/share/man/man5/dockward.yml.5.gz",
     ]
 
     func buildPackage(into dir: URL) throws -> String {
@@ -74,6 +78,22 @@ final class DebianPackageTests: XCTestCase {
         for file in Self.installedFiles { XCTAssertTrue(contents.contains(" .\(file)\n"), "\(file) not in the package:\n\(contents)") }
         XCTAssertFalse(contents.split(separator: "\n").contains { !$0.contains(" root/root ") }, "files not owned by root:\n\(contents)")
 
+        // As dh_strip: no symbol table left, the debug file named, and the
+        // symbols in dockward-dbgsym under the build id.
+        let unpacked = dir.appendingPathComponent("unpacked")
+        XCTAssertEqual(try Packaging.run("dpkg-deb", ["-x", deb, unpacked.path]).status, 0)
+        let sections = try Packaging.run("readelf", ["-S", "-W", unpacked.appendingPathComponent("usr/bin/dockward").path]).stdout
+        XCTAssertFalse(sections.contains(".symtab"), "the packaged binary keeps its symbol table")
+        XCTAssertFalse(sections.contains(".debug_info"), "the packaged binary keeps its debug info")
+        XCTAssertTrue(sections.contains(".gnu_debuglink"), "the packaged binary names no debug file")
+        let dbgsym = dir.appendingPathComponent("dockward-dbgsym_\(DockwardCore.DockwardVersion.current)_\(arch).deb").path
+        let dbgFields = try Packaging.run("dpkg-deb", ["-f", dbgsym, "Package", "Depends", "Section", "Auto-Built-Package", "Build-Ids"]).stdout
+        XCTAssertTrue(dbgFields.contains("Depends: dockward (= \(DockwardCore.DockwardVersion.current))"), dbgFields)
+        XCTAssertTrue(dbgFields.contains("Auto-Built-Package: debug-symbols"), dbgFields)
+        let buildID = try XCTUnwrap(dbgFields.components(separatedBy: "Build-Ids: ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertTrue(try Packaging.run("dpkg-deb", ["-c", dbgsym]).stdout
+            .contains("./usr/lib/debug/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug"), "no debug file for build id \(buildID)")
+
         var installed = false
         defer { if installed { _ = try? Packaging.run("dpkg", ["-P", "dockward"]) } }
         let env = ["DEBIAN_FRONTEND": "noninteractive"]
@@ -128,5 +148,7 @@ final class DebianPackageTests: XCTestCase {
         }
         XCTAssertNotEqual(try Packaging.run("dpkg-query", ["-W", "-f=${Status}", "dockward"]).stdout, "install ok installed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/var/lib/dpkg/info/dockward.list"))
+        // The system user postinst made goes with the package.
+        XCTAssertNotEqual(try Packaging.run("getent", ["passwd", "dockward"]).status, 0, "user dockward left after dpkg -P")
     }
 }
