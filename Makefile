@@ -73,8 +73,9 @@ test: deps packaging-tools test-services
 # restart, no repeated alert), then remove and purge.
 # scripts/systemd-test.sh says what each check printed.
 test-systemd: deps packaging-tools test-services deb
-	$(MAKE) --no-print-directory lintian
-	scripts/systemd-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
+	lrc=0; $(MAKE) --no-print-directory lintian || lrc=$$?; \
+	scripts/systemd-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"; src=$$?; \
+	[ $$src = 0 ] || exit $$src; exit $$lrc
 
 # lintian on the package make deb built and its dbgsym: nothing but the
 # known findings scripts/lintian-check.sh lists.

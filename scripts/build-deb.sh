@@ -141,7 +141,9 @@ fi
 # Man pages, written by the binary from its own command definitions and
 # config table (dockward manual), compressed as dh_installman does.
 install -d -m 0755 "$PKG/usr/share/man/man8" "$PKG/usr/share/man/man5"
-"$PKG/usr/bin/dockward" manual dockward.8 --date "$DOC_DATE" > "$WORK/dockward.8" \
+"$PKG/usr/bin/dockward" --experimental-dump-help > "$WORK/dockward.json" \
+    || die "dockward --experimental-dump-help failed"
+"$PKG/usr/bin/dockward" manual dockward.8 --date "$DOC_DATE" --tool-info "$WORK/dockward.json" > "$WORK/dockward.8" \
     || die "dockward manual dockward.8 failed"
 "$PKG/usr/bin/dockward" manual dockward.yml.5 --date "$DOC_DATE" > "$WORK/dockward.yml.5" \
     || die "dockward manual dockward.yml.5 failed"
@@ -152,6 +154,8 @@ gzip -9n < "$WORK/dockward.yml.5" > "$PKG/usr/share/man/man5/dockward.yml.5.gz"
 # them; dockward is its own upstream (a native package, no Debian revision),
 # so the changelog is changelog.gz, not changelog.Debian.gz.
 install -m 0644 "$ROOT_DIR/packaging/debian/copyright" "$PKG/usr/share/doc/dockward/copyright"
+# lintian's findings that stay, each with its reason above it.
+install -D -m 0644 "$ROOT_DIR/packaging/debian/lintian-overrides" "$PKG/usr/share/lintian/overrides/dockward"
 if [ "$VERSION" = "$CODE_VERSION" ]; then
     cp "$CHANGELOG_SRC" "$WORK/changelog"
 else

@@ -1,5 +1,5 @@
 import DockwardCore
-import Foundation
+import FoundationEssentials
 
 /// dockward(8), written from the command-line definitions themselves: the
 /// JSON that swift-argument-parser prints for `dockward

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Writing man pages (roff, the man macros): text escaped so that groff
 /// reads it as text, never as a request or an escape.
@@ -29,7 +29,7 @@ public enum Roff {
 
     /// A macro argument in double quotes (a `"` inside written `\(dq`).
     public static func quoted(_ text: String) -> String {
-        "\"" + escape(text).replacingOccurrences(of: "\"", with: "\\(dq") + "\""
+        "\"" + escape(text).replacing("\"", with: "\\(dq") + "\""
     }
 
     /// Text kept as written (examples, aligned lists): `.nf` ... `.fi`.
@@ -46,7 +46,7 @@ public enum Roff {
         var out: [String] = []
         var startsParagraph = true
         for line in lines {
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { startsParagraph = true; continue }
+            if line.trimmingBlanks().isEmpty { startsParagraph = true; continue }
             if startsParagraph { out.append(".PP"); startsParagraph = false }
             out.append(escape(line))
         }
@@ -55,8 +55,8 @@ public enum Roff {
 
     static func trimmingBlankEdges(_ lines: [String]) -> [String] {
         var lines = lines
-        while lines.first?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeFirst() }
-        while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
+        while lines.first?.trimmingBlanks().isEmpty == true { lines.removeFirst() }
+        while lines.last?.trimmingBlanks().isEmpty == true { lines.removeLast() }
         return lines
     }
 }

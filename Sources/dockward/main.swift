@@ -88,29 +88,28 @@ struct Manual: ParsableCommand {
     @Argument(help: "dockward.8 or dockward.yml.5.")
     var page: String
 
-    @Option(help: "The date in the page's footer, YYYY-MM-DD (default: today).")
-    var date: String?
+    @Option(help: "The date in the page's footer, YYYY-MM-DD.")
+    var date: String
+
+    @Option(help: ArgumentHelp("For dockward.8: the parser's account of every command, as `dockward --experimental-dump-help` prints it (a file, - for stdin).",
+                               valueName: "file"))
+    var toolInfo: String?
 
     func run() throws {
-        let date = self.date ?? String(ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
-                                                                   formatOptions: .withFullDate))
         switch page {
         case "dockward.yml.5":
             print(ConfigTable.manualPage(version: DockwardVersion.current, date: date), terminator: "")
         case "dockward.8":
-            // The parser's own account of every command, from this binary.
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            process.arguments = ["--experimental-dump-help"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let json = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw ValidationError("--experimental-dump-help exited with \(process.terminationStatus)")
+            // The parser's own account of every command, from this binary
+            // (`dockward --experimental-dump-help`, run by the build script).
+            guard let toolInfo else { throw ValidationError("dockward.8 needs --tool-info FILE") }
+            let fd = toolInfo == "-" ? STDIN_FILENO : open(toolInfo, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw ValidationError("cannot open \(toolInfo): \(FileDescriptorReader.describe(errno))") }
+            defer { if fd != STDIN_FILENO { close(fd) } }
+            guard case .bytes(let json) = FileDescriptorReader.readAll(fd, limit: 16 << 20) else {
+                throw ValidationError("cannot read \(toolInfo)")
             }
-            print(try CommandManual.page(toolInfo: json, version: DockwardVersion.current, date: date), terminator: "")
+            print(try CommandManual.page(toolInfo: Data(json), version: DockwardVersion.current, date: date), terminator: "")
         default:
             throw ValidationError("no page \(page): dockward.8 or dockward.yml.5")
         }

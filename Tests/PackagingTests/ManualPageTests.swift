@@ -8,7 +8,17 @@ import XCTest
 final class ManualPageTests: XCTestCase {
     func page(_ name: String) throws -> String {
         try Packaging.requireBinary()
-        let result = try Packaging.run(Packaging.binary.path, ["manual", name, "--date", "2026-01-01"])
+        var arguments = ["manual", name, "--date", "2026-01-01"]
+        if name == "dockward.8" {
+            // As the package build does: the parser's account, then the page.
+            let dump = try Packaging.run(Packaging.binary.path, ["--experimental-dump-help"])
+            XCTAssertEqual(dump.status, 0, dump.output)
+            let dir = try Packaging.makeTempDir("toolinfo")
+            let path = dir.appendingPathComponent("dockward.json").path
+            try dump.stdout.write(toFile: path, atomically: true, encoding: .utf8)
+            arguments += ["--tool-info", path]
+        }
+        let result = try Packaging.run(Packaging.binary.path, arguments)
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.stdout.hasPrefix(".TH "), result.stdout.prefix(200).description)
         return result.stdout

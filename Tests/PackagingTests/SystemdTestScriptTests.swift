@@ -18,7 +18,7 @@ final class SystemdTestScriptTests: XCTestCase {
         }
         let recipe = testRule.components(separatedBy: "\n\n").first ?? ""
         XCTAssertTrue(recipe.contains("$(MAKE) --no-print-directory test-systemd"), recipe)
-        XCTAssertTrue(makefile.contains("\ntest-systemd: deps test-services deb\n"), "test-systemd builds the package it tests")
+        XCTAssertTrue(makefile.contains("\ntest-systemd: deps packaging-tools test-services deb\n"), "test-systemd builds the package it tests")
         XCTAssertTrue(makefile.contains("scripts/systemd-test.sh "))
     }
 
