@@ -38,7 +38,8 @@ IMAGE_SIZE=6G
 # containerd and runc (no Docker), Python 3 and gRPC for the CRI client.
 # debootstrap 1.0.128 (Debian 12's) knows trixie through the sid script.
 SUITE=trixie SCRIPT=/usr/share/debootstrap/scripts/sid
-INCLUDE=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,passwd,linux-image-amd64,busybox-static,apparmor
+# libyaml-0-2: the package depends on it.
+INCLUDE=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,passwd,linux-image-amd64,busybox-static,apparmor,libyaml-0-2
 APT_EXTRA="containerd runc python3-grpcio"
 SUITES="trixie trixie-updates" SECURITY="trixie-security"
 KERNEL="" TREE=trixie-k8snode TREE_TAG=k8snode=1

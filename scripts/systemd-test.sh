@@ -34,7 +34,8 @@ SOCK=${DOCKWARD_TEST_DOCKER_SOCKET:-/run/dockward-test/docker.sock}
 CACHE_DIR=${DOCKWARD_SYSTEMD_CACHE:-/var/cache/dockward-test}
 IMAGE=${DOCKWARD_TEST_IMAGE:-local/busybox:test}
 SUITE=bookworm
-INCLUDE=systemd,systemd-sysv,dbus
+# libyaml-0-2: the package depends on it (the system libyaml dockward links).
+INCLUDE=systemd,systemd-sysv,dbus,libyaml-0-2
 # The whole boot, checks included, must end within this.
 BOOT_TIMEOUT=${DOCKWARD_SYSTEMD_TIMEOUT:-300}
 

@@ -52,8 +52,8 @@ CACHE_DIR=${DOCKWARD_SYSTEMD_CACHE:-/var/cache/dockward-test}
 # The trees, the boot and the console: shared with scripts/k8snode-test.sh.
 . "$ROOT_DIR/scripts/qemu-guest.sh"
 GUESTS=${DOCKWARD_V2HOST_GUESTS:-"debian12 trixie"}
-# In every guest's tree.
-BASE_INCLUDE=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,passwd,linux-image-amd64,docker.io,busybox-static,apparmor
+# In every guest's tree (libyaml-0-2: the package depends on it).
+BASE_INCLUDE=systemd,systemd-sysv,dbus,udev,kmod,procps,iproute2,passwd,linux-image-amd64,docker.io,busybox-static,apparmor,libyaml-0-2
 # One boot, checks included, must end within this.
 BOOT_TIMEOUT=${DOCKWARD_V2HOST_TIMEOUT:-600}
 IMAGE_SIZE=6G
