@@ -22,7 +22,7 @@ if ! command -v lintian >/dev/null; then
     exit 0
 fi
 
-out=$(lintian --no-tag-display-limit --show-overrides "$@" 2>&1 | grep -v '^running with root privileges' || true)
+out=$(lintian --tag-display-limit 0 --show-overrides "$@" 2>&1 | grep -v '^running with root privileges' || true)
 findings=$(printf '%s\n' "$out" | grep -E '^[EW]: ' || true)
 [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/  lintian: /'
 if [ -n "$findings" ]; then
