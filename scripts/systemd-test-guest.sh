@@ -312,14 +312,23 @@ sleep 5  # the listing after connect judges every container again
 new_version=$(dpkg-query -W -f '${Version}' dockward)
 started=$(( $(count DOCKWARD_EVENT=daemon-started) - started_before ))
 stopped=$(( $(count DOCKWARD_EVENT=daemon-stopped) - stopped_before ))
-repeated=$(journalctl -q --no-pager -u dockward.service --since "@$since" -o export 2>/dev/null | grep -c '^DOCKWARD_ALERT=')
+# A repeat is an alert about a (kind, container) already reported before
+# the upgrade; a container the engine started meanwhile is news, not a repeat.
+alert_pairs() {
+    journalctl -q --no-pager -u dockward.service "$@" -o export 2>/dev/null | awk -F= '
+        /^DOCKWARD_ALERT=/ { a = $2 } /^CONTAINER_ID_FULL=/ { c = $2 }
+        /^$/ { if (a != "") print a " " c; a = ""; c = "" }
+        END { if (a != "") print a " " c }' | sort -u
+}
+repeated=$(comm -12 <(alert_pairs --until "@$since") <(alert_pairs --since "@$since") | wc -l)
+news=$(comm -13 <(alert_pairs --until "@$since") <(alert_pairs --since "@$since") | wc -l)
 open=$(field DOCKWARD_OPEN_EPISODES DOCKWARD_EVENT=daemon-started)
 edited=$(grep -c 'edited before the upgrade' /etc/dockward/dockward.yml)
 prompt=$(echo "$upgrade_out" | grep -c -i -E 'configuration file|dpkg-dist|dpkg-new')
 [ "$rc" = 0 ] && [ "$new_version" = "$NEW_VERSION" ] && [ "$edited" = 1 ] && [ "$prompt" = 0 ] && ends_clean \
     && [ -f "$state" ] && [ "${open:-0}" -ge 2 ] && [ "$started" = 1 ] && [ "$stopped" = 1 ] \
     && [ "$(prop InvocationID)" != "$invocation" ] && [ "$repeated" = 0 ] && is_active
-verdict upgrade $? "$old_version -> $new_version (dpkg exit $rc), conffile kept ($edited edited line, $prompt prompt lines, $(ls /etc/dockward | tr '\n' ' ')), state kept ($open episodes), $started restart ($stopped stop, InvocationID changed: $([ "$(prop InvocationID)" != "$invocation" ] && echo yes || echo no)), $repeated repeated alerts"
+verdict upgrade $? "$old_version -> $new_version (dpkg exit $rc), conffile kept ($edited edited line, $prompt prompt lines, $(ls /etc/dockward | tr '\n' ' ')), state kept ($open episodes), $started restart ($stopped stop, InvocationID changed: $([ "$(prop InvocationID)" != "$invocation" ] && echo yes || echo no)), $repeated repeated alerts ($news about containers new since)"
 dockward check-config /etc/dockward/dockward.yml >/dev/null 2>&1
 verdict upgrade-config-valid $? "$(dockward version) validates the kept file: $(dockward check-config /etc/dockward/dockward.yml 2>&1 | head -n1)"
 
