@@ -320,8 +320,10 @@ alert_pairs() {
         /^$/ { if (a != "") print a " " c; a = ""; c = "" }
         END { if (a != "") print a " " c }' | sort -u
 }
-repeated=$(comm -12 <(alert_pairs --until "@$since") <(alert_pairs --since "@$since") | wc -l)
-news=$(comm -13 <(alert_pairs --until "@$since") <(alert_pairs --since "@$since") | wc -l)
+alert_pairs --until "@$since" > /tmp/alerts-before
+alert_pairs --since "@$since" > /tmp/alerts-after
+repeated=$(comm -12 /tmp/alerts-before /tmp/alerts-after | wc -l)
+news=$(comm -13 /tmp/alerts-before /tmp/alerts-after | wc -l)
 open=$(field DOCKWARD_OPEN_EPISODES DOCKWARD_EVENT=daemon-started)
 edited=$(grep -c 'edited before the upgrade' /etc/dockward/dockward.yml)
 prompt=$(echo "$upgrade_out" | grep -c -i -E 'configuration file|dpkg-dist|dpkg-new')
