@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services test-systemd test-v2host test-k8snode deps clean bench soak deb fuzz golden protos
+.PHONY: all build release run test test-services test-systemd test-image test-v2host test-k8snode deps clean bench soak deb image fuzz golden protos
 
 all: build
 
@@ -113,6 +113,15 @@ DEB_DIR ?= .build/deb
 deb: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product dockward
 	scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(DEB_DIR)
+
+# dockward:<version> (IMAGE_TAG) on the engine `docker` talks to
+# (DOCKER_HOST): the same release binary as the .deb's, on a base of
+# Debian 12's libraries alone, made from the machine's apt mirror (no
+# registry). packaging/image/README.md says how to run it.
+IMAGE_TAG ?=
+image: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product dockward
+	scripts/build-image.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(IMAGE_TAG)
 
 # Regenerates Sources/DockwardContainerd/Generated from Protos/containerd
 # (containerd's API, trimmed to what dockward reads); needs protoc
