@@ -12,7 +12,8 @@
 # bounded workload of 100 tasks (pids-unlimited). Each entry must come from
 # the containerized daemon (journald's _PID is its main process), and
 # `dockward alerts` on the host must list them as trusted; its own container
-# gets one self-exempt entry and no socket-mount. Prints "image-test: ok:
+# gets one self-exempt entry and no socket-mount, in the host's cgroup
+# namespace (the Compose file's) and in a private one. Prints "image-test: ok:
 # ..." per check; a missing prerequisite fails in CI, skips (77) elsewhere.
 set -euo pipefail
 
@@ -40,7 +41,7 @@ docker image inspect "$BUSYBOX" >/dev/null 2>&1 || missing "no $BUSYBOX (scripts
 PROJECT="dwimg$$"
 SOCKNAME="$PROJECT-sock"; BOMB="$PROJECT-bomb"; OPEN="$PROJECT-open"
 cleanup() {
-    docker rm -f "$SOCKNAME" "$BOMB" "$OPEN" >/dev/null 2>&1 || true
+    docker rm -f "$SOCKNAME" "$BOMB" "$OPEN" "$PROJECT-private" >/dev/null 2>&1 || true
     DOCKWARD_ENGINE_SOCKET="$SOCK" "$COMPOSE" -p "$PROJECT" -f "$ROOT_DIR/packaging/compose/compose.yml" \
         down -v --timeout 10 >/dev/null 2>&1 || true
 }
@@ -106,7 +107,7 @@ own=$(entries CONTAINER_ID_FULL="$DW" | python3 -c 'import json,sys; print(" ".j
 [ "$own" = self-exempt ] || fail "entries about its own container: '$own' (want only self-exempt)"
 ok "its own container: only self-exempt"
 
-# The host reads them: `dockward alerts` trusts journald's _UID=0.
+# The host reads them, as trusted: journald's _UID=0 vouches for them.
 since=$(date -d "@$START" '+%Y-%m-%d %H:%M:%S')
 listed=$("$HOST_DOCKWARD" alerts --since "$since" --json | python3 -c '
 import json, sys
@@ -114,9 +115,26 @@ want = {"'"$SOCKNAME"'": "socket-mount", "'"$BOMB"'": "pids-exhausted", "'"$OPEN
 seen = set()
 for line in sys.stdin:
     e = json.loads(line)
-    for key in (e.get("CONTAINER_NAME", "").lstrip("/"), e.get("CONTAINER_ID", "")):
-        if want.get(key) == e.get("DOCKWARD_ALERT"): seen.add(key)
+    for key in (e.get("container", ""), e.get("container_id", "")):
+        if e.get("trusted") is True and want.get(key) == e.get("kind"): seen.add(key)
 print(" ".join(sorted(want[k] for k in seen)) if seen == set(want) else "missing: " + " ".join(sorted(set(want) - seen)))')
 case $listed in missing:*) fail "dockward alerts on the host: $listed" ;; esac
 ok "dockward alerts on the host lists: $listed"
+
+# In a private cgroup namespace (as containerd gives a Kubernetes pod on
+# cgroup v2), /proc/self/cgroup names nothing: the daemon finds its own
+# container by its pid in cgroup.procs of the host's tree.
+PRIV="$PROJECT-private"
+docker run -d --name "$PRIV" --network none --cgroupns private --read-only --cap-drop ALL \
+    --security-opt no-new-privileges --pids-limit 256 -e DOCKER_HOST="unix://$SOCK" \
+    -v "$SOCK:$SOCK:ro" -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v /run/systemd/journal:/run/systemd/journal:ro \
+    "$IMAGE" >/dev/null
+DW=$PRIV
+PID=$(docker inspect -f '{{.State.Pid}}' "$PRIV")
+PRIV_ID=$(docker inspect -f '{{.Id}}' "$PRIV")
+wait_for "self-exempt (private cgroup namespace)" DOCKWARD_ALERT=self-exempt CONTAINER_ID_FULL="$PRIV_ID"
+[ -z "$(entries DOCKWARD_ALERT=socket-mount CONTAINER_ID_FULL="$PRIV_ID" | head -n1)" ] \
+    || fail "a socket-mount about its own container in a private cgroup namespace"
+ok "private cgroup namespace: self-exempt, by its pid in cgroup.procs"
+docker rm -f "$PRIV" >/dev/null
 log "passed"
