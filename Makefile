@@ -60,12 +60,15 @@ test-tools:
 		python3 -m pip install -q kubernetes-validate 2>/dev/null || python3 -m pip install -q --break-system-packages kubernetes-validate; }
 
 # dockward's image under the test engine, by its own Compose file: builds
-# it (make image), then a socket mount, a fork bomb under --pids-limit and
+# it there (as make image does), then a socket mount, a fork bomb under --pids-limit and
 # a container without a limit beside it; the host's journal and `dockward
 # alerts` must have their entries from the containerized daemon, and one
 # self-exempt (no socket-mount) for its own container.
 # scripts/image-test.sh says what each check printed.
-test-image: deps test-services image
+test-image: deps test-services
+	$(SWIFT) build -c release --static-swift-stdlib --product dockward
+	DOCKER_HOST=unix://$(DOCKWARD_TEST_DOCKER_SOCKET) scripts/build-image.sh \
+		"$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward"
 	scripts/image-test.sh dockward:$$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/DockwardCore/Version.swift) \
 		"$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward"
 

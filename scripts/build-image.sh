@@ -23,6 +23,7 @@ CACHE_DIR=${DOCKWARD_IMAGE_CACHE:-/var/cache/dockward-test}
 SUITE=bookworm
 NAME=image
 . "$(dirname "$0")/test-prereq.sh"
+log() { printf 'build-image: %s\n' "$*" >&2; }
 . "$(dirname "$0")/apt-mirror.sh"
 
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 BINARY [TAG]" >&2; exit 2; }
