@@ -40,9 +40,17 @@ docker image inspect "$BUSYBOX" >/dev/null 2>&1 || missing "no $BUSYBOX (scripts
 
 PROJECT="dwimg$$"
 SOCKNAME="$PROJECT-sock"; BOMB="$PROJECT-bomb"; OPEN="$PROJECT-open"
+# On a cgroup v1 or hybrid host, the Compose file's override for it (each
+# hierarchy bound read-only on its own; Docker before 25 leaves the
+# controllers' mounts of a recursive bind writable).
+COMPOSE_FILES=(-f "$ROOT_DIR/packaging/compose/compose.yml")
+if [ -d /sys/fs/cgroup/pids ]; then
+    COMPOSE_FILES+=(-f "$ROOT_DIR/packaging/compose/compose.cgroup-v1.yml")
+fi
+
 cleanup() {
     docker rm -f "$SOCKNAME" "$BOMB" "$OPEN" "$PROJECT-private" >/dev/null 2>&1 || true
-    DOCKWARD_ENGINE_SOCKET="$SOCK" "$COMPOSE" -p "$PROJECT" -f "$ROOT_DIR/packaging/compose/compose.yml" \
+    DOCKWARD_ENGINE_SOCKET="$SOCK" "$COMPOSE" -p "$PROJECT" "${COMPOSE_FILES[@]}" \
         down -v --timeout 10 >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -67,7 +75,7 @@ START=$(date +%s)
 # so the test never touches an operator's; its image is ours.
 tag=${IMAGE##*:}
 DOCKWARD_ENGINE_SOCKET="$SOCK" DOCKWARD_VERSION="$tag" "$COMPOSE" -p "$PROJECT" \
-    -f "$ROOT_DIR/packaging/compose/compose.yml" up -d --no-build --pull never --quiet-pull >/dev/null 2>"/tmp/$PROJECT.log" \
+    "${COMPOSE_FILES[@]}" up -d --no-build --pull never --quiet-pull >/dev/null 2>"/tmp/$PROJECT.log" \
     || { cat "/tmp/$PROJECT.log" >&2; die "compose up failed"; }
 rm -f "/tmp/$PROJECT.log"
 [ "${IMAGE%%:*}" = dockward ] || die "the Compose file runs dockward:<tag>; tag $IMAGE as dockward:<tag>"
@@ -79,6 +87,12 @@ wait_for daemon-started DOCKWARD_EVENT=daemon-started
 ok "the containerized daemon started (container ${DW:0:12}, pid $PID on the host, $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.1f MB", $1 / 1e6 }'))"
 caps=$(docker inspect -f '{{.HostConfig.CapDrop}} {{.HostConfig.CapAdd}} ro={{.HostConfig.ReadonlyRootfs}} pids={{.HostConfig.PidsLimit}}' "$DW")
 ok "runs with $caps"
+# Every mount it sees of the host's cgroup tree (the topmost at each mount
+# point: mountinfo lists an over-mount after what it hides) is read-only.
+rw=$(awk '$5 ~ "^/sys/fs/cgroup" { top[$5] = $6 } END { for (m in top) if (top[m] !~ /^ro(,|$)/) print m }' \
+    "/proc/$PID/mountinfo" | sort | tr '\n' ' ')
+[ -z "$rw" ] || fail "writable cgroup mounts in the container: $rw"
+ok "every cgroup mount it sees is read-only ($(awk '$5 ~ "^/sys/fs/cgroup" { print $5 }' "/proc/$PID/mountinfo" | sort -u | wc -l) mount points)"
 
 wait_for self-exempt DOCKWARD_ALERT=self-exempt CONTAINER_ID_FULL="$DW"
 ok "self-exempt for its own container: $(entries DOCKWARD_ALERT=self-exempt | python3 -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["PRIORITY"], e["SELF_CGROUP"], e["EXEMPTED_KINDS"])')"

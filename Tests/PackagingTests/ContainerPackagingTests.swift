@@ -23,12 +23,27 @@ final class ContainerPackagingTests: XCTestCase {
         return (result.status, entries.filter { $0["DOCKWARD_ALERT"] != nil })
     }
 
+    let cgroupV1 = TestEnvironment.repoRoot.appendingPathComponent("packaging/compose/compose.cgroup-v1.yml").path
+
     func testComposeFileSaysOnlyItsOwnAllowedSocket() throws {
         let checked = try checkCompose(["--config", checkConfig])
         XCTAssertEqual(checked.status, 0)
         XCTAssertEqual(checked.entries.map { $0["DOCKWARD_ALERT"] }, ["socket-mount-allowed"], "\(checked.entries)")
         XCTAssertEqual(checked.entries.first?["COMPOSE_SERVICE"], "dockward")
         XCTAssertEqual(checked.entries.first?["PRIORITY"], "5")
+    }
+
+    /// With the cgroup v1 override (each hierarchy read-only): still nothing else.
+    func testComposeFileWithTheCgroupV1OverrideSaysNothingMore() throws {
+        try Packaging.requireBinary()
+        let result = try Subprocess.run(TestEnvironment.dockwardBinary.path,
+                                        ["check-compose", "--no-engine", "--json", "--config", checkConfig, "-f", compose, "-f", cgroupV1],
+                                        timeout: 60)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let kinds = result.stdout.split(separator: "\n").compactMap {
+            ((try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any])?["DOCKWARD_ALERT"] as? String
+        }
+        XCTAssertEqual(kinds, ["socket-mount-allowed"])
     }
 
     /// Without the allow entry its socket is an alert like any other's:
