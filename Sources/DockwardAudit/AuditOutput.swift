@@ -212,6 +212,7 @@ public enum AuditOutput {
         case .engineStateMount: "The engine's data root or containerd's state is mounted"
         case .blockDevice: "A host block device is given to the container"
         case .hostControlAllowed: "A way to the host an allow rule permits"
+        case .selfExempt: "dockward's own container, which needs the engine's socket"
         case .engineTCPExposed: "The engine listens on TCP without TLS client verification"
         case .pidsUnlimited: "No pids limit of its own: a fork bomb exhausts the host's process table"
         case .pidsExhausted: "The kernel refused forks at the container's pids limit"

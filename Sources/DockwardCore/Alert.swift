@@ -45,6 +45,7 @@ public enum EntryKind: String, CaseIterable, Sendable {
     case engineStateMount = "engine-state-mount"
     case blockDevice = "block-device"
     case hostControlAllowed = "host-control-allowed"
+    case selfExempt = "self-exempt"
     case engineTCPExposed = "engine-tcp-exposed"
     case daemonStarted = "daemon-started"
     case daemonStopped = "daemon-stopped"

@@ -148,6 +148,22 @@ public enum AlertText {
         return EntryText(message: message, fields: fields)
     }
 
+    /// `self-exempt`: dockward's own container, whose socket mount is not reported.
+    public static func selfExempt(_ e: SelfExemption) -> EntryText {
+        let name = sanitizedForMessage(e.details.metadata.name)
+        let kinds = e.exempted.map(\.rawValue).joined(separator: ", ")
+        let need = e.socket.map { ", as dockward needs \(sanitizedForMessage($0)) to watch the host" } ?? ""
+        let message = "Container \(name) (\(e.details.id.short)) is dockward's own (the kernel puts dockward in its cgroup "
+            + "\(sanitizedForMessage(e.own.cgroupPath))): its \(kinds) is not reported\(need). Any other way to the host "
+            + "it is given is reported as for any container."
+        var fields: [(name: String, value: String)] = [
+            ("SELF_CGROUP", e.own.cgroupPath),
+            ("EXEMPTED_KINDS", kinds),
+        ]
+        if let socket = e.socket { fields.append(("SOCKET_PATH", socket)) }
+        return EntryText(message: message, fields: fields)
+    }
+
     /// The entry for one host-control finding: its own kind, or
     /// `host-control-allowed` (notice) when an allow rule matched.
     public static func hostControl(details: ContainerDetails, finding: HostControlFinding,

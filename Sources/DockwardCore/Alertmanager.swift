@@ -173,7 +173,7 @@ extension Finding {
         case .hostControl(let d, let f, let rule, _): rule == nil ? .hostControl(d.id, f.hostControlClass) : nil
         case .engineTCPExposed(let f, _): .engineTCP(f.address)
         case .lifecycle(.engineLost): .engineLost
-        case .action, .lifecycle: nil
+        case .selfExempt, .action, .lifecycle: nil
         }
     }
 }

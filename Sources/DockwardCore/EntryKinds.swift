@@ -141,6 +141,9 @@ extension EntryKind {
         case .hostControlAllowed:
             KindFacts("f2647ea6333a4f19be85d3b915ece6c1", .allowed, .fixed(.notice),
                       advice: "Nothing while the allow rule is meant; remove the rule to be alerted again.")
+        case .selfExempt:
+            KindFacts("7b3e5a0c9d1f4e62a8c4f1d2e6b90a37", .allowed, .fixed(.info),
+                      advice: "Nothing: dockward's own container needs the engine's socket to watch the host.")
         case .engineTCPExposed:
             KindFacts("bdc5053ff2f94fd68a452962e23a1387", .alert, .fixed(.crit), alertName: "DockwardEngineTCPExposed",
                       advice: "The engine listens on TCP without TLS client verification: remove the -H tcp:// listener or require tlsverify.")

@@ -22,6 +22,9 @@ public enum Finding: Equatable, Sendable {
     /// Privileged, host PID with ptrace, engine state, block device.
     case hostControl(ContainerDetails, HostControlFinding, allowedBy: ContainerMatcher?, eventTimeNano: Int64?)
     case engineTCPExposed(EngineListenerFinding, unreadable: [String])
+    /// dockward's own container (`OwnContainer`): what would have been
+    /// reported of it, said once as information instead.
+    case selfExempt(SelfExemption)
     /// What containment did, would do, or left alone.
     case action(ActionReport)
     case lifecycle(LifecycleEvent)
@@ -35,6 +38,7 @@ public enum Finding: Equatable, Sendable {
         case .socketUnresolved: .socketMountUnresolved
         case .hostControl(_, let f, let rule, _): rule == nil ? f.hostControlClass.entryKind : .hostControlAllowed
         case .engineTCPExposed: .engineTCPExposed
+        case .selfExempt: .selfExempt
         case .action(let r): r.result.kind
         case .lifecycle(let e): e.kind
         }
@@ -46,6 +50,7 @@ public enum Finding: Equatable, Sendable {
         case .containerPids(_, let ref, _): ref
         case .socketExposure(let s): ContainerRef(id: s.details.id, metadata: s.details.metadata)
         case .socketUnresolved(let d, _, _), .hostControl(let d, _, _, _): ContainerRef(id: d.id, metadata: d.metadata)
+        case .selfExempt(let e): ContainerRef(id: e.details.id, metadata: e.details.metadata)
         case .action(let r): r.container
         case .hostPids, .nodePids, .engineTCPExposed, .lifecycle: nil
         }
@@ -60,7 +65,7 @@ public enum Finding: Equatable, Sendable {
         case .nodePids(let f): return f.priority
         case .lifecycle(.journalReplayed(let r)): return r.dropped > 0 ? .warning : .notice
         case .lifecycle(.alertmanagerBack(_, _, let dropped)): return dropped > 0 ? .warning : .notice
-        case .socketExposure, .socketUnresolved, .hostControl, .engineTCPExposed, .action, .lifecycle:
+        case .socketExposure, .socketUnresolved, .hostControl, .engineTCPExposed, .selfExempt, .action, .lifecycle:
             // Kinds with a fixed priority returned above; the kind table
             // test holds every other kind to a case of its own here.
             return kind.facts.priority.allowed[0]
@@ -88,6 +93,7 @@ public enum Finding: Equatable, Sendable {
         case .hostControl(let d, let f, let rule, let t):
             AlertText.hostControl(details: d, finding: f, allowedBy: rule, eventTimeNano: t)
         case .engineTCPExposed(let f, let unreadable): AlertText.engineTCPExposed(f, unreadable: unreadable)
+        case .selfExempt(let e): AlertText.selfExempt(e)
         case .action(let r): AlertText.action(r)
         case .lifecycle(let e): e.text
         }
@@ -112,6 +118,27 @@ public struct SocketExposureFinding: Equatable, Sendable {
         self.exposures = exposures
         self.allowedBy = allowedBy
         self.eventTimeNano = eventTimeNano
+    }
+}
+
+/// dockward's own container, and what its socket check found of it: the
+/// engine's socket it needs, mounted. Only the socket findings
+/// (`socket-mount`, `socket-mount-unresolved`) are exempted; any other way
+/// to the host it was given (privileged, the host's PID namespace with
+/// ptrace, ...) is reported as for any container.
+public struct SelfExemption: Equatable, Sendable {
+    public var details: ContainerDetails
+    public var own: OwnContainer
+    /// The kinds not reported for it (`socket-mount`, `socket-mount-unresolved`).
+    public var exempted: [EntryKind]
+    /// The socket its mounts reach, as the exempted finding named it.
+    public var socket: String?
+
+    public init(details: ContainerDetails, own: OwnContainer, exempted: [EntryKind], socket: String?) {
+        self.details = details
+        self.own = own
+        self.exempted = exempted
+        self.socket = socket
     }
 }
 

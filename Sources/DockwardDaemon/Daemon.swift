@@ -63,6 +63,9 @@ public final class Daemon {
         public var procRoot = "/proc"
         /// What the registered engines' cgroup names say (`Engines`).
         public var cgroupNames = Engines.cgroupNames()
+        /// The container dockward runs in (`/proc/self/cgroup`), if any:
+        /// its socket mount is said once as `self-exempt`, not reported.
+        public var ownContainer: OwnContainer?
 
         public init(engine: ContainerRuntime, cgroupLayout: CgroupLayout, hostReader: HostPidsReader = HostPidsReader(),
                     hostPaths: HostPathInspector = HostPaths(), writer: FindingWriter, notifier: ServiceNotifier,
@@ -174,7 +177,7 @@ public final class Daemon {
                          queue: queue, logger: parts.logger)
         nodePids = NodePidsWatch(config: config, outlet: outlet, logger: parts.logger)
         hostControl = HostControlWatch(config: config, engineSocket: parts.engine.socketPath, host: parts.hostPaths,
-                                       outlet: outlet, logger: parts.logger)
+                                       outlet: outlet, logger: parts.logger, own: parts.ownContainer)
         engineTCP = EngineTCPWatch(outlet: outlet, logger: parts.logger)
         let link = self.link
         containment = Containment(config: config, outlet: outlet, pids: pids, makeClient: parts.makeActionClient,

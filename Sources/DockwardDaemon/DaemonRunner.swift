@@ -73,7 +73,7 @@ public enum DaemonRunner {
         logger.info("\(layout.summary); engine \(config.engineKind.rawValue) at \(followed.runtime.socketPath)")
         let stateDirectory = options.stateDirectory ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]
             .flatMap { $0.split(separator: ":").first.map(String.init) }
-        let parts = Daemon.Parts(
+        var parts = Daemon.Parts(
             engine: followed.runtime,
             cgroupLayout: layout, writer: sink, notifier: SystemdNotifier(), stateDirectory: stateDirectory,
             descriptors: budget, logger: logger,
@@ -82,6 +82,7 @@ public enum DaemonRunner {
             // Made at start, or by the reload that sets alertmanager.urls; the
             // secrets are read here, so a missing file is said at once.
             makeAlertmanagerDelivery: AlertmanagerDelivery.make)
+        parts.ownContainer = ownContainer(names: parts.cgroupNames, hierarchyRoot: layout.hierarchyRoot, logger: logger)
         let daemon = DaemonActor.sync {
             Daemon(config: config, configPath: options.configPath, configIsExplicit: options.configIsExplicit, parts: parts)
         }
@@ -102,6 +103,25 @@ public enum DaemonRunner {
             sources.append(source)
         }
         withExtendedLifetime(sources) { dispatchMain() }
+    }
+
+    /// The container dockward runs in, from `/proc/self/cgroup`; in a
+    /// private cgroup namespace (every path `/`), from the host's tree
+    /// (`OwnContainerSearch`). Said at start.
+    static func ownContainer(names: CgroupNames, hierarchyRoot: String, logger: Logger) -> OwnContainer? {
+        guard let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        var own = OwnContainer.parse(procSelfCgroup: text, names: names)
+        var how = "/proc/self/cgroup"
+        if own == nil, OwnContainer.isNamespaceRoot(procSelfCgroup: text) {
+            own = OwnContainerSearch.find(pid: getpid(), hierarchyRoot: hierarchyRoot, names: names)
+            how = "its pid in cgroup.procs under \(hierarchyRoot)"
+        }
+        if let own {
+            logger.notice("dockward runs in container \(own.id.short) (cgroup \(own.cgroupPath), from \(how)): its own socket mount is not reported")
+        } else if OwnContainer.isNamespaceRoot(procSelfCgroup: text) {
+            logger.notice("dockward runs in a private cgroup namespace and no container cgroup under \(hierarchyRoot) lists its pid: its own socket mount is reported like any other")
+        }
+        return own
     }
 
     /// Through Docker's API, one client per action, bound to its container;

@@ -32,6 +32,9 @@ final class HostControlWatch {
     private let host: HostPathInspector
     private let outlet: AlertOutlet
     private let logger: Logger
+    /// dockward's own container, when it runs in one: its socket findings
+    /// become one `self-exempt` entry.
+    private let own: OwnContainer?
     private var judgements: [ContainerID: Judgement] = [:]
     /// The engine's data root, from `GET /info` at each connection.
     private var engineDataRoot: String?
@@ -51,7 +54,9 @@ final class HostControlWatch {
         var names: [String]
     }
 
-    init(config: DockwardConfig, engineSocket: String, host: HostPathInspector, outlet: AlertOutlet, logger: Logger) {
+    init(config: DockwardConfig, engineSocket: String, host: HostPathInspector, outlet: AlertOutlet, logger: Logger,
+         own: OwnContainer? = nil) {
+        self.own = own
         self.config = config
         self.engineSocket = engineSocket
         self.host = host
@@ -109,16 +114,36 @@ final class HostControlWatch {
                                                 known: &known, logger: logger)
             let verdict = HostControlVerdict.judge(details, hostControl: hostControl, sockets: sockets,
                                                    statePaths: statePaths, host: host, eventTimeNano: eventTimeNano)
-            await self?.judged(details.id, number, verdict, hardLinks: known)
+            await self?.judged(details, number, verdict, hardLinks: known)
         }
     }
 
-    private func judged(_ id: ContainerID, _ number: Int, _ verdict: HostControlVerdict, hardLinks: [FileIdentity: HardLinks]) {
+    private func judged(_ details: ContainerDetails, _ number: Int, _ verdict: HostControlVerdict,
+                        hardLinks: [FileIdentity: HardLinks]) {
+        let id = details.id
         hardLinkNames.merge(hardLinks) { _, found in found }
         guard judging[id] == number else { return }  // forgotten (removed) meanwhile
         judging[id] = nil
-        for finding in verdict.findings { outlet.send(finding) }
-        judgements[id] = Judgement(socket: verdict.socket, classes: verdict.classes)
+        let (findings, socket) = Self.exemptingOwn(verdict, details: details, own: own)
+        for finding in findings { outlet.send(finding) }
+        judgements[id] = Judgement(socket: socket, classes: verdict.classes)
+    }
+
+    /// The socket kinds dockward's own container is exempted from.
+    nonisolated static let exemptKinds: Set<EntryKind> = [.socketMount, .socketMountUnresolved]
+
+    /// For dockward's own container (by the kernel's word, `OwnContainer`),
+    /// its socket findings become one `self-exempt` entry and its socket
+    /// verdict clean; for every other container, the verdict as it is.
+    nonisolated static func exemptingOwn(_ verdict: HostControlVerdict, details: ContainerDetails,
+                                         own: OwnContainer?) -> (findings: [Finding], socket: Verdict) {
+        guard let own, own.id == details.id else { return (verdict.findings, verdict.socket) }
+        let exempted = verdict.findings.filter { exemptKinds.contains($0.kind) }
+        guard !exempted.isEmpty else { return (verdict.findings, verdict.socket) }
+        var socketPath: String?
+        for case .socketExposure(let s) in exempted { socketPath = socketPath ?? s.exposures.first?.socket }
+        let exemption = SelfExemption(details: details, own: own, exempted: exempted.map(\.kind), socket: socketPath)
+        return ([.selfExempt(exemption)] + verdict.findings.filter { !exemptKinds.contains($0.kind) }, .clean)
     }
 
     func forget(_ id: ContainerID) {

@@ -35,6 +35,8 @@ final class FindingTests: XCTestCase {
                 out.append(.hostControl(details, finding, allowedBy: rule, eventTimeNano: nil))
             }
         }
+        out.append(.selfExempt(SelfExemption(details: details, own: OwnContainer(id: details.id, cgroupPath: "/docker/" + details.id.full),
+                                             exempted: [.socketMount], socket: "/var/run/docker.sock")))
         out.append(.socketUnresolved(details, [UnresolvedMount(source: "/srv", destination: "/x", reason: "EACCES")],
                                      eventTimeNano: nil))
         out.append(.engineTCPExposed(EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,

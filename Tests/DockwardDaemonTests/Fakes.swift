@@ -424,7 +424,8 @@ final class DaemonUnderTest: @unchecked Sendable {
     init(host: FixtureHost, engine: ScriptedEngine, config: String = "", stateDirectory: String? = nil,
          kernelLog: String? = nil, cgroupVersion: CgroupVersion = .v1, actions: ScriptedActions? = nil,
          actionsStopGrace: Interval = Daemon.actionsStopGrace, alertmanager: RecordingSubmitter? = nil,
-         runtime: ContainerRuntime? = nil, cgroupNames: CgroupNames? = nil, hostPaths: HostPathInspector? = nil) throws {
+         runtime: ContainerRuntime? = nil, cgroupNames: CgroupNames? = nil, hostPaths: HostPathInspector? = nil,
+         ownContainer: OwnContainer? = nil) throws {
         self.host = host
         self.engine = engine
         configPath = host.root + "/dockward-\(UUID().uuidString.prefix(6)).yml"
@@ -442,6 +443,7 @@ final class DaemonUnderTest: @unchecked Sendable {
         parts.procRoot = host.proc
         if let cgroupNames { parts.cgroupNames = cgroupNames }
         if let hostPaths { parts.hostPaths = hostPaths }
+        parts.ownContainer = ownContainer
         let path = configPath
         daemon = DaemonActor.sync { Daemon(config: loaded, configPath: path, configIsExplicit: true, parts: parts) }
     }

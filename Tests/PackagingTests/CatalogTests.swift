@@ -131,6 +131,8 @@ enum Expected {
         "engine-state-mount": ("3dc5910927984251a3d158ff62048ea9", engineState),
         "block-device": ("cd607ced6f204f13ae351ddb1293aa85", blockDevice),
         "host-control-allowed": ("f2647ea6333a4f19be85d3b915ece6c1", hostPID.union(engineState).union(blockDevice)),
+        "self-exempt": ("7b3e5a0c9d1f4e62a8c4f1d2e6b90a37", base.union(["DOCKWARD_ALERT"]).union(container).union([
+            "SELF_CGROUP", "EXEMPTED_KINDS", "SOCKET_PATH"])),
         "engine-tcp-exposed": ("bdc5053ff2f94fd68a452962e23a1387", engineTCP),
         "daemon-started": ("2a072edc0a2448d9bcd6de7eb9134a4b",
                            event.union(["DOCKWARD_CONFIG", "CGROUP_LAYOUT", "DOCKWARD_STATE_FILE", "DOCKWARD_OPEN_EPISODES",
@@ -208,6 +210,9 @@ enum Expected {
                 entries.append(Finding.hostControl(details, finding, allowedBy: rule, eventTimeNano: 1).entry)
             }
         }
+        entries.append(Finding.selfExempt(SelfExemption(
+            details: details, own: OwnContainer(id: details.id, cgroupPath: "/docker/" + details.id.full),
+            exempted: [.socketMount], socket: "/var/run/docker.sock")).entry)
         entries.append(Finding.engineTCPExposed(EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
                                   place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)), unreadable: ["/etc/docker/daemon.json"]).entry)
         entries.append(Finding.lifecycle(.daemonStarted(DaemonStart(

@@ -87,6 +87,10 @@ enum GoldenInputs {
         add("block-device: as a volume", Finding.hostControl(details, .blockDevice(path: "/dev/sdb1", volume: "disk"), allowedBy: nil, eventTimeNano: nil))
         add("host-control-allowed: host-pid with every capability", Finding.hostControl(details, .hostPID(capabilities: ["ALL"]), allowedBy: allowRule, eventTimeNano: eventTime))
 
+        let own = OwnContainer(id: details.id, cgroupPath: "/system.slice/docker-\(details.id.full).scope")
+        add("self-exempt: dockward's own container", Finding.selfExempt(SelfExemption(
+            details: details, own: own, exempted: [.socketMount], socket: engineSocket)))
+
         // The engine's TCP listeners.
         add("engine-tcp-exposed: plain, every address, a file not read", Finding.engineTCPExposed(EngineListenerFinding(address: "tcp://0.0.0.0:2375", tls: .none, isLoopback: false,
                                   place: ConfigPlace(path: "/etc/systemd/system/docker.service.d/tcp.conf", line: 3)), unreadable: ["/etc/docker/daemon.json"]))
