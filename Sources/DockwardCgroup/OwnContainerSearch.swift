@@ -1,6 +1,6 @@
 import DockwardCore
 import DockwardSystem
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// dockward's own container when `/proc/self/cgroup` cannot name it: in a
