@@ -118,10 +118,9 @@ struct Composer {
             let s = event.data.scalar
             let text = s.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: s.length), as: UTF8.self) } ?? ""
             let style = Self.scalarStyle(s.style)
-            let written = s.tag.map { Tag(Self.text($0)) }
             // A plain scalar without a tag resolves from its text; a quoted
             // or block one, or one tagged `!` (non-specific), is a string.
-            let tag = written.flatMap { $0.rawValue == "!" ? nil : $0 }
+            let tag = Self.writtenTag(s.tag)
                 ?? (style == .plain && s.plain_implicit == 1 ? Tag.resolved(plain: text) : .str)
             let node = Node.scalar(Node.Scalar(text, tag, style, mark))
             remember(s.anchor, node)
@@ -135,7 +134,7 @@ struct Composer {
                 if item.type == YAML_SEQUENCE_END_EVENT { break }
                 items.append(try node(item, depth: depth + 1))
             }
-            let tag = start.tag.map { Tag(Self.text($0)) }.flatMap { $0.rawValue == "!" ? nil : $0 } ?? .seq
+            let tag = Self.writtenTag(start.tag) ?? .seq
             let style: Node.Sequence.Style = start.style == YAML_FLOW_SEQUENCE_STYLE ? .flow
                 : start.style == YAML_BLOCK_SEQUENCE_STYLE ? .block : .any
             let anchor = start.anchor.map(Self.text)
@@ -164,7 +163,7 @@ struct Composer {
             if !duplicates.isEmpty {
                 throw YamlError.duplicatedKeysInMapping(duplicates: duplicates, yaml: yaml)
             }
-            let tag = start.tag.map { Tag(Self.text($0)) }.flatMap { $0.rawValue == "!" ? nil : $0 } ?? .map
+            let tag = Self.writtenTag(start.tag) ?? .map
             let style: Node.Mapping.Style = start.style == YAML_FLOW_MAPPING_STYLE ? .flow
                 : start.style == YAML_BLOCK_MAPPING_STYLE ? .block : .any
             let anchor = start.anchor.map(Self.text)
@@ -190,6 +189,13 @@ struct Composer {
         case YAML_SCANNER_ERROR: return .scanner(context: context, problem: problem, mark: mark, yaml: yaml)
         default: return .parser(context: context, problem: problem, mark: mark, yaml: yaml)
         }
+    }
+
+    /// The tag written on a node; nil for none or `!` (non-specific).
+    static func writtenTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> Tag? {
+        guard let pointer else { return nil }
+        let text = Self.text(pointer)
+        return text == "!" ? nil : Tag(text)
     }
 
     static func mark(_ mark: yaml_mark_t) -> Mark { Mark(line: mark.line + 1, column: mark.column + 1) }
