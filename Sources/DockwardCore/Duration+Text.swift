@@ -46,11 +46,3 @@ public struct Interval: Comparable, Hashable, Sendable, CustomStringConvertible 
         return "\(Double(nanoseconds) / 1e6)ms"
     }
 }
-
-extension String {
-    func trimmingWhitespace() -> Substring {
-        guard let first = firstIndex(where: { !$0.isWhitespace }) else { return self[endIndex...] }
-        let last = lastIndex(where: { !$0.isWhitespace })!
-        return self[first...last]
-    }
-}

@@ -3,10 +3,16 @@
 extension StringProtocol {
     /// Without the blanks at either end: spaces, tabs and Unicode's other
     /// space separators (what `CharacterSet.whitespaces` holds); newlines stay.
-    public func trimmingBlanks() -> String {
+    public func trimmingBlanks() -> String { trimming(while: \.isBlank) }
+
+    /// Without whitespace at either end, newlines included
+    /// (`CharacterSet.whitespacesAndNewlines`).
+    public func trimmingWhitespace() -> String { trimming(while: \.isWhitespace) }
+
+    private func trimming(while isTrimmed: (Character) -> Bool) -> String {
         var s = Substring(self)
-        while let c = s.first, c.isBlank { s = s.dropFirst() }
-        while let c = s.last, c.isBlank { s = s.dropLast() }
+        while let c = s.first, isTrimmed(c) { s = s.dropFirst() }
+        while let c = s.last, isTrimmed(c) { s = s.dropLast() }
         return String(s)
     }
 }
@@ -25,17 +31,6 @@ extension BinaryInteger {
         let digits = String(self.magnitude)
         let padded = String(repeating: "0", count: max(0, width - digits.count)) + digits
         return self < 0 ? "-" + padded : padded
-    }
-}
-
-extension StringProtocol {
-    /// Without whitespace at either end, newlines included
-    /// (`CharacterSet.whitespacesAndNewlines`).
-    public func trimmingWhitespace() -> String {
-        var s = Substring(self)
-        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
-        while let c = s.last, c.isWhitespace { s = s.dropLast() }
-        return String(s)
     }
 }
 
