@@ -15,18 +15,9 @@ public enum FileDescriptorReader {
     /// Every byte up to the end of file, retrying EINTR; `.tooLarge` once
     /// more than `limit` bytes came.
     public static func readAll(_ fd: Int32, limit: Int) -> Outcome {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failed(errno)
-            }
-            if n == 0 { return .bytes(bytes) }
-            bytes.append(contentsOf: chunk[..<n])
-            if bytes.count > limit { return .tooLarge }
-        }
+        let outcome = read(fd, upTo: limit + 1)
+        if case .bytes(let bytes) = outcome, bytes.count > limit { return .tooLarge }
+        return outcome
     }
 
     /// At most `count` bytes from the start of the file at `path` (the
@@ -37,11 +28,17 @@ public enum FileDescriptorReader {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failed(errno) }
         defer { close(fd) }
+        return read(fd, upTo: count)
+    }
+
+    /// The one read loop: bytes until the end of file or `count` of them,
+    /// retrying EINTR; `.failed` with read's errno.
+    static func read(_ fd: Int32, upTo count: Int) -> Outcome {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while bytes.count < count {
             let want = min(chunk.count, count - bytes.count)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
             if n < 0 {
                 if errno == EINTR { continue }
                 return .failed(errno)
