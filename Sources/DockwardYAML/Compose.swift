@@ -123,7 +123,7 @@ struct Composer {
             let tag = Self.writtenTag(s.tag)
                 ?? (style == .plain && s.plain_implicit == 1 ? Tag.resolved(plain: text) : .str)
             let node = Node.scalar(Node.Scalar(text, tag, style, mark))
-            remember(s.anchor, node)
+            remember(s.anchor.map(Self.text), node)
             return node
         case YAML_SEQUENCE_START_EVENT:
             let start = event.data.sequence_start
@@ -139,7 +139,7 @@ struct Composer {
                 : start.style == YAML_BLOCK_SEQUENCE_STYLE ? .block : .any
             let anchor = start.anchor.map(Self.text)
             let node = Node.sequence(Node.Sequence(items, tag, style, mark, anchor))
-            remember(start.anchor, node)
+            remember(anchor, node)
             return node
         case YAML_MAPPING_START_EVENT:
             let start = event.data.mapping_start
@@ -168,15 +168,15 @@ struct Composer {
                 : start.style == YAML_BLOCK_MAPPING_STYLE ? .block : .any
             let anchor = start.anchor.map(Self.text)
             let node = Node.mapping(Node.Mapping(pairs, tag, style, mark, anchor))
-            remember(start.anchor, node)
+            remember(anchor, node)
             return node
         default:
             throw YamlError.composer(context: nil, problem: "an unexpected event (\(event.type.rawValue))", mark: mark, yaml: yaml)
         }
     }
 
-    mutating func remember(_ anchor: UnsafeMutablePointer<yaml_char_t>?, _ node: Node) {
-        if let anchor { anchors[Self.text(anchor)] = node }
+    mutating func remember(_ anchor: String?, _ node: Node) {
+        if let anchor { anchors[anchor] = node }
     }
 
     func parserError() -> YamlError {
