@@ -120,6 +120,21 @@ entries_to_words() {
     done <<<"$2"
 }
 
+# gather_modules MODULE...: builds each (build_module) and gathers what
+# whatever imports them compiles and links with, into the caller's f_lines,
+# o_lines, l_lines (entries) and dep_stamp.
+gather_modules() {
+    local dep
+    f_lines="" o_lines="" l_lines="" dep_stamp=""
+    for dep in "$@"; do
+        build_module "$dep"
+        add_lines f_lines "${MOD_FLAGS[$dep]}"
+        add_lines o_lines "${MOD_OBJS[$dep]}"
+        add_lines l_lines "${MOD_LIBS[$dep]}"
+        dep_stamp+="$dep=${MOD_STAMP[$dep]} "
+    done
+}
+
 build_module() {   # build_module NAME
     local name=$1
     [ -z "${MOD_STAMP[$name]:-}" ] || return 0
@@ -139,16 +154,10 @@ build_module() {   # build_module NAME
         echo "fuzz/build.sh: $name is the system's $pc $version ($libs), not instrumented"
         ;;
     swift)
-        local dir="$OUT/modules/$name" inputs deps dep flags=() f_lines="" o_lines="" l_lines="" dep_stamp=""
+        local dir="$OUT/modules/$name" inputs deps flags=() f_lines o_lines l_lines dep_stamp
         mapfile -t inputs < <(snapshot "$name" $(cd "$ROOT/Sources/$name" && ls ./*.swift | sed 's|^\./||'))
         deps=$(imported_modules "$name" "${inputs[@]}")
-        for dep in $deps; do
-            build_module "$dep"
-            add_lines f_lines "${MOD_FLAGS[$dep]}"
-            add_lines o_lines "${MOD_OBJS[$dep]}"
-            add_lines l_lines "${MOD_LIBS[$dep]}"
-            dep_stamp+="$dep=${MOD_STAMP[$dep]} "
-        done
+        gather_modules $deps
         entries_to_words flags "$f_lines"
         MOD_FLAGS[$name]="-I"$'\t'"$dir"$'\n'"$f_lines"
         MOD_OBJS[$name]="$dir/$name.o"$'\n'"$o_lines"
@@ -175,14 +184,7 @@ for t in "${targets[@]}"; do
     mapfile -t inputs < <(snapshot "$module" $(target_files "$t"))
     inputs+=("$ROOT/fuzz/$t/main.swift")
     deps=$(imported_modules "$module" "${inputs[@]}")
-    f_lines="" o_lines="" l_lines="" dep_stamp=""
-    for dep in $deps; do
-        build_module "$dep"
-        add_lines f_lines "${MOD_FLAGS[$dep]}"
-        add_lines o_lines "${MOD_OBJS[$dep]}"
-        add_lines l_lines "${MOD_LIBS[$dep]}"
-        dep_stamp+="$dep=${MOD_STAMP[$dep]} "
-    done
+    gather_modules $deps
     entries_to_words flags "$f_lines"
     entries_to_words link "$o_lines$l_lines"
     # Rebuild only when a source, a linked module, a system library or the flags changed.
