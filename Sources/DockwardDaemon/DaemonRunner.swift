@@ -112,13 +112,14 @@ public enum DaemonRunner {
         guard let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
         var own = OwnContainer.parse(procSelfCgroup: text, names: names)
         var how = "/proc/self/cgroup"
-        if own == nil, OwnContainer.isNamespaceRoot(procSelfCgroup: text) {
+        let inPrivateNamespace = OwnContainer.isNamespaceRoot(procSelfCgroup: text)
+        if own == nil, inPrivateNamespace {
             own = OwnContainerSearch.find(pid: getpid(), hierarchyRoot: hierarchyRoot, names: names)
             how = "its pid in cgroup.procs under \(hierarchyRoot)"
         }
         if let own {
             logger.notice("dockward runs in container \(own.id.short) (cgroup \(own.cgroupPath), from \(how)): its own socket mount is not reported")
-        } else if OwnContainer.isNamespaceRoot(procSelfCgroup: text) {
+        } else if inPrivateNamespace {
             logger.notice("dockward runs in a private cgroup namespace and no container cgroup under \(hierarchyRoot) lists its pid: its own socket mount is reported like any other")
         }
         return own
