@@ -350,10 +350,20 @@ struct FixtureHost {
     }
 
     /// Rewrites in place (same inode), as the kernel's counters change under a kept-open descriptor.
+    /// The new text goes over the old one and the length is cut after: a
+    /// kernel counter never reads empty, and the daemon's queue may read
+    /// while a test writes (truncating first left a moment where it did).
     static func write(_ text: String, to path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        guard written == bytes.count, ftruncate(fd, off_t(bytes.count)) == 0 else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
     }
 
     /// A FIFO standing in for /dev/kmsg, with its write end held open (so
