@@ -7,7 +7,7 @@ RUN_FLAGS ?= --log-stderr
 TEST_STATE ?= /run/dockward-test
 export DOCKWARD_TEST_DOCKER_SOCKET ?= $(TEST_STATE)/docker.sock
 
-.PHONY: all build release run test test-services test-systemd test-tools test-image test-v2host test-k8snode deps packaging-tools lintian clean bench soak deb image fuzz golden protos
+.PHONY: all build release run test test-services test-systemd test-tools test-image test-v2host test-k8snode deps deb-tools packaging-tools lintian clean bench soak deb image fuzz golden protos
 
 all: build
 
@@ -30,6 +30,12 @@ packaging-tools:
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# What scripts/build-deb.sh needs beyond the build: dpkg-shlibdeps (the
+# Depends versions), from dpkg-dev.
+deb-tools:
+	@command -v dpkg-shlibdeps >/dev/null || { echo "installing dpkg-dev"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null; }
 
 build: deps
 	$(SWIFT) build
@@ -156,7 +162,7 @@ bench: deps test-services
 # Swift runtime linked in (so the package needs no toolchain), the systemd
 # unit, the default config as a conffile and the journal catalog.
 DEB_DIR ?= .build/deb
-deb: deps
+deb: deps deb-tools
 	$(SWIFT) build -c release --static-swift-stdlib --product dockward
 	scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(DEB_DIR)
 

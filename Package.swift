@@ -158,6 +158,17 @@ let package = Package(
             dependencies: [
                 "DockwardDaemon", "DockwardCore", "DockwardCommands", "DockwardAudit", "DockwardHost", "DockwardSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            // The release binary the .deb and the image ship (figures in
+            // scripts/build-deb.sh): the Swift toolchain's static-stdlib
+            // link exports every symbol of every module (-export-dynamic,
+            // 54,886 dynamic symbols, 5.8 MB), which nothing here looks up;
+            // lld packs the relative relocations of a PIE (DT_RELR, glibc
+            // 2.36+: 2.6 MB of .rela.dyn down to 22 KB), which gold cannot.
+            linkerSettings: [
+                .unsafeFlags(["-use-ld=lld", "-Xlinker", "--no-export-dynamic",
+                              "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                             .when(platforms: [.linux], configuration: .release)),
             ]
         ),
         // `make bench`: the daemon's poll path on real cgroups, no engine.

@@ -33,7 +33,8 @@
 # The dbgsym package holds /usr/lib/debug/.build-id/xx/yyyy.debug (the DWARF
 # that objcopy --only-keep-debug took out), as dh_strip makes it.
 # Depends: libsystemd0, passwd (postinst makes the system user dockward) plus the Debian packages owning every other shared
-# library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S).
+# library the binary links (readelf's NEEDED, located by ldd, owner by dpkg -S), each at the version
+# dpkg-shlibdeps (dpkg-dev) finds from the symbols the binary takes.
 #
 # A binary that loads the Swift runtime from a toolchain (/opt/swift, e.g. a
 # debug build) only runs where that toolchain is installed: refused unless
@@ -110,7 +111,6 @@ or set DOCKWARD_DEB_ALLOW_SHARED_SWIFT=1 for a package that only runs where that
     fi
     echo "build-deb: warning: $BINARY needs the Swift runtime in $(dirname "${SHARED_SWIFT[0]}"); the package runs only where it is installed" >&2
 fi
-DEPENDS_LINE=$(printf '%s\n' "${!DEPENDS[@]}" | sort | paste -sd, - | sed 's/,/, /g')
 
 umask 022
 WORK=$(mktemp -d)
@@ -188,6 +188,31 @@ install -D -m 0644 "$ROOT_DIR/packaging/ci/check-compose.gitlab-ci.yml" \
     "$PKG/usr/share/doc/dockward/examples/check-compose.gitlab-ci.yml"
 
 echo /etc/dockward/dockward.yml > "$PKG/DEBIAN/conffiles"
+
+# The lowest version of each library's package that has every symbol the
+# binary takes from it, from the symbols files those packages ship, as
+# dh_shlibdeps finds it (libc6 (>= 2.35), libsystemd0 (>= 246), ...).
+# Debian 12's libc6 symbols file predates DT_RELR: a binary whose
+# relocations are packed (Package.swift's link) needs the loader of glibc
+# 2.36 (GLIBC_ABI_DT_RELR), and says so.
+command -v dpkg-shlibdeps >/dev/null || die "dpkg-shlibdeps not found (apt-get install dpkg-dev)"
+mkdir "$WORK/debian"
+printf 'Source: dockward\n\nPackage: dockward\nArchitecture: any\n' > "$WORK/debian/control"
+SHLIBS=$(cd "$WORK" && dpkg-shlibdeps -O "$PKG/usr/bin/dockward" 2> "$WORK/shlibdeps.err") \
+    || die "dpkg-shlibdeps failed on the binary: $(cat "$WORK/shlibdeps.err")"
+declare -A VERSIONED=()
+IFS=',' read -ra SHLIB_DEPENDS <<< "${SHLIBS#shlibs:Depends=}"
+for dep in "${SHLIB_DEPENDS[@]}"; do
+    dep=$(echo $dep)
+    [ -n "$dep" ] || continue
+    DEPENDS[${dep%% *}]=1
+    VERSIONED[${dep%% *}]=$dep
+done
+if readelf -V "$PKG/usr/bin/dockward" | grep -q 'GLIBC_ABI_DT_RELR'; then
+    libc_min=$(sed -n 's/^libc6 (>= \(.*\))$/\1/p' <<< "${VERSIONED[libc6]:-}")
+    if [ -z "$libc_min" ] || dpkg --compare-versions "$libc_min" lt 2.36; then VERSIONED[libc6]="libc6 (>= 2.36)"; fi
+fi
+DEPENDS_LINE=$(for name in "${!DEPENDS[@]}"; do echo "${VERSIONED[$name]:-$name}"; done | sort | paste -sd, - | sed 's/,/, /g')
 
 INSTALLED_KB=$(du -sk --exclude=DEBIAN "$PKG" | cut -f1)
 cat > "$PKG/DEBIAN/control" <<EOF
