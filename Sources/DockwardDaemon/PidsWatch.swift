@@ -445,8 +445,15 @@ final class PidsWatch {
         guard scanned else { return }
         // How the kernel counts refusals is read once, before the first one
         // (it reads the mount table: tens of ms on a busy node), so a
-        // refusal's path pays nothing for it.
-        if counting == nil, let first = cgroups.pollOrder.first { _ = counting(for: first) }
+        // refusal's path pays nothing for it; the reads a refusal makes (the
+        // limits up its tree, its pod's containers) are made once on the
+        // first container, for their first-use costs (`AlertRehearsal`).
+        if counting == nil, let first = cgroups.pollOrder.first {
+            _ = counting(for: first)
+            _ = limitAtItsCount(walkingUpFrom: first)
+            let path = first.relativePath
+            _ = podTasks(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
+        }
         initialScanDone = true
         resumable.removeAll()  // containers gone while dockward was down
     }
