@@ -383,18 +383,28 @@ EOF
     ns_differs() { [ -n "$DWPID" ] && [ "$(readlink "/proc/$DWPID/ns/$1")" != "$(readlink "/proc/1/ns/$1")" ]; }
     ns_all=""
     for n in net pid cgroup uts; do ns_differs $n && ns_all="$ns_all $n:own" || ns_all="$ns_all $n:node's"; done
+    # The topmost mount at / and at /sys/fs/cgroup (mountinfo lists an
+    # over-mount after what it hides): read-only.
     rootro=$(awk '$5 == "/" { o = $6 } END { print o }' "/proc/$DWPID/mountinfo" 2>/dev/null)
+    cgro=$(awk '$5 == "/sys/fs/cgroup" { o = $6 } END { print o }' "/proc/$DWPID/mountinfo" 2>/dev/null)
     ips=$(nsenter --net="/proc/$DWPID/ns/net" ip -br -4 addr 2>/dev/null | awk '{ print $1 "=" $3 }' | oneline)
     # What the manifest's livenessProbe asks: GET /metrics on port 9327, in the pod's network.
-    metrics=$(nsenter --net="/proc/$DWPID/ns/net" busybox wget -q -T 10 -O - http://127.0.0.1:9327/metrics 2>/dev/null | grep -c '^dockward_')
+    # (busybox's static wget cannot be trusted to run here: Python's urllib.)
+    metrics=$(nsenter --net="/proc/$DWPID/ns/net" python3 -c '
+import urllib.request
+try:
+    r = urllib.request.urlopen("http://127.0.0.1:9327/metrics", timeout=10)
+    print("HTTP %d, %d dockward_ lines" % (r.status, sum(1 for l in r.read().decode().splitlines() if l.startswith("dockward_"))))
+except Exception as e:
+    print("failed: %s" % e)' 2>&1 | oneline)
     e_pid=$(pfield _PID DOCKWARD_EVENT=engine-connected)
     e_uid=$(pfield _UID DOCKWARD_EVENT=engine-connected)
     e_cg=$(pfield _SYSTEMD_CGROUP DOCKWARD_EVENT=engine-connected)
     [ "$rc" = 0 ] && [ "$up" = 0 ] && [ -n "$DWPID" ] && [ "$e_pid" = "$DWPID" ] && [ "$e_uid" = 0 ] \
         && [ "$e_cg" = "$(cgroup_of "$DW")" ] && [ "$(st CapEff)" = 0000000000000000 ] && [ "$(st NoNewPrivs)" = 1 ] \
-        && [ "$(st Seccomp)" = 2 ] && [ "$(st Uid | awk '{ print $1 }')" = 0 ] && echo "$rootro" | grep -q '^ro' \
-        && echo "$ns_all" | grep -q 'net:own pid:own cgroup:own' && [ "$metrics" -gt 0 ]
-    verdict image-pod $? "pod $DSNS/$DSNAME ($DSQOS, run-pod exit $rc $(pod_err "$DSNAME")) of $DSIMAGE: engine-connected $up_ms ms after RunPodSandbox began, ENGINE_PRODUCT=$(pfield ENGINE_PRODUCT DOCKWARD_EVENT=engine-connected); journald's fields of its entries: _SYSTEMD_UNIT=cri-containerd-$DW12....scope _SYSTEMD_SLICE=$(pfield _SYSTEMD_SLICE DOCKWARD_EVENT=engine-connected) _PID=$e_pid (its task: ${DWPID:-none}) _UID=$e_uid _COMM=$(pfield _COMM DOCKWARD_EVENT=engine-connected); its process: Uid $(st Uid | awk '{ print $1 }'), CapEff $(st CapEff), NoNewPrivs $(st NoNewPrivs), Seccomp $(st Seccomp), root $rootro, namespaces$ns_all, addresses ${ips:-none}; GET /metrics in its network: $metrics dockward_ lines"
+        && [ "$(st Seccomp)" = 2 ] && [ "$(st Uid | awk '{ print $1 }')" = 0 ] && echo "$rootro" | grep -q '^ro' && echo "$cgro" | grep -q '^ro' \
+        && echo "$ns_all" | grep -q 'net:own pid:own cgroup:own' && echo "$metrics" | grep -q '^HTTP 200, [1-9]' 
+    verdict image-pod $? "pod $DSNS/$DSNAME ($DSQOS, run-pod exit $rc $(pod_err "$DSNAME")) of $DSIMAGE: engine-connected $up_ms ms after RunPodSandbox began, ENGINE_PRODUCT=$(pfield ENGINE_PRODUCT DOCKWARD_EVENT=engine-connected); journald's fields of its entries: _SYSTEMD_UNIT=cri-containerd-$DW12....scope _SYSTEMD_SLICE=$(pfield _SYSTEMD_SLICE DOCKWARD_EVENT=engine-connected) _PID=$e_pid (its task: ${DWPID:-none}) _UID=$e_uid _COMM=$(pfield _COMM DOCKWARD_EVENT=engine-connected); its process: Uid $(st Uid | awk '{ print $1 }'), CapEff $(st CapEff), NoNewPrivs $(st NoNewPrivs), Seccomp $(st Seccomp), root $rootro, /sys/fs/cgroup $cgro, namespaces$ns_all, addresses ${ips:-none}; GET /metrics in its network (the livenessProbe's): $metrics"
     if [ "$up" != 0 ]; then
         tail -n 20 /var/log/pods/"$DSNS"_"$DSNAME"_"$DSUID"/dockward/0.log 2>&1 | cut -c1-300 | sed 's/^/DEBUG pod log: /' > "$TTY"
     fi
