@@ -135,11 +135,19 @@ test-v2host: deps deb
 # kubepods-<qos>-pod<uid>.slice, a pod-level limit as the pod slice's
 # TasksMax. A pod's fork bomb, a pod without a limit, hostPath mounts of
 # containerd's socket and of /var/run, the pause containers, a restart of
-# containerd, kubelet's evictionHard pid.available, a quiet stop. Root tree
+# containerd, kubelet's evictionHard pid.available, a quiet stop. Then
+# dockward's image (make image, on the tests' engine as test-image builds
+# it, saved with docker save into K8SNODE_IMAGE_TAR) imported into
+# containerd and run as packaging/kubernetes's DaemonSet pod (kubectl
+# kustomize renders it: test-tools): its self-exempt, a pod's socket mount
+# and a pod's fork bomb, from its entries in the node's journal. Root tree
 # cached in /var/cache/dockward-test (trixie-k8snode-<key>).
 # scripts/k8snode-test.sh says what each check printed.
-test-k8snode: deps deb
-	scripts/k8snode-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)"
+K8SNODE_IMAGE_TAR ?= .build/dockward-image.tar
+test-k8snode: export DOCKER_HOST = unix://$(DOCKWARD_TEST_DOCKER_SOCKET)
+test-k8snode: deps deb test-services test-tools image
+	docker save -o $(K8SNODE_IMAGE_TAR) $(or $(IMAGE_TAG),dockward:$(VERSION))
+	scripts/k8snode-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)" $(K8SNODE_IMAGE_TAR)
 
 # Minutes of container churn (socket mounts, fork bombs) against the real
 # engine: every alert reported once, descriptors and memory back to baseline.
@@ -171,6 +179,7 @@ deb: deps deb-tools
 # Debian 12's libraries alone, made from the machine's apt mirror (no
 # registry). packaging/image/README.md says how to run it.
 IMAGE_TAG ?=
+VERSION = $(shell sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/DockwardCore/Version.swift)
 image: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product dockward
 	scripts/build-image.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(IMAGE_TAG)

@@ -332,6 +332,151 @@ crash=$(journalctl -q --no-pager -b -o cat 2>/dev/null | grep -E 'dockward.*(dum
 verdict quiet-stop $? "systemctl stop exit $rc: $(prop ActiveState), Result=$(prop Result), ExecMainStatus=$(prop ExecMainStatus); dockward's err lines this boot: $(echo "$errs" | grep -c .)$([ -n "$errs" ] && echo " (first: $(echo "$errs" | head -n1))")$([ -n "$crash" ] && echo "; crash: $(echo "$crash" | oneline)")"
 mark quiet-stop
 
+# --- 9. dockward's own image, run as the DaemonSet's pod ------------------------------
+# Only with the image archive (make test-k8snode passes it). The package's
+# dockward.service stopped at 8 (quiet-stop) and stays stopped through this
+# part: two daemons would report every pod twice, and the checks above count
+# that unit's entries. The image (docker save's archive) is imported into
+# containerd's k8s.io namespace, where kubelet would find it pulled;
+# cri-client.py makes the pod from the DaemonSet as `kubectl kustomize
+# packaging/kubernetes` renders it: its volumes (config map, emptyDir and
+# the hostPaths, read-only as the manifest says), security context, env,
+# args and resources; no hostPID, no hostNetwork (its network namespace
+# comes from the stub CNI plugin). journald tells its entries from the
+# package's by its own fields: _SYSTEMD_UNIT is the container's
+# cri-containerd-<id>.scope (the package's: dockward.service), _PID its
+# process as the node sees it. The pods free, sock, runfolder, after and
+# leak still run.
+if [ -f "$DIR/dockward-image.tar" ]; then
+    start=$(now_usec)
+    ctr -n k8s.io images import "$DIR/dockward-image.tar" > "$DIR/import.out" 2>&1
+    irc=$?
+    import_ms=$(ms $(( $(now_usec) - start )))
+    rm -f "$DIR/dockward-image.tar"
+    DSUID=$(cat /proc/sys/kernel/random/uuid)
+    DSNAME=dockward-$(echo "$DSUID" | tr -dc 'a-z0-9' | cut -c1-5)
+    read -r DSQOS DSSLICE DSNS DSIMAGE <<EOF
+$($CRI daemonset-pod "$DIR/manifests.json" "$DSNAME" "$DSUID" "$DIR/pods/$DSNAME.json" 2>"$DIR/pods/$DSNAME.err")
+EOF
+    imgid=$($CRI image-status "${DSIMAGE:-none}" 2>&1)
+    [ "$irc" = 0 ] && [ -n "$DSIMAGE" ] && $CRI image-status "$DSIMAGE" >/dev/null 2>&1
+    verdict image-import $? "ctr -n k8s.io images import of docker save's archive exit $irc in $import_ms ms ($(oneline < "$DIR/import.out" | cut -c1-160)); the DaemonSet's image ${DSIMAGE:-none $(pod_err "$DSNAME")}: ImageStatus $(echo "$imgid" | cut -c1-19)"
+
+    # The pod, as kubelet starts it: its slice, then the CRI.
+    since=$(date +%s)
+    start=$(now_usec)
+    start_slice "$DSSLICE" || info "slice $DSSLICE did not start"
+    { echo "slice $DSSLICE"; echo "uid $DSUID"; } > "$DIR/pods/$DSNAME"
+    $CRI run-pod "$DIR/pods/$DSNAME.json" >> "$DIR/pods/$DSNAME" 2>> "$DIR/pods/$DSNAME.err"
+    rc=$?
+    # The DaemonSet's one container, whatever its name.
+    DW=$(sed -n 's/^container [^ ]* //p' "$DIR/pods/$DSNAME" | head -n1)
+    DW12=$(echo "$DW" | cut -c1-12)
+    DWPID=$(ctr -n k8s.io task ls 2>/dev/null | awk -v id="$DW" '$1 == id { print $2 }')
+    DWUNIT=cri-containerd-$DW.scope
+    # The pod's dockward's entries (journald's unit of the sender), export format.
+    px() { journalctl -q --no-pager -o export _SYSTEMD_UNIT="$DWUNIT" "$@" 2>/dev/null; }
+    pentries() { px "$@" | grep -c '^__CURSOR='; }
+    phas() { [ "$(pentries "$@")" -gt 0 ]; }
+    pfield() { f=$1; shift; px "$@" | sed -n "s/^$f=//p" | tail -n1; }
+    wait_for 60 phas DOCKWARD_EVENT=engine-connected
+    up=$?
+    # Waits below: not long for a daemon that never came up.
+    [ "$up" = 0 ] && w=30 || w=1
+    up_ms=$(ms $(( $(now_usec) - start )))
+    status=$(cat "/proc/$DWPID/status" 2>/dev/null)
+    st() { echo "$status" | awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }'; }
+    ns_differs() { [ -n "$DWPID" ] && [ "$(readlink "/proc/$DWPID/ns/$1")" != "$(readlink "/proc/1/ns/$1")" ]; }
+    ns_all=""
+    for n in net pid cgroup uts; do ns_differs $n && ns_all="$ns_all $n:own" || ns_all="$ns_all $n:node's"; done
+    # The topmost mount at / and at /sys/fs/cgroup (mountinfo lists an
+    # over-mount after what it hides): read-only.
+    rootro=$(awk '$5 == "/" { o = $6 } END { print o }' "/proc/$DWPID/mountinfo" 2>/dev/null)
+    cgro=$(awk '$5 == "/sys/fs/cgroup" { o = $6 } END { print o }' "/proc/$DWPID/mountinfo" 2>/dev/null)
+    ips=$(nsenter --net="/proc/$DWPID/ns/net" ip -br -4 addr 2>/dev/null | awk '{ print $1 "=" $3 }' | oneline)
+    # What the manifest's livenessProbe asks: GET /metrics on port 9327, in the pod's network.
+    # (busybox's static wget cannot be trusted to run here: Python's urllib.)
+    metrics=$(nsenter --net="/proc/$DWPID/ns/net" python3 -c '
+import urllib.request
+try:
+    r = urllib.request.urlopen("http://127.0.0.1:9327/metrics", timeout=10)
+    print("HTTP %d, %d dockward_ lines" % (r.status, sum(1 for l in r.read().decode().splitlines() if l.startswith("dockward_"))))
+except Exception as e:
+    print("failed: %s" % e)' 2>&1 | oneline)
+    e_pid=$(pfield _PID DOCKWARD_EVENT=engine-connected)
+    e_uid=$(pfield _UID DOCKWARD_EVENT=engine-connected)
+    e_cg=$(pfield _SYSTEMD_CGROUP DOCKWARD_EVENT=engine-connected)
+    [ "$rc" = 0 ] && [ "$up" = 0 ] && [ -n "$DWPID" ] && [ "$e_pid" = "$DWPID" ] && [ "$e_uid" = 0 ] \
+        && [ "$e_cg" = "$(cgroup_of "$DW")" ] && [ "$(st CapEff)" = 0000000000000000 ] && [ "$(st NoNewPrivs)" = 1 ] \
+        && [ "$(st Seccomp)" = 2 ] && [ "$(st Uid | awk '{ print $1 }')" = 0 ] && echo "$rootro" | grep -q '^ro' && echo "$cgro" | grep -q '^ro' \
+        && echo "$ns_all" | grep -q 'net:own pid:own cgroup:own' && echo "$metrics" | grep -q '^HTTP 200, [1-9]' 
+    verdict image-pod $? "pod $DSNS/$DSNAME ($DSQOS, run-pod exit $rc $(pod_err "$DSNAME")) of $DSIMAGE: engine-connected $up_ms ms after RunPodSandbox began, ENGINE_PRODUCT=$(pfield ENGINE_PRODUCT DOCKWARD_EVENT=engine-connected); journald's fields of its entries: _SYSTEMD_UNIT=cri-containerd-$DW12....scope _SYSTEMD_SLICE=$(pfield _SYSTEMD_SLICE DOCKWARD_EVENT=engine-connected) _PID=$e_pid (its task: ${DWPID:-none}) _UID=$e_uid _COMM=$(pfield _COMM DOCKWARD_EVENT=engine-connected); its process: Uid $(st Uid | awk '{ print $1 }'), CapEff $(st CapEff), NoNewPrivs $(st NoNewPrivs), Seccomp $(st Seccomp), root $rootro, /sys/fs/cgroup $cgro, namespaces$ns_all, addresses ${ips:-none}; GET /metrics in its network (the livenessProbe's): $metrics"
+    if [ "$up" != 0 ]; then
+        tail -n 20 /var/log/pods/"$DSNS"_"$DSNAME"_"$DSUID"/dockward/0.log 2>&1 | cut -c1-300 | sed 's/^/DEBUG pod log: /' > "$TTY"
+    fi
+
+    # (a) Its own container: one self-exempt, never a socket-mount.
+    wait_for $w phas DOCKWARD_ALERT=self-exempt
+    sleep 2
+    own=$(px CONTAINER_ID_FULL="$DW" | sed -n 's/^DOCKWARD_ALERT=//p' | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')
+    n=$(pentries DOCKWARD_ALERT=self-exempt CONTAINER_ID_FULL="$DW")
+    sock_own=$(px CONTAINER_ID_FULL="$DW" | grep -c '^DOCKWARD_ALERT=socket-mount')
+    [ "$n" = 1 ] && [ "$sock_own" = 0 ] && [ "$(pentries DOCKWARD_ALERT=self-exempt)" = 1 ]
+    verdict image-self-exempt $? "$n self-exempt entry for its own container $DW12 (of $(pentries DOCKWARD_ALERT=self-exempt) in all), SELF_CGROUP=$(pfield SELF_CGROUP DOCKWARD_ALERT=self-exempt) EXEMPTED_KINDS=$(pfield EXEMPTED_KINDS DOCKWARD_ALERT=self-exempt) SOCKET_PATH=$(pfield SOCKET_PATH DOCKWARD_ALERT=self-exempt); socket-mount entries about it: $sock_own; every entry about it: ${own:-none}"
+
+    # (b) An existing pod with containerd's socket as a hostPath, into the
+    # node's journal from the pod's dockward, not the package's.
+    wait_for $w phas DOCKWARD_ALERT=socket-mount K8S_POD=sock
+    n=$(pentries DOCKWARD_ALERT=socket-mount K8S_POD=sock)
+    msg=$(pfield MESSAGE DOCKWARD_ALERT=socket-mount K8S_POD=sock)
+    exposure=$(pfield EXPOSURE DOCKWARD_ALERT=socket-mount K8S_POD=sock)
+    s_pid=$(pfield _PID DOCKWARD_ALERT=socket-mount K8S_POD=sock)
+    s_unit=$(pfield _SYSTEMD_UNIT DOCKWARD_ALERT=socket-mount K8S_POD=sock)
+    deb=$(jx --since "@$since" | grep -c '^__CURSOR=')
+    pods=$(px DOCKWARD_ALERT=socket-mount | sed -n 's/^K8S_POD=//p' | sort | oneline)
+    [ "$n" = 1 ] && [ "$exposure" = direct ] && echo "$msg" | grep -q "$NS/sock/agent" && [ "$s_pid" = "$DWPID" ] \
+        && [ "$s_unit" = "$DWUNIT" ] && [ "$deb" = 0 ] && [ "$(prop ActiveState)" = inactive ]
+    verdict image-socket $? "$n socket-mount entry for pod $NS/sock from the pod's dockward (_SYSTEMD_UNIT=$([ "$s_unit" = "$DWUNIT" ] && echo "its container's scope" || echo "${s_unit:-none}"), _PID=$s_pid), EXPOSURE=$exposure; MESSAGE: ${msg:-none}; socket-mount entries from it by K8S_POD: ${pods:-none}; entries of dockward.service ($(prop ActiveState)) since the pod began: $deb"
+
+    # (c) A pod at its pod-level limit (TasksMax=40), a fork bomb as in 2.
+    # No /dev/kmsg in the pod: the refusal is read from pids.events.
+    run_pod bomb2 burstable 40 "[$(container side 'sleep 100000 & exec sleep 100000'), $(container bomb 'sleep 2; f(){ f|f& }; f; exec sleep 100000')]"
+    rc=$?
+    BOMB2=$(cid_of bomb2 bomb)
+    wait_for 30 has_kline "cri-containerd-$BOMB2.scope"
+    wait_for $w phas DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb2
+    sleep 2
+    n=$(pentries DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb2)
+    max=$(pfield PIDS_MAX DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb2)
+    source=$(pfield PIDS_MAX_SOURCE DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb2)
+    t=$(px DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb2 | sed -n 's/^__REALTIME_TIMESTAMP=//p' | head -n1)
+    k=$(kline_usec "cri-containerd-$BOMB2.scope")
+    [ "$rc" = 0 ] && [ "$n" = 1 ] && [ "$max" = 40 ] && [ "$source" = pod ]
+    verdict image-pod-limit $? "pod $NS/bomb2 (run-pod exit $rc $(pod_err bomb2)): $n pids-exhausted entry from the pod's dockward, K8S_CONTAINER=$(pfield K8S_CONTAINER DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb2) PIDS_MAX=$max PIDS_MAX_SOURCE=$source PIDS_POD_TASKS=$(pfield PIDS_POD_TASKS DOCKWARD_ALERT=pids-exhausted K8S_POD=bomb2), $([ -n "$t" ] && [ -n "$k" ] && echo "$(ms $(( t - k ))) ms after the kernel's line" || echo "no time (entry ${t:-none}, kernel line ${k:-none})")"
+
+    # The pods go. kubelet stops a pod's containers with their grace period
+    # (StopContainer, SIGTERM, 30 s) before StopPodSandbox: the pod's
+    # dockward ends with a daemon-stopped entry and none of its own lines at
+    # err or worse (its alerts aside).
+    remove_pod bomb2
+    rc1=$?
+    $CRI stop-container "$DW" 30 2>> "$DIR/pods/$DSNAME.err" && remove_pod "$DSNAME"
+    rc2=$?
+    rm -rf "/var/lib/kubelet/pods/$DSUID"
+    errs=$(journalctl -q --no-pager -o json _SYSTEMD_UNIT="$DWUNIT" -p err 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    entry = json.loads(line)
+    if "DOCKWARD_ALERT" not in entry:
+        print(entry.get("MESSAGE"))')
+    stopped=$(pentries DOCKWARD_EVENT=daemon-stopped)
+    [ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ -z "$errs" ] && [ "$stopped" = 1 ]
+    verdict image-pod-removed $? "StopPodSandbox + RemovePodSandbox exit bomb2=$rc1 $DSNAME=$rc2; the pod's dockward: $stopped daemon-stopped entry, err lines: $(echo "$errs" | grep -c .)$([ -n "$errs" ] && echo " (first: $(echo "$errs" | head -n1))")"
+    mark image
+else
+    info "no image archive: dockward's image is not run as a pod (scripts/k8snode-test.sh DEB IMAGE-TAR does)"
+fi
+
 # --- The pods go, as kubelet removes them ---------------------------------------------
 rcs=""
 for p in free sock runfolder after leak; do remove_pod "$p"; rcs="$rcs $p=$?"; done

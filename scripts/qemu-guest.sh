@@ -225,7 +225,7 @@ boot_guest() {
 # and INFO lines with "[GUEST] " before them and its summary, and adds to
 # the totals. $WORK is the scratch folder, BOOT_TIMEOUT and IMAGE_SIZE set.
 run_guest() {
-    local guest=$1 gstart boot_failure="" GUEST tree release vmlinuz initrd package version label img console
+    local guest=$1 gstart boot_failure="" GUEST tree release vmlinuz initrd package version label img console kept
     local boot_start qemu_rc qemu_s results passed failed booted panic why line summary
     gstart=$(date +%s)
     GUEST=$WORK/$guest
@@ -247,7 +247,10 @@ run_guest() {
     mkfs.ext4 -q -L "dockward-$NAME" -d "$GUEST" "$img" "$IMAGE_SIZE" >/dev/null
     rm -rf "$GUEST"
     # Kept after the run (the last one's, per guest).
-    console=/var/tmp/dockward-$NAME-console-$guest.log
+    # (in $WORK while qemu writes it, so that two runs at once never write
+    # one file; copied there once read)
+    kept=/var/tmp/dockward-$NAME-console-$guest.log
+    console=$WORK/console-$guest.log
     # A pristine copy of the image, for a second boot (below).
     cp --sparse=always "$img" "$img.first"
     log "booting $label under qemu -accel tcg (at most ${BOOT_TIMEOUT}s)"
@@ -263,8 +266,8 @@ run_guest() {
     tr -d '\r' < "$console" > "$console.txt"
     if ! grep -a -q -E '^(INFO booted|PASS|FAIL) ' "$console.txt" \
             && panic=$(grep -a -m1 -E 'Kernel panic|BUG: |Oops: ' "$console.txt"); then
-        cp "$console.txt" "$console.first.txt"
-        log "$guest ($release): the kernel panicked at boot before any check ran ($panic; console: $console.first.txt); booting the untouched image once more"
+        cp "$console.txt" "$kept.first.txt"
+        log "$guest ($release): the kernel panicked at boot before any check ran ($panic; console: $kept.first.txt); booting the untouched image once more"
         mv "$img.first" "$img"
         boot_start=$(date +%s)
         boot_guest "$vmlinuz" "$initrd" "$img" "$console"
@@ -272,6 +275,9 @@ run_guest() {
     qemu_s=$(( $(date +%s) - boot_start ))
     rm -f "$img" "$img.first"
     tr -d '\r' < "$console" > "$console.txt"
+    cp "$console" "$kept"
+    cp "$console.txt" "$kept.txt"
+    console=$kept
     results=$(grep -a -E '^(PASS|FAIL|INFO) ' "$console.txt" || true)
     passed=$(grep -c '^PASS' <<<"$results" || true)
     failed=$(grep -c '^FAIL' <<<"$results" || true)

@@ -99,7 +99,10 @@ public final class MetricsServer: Sendable {
                         registry: registry, snapshot: snapshot, renderQueue: renderQueue, gate: gate, logger: logger))
                 }
             }
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY at IPPROTO_TCP: socketOption would set option 1 at
+            // SOL_SOCKET, which is SO_DEBUG, refused (EACCES) without
+            // CAP_NET_ADMIN, and NIO then closes every connection it accepts.
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
         do {
             let channel = try bootstrap.bind(host: address.host, port: address.port).wait()

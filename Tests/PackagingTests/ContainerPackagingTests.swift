@@ -7,7 +7,8 @@ import XCTest
 /// socket, which the explicit allow entry of check-compose.yml makes a
 /// notice; the Kubernetes manifests render with `kubectl kustomize` and
 /// every document passes `kubernetes-validate --strict` for 1.33. Running
-/// the image for real is scripts/image-test.sh (make test-image).
+/// the image for real is scripts/image-test.sh (make test-image), and as the
+/// DaemonSet's pod under containerd scripts/k8snode-test.sh (make test-k8snode).
 final class ContainerPackagingTests: XCTestCase {
     let compose = TestEnvironment.repoRoot.appendingPathComponent("packaging/compose/compose.yml").path
     let checkConfig = TestEnvironment.repoRoot.appendingPathComponent("packaging/compose/check-compose.yml").path
