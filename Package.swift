@@ -159,8 +159,8 @@ let package = Package(
                 "DockwardDaemon", "DockwardCore", "DockwardCommands", "DockwardAudit", "DockwardHost", "DockwardSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            // The release binary the .deb and the image ship (figures in
-            // scripts/build-deb.sh): the Swift toolchain's static-stdlib
+            // The release binary the .deb and the image ship (their sizes:
+            // the README's "Installing"): the Swift toolchain's static-stdlib
             // link exports every symbol of every module (-export-dynamic,
             // 54,886 dynamic symbols, 5.8 MB), which nothing here looks up;
             // lld packs the relative relocations of a PIE (DT_RELR, glibc

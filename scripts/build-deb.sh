@@ -203,7 +203,7 @@ SHLIBS=$(cd "$WORK" && dpkg-shlibdeps -O "$PKG/usr/bin/dockward" 2> "$WORK/shlib
 declare -A VERSIONED=()
 IFS=',' read -ra SHLIB_DEPENDS <<< "${SHLIBS#shlibs:Depends=}"
 for dep in "${SHLIB_DEPENDS[@]}"; do
-    dep=$(echo $dep)
+    read -r dep <<< "$dep"
     [ -n "$dep" ] || continue
     DEPENDS[${dep%% *}]=1
     VERSIONED[${dep%% *}]=$dep
