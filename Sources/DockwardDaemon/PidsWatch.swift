@@ -57,6 +57,8 @@ final class PidsWatch {
     let procRoot: String
     let cgroups: WatchedCgroups
     private(set) var refusals: KernelRefusalSource!
+    /// `rehearseRefusalReads` made its reads.
+    private var refusalReadsRehearsed = false
     var host = HostPidsDetector()
     /// Containers found by the first scan were there before dockward; later
     /// ones are new, and forks refused before their first poll count.
@@ -175,6 +177,21 @@ final class PidsWatch {
                 outlet.send(.hostPids(f))
             }
         }
+        rehearseRefusalReads()
+    }
+
+    /// The reads a refusal makes (the limits up its tree, its pod's
+    /// containers), made once on the first container a poll has, for
+    /// their first-use costs (`AlertRehearsal`). In a poll, never in
+    /// `discover`: a refusal from a container not yet seen calls that
+    /// itself, and its bomb may be gone (its count back below the limit
+    /// that refused it) by the time it reads its own.
+    private func rehearseRefusalReads() {
+        guard !refusalReadsRehearsed, let first = cgroups.pollOrder.first else { return }
+        refusalReadsRehearsed = true
+        _ = limitAtItsCount(walkingUpFrom: first)
+        let path = first.relativePath
+        _ = podTasks(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
     }
 
     /// `pids.current` every time; the limit and the refusals only when they may have changed.
@@ -445,15 +462,8 @@ final class PidsWatch {
         guard scanned else { return }
         // How the kernel counts refusals is read once, before the first one
         // (it reads the mount table: tens of ms on a busy node), so a
-        // refusal's path pays nothing for it; the reads a refusal makes (the
-        // limits up its tree, its pod's containers) are made once on the
-        // first container, for their first-use costs (`AlertRehearsal`).
-        if counting == nil, let first = cgroups.pollOrder.first {
-            _ = counting(for: first)
-            _ = limitAtItsCount(walkingUpFrom: first)
-            let path = first.relativePath
-            _ = podTasks(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
-        }
+        // refusal's path pays nothing for it.
+        if counting == nil, let first = cgroups.pollOrder.first { _ = counting(for: first) }
         initialScanDone = true
         resumable.removeAll()  // containers gone while dockward was down
     }
