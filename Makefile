@@ -84,11 +84,9 @@ test-tools:
 # alerts` must have their entries from the containerized daemon, and one
 # self-exempt (no socket-mount) for its own container.
 # scripts/image-test.sh says what each check printed.
-test-image: deps test-services
-	$(SWIFT) build -c release --static-swift-stdlib --product dockward
-	DOCKER_HOST=unix://$(DOCKWARD_TEST_DOCKER_SOCKET) scripts/build-image.sh \
-		"$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward"
-	scripts/image-test.sh dockward:$$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/DockwardCore/Version.swift) \
+test-image: export DOCKER_HOST = unix://$(DOCKWARD_TEST_DOCKER_SOCKET)
+test-image: deps test-services image
+	scripts/image-test.sh $(IMAGE_REF) \
 		"$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward"
 
 # The package under a real systemd: builds the release .deb (make deb),
@@ -146,7 +144,7 @@ test-v2host: deps deb
 K8SNODE_IMAGE_TAR ?= .build/dockward-image.tar
 test-k8snode: export DOCKER_HOST = unix://$(DOCKWARD_TEST_DOCKER_SOCKET)
 test-k8snode: deps deb test-services test-tools image
-	docker save -o $(K8SNODE_IMAGE_TAR) $(or $(IMAGE_TAG),dockward:$(VERSION))
+	docker save -o $(K8SNODE_IMAGE_TAR) $(IMAGE_REF)
 	scripts/k8snode-test.sh "$$(ls -t $(DEB_DIR)/dockward_*.deb | head -n1)" $(K8SNODE_IMAGE_TAR)
 
 # Minutes of container churn (socket mounts, fork bombs) against the real
@@ -180,6 +178,8 @@ deb: deps deb-tools
 # registry). packaging/image/README.md says how to run it.
 IMAGE_TAG ?=
 VERSION = $(shell sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/DockwardCore/Version.swift)
+# The image make image builds: IMAGE_TAG, else build-image.sh's default.
+IMAGE_REF = $(or $(IMAGE_TAG),dockward:$(VERSION))
 image: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product dockward
 	scripts/build-image.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/dockward" $(IMAGE_TAG)
